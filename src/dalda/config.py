@@ -1,0 +1,326 @@
+"""One typed configuration for every stage of the pipeline.
+
+Defaults are the paper's Tab. 4 values and the authors' set-up (``shared/REFERENCE.md``), so a user who
+changes nothing reproduces the paper. The config is loaded from an optional YAML file, then overridden with
+``section.field=value`` strings from the command line, validated before any work starts, and written back to
+the run directory so every run records exactly what it did.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the field and what to do."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    """Which dataset, how many shots, which trial, and how the evaluation split is drawn."""
+
+    dataset: str = Field("demo", description="demo | pets | caltech101 | flowers102 | imagefolder")
+    root: Path | None = Field(None, description="Dataset folder (torchvision root or ImageFolder root).")
+    download: bool = Field(False, description="Let torchvision download the dataset when it is missing.")
+    shots: int = Field(1, ge=1, description="Real training images per class (n).")
+    trial: int = Field(0, ge=0, description="Trial index; seeds the few-shot draw.")
+    eval_split: Literal["trainval-rest", "test"] = Field(
+        "trainval-rest",
+        description="trainval-rest: the other half of trainval, as the authors evaluate; test: the official test split.",
+    )
+    max_eval_per_class: int | None = Field(None, ge=1, description="Cap evaluation images per class (speed).")
+    description: str | None = Field(None, description="Dataset description for the LLM (built in for paper sets).")
+    description_file: Path | None = Field(None, description="Text file holding the dataset description.")
+
+    @field_validator("root", "description_file")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        """Accept "~/data" as users write it; later code compares and stores resolved paths."""
+        return None if value is None else Path(value).expanduser()
+
+
+class ModelsConfig(_Section):
+    """Which checkpoints to use.
+
+    ``real`` loads the published checkpoints named below (or local folders with the same layout); ``tiny``
+    builds small random models offline through the same code paths (tests, the offline demo);
+    ``full-random`` builds the real architectures with random weights (benchmarks of true compute cost).
+    """
+
+    profile: Literal["real", "tiny", "full-random"] = "real"
+    sd_model: str = "CompVis/stable-diffusion-v1-4"
+    vae: str | None = "stabilityai/sd-vae-ft-mse"
+    ip_adapter_repo: str = "h94/IP-Adapter"
+    ip_adapter_subfolder: str = "models"
+    ip_adapter_weight: str = "ip-adapter_sd15.bin"
+    image_encoder_subfolder: str = "models/image_encoder"
+    clip_model: str = "openai/clip-vit-base-patch16"
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "auto", description="auto: float16 on CUDA, float32 on CPU."
+    )
+    offline: bool = Field(
+        False, description="real profile: load only local folders and the Hugging Face cache, never the network."
+    )
+
+
+class ScoreConfig(_Section):
+    """CLIPScore of each real image against its class prompt (paper Sec. 3.1)."""
+
+    variant: Literal["softmax", "cosine"] = Field(
+        "softmax",
+        description="softmax: probability of the true class over all class prompts (authors' code, default); "
+        "cosine: raw image-text cosine of the true class.",
+    )
+    template: str = "a photo of a {}"
+    batch_size: int = Field(32, ge=1)
+
+
+class GuidanceConfig(_Section):
+    """How the IP-Adapter weight lambda is chosen per synthetic image (paper Sec. 3.2, Tab. 4)."""
+
+    strategy: Literal["ags", "random", "fixed"] = "ags"
+    ags_variant: Literal["truncated", "clipped"] = Field(
+        "truncated", description="truncated: the paper's truncated normal; clipped: the authors' code (clamped normal)."
+    )
+    alpha: float = Field(0.3, ge=0.0, le=1.0, description="CLIPScore threshold between Low and High groups.")
+    min_low: float = Field(0.7, ge=0.0, le=1.0)
+    max_low: float = Field(0.9, ge=0.0, le=1.0)
+    min_high: float = Field(0.1, ge=0.0, le=1.0)
+    max_high: float = Field(0.4, ge=0.0, le=1.0)
+    sigma_per_shot: float = Field(0.05, gt=0.0, description="sigma = sigma_per_shot * shots.")
+    random_min: float = Field(0.0, ge=0.0)
+    random_max: float = Field(1.0, ge=0.0)
+    fixed_scale: float = Field(0.5, ge=0.0)
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self) -> GuidanceConfig:
+        for low, high in (("min_low", "max_low"), ("min_high", "max_high"), ("random_min", "random_max")):
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(
+                    f"guidance.{low}={getattr(self, low)} is greater than guidance.{high}={getattr(self, high)}; "
+                    f"set {low} <= {high}"
+                )
+        return self
+
+
+class PromptsConfig(_Section):
+    """Text prompts: the paper's Base Prompt or M class-specific prompts written by an LLM (Sec. 3.3).
+
+    Defaults are the paper's GPT-4 settings (Tab. 4). ``max_retries`` bounds the *repair* requests of one round
+    (a response that is not JSON, misses classes or names another class); ``network_retries`` bounds the
+    re-sends of one request after a timeout, a connection error, HTTP 5xx or HTTP 429.
+    """
+
+    source: Literal["llm", "base"] = Field("llm", description="llm: M prompts per class; base: 'a photo of a {class}'.")
+    backend: Literal["template", "openai", "transformers"] = Field(
+        "template", description="Who writes the LLM prompts; template is offline and deterministic."
+    )
+    num_prompts: int = Field(10, ge=1, description="M, prompts per class.")
+    base_template: str = "a photo of a {}"
+    prefix: str = Field("best quality, high quality, ", description="Prepended to every prompt at generation.")
+    model: str = Field("gpt-4-0613", description="openai backend: model name (Azure: the deployment name).")
+    base_url: str | None = Field(
+        None,
+        description="openai backend: API root, e.g. http://localhost:8000/v1 for vLLM/llama.cpp/Ollama; "
+        "Azure: the resource endpoint. None: api.openai.com.",
+    )
+    api_type: Literal["openai", "azure"] = Field("openai", description="openai: OpenAI or compatible; azure: Azure OpenAI.")
+    api_version: str | None = Field(None, description="Azure OpenAI API version, e.g. 2024-06-01 (azure only).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
+    api_key_required: bool = Field(
+        True, description="False: a local server that needs no key; a placeholder is sent when the variable is unset."
+    )
+    json_mode: bool = Field(
+        False, description="Ask the server for a JSON object (response_format); not every model/server supports it."
+    )
+    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="openai backend only.")
+    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="openai backend only.")
+    max_retries: int = Field(10, ge=0, description="Repair requests per round for invalid or incomplete answers.")
+    network_retries: int = Field(5, ge=0, description="Re-sends of one request after timeout/5xx/429.")
+    backoff_base_s: float = Field(1.0, ge=0.0, description="First back-off wait; doubles per retry, with jitter.")
+    backoff_max_s: float = Field(60.0, ge=0.0, description="Longest single wait, Retry-After included.")
+    timeout_s: float = Field(60.0, gt=0.0)
+    hf_model: str = Field(
+        "Qwen/Qwen2.5-7B-Instruct",
+        description="transformers backend: Hugging Face chat model name or folder (models.profile=tiny: a tiny random LM).",
+    )
+    max_new_tokens: int = Field(4096, ge=1, description="transformers backend: tokens per response.")
+    prompts_file: Path | None = Field(None, description="Hand-written prompts JSON {class: [prompt, ...]}.")
+    regenerate: bool = Field(False, description="Ignore cached prompts and ask again.")
+
+
+class PlanConfig(_Section):
+    """The generation plan: which synthetic images to make, before any is made."""
+
+    images_per_real: int = Field(10, ge=1, description="Synthetic images per real image (M in the paper).")
+
+
+class GenerationConfig(_Section):
+    """Stable Diffusion + IP-Adapter sampling settings (authors' defaults)."""
+
+    scheduler: Literal["ddim", "dpm-solver++", "euler", "pndm"] = "ddim"
+    steps: int = Field(30, ge=1)
+    guidance_scale: float = Field(7.5, ge=0.0)
+    resolution: int = Field(512, ge=8)
+    batch_size: int = Field(8, ge=1)
+    resize_to_source: bool = Field(True, description="Resize outputs back to the real image's size.")
+    attention_slicing: bool = False
+    vae_tiling: bool = False
+    channels_last: bool = False
+    compile: bool = False
+
+
+class TrainConfig(_Section):
+    """Downstream classifiers: linear probes on frozen backbones, as the authors train them."""
+
+    classifiers: list[Literal["resnet50", "clip"]] = Field(
+        default_factory=lambda: ["resnet50", "clip"], description="Classifiers to train: resnet50 and/or clip."
+    )
+    synthetic_probability: float = Field(
+        0.5, ge=0.0, le=1.0, description="p: chance a draw swaps its real image for one of that image's synthetic ones."
+    )
+    epochs: int = Field(50, ge=1)
+    iterations_per_epoch: int = Field(200, ge=1, description="Batches per epoch (the authors: 200).")
+    batch_size: int = Field(32, ge=1)
+    image_size: int = Field(224, ge=8, description="Images are resized to image_size x image_size.")
+    normalization: Literal["authors", "backbone"] = Field(
+        "authors",
+        description="authors: mean=std=0.5 for both classifiers (the authors' code); "
+        "backbone: each backbone's own statistics (ImageNet for ResNet50, CLIP's for CLIP).",
+    )
+    resnet_lr: float = Field(1e-4, gt=0.0, description="Adam learning rate of the ResNet50 head.")
+    clip_lr: float = Field(2e-4, gt=0.0, description="AdamW learning rate of the CLIP head.")
+    clip_weight_decay: float = Field(0.1, ge=0.0, description="AdamW weight decay of the CLIP head.")
+    clip_template: str = Field(
+        "a photo of a {}", description="Class prompt whose CLIP text embedding initialises the CLIP head (zero-shot)."
+    )
+    finetune_backbone: bool = Field(False, description="Train the whole backbone too (no feature cache then).")
+    cache_features: bool = Field(
+        True, description="Encode each image once through the frozen backbone and train the head on cached features."
+    )
+    augmented_views: int = Field(
+        0, ge=0, description="Random resized crop + flip views cached per image (0: no augmentation)."
+    )
+    encode_batch_size: int = Field(64, ge=1, description="Images per forward pass when filling the feature cache.")
+
+
+class EvaluateConfig(_Section):
+    """Accuracy of the trained classifiers, and diversity metrics of the synthetic set."""
+
+    lpips: bool = Field(True, description="Compute LPIPS diversity (mean pairwise distance, higher = more diverse).")
+    clip_i: bool = Field(True, description="Compute CLIP-I diversity (mean pairwise cosine, lower = more diverse).")
+    max_pairs: int = Field(2000, ge=1, description="Cap on image pairs per group; more are sampled deterministically.")
+    batch_size: int = Field(16, ge=1, description="Image pairs per LPIPS forward pass.")
+    lpips_size: int = Field(256, ge=64, description="Images are resized to lpips_size x lpips_size for LPIPS.")
+    within_class: bool = Field(
+        True, description="Also report diversity over pairs within each class (same as per real image at 1 shot)."
+    )
+    zero_shot: bool = Field(True, description="Report zero-shot CLIP accuracy on the evaluation split as a reference.")
+
+
+class DaldaConfig(_Section):
+    """Everything a run needs. ``seed`` drives every random choice not already fixed by ``data.trial``."""
+
+    out_dir: Path = Path("runs/default")
+    seed: int = 0
+    data: DataConfig = Field(default_factory=DataConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    score: ScoreConfig = Field(default_factory=ScoreConfig)
+    guidance: GuidanceConfig = Field(default_factory=GuidanceConfig)
+    prompts: PromptsConfig = Field(default_factory=PromptsConfig)
+    plan: PlanConfig = Field(default_factory=PlanConfig)
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+
+    @model_validator(mode="after")
+    def _dataset_known(self) -> DaldaConfig:
+        from dalda.data.registry import DATASETS
+
+        if self.data.dataset not in DATASETS:
+            raise ValueError(
+                f"data.dataset={self.data.dataset!r} is not a known dataset; choose one of {sorted(DATASETS)}"
+            )
+        if self.data.dataset == "imagefolder" and self.data.root is None:
+            raise ValueError("data.dataset=imagefolder needs data.root pointing to a folder root/<class>/<image>")
+        return self
+
+
+def _parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} is not of the form section.field=value")
+    key, raw = text.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(raw) if raw.strip() else None
+
+
+def _set_nested(tree: dict[str, Any], path: list[str], value: Any) -> None:
+    node = tree
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {'.'.join(path)} goes through {part!r}, which is not a section")
+    node[path[-1]] = value
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        if item["type"] == "value_error":  # our own validators already name the fields and values
+            lines.append(item["msg"].removeprefix("Value error, "))
+            continue
+        field = ".".join(str(p) for p in item["loc"]) or "config"
+        lines.append(f"{field}: {item['msg']} (got {item.get('input')!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def build_config(values: dict[str, Any] | None = None, overrides: list[str] | None = None) -> DaldaConfig:
+    """Validate a nested dict of values plus ``section.field=value`` overrides into a config."""
+    tree: dict[str, Any] = dict(values or {})
+    for text in overrides or []:
+        path, value = _parse_override(text)
+        _set_nested(tree, path, value)
+    try:
+        return DaldaConfig.model_validate(tree)
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> DaldaConfig:
+    """Read a YAML config file (optional), apply overrides, validate."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        if not Path(path).is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        loaded = yaml.safe_load(Path(path).read_text())
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(loaded).__name__}")
+        values = loaded or {}
+    return build_config(values, overrides)
+
+
+def config_to_yaml(config: DaldaConfig) -> str:
+    """The resolved config as YAML, the form written into every run directory."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def method_label(config: DaldaConfig) -> str:
+    """The method a config runs, named as in the paper's tables (e.g. ``llm-ags`` = DALDA, ``base-rs``).
+
+    ``none`` means real images only (synthetic probability 0); ``fixed-0.3`` is a fixed-lambda run.
+    """
+    if config.train.synthetic_probability == 0:
+        return "none"
+    if config.guidance.strategy == "fixed":
+        return f"{config.prompts.source}-fixed-{config.guidance.fixed_scale:g}"
+    strategy = {"ags": "ags", "random": "rs"}[config.guidance.strategy]
+    return f"{config.prompts.source}-{strategy}"

@@ -1,0 +1,1 @@
+"""The generation plan: every synthetic image to make, decided before any is made."""

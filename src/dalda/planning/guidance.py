@@ -1,0 +1,91 @@
+"""Choosing the IP-Adapter image weight lambda for each synthetic image (paper Sec. 3.2).
+
+Three strategies:
+
+- ``ags`` (Adaptive Guidance Scaling, the paper's method): lambda ~ TruncNormal(mu, sigma^2, min, max) with
+  mu = min + (max - min)(1 - score) and sigma = sigma_per_shot * shots. Images whose CLIPScore is at most alpha
+  (Low group) get the range [min_low, max_low], keeping close to the real image because the text is unlikely to
+  be rendered faithfully; the High group gets [min_high, max_high], letting the text add diversity. The
+  ``clipped`` variant reproduces the authors' code: a normal draw clamped into the range (mass on the bounds),
+  with the High group's upper clamp widened to max + 0.1 * sqrt(shots).
+- ``random`` (RS): lambda ~ Uniform(random_min, random_max).
+- ``fixed``: one lambda for every image (the paper's Fig. 8 sweep).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import truncnorm
+
+from dalda.config import GuidanceConfig
+
+HIGH = "high"
+LOW = "low"
+
+
+@dataclass(frozen=True)
+class AgsParameters:
+    """The distribution AGS samples lambda from for one real image."""
+
+    group: str
+    mu: float
+    sigma: float
+    low: float
+    high: float
+
+
+def clipscore_group(score: float, alpha: float) -> str:
+    """Low when the score is at most alpha (paper: 'score <= alpha'), High otherwise."""
+    return LOW if score <= alpha else HIGH
+
+
+def ags_parameters(score: float, shots: int, cfg: GuidanceConfig) -> AgsParameters:
+    """mu, sigma and range of the truncated normal for an image with this CLIPScore (paper Eq. 2-3)."""
+    if not 0.0 <= score <= 1.0:
+        raise ValueError(
+            f"CLIPScore {score} is outside [0, 1]; AGS needs a score in [0, 1] (use score.variant=softmax, "
+            "or a cosine score clipped to [0, 1])"
+        )
+    group = clipscore_group(score, cfg.alpha)
+    low, high = (cfg.min_low, cfg.max_low) if group == LOW else (cfg.min_high, cfg.max_high)
+    mu = low + (high - low) * (1.0 - score)
+    return AgsParameters(group=group, mu=mu, sigma=cfg.sigma_per_shot * shots, low=low, high=high)
+
+
+def sample_truncated_normal(params: AgsParameters, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Exact truncated-normal draws: all inside [low, high], density the normal's renormalised there."""
+    if params.low == params.high:
+        return np.full(size, params.low)
+    a = (params.low - params.mu) / params.sigma
+    b = (params.high - params.mu) / params.sigma
+    draws = truncnorm.rvs(a, b, loc=params.mu, scale=params.sigma, size=size, random_state=rng)
+    return np.clip(draws, params.low, params.high)  # guards float round-off at the bounds only
+
+
+def sample_clipped_normal(params: AgsParameters, shots: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """The authors' variant: N(mu, sigma) clamped; High group's upper bound widened by 0.1 * sqrt(shots)."""
+    upper = params.high + 0.1 * math.sqrt(shots) if params.group == HIGH else params.high
+    return np.clip(rng.normal(params.mu, params.sigma, size=size), params.low, upper)
+
+
+def sample_lambdas(
+    cfg: GuidanceConfig,
+    size: int,
+    rng: np.random.Generator,
+    score: float | None = None,
+    shots: int = 1,
+) -> tuple[np.ndarray, str | None]:
+    """``size`` lambdas for the images made from one real image, and that image's AGS group (None if unused)."""
+    if cfg.strategy == "fixed":
+        return np.full(size, cfg.fixed_scale), None
+    if cfg.strategy == "random":
+        return rng.uniform(cfg.random_min, cfg.random_max, size=size), None
+    if score is None:
+        raise ValueError("guidance.strategy=ags needs a CLIPScore for every real image; run `dalda score` first")
+    params = ags_parameters(score, shots, cfg)
+    if cfg.ags_variant == "clipped":
+        return sample_clipped_normal(params, shots, size, rng), params.group
+    return sample_truncated_normal(params, size, rng), params.group

@@ -1,0 +1,76 @@
+"""The run directory: where each stage reads its inputs and writes its outputs.
+
+Every path a stage uses is named here once, so the layout documented in the README is the layout the code
+writes, and any stage can be re-run or inspected alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def data_cache(self) -> Path:
+        """Where built-in datasets (the demo) are materialised when no data.root is given."""
+        return self.root / "data"
+
+    @property
+    def split(self) -> Path:
+        return self.root / "split.json"
+
+    @property
+    def scores(self) -> Path:
+        return self.root / "scores.jsonl"
+
+    @property
+    def score_histogram(self) -> Path:
+        return self.root / "clipscore_hist.png"
+
+    @property
+    def prompts(self) -> Path:
+        return self.root / "prompts.json"
+
+    @property
+    def prompts_record(self) -> Path:
+        return self.root / "prompts_record.json"
+
+    @property
+    def plan(self) -> Path:
+        return self.root / "plan.jsonl"
+
+    @property
+    def synthetic(self) -> Path:
+        return self.root / "synthetic"
+
+    @property
+    def manifest(self) -> Path:
+        return self.synthetic / "metadata.jsonl"
+
+    @property
+    def features(self) -> Path:
+        return self.root / "features"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results"
+
+    @property
+    def diversity(self) -> Path:
+        return self.root / "diversity.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report"
+
+    def ensure(self) -> RunDir:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self

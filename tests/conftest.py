@@ -1,0 +1,19 @@
+"""Shared fixtures: a config for the offline default (demo dataset, tiny random models) in a temp run dir."""
+
+import pytest
+
+from dalda.config import DaldaConfig, build_config
+
+
+@pytest.fixture
+def tiny_config(tmp_path) -> DaldaConfig:
+    """Demo dataset, tiny models, small M, so every stage runs in seconds on a CPU."""
+    return build_config(
+        {
+            "out_dir": str(tmp_path / "run"),
+            "data": {"dataset": "demo", "root": str(tmp_path / "demo-data"), "shots": 2},
+            "models": {"profile": "tiny"},
+            "plan": {"images_per_real": 3},
+            "prompts": {"num_prompts": 4},
+        }
+    )
