@@ -174,10 +174,11 @@ class GenerationConfig(_Section):
     resolution: int = Field(512, ge=8)
     batch_size: int = Field(8, ge=1)
     resize_to_source: bool = Field(True, description="Resize outputs back to the real image's size.")
-    attention_slicing: bool = False
-    vae_tiling: bool = False
-    channels_last: bool = False
-    compile: bool = False
+    attention_slicing: bool = Field(False, description="Slice self-attention (less memory, slower); small GPUs.")
+    vae_tiling: bool = Field(False, description="Decode latents tile by tile (large resolutions on small GPUs).")
+    vae_slicing: bool = Field(False, description="Decode the batch one image at a time (less peak memory).")
+    channels_last: bool = Field(False, description="channels_last memory format for UNet and VAE (CUDA speed).")
+    compile: bool = Field(False, description="torch.compile the UNet (slow first batch, faster afterwards).")
 
 
 class TrainConfig(_Section):
@@ -228,6 +229,24 @@ class EvaluateConfig(_Section):
     zero_shot: bool = Field(True, description="Report zero-shot CLIP accuracy on the evaluation split as a reference.")
 
 
+class BaselineConfig(_Section):
+    """The generator: DALDA's SD + IP-Adapter, or one of the paper's baselines (Real Guidance, DA-Fusion)."""
+
+    generator: Literal["ip-adapter", "real-guidance", "da-fusion"] = Field(
+        "ip-adapter", description="ip-adapter: DALDA (and its ablations); the others: SD img2img baselines."
+    )
+    strength: float = Field(0.5, gt=0.0, le=1.0, description="Real Guidance img2img strength.")
+    da_fusion_strengths: list[float] = Field(
+        default_factory=lambda: [0.25, 0.5, 0.75, 1.0], description="DA-Fusion: strength drawn per image from these."
+    )
+    ti_steps: int = Field(1000, ge=1, description="DA-Fusion textual inversion: optimisation steps per class.")
+    ti_batch_size: int = Field(4, ge=1)
+    ti_learning_rate: float = Field(5e-4, gt=0.0)
+    ti_scale_lr: bool = Field(True, description="Multiply the learning rate by the batch size (DA-Fusion's scale_lr).")
+    ti_resolution: int = Field(512, ge=8, description="Training image size for textual inversion.")
+    ti_gradient_checkpointing: bool = Field(True, description="Trade compute for memory (CUDA only).")
+
+
 class DaldaConfig(_Section):
     """Everything a run needs. ``seed`` drives every random choice not already fixed by ``data.trial``."""
 
@@ -242,6 +261,7 @@ class DaldaConfig(_Section):
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    baseline: BaselineConfig = Field(default_factory=BaselineConfig)
 
     @model_validator(mode="after")
     def _dataset_known(self) -> DaldaConfig:
@@ -316,10 +336,13 @@ def config_to_yaml(config: DaldaConfig) -> str:
 def method_label(config: DaldaConfig) -> str:
     """The method a config runs, named as in the paper's tables (e.g. ``llm-ags`` = DALDA, ``base-rs``).
 
-    ``none`` means real images only (synthetic probability 0); ``fixed-0.3`` is a fixed-lambda run.
+    ``none`` means real images only (synthetic probability 0); ``llm-fixed-0.3`` is a fixed-lambda run;
+    ``real-guidance`` and ``da-fusion`` are the baselines.
     """
     if config.train.synthetic_probability == 0:
         return "none"
+    if config.baseline.generator != "ip-adapter":
+        return config.baseline.generator
     if config.guidance.strategy == "fixed":
         return f"{config.prompts.source}-fixed-{config.guidance.fixed_scale:g}"
     strategy = {"ags": "ags", "random": "rs"}[config.guidance.strategy]

@@ -56,6 +56,11 @@ class RunDir:
         return self.synthetic / "metadata.jsonl"
 
     @property
+    def textual_inversion(self) -> Path:
+        """DA-Fusion's learned class tokens, one safetensors file per class."""
+        return self.root / "textual_inversion"
+
+    @property
     def features(self) -> Path:
         return self.root / "features"
 

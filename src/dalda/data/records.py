@@ -1,0 +1,48 @@
+"""The two plain record types every dataset loader returns.
+
+A dataset is reduced to file paths and integer labels (index into ``classes``) so that splits can be written to
+JSON, compared byte for byte and reloaded by any later stage without the dataset's own loader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image on disk and its class, as an index into the dataset's ``classes``."""
+
+    path: Path
+    label: int
+
+
+@dataclass
+class DatasetIndex:
+    """A dataset's class names (readable, they go into prompts) and its trainval / official test records.
+
+    ``test`` is None when the dataset has no official test split (Caltech-101, the demo, a flat ImageFolder).
+    """
+
+    name: str
+    classes: list[str]
+    trainval: list[ImageRecord]
+    test: list[ImageRecord] | None
+
+    def __post_init__(self) -> None:
+        if len(set(self.classes)) != len(self.classes):
+            repeated = sorted({name for name in self.classes if self.classes.count(name) > 1})
+            raise ValueError(f"dataset {self.name!r} has repeated class names {repeated}; class names must be unique")
+        for part, records in (("trainval", self.trainval), ("test", self.test or [])):
+            for record in records:
+                if not 0 <= record.label < len(self.classes):
+                    raise ValueError(
+                        f"dataset {self.name!r} {part} record {record.path} has label {record.label}, "
+                        f"outside 0..{len(self.classes) - 1}"
+                    )
+
+
+def sorted_records(records: list[ImageRecord]) -> list[ImageRecord]:
+    """Records by label then path, so file-system listing order never changes a split."""
+    return sorted(records, key=lambda record: (record.label, str(record.path)))

@@ -1,0 +1,176 @@
+"""Few-shot splits: which real images a run trains on and which it is evaluated on.
+
+Two evaluation protocols (``data.eval_split``):
+
+- ``trainval-rest`` (default, the authors' protocol): per class, trainval is shuffled with a FIXED seed and cut
+  in two halves. The first half is the pool the few-shot images are drawn from; the second half is the
+  evaluation set. The cut does not depend on the trial, so every trial and every shot count is scored on the
+  same images.
+- ``test``: the few-shot images are drawn from all of trainval and the official test split is the evaluation set.
+
+The draw: records are sorted by (label, path) first, so file-system order never matters; then each class's pool
+is permuted by ``numpy.random.default_rng([seed, trial, label])`` and the first ``shots`` readable images are
+taken. A different trial gives a different draw; for one trial, the 1-shot images are among the 2-shot images,
+and so on. An unreadable image met during the draw is warned about and replaced by the next one in the
+permutation. Evaluation images are NOT decoded here (that would mean reading thousands of files before any
+work starts): stages that read them use :func:`dalda.data.images.drop_unreadable` or catch
+:class:`~dalda.data.images.UnreadableImageError`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dalda.data.images import is_readable
+from dalda.data.records import DatasetIndex, ImageRecord, sorted_records
+from dalda.io import read_json, write_json_atomic
+
+EVAL_SPLITS = ("trainval-rest", "test")
+# Fixed seeds, one per purpose; changing any of them changes every split ever written.
+_HALVING_SEED = 1001
+_DRAW_SEED = 2002
+_EVAL_CAP_SEED = 3003
+
+
+@dataclass
+class FewShotSplit:
+    """The few-shot training images and the evaluation images of one (dataset, shots, trial) run."""
+
+    dataset: str
+    classes: list[str]
+    shots: int
+    trial: int
+    eval_split: str
+    train: list[ImageRecord]
+    eval: list[ImageRecord]
+
+
+def _by_class(records: list[ImageRecord]) -> dict[int, list[ImageRecord]]:
+    grouped: dict[int, list[ImageRecord]] = defaultdict(list)
+    for record in sorted_records(records):
+        grouped[record.label].append(record)
+    return grouped
+
+
+def _permuted(records: list[ImageRecord], seed: list[int]) -> list[ImageRecord]:
+    order = np.random.default_rng(seed).permutation(len(records))
+    return [records[i] for i in order]
+
+
+def _draw(
+    pool: list[ImageRecord], shots: int, trial: int, label: int, class_name: str, eval_split: str
+) -> list[ImageRecord]:
+    """The first ``shots`` readable images of the pool in this trial's order; too few is an error."""
+    drawn: list[ImageRecord] = []
+    unreadable = 0
+    for record in _permuted(pool, [_DRAW_SEED, trial, label]):
+        if len(drawn) == shots:
+            break
+        if is_readable(record.path):
+            drawn.append(record)
+        else:
+            unreadable += 1
+    if len(drawn) < shots:
+        where = "the first half of its trainval images" if eval_split == "trainval-rest" else "its trainval images"
+        raise ValueError(
+            f"class {class_name!r} has {len(pool)} images to draw from ({where}"
+            + (f", {unreadable} of them unreadable" if unreadable else "")
+            + f") but data.shots={shots}; lower data.shots or add images of that class"
+        )
+    return drawn
+
+
+def make_split(
+    index: DatasetIndex, shots: int, trial: int, eval_split: str, max_eval_per_class: int | None = None
+) -> FewShotSplit:
+    """Draw ``shots`` training images per class for ``trial`` and pick the evaluation images (module docstring)."""
+    if shots < 1:
+        raise ValueError(f"data.shots must be at least 1, got {shots}")
+    if trial < 0:
+        raise ValueError(f"data.trial must be 0 or more, got {trial}")
+    if eval_split not in EVAL_SPLITS:
+        raise ValueError(f"data.eval_split={eval_split!r} is not one of {list(EVAL_SPLITS)}")
+    if max_eval_per_class is not None and max_eval_per_class < 1:
+        raise ValueError(f"data.max_eval_per_class must be at least 1, got {max_eval_per_class}")
+    if eval_split == "test" and index.test is None:
+        raise ValueError(
+            f"dataset {index.name!r} has no official test split; use data.eval_split=trainval-rest "
+            "(evaluate on the half of trainval the few-shot images are not drawn from)"
+        )
+
+    trainval = _by_class(index.trainval)
+    test = _by_class(index.test or [])
+    train: list[ImageRecord] = []
+    evaluation: list[ImageRecord] = []
+    for label, class_name in enumerate(index.classes):
+        records = trainval.get(label, [])
+        if eval_split == "trainval-rest":
+            shuffled = _permuted(records, [_HALVING_SEED, label])
+            half = (len(shuffled) + 1) // 2  # an odd image goes to the pool
+            pool, rest = shuffled[:half], shuffled[half:]
+        else:
+            pool, rest = records, test.get(label, [])
+        train.extend(_draw(pool, shots, trial, label, class_name, eval_split))
+        if max_eval_per_class is not None:
+            rest = _permuted(rest, [_EVAL_CAP_SEED, label])[:max_eval_per_class]
+        evaluation.extend(rest)
+
+    overlap = {r.path for r in train} & {r.path for r in evaluation}
+    if overlap:
+        raise RuntimeError(f"few-shot training and evaluation images overlap, e.g. {sorted(overlap)[0]}")
+    return FewShotSplit(
+        dataset=index.name,
+        classes=list(index.classes),
+        shots=shots,
+        trial=trial,
+        eval_split=eval_split,
+        train=sorted_records(train),
+        eval=sorted_records(evaluation),
+    )
+
+
+def _records_to_json(records: list[ImageRecord]) -> list[dict[str, Any]]:
+    return [{"path": str(Path(r.path).resolve()), "label": r.label} for r in records]
+
+
+def write_split(path: Path, split: FewShotSplit) -> None:
+    """Write the split as JSON (absolute image paths), atomically."""
+    write_json_atomic(
+        path,
+        {
+            "dataset": split.dataset,
+            "classes": split.classes,
+            "shots": split.shots,
+            "trial": split.trial,
+            "eval_split": split.eval_split,
+            "train": _records_to_json(split.train),
+            "eval": _records_to_json(split.eval),
+        },
+    )
+
+
+def read_split(path: Path) -> FewShotSplit:
+    """Load a split written by :func:`write_split`; a malformed file is an error naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"split file {path} does not exist; run the split stage first")
+    try:
+        payload = read_json(path)
+        return FewShotSplit(
+            dataset=str(payload["dataset"]),
+            classes=[str(name) for name in payload["classes"]],
+            shots=int(payload["shots"]),
+            trial=int(payload["trial"]),
+            eval_split=str(payload["eval_split"]),
+            train=[ImageRecord(Path(r["path"]), int(r["label"])) for r in payload["train"]],
+            eval=[ImageRecord(Path(r["path"]), int(r["label"])) for r in payload["eval"]],
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"split file {path} is malformed ({type(error).__name__}: {error}); delete it and rerun"
+        ) from None
