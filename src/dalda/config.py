@@ -132,7 +132,9 @@ class PromptsConfig(_Section):
         description="openai backend: API root, e.g. http://localhost:8000/v1 for vLLM/llama.cpp/Ollama; "
         "Azure: the resource endpoint. None: api.openai.com.",
     )
-    api_type: Literal["openai", "azure"] = Field("openai", description="openai: OpenAI or compatible; azure: Azure OpenAI.")
+    api_type: Literal["openai", "azure"] = Field(
+        "openai", description="openai: OpenAI or a compatible server; azure: Azure OpenAI."
+    )
     api_version: str | None = Field(None, description="Azure OpenAI API version, e.g. 2024-06-01 (azure only).")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
     api_key_required: bool = Field(
@@ -149,14 +151,29 @@ class PromptsConfig(_Section):
     network_retries: int = Field(5, ge=0, description="Re-sends of one request after timeout/5xx/429.")
     backoff_base_s: float = Field(1.0, ge=0.0, description="First back-off wait; doubles per retry, with jitter.")
     backoff_max_s: float = Field(60.0, ge=0.0, description="Longest single wait, Retry-After included.")
-    timeout_s: float = Field(60.0, gt=0.0)
+    timeout_s: float = Field(60.0, gt=0.0, description="openai backend: seconds to wait for one answer.")
     hf_model: str = Field(
         "Qwen/Qwen2.5-7B-Instruct",
-        description="transformers backend: Hugging Face chat model name or folder (models.profile=tiny: a tiny random LM).",
+        description="transformers backend: Hugging Face chat model name or folder "
+        "(models.profile=tiny: a tiny random LM instead).",
     )
     max_new_tokens: int = Field(4096, ge=1, description="transformers backend: tokens per response.")
     prompts_file: Path | None = Field(None, description="Hand-written prompts JSON {class: [prompt, ...]}.")
     regenerate: bool = Field(False, description="Ignore cached prompts and ask again.")
+
+    @field_validator("base_template")
+    @classmethod
+    def _one_class_slot(cls, value: str) -> str:
+        try:
+            filled = value.format("\x00")
+        except (IndexError, KeyError, ValueError):
+            filled = ""
+        if filled.count("\x00") != 1:
+            raise ValueError(
+                f"prompts.base_template={value!r} must contain exactly one '{{}}' where the class name goes, "
+                "e.g. 'a photo of a {}'"
+            )
+        return value
 
 
 class PlanConfig(_Section):

@@ -1,0 +1,126 @@
+"""Collecting M prompts per class from a chat backend, the authors' way, with repairs.
+
+Round ``r`` (of M) asks for a JSON object ``{class: one sentence}`` covering every class. Sentences that pass
+validation are kept; for the classes still missing (absent, empty, or naming another class) a repair request
+asks again for those classes only, with the reason each was rejected, up to ``max_retries`` times per round.
+After every request the record is saved, so whatever was obtained survives an error or an interrupt, and a
+later run with the same settings continues from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from dalda.prompts.chat import ChatBackend
+from dalda.prompts.errors import BackendError, PromptsIncompleteError
+from dalda.prompts.messages import build_messages
+from dalda.prompts.parsing import AnswerNotJSON, extract_json_object
+from dalda.prompts.record import PromptsRecord, utc_now
+from dalda.prompts.redact import redact
+from dalda.prompts.validation import ClassNameMatcher, check_answer
+
+log = logging.getLogger(__name__)
+
+
+def _names(classes: list[str]) -> str:
+    return ", ".join(repr(name) for name in classes)
+
+
+def _group_reasons(problems: dict[str, str]) -> str:
+    """One line per distinct reason, so a garbage answer for 101 classes reads as one reason, not 101."""
+    groups: dict[str, list[str]] = {}
+    for name, why in problems.items():
+        groups.setdefault(why, []).append(name)
+    return "; ".join(f"{why} [{_names(names)}]" for why, names in groups.items())
+
+
+def collect_llm_prompts(
+    backend: ChatBackend,
+    classes: list[str],
+    description: str,
+    num_prompts: int,
+    max_retries: int,
+    record: PromptsRecord,
+    on_round_done: Callable[[], None] = lambda: None,
+) -> dict[str, list[str]]:
+    """``{class: [M sentences]}`` in class order; raise :class:`PromptsIncompleteError` when retries run out."""
+    matcher = ClassNameMatcher(classes)
+    while len(record.rounds) < num_prompts:
+        record.rounds.append({})
+    for index in range(num_prompts):
+        got = record.rounds[index]
+        if all(name in got for name in classes):
+            continue
+        _collect_round(backend, classes, description, index, num_prompts, max_retries, record, matcher)
+        on_round_done()
+    return {name: [record.rounds[index][name] for index in range(num_prompts)] for name in classes}
+
+
+def _collect_round(
+    backend: ChatBackend,
+    classes: list[str],
+    description: str,
+    index: int,
+    num_prompts: int,
+    max_retries: int,
+    record: PromptsRecord,
+    matcher: ClassNameMatcher,
+) -> None:
+    got = record.rounds[index]
+    problems: dict[str, str] = {}
+    for attempt in range(max_retries + 1):
+        wanted = [name for name in classes if name not in got]
+        if not wanted:
+            return
+        if attempt > 0:
+            log.warning(
+                "round %d/%d: asking again for %d class(es) (repair %d of %d): %s",
+                index + 1, num_prompts, len(wanted), attempt, max_retries,
+                redact(_group_reasons(problems), backend.secrets),
+            )
+        messages = build_messages(description, classes, wanted, problems)
+        entry = {"round": index, "attempt": attempt, "requested": wanted, "messages": messages, "started_at": utc_now()}
+        started = time.perf_counter()
+        try:
+            reply = backend.complete(messages)
+        except BackendError as error:
+            entry.update(error=str(error), seconds=round(time.perf_counter() - started, 3))
+            record.attempts.append(entry)
+            record.save()
+            raise PromptsIncompleteError(
+                f"{error}\nRound {index + 1}/{num_prompts} stopped with no valid sentence yet for "
+                f"{len(wanted)} class(es): {_names(wanted)}. Everything obtained so far is kept in "
+                f"{record.path}; run the prompts stage again to continue from there.",
+                round_index=index,
+                missing=wanted,
+            ) from None
+        try:
+            answer = extract_json_object(reply.text)
+        except AnswerNotJSON as error:
+            accepted, problems = {}, {name: f"no usable answer ({error})" for name in wanted}
+        else:
+            accepted, problems = check_answer(answer, wanted, matcher)
+        got.update(accepted)
+        entry.update(
+            response=reply.text,
+            usage=reply.usage,
+            details=reply.details,
+            accepted=sorted(accepted, key=classes.index),
+            problems=problems,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        record.attempts.append(entry)
+        record.save()
+    wanted = [name for name in classes if name not in got]
+    if wanted:
+        reasons = _group_reasons({name: problems.get(name, "no sentence") for name in wanted})
+        raise PromptsIncompleteError(
+            f"round {index + 1}/{num_prompts}: after 1 request and {max_retries} repair(s) there is still no valid "
+            f"sentence for {len(wanted)} class(es): {_names(wanted)} (last problems: "
+            f"{redact(reasons, backend.secrets)}). Everything obtained so far is kept in {record.path}; run the "
+            "prompts stage again to continue, or raise prompts.max_retries.",
+            round_index=index,
+            missing=wanted,
+        )

@@ -1,0 +1,24 @@
+"""Errors of the prompts stage; every message says what went wrong and what to do next."""
+
+from __future__ import annotations
+
+
+class PromptsError(RuntimeError):
+    """The prompts stage cannot produce prompts; the message names the setting, class or file at fault."""
+
+
+class BackendError(PromptsError):
+    """A backend could not answer (bad key, unknown model, server down after all retries)."""
+
+
+class PromptsIncompleteError(PromptsError):
+    """Retries ran out before every class had a valid sentence.
+
+    ``missing`` lists the classes without a sentence in round ``round_index`` (0-based); everything obtained
+    until then is saved in the run's prompts record, and the next run continues from there.
+    """
+
+    def __init__(self, message: str, *, round_index: int, missing: list[str]) -> None:
+        super().__init__(message)
+        self.round_index = round_index
+        self.missing = missing

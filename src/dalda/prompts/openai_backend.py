@@ -1,0 +1,185 @@
+"""The ``openai`` backend: any OpenAI-compatible chat API through the official ``openai`` client.
+
+Works with OpenAI (GPT-4, the paper's model), Azure OpenAI (``prompts.api_type=azure``) and local servers that
+speak the same protocol (vLLM, llama.cpp server, Ollama) through ``prompts.base_url``. The client's own retries
+are switched off (``max_retries=0``) and done here instead, so that what happens on a timeout, HTTP 5xx or
+HTTP 429 is ours to define, log and test: 429 and 503 obey ``Retry-After``, everything passing backs off
+exponentially with jitter, and client errors (bad key, unknown model) stop at once with a clear message.
+
+The API key is read from the environment variable named by ``prompts.api_key_env`` and never written, logged
+or put into an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import openai
+
+from dalda.config import PromptsConfig
+from dalda.prompts.chat import ChatReply
+from dalda.prompts.errors import BackendError
+from dalda.prompts.messages import ChatMessage
+from dalda.prompts.redact import redact
+from dalda.prompts.retry import backoff_delay, retry_after_seconds
+
+log = logging.getLogger(__name__)
+
+# Sent when prompts.api_key_required=false and the variable is unset: local servers ignore the key, but the
+# client refuses to start without one.
+PLACEHOLDER_KEY = "no-key-needed"
+_TRANSIENT_STATUS = {408, 409, 429}
+
+
+def read_api_key(cfg: PromptsConfig) -> str:
+    """The key from ``$prompts.api_key_env``; the placeholder for key-less local servers; else a clear error."""
+    key = os.environ.get(cfg.api_key_env, "").strip()
+    if key:
+        return key
+    if not cfg.api_key_required:
+        return PLACEHOLDER_KEY
+    raise BackendError(
+        f"prompts.backend=openai needs an API key in the environment variable {cfg.api_key_env}, which is unset "
+        f"or empty; export {cfg.api_key_env}=<your key>, or set prompts.api_key_env to the variable that holds "
+        "it, or set prompts.api_key_required=false for a local server that needs no key"
+    )
+
+
+def make_client(cfg: PromptsConfig, api_key: str) -> openai.OpenAI:
+    """The official client for ``cfg`` with its own retries off (this module retries)."""
+    if cfg.api_type == "azure":
+        if not cfg.base_url or not cfg.api_version:
+            raise BackendError(
+                "prompts.api_type=azure needs prompts.base_url (the resource endpoint, "
+                "https://<resource>.openai.azure.com) and prompts.api_version (e.g. 2024-06-01); "
+                "prompts.model is the deployment name"
+            )
+        return openai.AzureOpenAI(
+            api_key=api_key,
+            azure_endpoint=cfg.base_url,
+            api_version=cfg.api_version,
+            timeout=cfg.timeout_s,
+            max_retries=0,
+        )
+    return openai.OpenAI(api_key=api_key, base_url=cfg.base_url, timeout=cfg.timeout_s, max_retries=0)
+
+
+class OpenAIChatBackend:
+    """Chat completions with our own retry policy; see the module docstring."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        cfg: PromptsConfig,
+        api_key: str,
+        *,
+        seed: int = 0,
+        sleep: Callable[[float], None] = time.sleep,
+        client: openai.OpenAI | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.secrets: tuple[str, ...] = () if api_key == PLACEHOLDER_KEY else (api_key,)
+        self._client = client if client is not None else make_client(cfg, api_key)
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self._where = str(self._client.base_url).rstrip("/")
+
+    def complete(self, messages: list[ChatMessage]) -> ChatReply:
+        cfg = self.cfg
+        request: dict[str, Any] = {
+            "model": cfg.model,
+            "messages": messages,
+            "temperature": cfg.temperature,
+            "top_p": cfg.top_p,
+            "frequency_penalty": cfg.frequency_penalty,
+            "presence_penalty": cfg.presence_penalty,
+        }
+        if cfg.json_mode:
+            request["response_format"] = {"type": "json_object"}
+        tries = cfg.network_retries + 1
+        reason = ""
+        for retry in range(tries):
+            try:
+                completion = self._client.chat.completions.create(**request)
+            except openai.APIError as error:
+                reason, wait = self._transient_or_raise(error, retry)
+            except ValueError as error:  # a 200 whose body is not JSON: not a chat API at this URL
+                raise BackendError(
+                    f"the chat API at {self._where} answered with a body that is not JSON "
+                    f"({redact(str(error), self.secrets)}); check prompts.base_url (it should end in /v1)"
+                ) from None
+            else:
+                return self._reply(completion, retries=retry)
+            if retry + 1 < tries:
+                log.warning("chat API: %s; retrying in %.2f s (retry %d of %d)", reason, wait, retry + 1, tries - 1)
+                self._sleep(wait)
+        raise BackendError(
+            f"the chat API at {self._where} gave no answer after {tries} tries (last: {reason}); check that the "
+            "server is up and prompts.base_url is right, or raise prompts.network_retries / prompts.timeout_s"
+        )
+
+    def _transient_or_raise(self, error: openai.APIError, retry: int) -> tuple[str, float]:
+        """(reason, seconds to wait) for a passing failure; raise :class:`BackendError` for a lasting one."""
+        cfg = self.cfg
+        backoff = backoff_delay(retry, cfg.backoff_base_s, cfg.backoff_max_s, self._rng)
+        if isinstance(error, openai.APITimeoutError):
+            return f"no answer within {cfg.timeout_s:g} s", backoff
+        if isinstance(error, openai.APIConnectionError):
+            return "could not connect", backoff
+        if isinstance(error, openai.APIStatusError):
+            status = error.status_code
+            if status in _TRANSIENT_STATUS or status >= 500:
+                asked = retry_after_seconds(error.response.headers)
+                wait = backoff if asked is None else min(asked, cfg.backoff_max_s)
+                label = "rate limited" if status == 429 else "server error"
+                return f"HTTP {status} ({label})", wait
+            if status == 401:
+                raise BackendError(
+                    f"the chat API at {self._where} rejected the API key (HTTP 401); check the key in the "
+                    f"environment variable {cfg.api_key_env}"
+                ) from None
+            if status == 404:
+                raise BackendError(
+                    f"the chat API at {self._where} answered HTTP 404 ({self._server_says(error)}); check "
+                    f"prompts.model={cfg.model!r} and prompts.base_url"
+                ) from None
+            raise BackendError(
+                f"the chat API at {self._where} refused the request (HTTP {status}: {self._server_says(error)}); "
+                "check prompts.model and the prompts sampling settings (json_mode, temperature, top_p, penalties)"
+            ) from None
+        raise BackendError(
+            f"the chat API at {self._where} sent an answer that is not a chat completion "
+            f"({type(error).__name__}: {self._server_says(error)}); check prompts.base_url"
+        ) from None
+
+    def _server_says(self, error: openai.APIError) -> str:
+        """The server's error message, without secrets and short enough for one line."""
+        text = re.sub(r"^Error code: \d+( - )?", "", str(error.message))  # the client's prefix; we say the status
+        return " ".join(str(redact(text, self.secrets)).split())[:300] or "no message"
+
+    def _reply(self, completion: Any, retries: int) -> ChatReply:
+        choice = completion.choices[0] if completion.choices else None
+        message = choice.message if choice is not None else None
+        usage: dict[str, int] = {}
+        if completion.usage is not None:
+            for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+                value = getattr(completion.usage, key, None)
+                if isinstance(value, int):
+                    usage[key] = value
+        details = {
+            "model": getattr(completion, "model", None),
+            "id": getattr(completion, "id", None),
+            "finish_reason": getattr(choice, "finish_reason", None),
+            "network_retries": retries,
+        }
+        refusal = getattr(message, "refusal", None)
+        if refusal:
+            details["refusal"] = refusal
+        return ChatReply(text=(getattr(message, "content", None) or ""), usage=usage, details=details)

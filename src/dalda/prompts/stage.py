@@ -1,0 +1,153 @@
+"""The prompts stage: ``{class: [prompts]}`` for the generation plan, cached in the run directory.
+
+Sources, in order of precedence:
+
+1. ``prompts.prompts_file``: a hand-written JSON ``{class: [prompts]}``, validated and used as is;
+2. ``prompts.source=base``: the paper's Base Prompt, one per class (``base_template``, "a photo of a {}");
+3. ``prompts.source=llm``: M prompts per class from ``prompts.backend`` (template | openai | transformers).
+
+Writes ``run.prompts`` (the table) and ``run.prompts_record`` (settings, raw answers, token usage, never the
+API key). A later run reuses ``run.prompts`` when its record is complete and was made with the same classes,
+M and backend settings, unless ``prompts.regenerate`` is set; an incomplete LLM run is continued. The
+"best quality, high quality, " prefix is not applied here: the plan stage adds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from dalda.config import DaldaConfig
+from dalda.io import read_json, write_json_atomic
+from dalda.prompts.backends import backend_settings, make_chat_backend
+from dalda.prompts.collect import collect_llm_prompts
+from dalda.prompts.descriptions import require_description, resolve_description
+from dalda.prompts.errors import PromptsError
+from dalda.prompts.record import PromptsRecord, plain, read_record
+from dalda.prompts.template_backend import template_prompts
+from dalda.prompts.validation import validate_prompt_table
+from dalda.rundir import RunDir
+
+log = logging.getLogger(__name__)
+
+
+def stage_settings(config: DaldaConfig, classes: list[str]) -> dict[str, Any]:
+    """Everything the prompts depend on; a cached table is reused only when this is unchanged."""
+    cfg = config.prompts
+    if cfg.source == "base":
+        return {"source": "base", "base_template": cfg.base_template, "classes": classes}
+    settings: dict[str, Any] = {"source": "llm", "backend": cfg.backend, **backend_settings(config)}
+    settings["num_prompts"] = cfg.num_prompts
+    settings["classes"] = classes
+    if cfg.backend != "template":
+        settings["description"] = resolve_description(config.data)
+    return settings
+
+
+def run_prompts_stage(config: DaldaConfig, classes: list[str], run: RunDir) -> dict[str, list[str]]:
+    """``{class: [prompts]}`` in class order; see the module docstring for sources, files and caching."""
+    _check_classes(classes)
+    cfg = config.prompts
+    if cfg.prompts_file is not None:
+        return _from_file(config, classes, run)
+    settings = stage_settings(config, classes)
+    if not cfg.regenerate:
+        cached = _cached(run, settings, classes)
+        if cached is not None:
+            log.info("prompts: reusing %s (same classes and settings; prompts.regenerate=true asks again)", run.prompts)
+            return cached
+    if cfg.source == "base":
+        table = {name: [cfg.base_template.format(name)] for name in classes}
+        return _save(run, table, PromptsRecord(run.prompts_record, settings))
+    if cfg.backend == "template":
+        table = template_prompts(classes, cfg.num_prompts, config.seed)
+        return _save(run, table, PromptsRecord(run.prompts_record, settings))
+    return _from_llm(config, classes, run, settings)
+
+
+def _check_classes(classes: list[str]) -> None:
+    if not classes:
+        raise PromptsError("the prompts stage got no classes; the dataset index has no class names")
+    duplicates = sorted({name for name in classes if classes.count(name) > 1})
+    if duplicates:
+        raise PromptsError(f"class names must be unique; repeated: {duplicates}")
+
+
+def _from_llm(config: DaldaConfig, classes: list[str], run: RunDir, settings: dict[str, Any]) -> dict[str, list[str]]:
+    cfg = config.prompts
+    description = require_description(config.data, cfg.backend)
+    backend = make_chat_backend(config)
+    if cfg.regenerate:
+        record = PromptsRecord(run.prompts_record, settings, backend.secrets)
+    else:
+        record = PromptsRecord.resume_or_new(run.prompts_record, settings, backend.secrets)
+    done = sum(1 for got in record.rounds[: cfg.num_prompts] if all(name in got for name in classes))
+    if done:
+        log.info("prompts: continuing an interrupted run, %d of %d rounds already complete", done, cfg.num_prompts)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task(f"prompts ({cfg.backend} {settings['model']})", total=cfg.num_prompts, completed=done)
+        table = collect_llm_prompts(
+            backend,
+            classes,
+            description,
+            cfg.num_prompts,
+            cfg.max_retries,
+            record,
+            on_round_done=lambda: progress.advance(task),
+        )
+    return _save(run, table, record)
+
+
+def _save(run: RunDir, table: dict[str, list[str]], record: PromptsRecord) -> dict[str, list[str]]:
+    """Write the table, then mark the record complete (the order that makes a complete record imply a table)."""
+    write_json_atomic(run.prompts, table)
+    record.finish()
+    return table
+
+
+def _cached(run: RunDir, settings: dict[str, Any], classes: list[str]) -> dict[str, list[str]] | None:
+    """The stored table when its record is complete and has ``settings``; None (with the reason logged) otherwise."""
+    if not run.prompts.exists():
+        return None
+    record = read_record(run.prompts_record)
+    if record is None or record.get("status") != "complete":
+        log.info("prompts: %s has no complete record beside it; generating again", run.prompts)
+        return None
+    if record.get("settings") != plain(settings):
+        changed = sorted(
+            key for key in set(settings) | set(record.get("settings", {}))
+            if plain(settings).get(key) != record.get("settings", {}).get(key)
+        )
+        log.info("prompts: settings changed since %s was made (%s); generating again", run.prompts, ", ".join(changed))
+        return None
+    try:
+        table = validate_prompt_table(read_json(run.prompts), classes, str(run.prompts))
+    except (PromptsError, ValueError) as error:
+        log.warning("prompts: cached %s is not usable (%s); generating again", run.prompts, error)
+        return None
+    expected = 1 if settings["source"] == "base" else settings["num_prompts"]
+    if any(len(prompts) != expected for prompts in table.values()):
+        log.warning("prompts: cached %s does not hold %d prompts per class; generating again", run.prompts, expected)
+        return None
+    return table
+
+
+def _from_file(config: DaldaConfig, classes: list[str], run: RunDir) -> dict[str, list[str]]:
+    """A hand-written table: validated, copied into the run directory, recorded with its hash."""
+    path = config.prompts.prompts_file
+    assert path is not None
+    if not path.is_file():
+        raise PromptsError(f"prompts.prompts_file={path} does not exist; point it to a JSON file {{class: [prompts]}}")
+    raw = path.read_bytes()
+    try:
+        loaded = read_json(path)
+    except ValueError as error:
+        raise PromptsError(f"prompts.prompts_file={path} is not valid JSON: {error}") from None
+    table = validate_prompt_table(loaded, classes, f"prompts.prompts_file={path}")
+    settings = {"source": "file", "path": str(path), "sha256": hashlib.sha256(raw).hexdigest(), "classes": classes}
+    return _save(run, table, PromptsRecord(run.prompts_record, settings))

@@ -1,0 +1,110 @@
+"""The ``template`` backend: prompts without an LLM, the offline default.
+
+Each prompt puts the class in a scene built from four lists (view, place, light/colour, something happening
+around it or in the foreground), the kinds of external elements the paper asks the LLM to add (Sec. 3.3).
+The elements describe the scene, never the subject, so they fit an animal, a flower or an object alike and
+keep the class's own properties. Choices are drawn by a RNG seeded from ``seed`` and the class name, so a class
+gets the same prompts whatever the other classes are; any candidate that would name another class of the
+dataset (by the rule in :mod:`dalda.prompts.validation`) is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+from dalda.prompts.errors import PromptsError
+from dalda.prompts.validation import ClassNameMatcher
+
+VIEWS = (
+    "A close-up photo",
+    "A wide-angle photo",
+    "A side view",
+    "A top-down view",
+    "A low-angle shot",
+    "A candid snapshot",
+    "A telephoto shot",
+    "A front view",
+    "An eye-level photo",
+    "A three-quarter view",
+)
+PLACES = (
+    "on a wooden table",
+    "in a sunny garden",
+    "in a quiet living room",
+    "on a busy city street",
+    "in a forest clearing",
+    "on a sandy beach",
+    "in a snowy field",
+    "in a brightly lit studio",
+    "next to a large window",
+    "in a public park",
+    "on a stone path",
+    "by a calm lake",
+    "in a grassy meadow",
+    "on a rooftop terrace",
+    "in a rustic barn",
+)
+EXTRAS = (
+    "in warm golden-hour light",
+    "under soft overcast light",
+    "with a pastel colour palette",
+    "in vivid saturated colours",
+    "with muted earthy tones",
+    "at dusk with cool blue tones",
+    "with dappled sunlight on the ground",
+    "with out-of-focus leaves in the foreground",
+    "partly framed by an open doorway",
+    "while light rain falls",
+    "as people walk by in the background",
+    "while a gentle breeze moves the grass",
+    "with mist drifting in the background",
+    "with long shadows across the scene",
+)
+
+
+def template_fingerprint() -> str:
+    """A short hash of the word lists, so cached template prompts are redone when the lists change."""
+    text = "\n".join("|".join(words) for words in (VIEWS, PLACES, EXTRAS))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _with_article(name: str) -> str:
+    """``a``/``an`` + name; plural-looking names (ending in s but not ss/us/is) get none. A heuristic."""
+    lowered = name.lower()
+    if lowered.endswith("s") and not lowered.endswith(("ss", "us", "is")):
+        return name
+    return ("an " if lowered[:1] in "aeiou" else "a ") + name
+
+
+def template_sentence(name: str, view: str, place: str, extra: str) -> str:
+    display = " ".join(name.replace("_", " ").split())
+    return f"{view} of {_with_article(display)} {place}, {extra}."
+
+
+def template_prompts(classes: list[str], num_prompts: int, seed: int) -> dict[str, list[str]]:
+    """``num_prompts`` distinct prompts per class, deterministic in (seed, class); see the module docstring."""
+    matcher = ClassNameMatcher(classes)
+    combos = [(v, p, e) for v in VIEWS for p in PLACES for e in EXTRAS]
+    if num_prompts > len(combos):
+        raise PromptsError(
+            f"prompts.num_prompts={num_prompts} exceeds the {len(combos)} distinct template prompts; "
+            "lower it or use an LLM backend"
+        )
+    table: dict[str, list[str]] = {}
+    for name in classes:
+        rng = random.Random(f"dalda-template:{seed}:{name}")
+        prompts: list[str] = []
+        for view, place, extra in rng.sample(combos, len(combos)):
+            sentence = template_sentence(name, view, place, extra)
+            if matcher.problem(sentence, name) is None:
+                prompts.append(sentence)
+                if len(prompts) == num_prompts:
+                    break
+        if len(prompts) < num_prompts:
+            raise PromptsError(
+                f"only {len(prompts)} template prompts for class {name!r} avoid naming the other classes; "
+                f"lower prompts.num_prompts to {len(prompts)} or use an LLM backend"
+            )
+        table[name] = prompts
+    return table
