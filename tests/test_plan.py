@@ -97,3 +97,13 @@ def test_missing_inputs_are_clear_errors(ready):
     run.scores.unlink()
     with pytest.raises(FileNotFoundError, match="dalda score"):
         run_plan_stage(_with(config, prompts={"source": "base"}), run)
+
+
+def test_baseline_rows_have_strengths_and_no_lambda(ready):
+    config, run, split, _ = ready
+    rows = run_plan_stage(_with(config, baseline={"generator": "real-guidance"}), run)
+    assert {(row.generator, row.strength, row.ip_scale) for row in rows} == {("real-guidance", 0.5, None)}
+    assert {row.prompt for row in rows if row.class_name == "square"} == {"a photo of a square"}
+    fusion = run_plan_stage(_with(config, baseline={"generator": "da-fusion"}, plan={"images_per_real": 40}), run)
+    assert {row.strength for row in fusion} == {0.25, 0.5, 0.75, 1.0}
+    assert {row.prompt for row in fusion if row.class_name == "square"} == {"a photo of a <dalda-square>"}

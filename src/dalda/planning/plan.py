@@ -51,6 +51,8 @@ def build_plan(
     lambda_rng = np.random.default_rng(lambda_stream)
     seed_rng = np.random.default_rng(seed_stream)
 
+    if config.baseline.generator != "ip-adapter":
+        return _baseline_rows(config, split, scores, lambda_rng, seed_rng)
     order = {name: prompt_rng.permutation(len(prompts[name])) for name in split.classes}
     images_seen = {name: 0 for name in split.classes}
     variant, alpha = config.score.variant, config.guidance.alpha
@@ -78,6 +80,55 @@ def build_plan(
                     clipscore=score,
                     group=clipscore_group(score, alpha) if score is not None else None,
                     seed=int(seed_rng.integers(0, SEED_LIMIT)),
+                )
+            )
+    return rows
+
+
+def _baseline_rows(
+    config: DaldaConfig,
+    split: FewShotSplit,
+    scores: dict[str, ImageScore] | None,
+    strength_rng: np.random.Generator,
+    seed_rng: np.random.Generator,
+) -> list[PlanRow]:
+    """Rows for the img2img baselines, as the DA-Fusion code base makes them (no prompt prefix, no lambda).
+
+    Real Guidance: the base prompt at one strength. DA-Fusion: the class's learned token in the base template,
+    with a strength drawn per image from ``baseline.da_fusion_strengths``.
+    """
+    from dalda.baselines.textual_inversion import placeholder_token
+
+    baseline = config.baseline
+    rows: list[PlanRow] = []
+    for source_index, record in enumerate(split.train):
+        class_name = split.classes[record.label]
+        score_record = scores.get(str(record.path)) if scores else None
+        score = score_record.value(config.score.variant) if score_record else None
+        if baseline.generator == "da-fusion":
+            prompt = config.prompts.base_template.format(placeholder_token(class_name))
+        else:
+            prompt = config.prompts.base_template.format(class_name)
+        for m in range(config.plan.images_per_real):
+            if baseline.generator == "da-fusion":
+                strength = float(strength_rng.choice(baseline.da_fusion_strengths))
+            else:
+                strength = baseline.strength
+            rows.append(
+                PlanRow(
+                    row_id=len(rows),
+                    class_name=class_name,
+                    label=record.label,
+                    source_path=str(record.path),
+                    source_index=source_index,
+                    m=m,
+                    prompt=prompt,
+                    ip_scale=None,
+                    clipscore=score,
+                    group=clipscore_group(score, config.guidance.alpha) if score is not None else None,
+                    seed=int(seed_rng.integers(0, SEED_LIMIT)),
+                    generator=baseline.generator,
+                    strength=strength,
                 )
             )
     return rows

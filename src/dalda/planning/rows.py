@@ -24,13 +24,17 @@ class PlanRow:
     """Which of the M images of this real image (0..M-1)."""
     prompt: str
     """The full text prompt fed to Stable Diffusion, prefix included."""
-    ip_scale: float
-    """The IP-Adapter image weight lambda for this image."""
+    ip_scale: float | None
+    """The IP-Adapter image weight lambda for this image; None for the img2img baselines."""
     clipscore: float | None
     group: str | None
     """"high" or "low": the image's CLIPScore group under threshold alpha; None when the run has no scores."""
     seed: int
     """Seed of this image's own generator."""
+    generator: str = "ip-adapter"
+    """What makes the image: "ip-adapter" (DALDA) or a baseline ("real-guidance", "da-fusion")."""
+    strength: float | None = None
+    """img2img strength for the baselines; None for IP-Adapter rows."""
 
     @property
     def file_stem(self) -> str:

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def _prompts_for(config: DaldaConfig, run: RunDir, classes: list[str]) -> dict[str, list[str]]:
-    if config.prompts.source == "base":
+    if config.prompts.source == "base" or config.baseline.generator != "ip-adapter":
         return base_prompts(classes, config.prompts.base_template)
     if not run.prompts.exists():
         raise FileNotFoundError(f"no prompts at {run.prompts}; run `dalda prompts` first (or prompts.source=base)")
@@ -27,13 +27,12 @@ def run_plan_stage(config: DaldaConfig, run: RunDir) -> list[PlanRow]:
     """Build the plan from the split, the CLIPScores (when present; AGS needs them) and the prompts."""
     split = run_data_stage(config, run)
     scores = load_scores(run) if run.scores.exists() else None
-    if config.guidance.strategy == "ags" and scores is None:
+    if config.guidance.strategy == "ags" and config.baseline.generator == "ip-adapter" and scores is None:
         raise FileNotFoundError(f"guidance.strategy=ags needs CLIPScores at {run.scores}; run `dalda score` first")
     rows = build_plan(config, split, _prompts_for(config, run, split.classes), scores)
     write_plan(run.plan, rows)
-    lambdas = [row.ip_scale for row in rows]
-    log.info(
-        "plan: %d images from %d real images, lambda mean %.3f (min %.3f, max %.3f)",
-        len(rows), len(split.train), sum(lambdas) / len(lambdas), min(lambdas), max(lambdas),
-    )
+    lambdas = [row.ip_scale for row in rows if row.ip_scale is not None]
+    log.info("plan: %d images from %d real images (%s)", len(rows), len(split.train), config.baseline.generator)
+    if lambdas:
+        log.info("lambda mean %.3f (min %.3f, max %.3f)", sum(lambdas) / len(lambdas), min(lambdas), max(lambdas))
     return rows

@@ -1,0 +1,42 @@
+"""Architectures of the random-weight profiles, as plain data.
+
+A ``RandomArchitecture`` names every model's shape: ``tiny`` (``tiny.py``) is small enough for tests,
+``full-random`` (``full_random.py``) is the real checkpoints' architecture. ``random_build.py`` turns either one
+into models with the same code, so the two differ only in numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class RandomArchitecture:
+    """Keyword arguments of each component's config class; see the module docstring."""
+
+    name: str
+    unet: dict[str, Any]  # diffusers.UNet2DConditionModel
+    vae: dict[str, Any]  # diffusers.AutoencoderKL
+    text_encoder: dict[str, Any]  # transformers.CLIPTextConfig (SD's text encoder)
+    image_encoder: dict[str, Any]  # transformers.CLIPVisionConfig incl. projection_dim (IP-Adapter's encoder)
+    clip_text: dict[str, Any]  # transformers.CLIPTextConfig (scoring / probing CLIP)
+    clip_vision: dict[str, Any]  # transformers.CLIPVisionConfig (scoring / probing CLIP)
+    clip_projection_dim: int
+    backbone_block: Literal["basic", "bottleneck"]  # torchvision ResNet block type
+    backbone_layers: tuple[int, int, int, int]
+    backbone_image_size: int
+    tokenizer_vocab_size: int | None = None  # None: the byte-level tokenizer's own size
+    ip_adapter_tokens: int = 4  # image tokens of the plain IP-Adapter (ip-adapter_sd15)
+    seed: int = 0
+
+
+def architecture_for(profile: str) -> RandomArchitecture:
+    """The architecture of a random-weight profile (``tiny`` or ``full-random``)."""
+    from dalda.models.full_random import FULL_RANDOM
+    from dalda.models.tiny import TINY
+
+    registry = {"tiny": TINY, "full-random": FULL_RANDOM}
+    if profile not in registry:
+        raise ValueError(f"models.profile={profile!r} has no random architecture; choose one of {sorted(registry)}")
+    return registry[profile]

@@ -1,0 +1,140 @@
+"""Random-weight models from a ``RandomArchitecture``, built offline and deterministically.
+
+Every component is built under its own fixed seed inside ``torch.random.fork_rng``, so two builds give
+identical weights whatever was built before and the caller's global random state is left untouched.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+
+from dalda.models.architectures import RandomArchitecture
+from dalda.models.tokenizer import build_byte_level_tokenizer
+
+# Per-component seed offsets: each part's weights depend only on the architecture's seed and the part.
+_SEEDS = {
+    "unet": 1,
+    "vae": 2,
+    "text_encoder": 3,
+    "image_encoder": 4,
+    "ip_adapter": 5,
+    "clip": 6,
+    "backbone": 7,
+    "lpips": 8,
+}
+
+
+@contextmanager
+def seeded(arch: RandomArchitecture, part: str) -> Iterator[None]:
+    """Run the body with torch's CPU generator seeded for ``part``, restoring the outer state afterwards.
+
+    Only the CPU generator is touched (models are initialised on the CPU), so CUDA random state is untouched.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(arch.seed * 100 + _SEEDS[part])
+        yield
+
+
+def build_sd_parts(arch: RandomArchitecture) -> dict[str, object]:
+    """Stable Diffusion's UNet, VAE, text encoder and tokenizer (keyword names of the diffusers pipelines)."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    tokenizer = build_byte_level_tokenizer(arch.tokenizer_vocab_size)
+    with seeded(arch, "unet"):
+        unet = UNet2DConditionModel(**arch.unet)
+    with seeded(arch, "vae"):
+        vae = AutoencoderKL(**arch.vae)
+    with seeded(arch, "text_encoder"):
+        text_encoder = CLIPTextModel(CLIPTextConfig(**arch.text_encoder, **_special_ids(tokenizer)))
+    return {"unet": unet, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer}
+
+
+def _special_ids(tokenizer) -> dict[str, int]:
+    """The tokenizer's special-token ids, so the text model pools at the real end-of-text token."""
+    return {
+        "vocab_size": len(tokenizer),
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+
+
+def build_image_encoder(arch: RandomArchitecture):
+    """The IP-Adapter's image encoder (``CLIPVisionModelWithProjection``)."""
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    with seeded(arch, "image_encoder"):
+        return CLIPVisionModelWithProjection(CLIPVisionConfig(**arch.image_encoder))
+
+
+def build_ip_adapter_state_dict(
+    unet, image_embed_dim: int, arch: RandomArchitecture
+) -> dict[str, dict[str, torch.Tensor]]:
+    """Random IP-Adapter weights in the published checkpoint's layout, shaped for ``unet``.
+
+    ``image_proj`` maps one image embedding to ``ip_adapter_tokens`` context tokens (Linear + LayerNorm);
+    ``ip_adapter`` holds the extra key/value projections of every cross-attention layer, numbered 1, 3, 5, ...
+    in the UNet's attention-processor order, as the checkpoint (and diffusers' loader) number them.
+    """
+    context_dim = int(unet.config.cross_attention_dim)
+    tokens = arch.ip_adapter_tokens
+    with seeded(arch, "ip_adapter"):
+        proj = torch.nn.Linear(image_embed_dim, tokens * context_dim)
+        image_proj = {
+            "proj.weight": proj.weight.detach().clone(),
+            "proj.bias": proj.bias.detach().clone(),
+            "norm.weight": torch.ones(context_dim),
+            "norm.bias": torch.zeros(context_dim),
+        }
+        ip_adapter: dict[str, torch.Tensor] = {}
+        cross_attention = [name for name in unet.attn_processors if not name.endswith("attn1.processor")]
+        for index, name in enumerate(cross_attention):
+            attention = unet.get_submodule(name.removesuffix(".processor"))
+            hidden = attention.to_k.out_features
+            for kind in ("to_k_ip", "to_v_ip"):
+                weight = torch.nn.Linear(context_dim, hidden, bias=False).weight.detach().clone()
+                ip_adapter[f"{2 * index + 1}.{kind}.weight"] = weight
+    return {"image_proj": image_proj, "ip_adapter": ip_adapter}
+
+
+def build_clip(arch: RandomArchitecture):
+    """A CLIP model (text + vision + projections), its tokenizer and an image processor at its resolution."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    tokenizer = build_byte_level_tokenizer(arch.tokenizer_vocab_size)
+    config = CLIPConfig(
+        text_config={**arch.clip_text, **_special_ids(tokenizer)},
+        vision_config=arch.clip_vision,
+        projection_dim=arch.clip_projection_dim,
+    )
+    with seeded(arch, "clip"):
+        model = CLIPModel(config)
+    size = int(arch.clip_vision["image_size"])
+    processor = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+    return model, tokenizer, processor
+
+
+def build_backbone(arch: RandomArchitecture) -> tuple[torch.nn.Module, int, int]:
+    """A torchvision ResNet without its classification layer: (module, feature_dim, image_size)."""
+    from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
+
+    block = BasicBlock if arch.backbone_block == "basic" else Bottleneck
+    with seeded(arch, "backbone"):
+        module = ResNet(block, list(arch.backbone_layers))
+    feature_dim = module.fc.in_features
+    module.fc = torch.nn.Identity()
+    return module, feature_dim, arch.backbone_image_size
+
+
+def build_lpips(arch: RandomArchitecture):
+    """LPIPS with a random AlexNet trunk (offline) and the package's own calibrated linear heads."""
+    import lpips
+
+    with seeded(arch, "lpips"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(pretrained|weight enum).*", category=UserWarning)
+        return lpips.LPIPS(net="alex", pnet_rand=True, verbose=False)

@@ -1,0 +1,69 @@
+"""DA-Fusion's textual inversion: only the new class tokens train, and learned tokens are saved and reused."""
+
+import pytest
+import torch
+
+from dalda.baselines import tokens as token_store
+from dalda.baselines.textual_inversion import placeholder_token
+from dalda.baselines.tokens import ensure_class_tokens
+from dalda.config import build_config
+from dalda.data.stage import run_data_stage
+from dalda.models.kit import load_img2img_pipeline
+from dalda.pipeline import prepare_run
+
+
+@pytest.fixture
+def setup(tmp_path):
+    config = build_config(
+        {
+            "out_dir": str(tmp_path / "run"),
+            "data": {"dataset": "demo", "root": str(tmp_path / "demo"), "shots": 1},
+            "models": {"profile": "tiny"},
+            "baseline": {"generator": "da-fusion", "ti_steps": 4, "ti_batch_size": 2, "ti_resolution": 64},
+        }
+    )
+    run = prepare_run(config)
+    return config, run, run_data_stage(config, run)
+
+
+def test_only_new_tokens_train_and_tokens_are_reused(setup, monkeypatch):
+    config, run, split = setup
+    pipe = load_img2img_pipeline(config.models)
+    vocabulary = len(pipe.tokenizer)
+    before = pipe.text_encoder.get_input_embeddings().weight.detach().clone()
+    unet_before = {k: v.clone() for k, v in pipe.unet.state_dict().items()}
+
+    tokens = ensure_class_tokens(pipe, config, split, run)
+
+    assert tokens == {name: placeholder_token(name) for name in split.classes}
+    after = pipe.text_encoder.get_input_embeddings().weight.detach()
+    assert torch.equal(after[:vocabulary], before)  # every existing token untouched
+    new_ids = pipe.tokenizer.convert_tokens_to_ids(list(tokens.values()))
+    assert sorted(new_ids) == list(range(vocabulary, vocabulary + len(split.classes)))
+    assert all(torch.equal(v, pipe.unet.state_dict()[k]) for k, v in unet_before.items())
+    saved = sorted(path.name for path in run.textual_inversion.iterdir())
+    assert saved == sorted(f"{token.strip('<>')}.safetensors" for token in tokens.values())
+    # the tokenised prompt really uses the new token as one id
+    ids = pipe.tokenizer(f"a photo of a {tokens['circle']}", add_special_tokens=False).input_ids
+    assert pipe.tokenizer.convert_tokens_to_ids(tokens["circle"]) in ids
+
+    # a second pipeline reuses the saved tokens without training, and gets the same vectors
+    monkeypatch.setattr(token_store, "learn_class_token", lambda *a, **k: pytest.fail("retrained a saved token"))
+    second = load_img2img_pipeline(config.models)
+    ensure_class_tokens(second, config, split, run)
+    second_rows = second.text_encoder.get_input_embeddings().weight[new_ids]
+    assert torch.equal(second_rows, after[new_ids])
+
+
+def test_learning_moves_the_token_away_from_its_initialisation(setup):
+    config, run, split = setup
+    untrained = load_img2img_pipeline(config.models)
+    from dalda.baselines.textual_inversion import add_placeholder_tokens
+
+    add_placeholder_tokens(untrained.tokenizer, untrained.text_encoder, split.classes)
+    initial = untrained.text_encoder.get_input_embeddings().weight[-len(split.classes):].detach().clone()
+    pipe = load_img2img_pipeline(config.models)
+    ensure_class_tokens(pipe, config, split, run)
+    learned = pipe.text_encoder.get_input_embeddings().weight[-len(split.classes):].detach()
+    assert not torch.allclose(learned, initial)
+    assert torch.isfinite(learned).all()
