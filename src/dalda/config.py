@@ -54,14 +54,16 @@ class ModelsConfig(_Section):
     ``full-random`` builds the real architectures with random weights (benchmarks of true compute cost).
     """
 
-    profile: Literal["real", "tiny", "full-random"] = "real"
-    sd_model: str = "CompVis/stable-diffusion-v1-4"
-    vae: str | None = "stabilityai/sd-vae-ft-mse"
-    ip_adapter_repo: str = "h94/IP-Adapter"
-    ip_adapter_subfolder: str = "models"
-    ip_adapter_weight: str = "ip-adapter_sd15.bin"
-    image_encoder_subfolder: str = "models/image_encoder"
-    clip_model: str = "openai/clip-vit-base-patch16"
+    profile: Literal["real", "tiny", "full-random"] = Field(
+        "real", description="real: published checkpoints; tiny: random tiny models (offline); full-random: benchmarks."
+    )
+    sd_model: str = Field("CompVis/stable-diffusion-v1-4", description="Stable Diffusion 1.x id or local folder.")
+    vae: str | None = Field("stabilityai/sd-vae-ft-mse", description="VAE id or folder; null: the SD model's own.")
+    ip_adapter_repo: str = Field("h94/IP-Adapter", description="IP-Adapter repository id or local folder.")
+    ip_adapter_subfolder: str = Field("models", description="Folder of the IP-Adapter weights in that repository.")
+    ip_adapter_weight: str = Field("ip-adapter_sd15.bin", description="IP-Adapter weight file name.")
+    image_encoder_subfolder: str = Field("models/image_encoder", description="IP-Adapter's CLIP image encoder folder.")
+    clip_model: str = Field("openai/clip-vit-base-patch16", description="CLIP for scoring, CLIP-I and the classifier.")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
         "auto", description="auto: float16 on CUDA, float32 on CPU."
@@ -79,8 +81,8 @@ class ScoreConfig(_Section):
         description="softmax: probability of the true class over all class prompts (authors' code, default); "
         "cosine: raw image-text cosine of the true class.",
     )
-    template: str = "a photo of a {}"
-    batch_size: int = Field(32, ge=1)
+    template: str = Field("a photo of a {}", description="Class prompt the image is scored against.")
+    batch_size: int = Field(32, ge=1, description="Images per CLIP forward pass.")
 
 
 class GuidanceConfig(_Section):
@@ -91,14 +93,14 @@ class GuidanceConfig(_Section):
         "truncated", description="truncated: the paper's truncated normal; clipped: the authors' code (clamped normal)."
     )
     alpha: float = Field(0.3, ge=0.0, le=1.0, description="CLIPScore threshold between Low and High groups.")
-    min_low: float = Field(0.7, ge=0.0, le=1.0)
-    max_low: float = Field(0.9, ge=0.0, le=1.0)
-    min_high: float = Field(0.1, ge=0.0, le=1.0)
-    max_high: float = Field(0.4, ge=0.0, le=1.0)
+    min_low: float = Field(0.7, ge=0.0, le=1.0, description="Low group (score <= alpha): lambda range minimum.")
+    max_low: float = Field(0.9, ge=0.0, le=1.0, description="Low group: lambda range maximum.")
+    min_high: float = Field(0.1, ge=0.0, le=1.0, description="High group (score > alpha): lambda range minimum.")
+    max_high: float = Field(0.4, ge=0.0, le=1.0, description="High group: lambda range maximum.")
     sigma_per_shot: float = Field(0.05, gt=0.0, description="sigma = sigma_per_shot * shots.")
-    random_min: float = Field(0.0, ge=0.0)
-    random_max: float = Field(1.0, ge=0.0)
-    fixed_scale: float = Field(0.5, ge=0.0)
+    random_min: float = Field(0.0, ge=0.0, description="random (RS): lambda ~ Uniform(random_min, random_max).")
+    random_max: float = Field(1.0, ge=0.0, description="random (RS): upper end.")
+    fixed_scale: float = Field(0.5, ge=0.0, description="fixed: the lambda of every image (paper sweeps 0.0-1.0).")
 
     @model_validator(mode="after")
     def _ranges_ordered(self) -> GuidanceConfig:
@@ -267,8 +269,8 @@ class BaselineConfig(_Section):
 class DaldaConfig(_Section):
     """Everything a run needs. ``seed`` drives every random choice not already fixed by ``data.trial``."""
 
-    out_dir: Path = Path("runs/default")
-    seed: int = 0
+    out_dir: Path = Field(Path("runs/default"), description="The run directory every stage reads and writes.")
+    seed: int = Field(0, description="Seeds prompt order, lambda draws, image seeds and training.")
     data: DataConfig = Field(default_factory=DataConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     score: ScoreConfig = Field(default_factory=ScoreConfig)

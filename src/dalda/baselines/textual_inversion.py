@@ -87,7 +87,7 @@ def add_placeholder_tokens(tokenizer, text_encoder, class_names: list[str]) -> l
     """Add one token per class and initialise each from the mean embedding of its class name's tokens."""
     tokens = [placeholder_token(name) for name in class_names]
     tokenizer.add_tokens(tokens)
-    text_encoder.resize_token_embeddings(len(tokenizer))
+    text_encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)  # rows are set just below
     ids = tokenizer.convert_tokens_to_ids(tokens)
     weights = text_encoder.get_input_embeddings().weight
     with torch.no_grad():

@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from dalda.io import atomic_open  # noqa: E402
 
@@ -21,6 +22,7 @@ def plot_score_histogram(values: list[float], alpha: float, title: str, path: Pa
     axes.axvline(mean, color="#55A868", label=f"mean = {mean:.4f}")
     axes.set_xlabel("CLIPScore")
     axes.set_ylabel("images")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(title)
     axes.legend(loc="upper left", fontsize=8)
     figure.tight_layout()

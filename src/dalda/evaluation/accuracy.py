@@ -1,0 +1,74 @@
+"""Classification accuracy on the evaluation split: overall (the paper's number) and per class.
+
+Evaluation images go through the same backbone and preprocessing (the un-augmented view) as training; with a
+frozen backbone their features come from the run's feature cache, so evaluating the CLIP probe and the
+zero-shot CLIP reference encodes the evaluation set once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from dalda.data.records import ImageRecord
+from dalda.training.backbones import ProbeEncoder
+from dalda.training.features import FeatureCache, cached_features, encode_pixels, file_digest
+from dalda.training.progress import progress_bar
+from dalda.training.transforms import PLAIN_VIEW
+
+
+def accuracy_report(predictions: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> dict[str, Any]:
+    """Overall accuracy, accuracy and image count per class name (None for a class with no evaluation image)."""
+    predictions, labels = predictions.cpu(), labels.cpu()
+    correct = predictions == labels
+    per_class: dict[str, float | None] = {}
+    counts: dict[str, int] = {}
+    for label, name in enumerate(classes):
+        mask = labels == label
+        counts[name] = int(mask.sum())
+        per_class[name] = float(correct[mask].float().mean()) if counts[name] else None
+    return {
+        "accuracy": float(correct.float().mean()) if len(labels) else 0.0,
+        "num_eval": int(len(labels)),
+        "per_class_accuracy": per_class,
+        "per_class_count": counts,
+    }
+
+
+def eval_features(
+    encoder: ProbeEncoder, records: Sequence[ImageRecord], features_dir: Path, batch_size: int, use_cache: bool
+) -> torch.Tensor:
+    """(N, D) features of the evaluation images (plain view); cached unless the backbone was fine-tuned."""
+    paths = [Path(record.path) for record in records]
+    digests = [file_digest(path) for path in paths]
+    if use_cache:
+        cache = FeatureCache(features_dir, encoder.identity)
+        table = cached_features(
+            encoder, cache, paths, digests, [PLAIN_VIEW], batch_size, f"encoding {encoder.classifier} eval features"
+        )
+        return table[:, 0]
+    encoder.module.eval()
+    chunks = [torch.empty(0, encoder.feature_dim)]
+    description = f"encoding {encoder.classifier} eval images"
+    with progress_bar(description, total=len(paths)) as advance, torch.inference_mode():
+        for start in range(0, len(paths), batch_size):
+            batch = slice(start, start + batch_size)
+            views = [PLAIN_VIEW] * len(paths[batch])
+            chunks.append(encode_pixels(encoder, paths[batch], digests[batch], views).cpu())
+            advance(len(views))
+    return torch.cat(chunks)
+
+
+@torch.no_grad()
+def predict(head: nn.Module, features: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """Predicted class index of each feature row."""
+    head.eval()
+    device = next(head.parameters()).device
+    chunks = [torch.empty(0, dtype=torch.long)]
+    for start in range(0, len(features), batch_size):
+        chunks.append(head(features[start : start + batch_size].to(device)).argmax(dim=1).cpu())
+    return torch.cat(chunks)

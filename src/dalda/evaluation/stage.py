@@ -1,0 +1,187 @@
+"""The evaluate stage: accuracy of each trained classifier, the zero-shot CLIP reference, and diversity.
+
+Writes ``results/<classifier>.json`` (one file per method x dataset x shots x trial x classifier run, carrying
+every field the paper's tables are built from) and ``diversity.json``.
+
+The zero-shot reference is the CLIP probe's initial head (class-prompt text embeddings x logit scale) on the
+same evaluation features as the probe, i.e. with the probe's preprocessing (``train.normalization``): it is
+exactly the CLIP classifier before training, so the gap between the two rows is what training added.
+A run whose training set had no synthetic image is labelled ``method: "none"`` (real images only), with the
+configured method kept in ``configured_method``, so a table never lists it under a method it did not use.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from torch import nn
+
+from dalda.config import DaldaConfig, method_label
+from dalda.data.images import drop_unreadable
+from dalda.data.splits import FewShotSplit, read_split
+from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
+from dalda.evaluation.diversity import diversity_report, manifest_images
+from dalda.io import write_json_atomic
+from dalda.models.kit import ClipBundle, load_clip, load_lpips
+from dalda.rundir import RunDir
+from dalda.training.backbones import ProbeEncoder, load_probe_encoder
+from dalda.training.checkpoint import load_checkpoint
+from dalda.training.heads import zero_shot_head
+
+log = logging.getLogger(__name__)
+
+
+def _restore(classifier: str, config: DaldaConfig, payload: dict[str, Any]) -> tuple[ProbeEncoder, nn.Linear]:
+    """The backbone and head a checkpoint was trained with; a changed backbone/preprocessing is an error."""
+    record = payload["record"]
+    encoder = load_probe_encoder(classifier, config, record["seed"])
+    if encoder.identity != payload["backbone_identity"]:
+        raise ValueError(
+            f"{classifier} was trained on backbone {payload['backbone_identity']!r} but the config now gives "
+            f"{encoder.identity!r} (models or train.image_size/normalization changed); run `dalda train` again"
+        )
+    if record["finetuned_backbone"]:
+        encoder.module.load_state_dict(payload["backbone"])
+    head = nn.Linear(payload["feature_dim"], len(payload["classes"]))
+    head.load_state_dict(payload["head"])
+    return encoder, head.to(encoder.device)
+
+
+def _diversity(config: DaldaConfig, run: RunDir, clip: ClipBundle | None) -> dict[str, Any]:
+    ev = config.evaluate
+    base: dict[str, Any] = {
+        "method": method_label(config),
+        "dataset": config.data.dataset,
+        "shots": config.data.shots,
+        "trial": config.data.trial,
+        "models_profile": config.models.profile,
+        "clip_model": config.models.clip_model if ev.clip_i else None,
+        "lpips_backbone": ("alexnet" if config.models.profile == "real" else "random") if ev.lpips else None,
+        "lpips_size": ev.lpips_size if ev.lpips else None,
+        "seed": config.seed,
+    }
+    if not run.manifest.exists():
+        return {**base, "clip_i": None, "lpips": None, "note": f"no synthetic images (no manifest at {run.manifest})"}
+    images, missing = manifest_images(run.manifest, run.synthetic)
+    if ev.clip_i and clip is None:
+        clip = load_clip(config.models)
+    report = diversity_report(
+        images,
+        clip=clip if ev.clip_i else None,
+        lpips_model=load_lpips(config.models) if ev.lpips else None,
+        max_pairs=ev.max_pairs,
+        lpips_size=ev.lpips_size,
+        batch_size=ev.batch_size,
+        within_class=ev.within_class,
+        seed=config.seed,
+    )
+    return {**base, "manifest_rows_without_file": missing, **report}
+
+
+def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
+    """Score every classifier of ``train.classifiers`` on the evaluation split; write results and diversity."""
+    split = read_split(run.split)
+    eval_records = drop_unreadable(split.eval)
+    labels = torch.as_tensor([record.label for record in eval_records])
+    batch_size = config.train.encode_batch_size
+
+    reports: dict[str, dict[str, Any]] = {}
+    records: dict[str, dict[str, Any]] = {}
+    frozen_clip: ProbeEncoder | None = None
+    for classifier in config.train.classifiers:
+        payload = load_checkpoint(run.results / f"{classifier}_head.pt")
+        if payload["classes"] != split.classes:
+            raise ValueError(
+                f"{classifier} was trained on other classes than {run.split} lists; run `dalda train` again"
+            )
+        encoder, head = _restore(classifier, config, payload)
+        finetuned = payload["record"]["finetuned_backbone"]
+        features = eval_features(encoder, eval_records, run.features, batch_size, use_cache=not finetuned)
+        reports[classifier] = accuracy_report(predict(head, features), labels, split.classes)
+        records[classifier] = payload["record"]
+        if classifier == "clip" and not finetuned:
+            frozen_clip = encoder
+
+    zero_shot: dict[str, Any] | None = None
+    if config.evaluate.zero_shot:
+        frozen_clip = frozen_clip or load_probe_encoder("clip", config, config.seed)
+        features = eval_features(frozen_clip, eval_records, run.features, batch_size, use_cache=True)
+        head = zero_shot_head(frozen_clip.clip, split.classes, config.train.clip_template).to(frozen_clip.device)
+        zero_shot = accuracy_report(predict(head, features), labels, split.classes)
+
+    diversity = _diversity(config, run, frozen_clip.clip if frozen_clip else None)
+    write_json_atomic(run.diversity, diversity)
+
+    summary: dict[str, Any] = {
+        "method": None,
+        "accuracy": {},
+        "zero_shot_clip_accuracy": zero_shot["accuracy"] if zero_shot else None,
+        "clip_i": diversity.get("clip_i"),
+        "lpips": diversity.get("lpips"),
+        "results": {},
+    }
+    for classifier, report in reports.items():
+        record = records[classifier]
+        result = _result_payload(config, split, classifier, report, record, zero_shot, diversity, len(split.eval))
+        path = run.results / f"{classifier}.json"
+        write_json_atomic(path, result)
+        summary["method"] = result["method"]
+        summary["accuracy"][classifier] = report["accuracy"]
+        summary["results"][classifier] = str(path)
+        log.info("%s accuracy %.4f on %d images", classifier, report["accuracy"], report["num_eval"])
+    return summary
+
+
+def _result_payload(
+    config: DaldaConfig,
+    split: FewShotSplit,
+    classifier: str,
+    report: dict[str, Any],
+    record: dict[str, Any],
+    zero_shot: dict[str, Any] | None,
+    diversity: dict[str, Any],
+    num_eval_listed: int,
+) -> dict[str, Any]:
+    """One results file: the row of the paper's tables plus everything needed to trust and rebuild it."""
+    configured = method_label(config)
+    uses_synthetic = record["num_synthetic"] > 0 and record["synthetic_probability"] > 0
+    return {
+        "method": configured if uses_synthetic else "none",
+        "configured_method": configured,
+        "dataset": split.dataset,
+        "shots": split.shots,
+        "trial": split.trial,
+        "eval_split": split.eval_split,
+        "classifier": classifier,
+        "accuracy": report["accuracy"],
+        "per_class_accuracy": report["per_class_accuracy"],
+        "per_class_count": report["per_class_count"],
+        "num_eval": report["num_eval"],
+        "num_eval_unreadable": num_eval_listed - report["num_eval"],
+        "num_classes": len(split.classes),
+        "classes": split.classes,
+        "num_train_real": record["num_train_real"],
+        "num_synthetic": record["num_synthetic"],
+        "synthetic_probability": record["synthetic_probability"],
+        "effective_synthetic_rate": record["effective_synthetic_rate"],
+        "synthetic_source": record["synthetic_source"],
+        "zero_shot_clip_accuracy": zero_shot["accuracy"] if zero_shot else None,
+        "zero_shot_clip_per_class_accuracy": zero_shot["per_class_accuracy"] if zero_shot else None,
+        "diversity": {
+            "clip_i": diversity.get("clip_i"),
+            "lpips": diversity.get("lpips"),
+            "lpips_backbone": diversity.get("lpips_backbone"),
+            "pairing_rule": diversity.get("pairing_rule"),
+        },
+        "models": {
+            "profile": config.models.profile,
+            "model_id": record["model_id"],
+            "backbone_identity": record["backbone_identity"],
+            "clip_model": config.models.clip_model,
+        },
+        "seed": config.seed,
+        "training": {key: value for key, value in record.items() if key != "train_config"},
+        "train_config": record["train_config"],
+    }

@@ -1,0 +1,68 @@
+"""What a trained classifier leaves behind: ``results/<classifier>_head.pt`` (+ a readable ``_train.json``).
+
+The ``.pt`` file holds plain tensors and JSON-like values only, so it loads with ``torch.load(weights_only=True)``:
+the head's weights, the fine-tuned backbone's weights when ``train.finetune_backbone`` was on, the class
+names, the backbone identity the head was trained on (evaluation refuses a different backbone), and the
+training record (sampling statistics, losses, timings, the train config) that the results file repeats.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dalda.io import atomic_open, write_json_atomic
+from dalda.training.classifier import TrainedClassifier
+
+FORMAT_VERSION = 1
+
+
+def training_record(
+    trained: TrainedClassifier, training_set_info: dict[str, Any], train_config: dict[str, Any]
+) -> dict[str, Any]:
+    """The JSON-ready account of how a classifier was trained."""
+    return {
+        "classifier": trained.classifier,
+        "seed": trained.seed,
+        "feature_mode": trained.feature_mode,
+        "finetuned_backbone": bool(train_config.get("finetune_backbone")),
+        "backbone_identity": trained.encoder.identity,
+        "model_id": trained.encoder.model_id,
+        "transform": trained.encoder.transform.describe(),
+        **training_set_info,
+        **trained.sampling.as_dict(),
+        "steps": trained.fit.steps,
+        "epoch_losses": trained.fit.epoch_losses,
+        "train_seconds": trained.fit.seconds,
+        "encode_seconds": trained.encode_seconds,
+        "train_config": train_config,
+    }
+
+
+def save_checkpoint(path: Path, trained: TrainedClassifier, classes: list[str], record: dict[str, Any]) -> None:
+    payload: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "classifier": trained.classifier,
+        "classes": list(classes),
+        "feature_dim": trained.encoder.feature_dim,
+        "backbone_identity": trained.encoder.identity,
+        "head": {k: v.detach().cpu() for k, v in trained.head.state_dict().items()},
+        "record": record,
+    }
+    if record["finetuned_backbone"]:
+        payload["backbone"] = {k: v.detach().cpu() for k, v in trained.encoder.module.state_dict().items()}
+    with atomic_open(path, "wb") as handle:
+        torch.save(payload, handle)
+    write_json_atomic(path.with_name(f"{trained.classifier}_train.json"), record)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no trained classifier at {path}; run `dalda train` first")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{path} was written by another dalda version; run `dalda train` again")
+    return payload

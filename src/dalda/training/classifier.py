@@ -1,0 +1,132 @@
+"""Train one classifier (ResNet50 or CLIP probe) on a run's training set: the recipe, top to bottom.
+
+1. build the backbone (``backbones.py``) and the head (``heads.py``; CLIP starts as its zero-shot classifier);
+2. with a frozen backbone and ``train.cache_features``: encode every real and synthetic image (and augmented
+   view) once, then train the head on the cached table; otherwise encode each batch as it is drawn
+   (``train.finetune_backbone`` trains the backbone too, so it always encodes per batch);
+3. the draws follow the p-mixing rule (``sampling.py``) from a seed, identical in both modes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from dalda.config import DaldaConfig
+from dalda.training.backbones import ProbeEncoder, load_probe_encoder
+from dalda.training.features import FeatureCache, cached_features, file_digest
+from dalda.training.heads import build_head, build_optimizer
+from dalda.training.sampling import MixingSampler, SamplingStats
+from dalda.training.trainer import FitResult, cached_source, encoding_source, fit
+from dalda.training.trainset import TrainingSet
+
+log = logging.getLogger(__name__)
+
+FeatureMode = Literal["cached", "encode"]
+
+
+def training_seed(config: DaldaConfig, classifier: str) -> int:
+    """One seed per (config seed, trial, classifier): trials differ, and the two classifiers draw independently."""
+    entropy = [config.seed, config.data.trial, zlib.crc32(classifier.encode())]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+@dataclass
+class TrainedClassifier:
+    classifier: str
+    encoder: ProbeEncoder
+    head: nn.Linear
+    feature_mode: FeatureMode
+    fit: FitResult
+    sampling: SamplingStats
+    seed: int
+    encode_seconds: float = 0.0
+    """Time spent filling the feature cache (0 when encoding per batch)."""
+
+
+def encode_training_items(
+    encoder: ProbeEncoder, training_set: TrainingSet, digests: list[str], features_dir: Path, batch_size: int
+) -> torch.Tensor:
+    """(items, views, D) features of every real and synthetic image under every training view, through the cache."""
+    cache = FeatureCache(features_dir, encoder.identity)
+    return cached_features(
+        encoder,
+        cache,
+        training_set.item_paths,
+        digests,
+        encoder.transform.training_views,
+        batch_size,
+        f"encoding {encoder.classifier} features",
+    )
+
+
+def train_classifier(
+    classifier: str,
+    config: DaldaConfig,
+    training_set: TrainingSet,
+    classes: list[str],
+    features_dir: Path,
+    *,
+    encoder: ProbeEncoder | None = None,
+    feature_mode: FeatureMode | None = None,
+    seed: int | None = None,
+) -> TrainedClassifier:
+    """Train ``classifier`` as configured; ``feature_mode`` overrides ``train.cache_features`` (benchmarks, tests)."""
+    cfg = config.train
+    seed = training_seed(config, classifier) if seed is None else seed
+    encoder = encoder or load_probe_encoder(classifier, config, seed)
+    if feature_mode is None:
+        feature_mode = "cached" if cfg.cache_features and not cfg.finetune_backbone else "encode"
+    if feature_mode == "cached" and cfg.finetune_backbone:
+        raise ValueError("train.finetune_backbone=true changes the features every step; they cannot be cached")
+
+    head = build_head(classifier, encoder.feature_dim, classes, cfg, seed, encoder.clip).to(encoder.device)
+    parameters = list(head.parameters())
+    if cfg.finetune_backbone:
+        encoder.make_trainable()
+        parameters += list(encoder.module.parameters())
+    optimizer = build_optimizer(classifier, parameters, cfg)
+
+    pool = training_set.pool
+    views = encoder.transform.training_views
+    sampler = MixingSampler(pool, cfg.synthetic_probability, cfg.batch_size, seed, num_views=len(views))
+    digests = [file_digest(path) for path in training_set.item_paths]
+    encode_seconds = 0.0
+    if feature_mode == "cached":
+        start = time.perf_counter()
+        table = encode_training_items(encoder, training_set, digests, features_dir, cfg.encode_batch_size)
+        encode_seconds = time.perf_counter() - start
+        features_of = cached_source(table, encoder.device)
+    else:
+        features_of = encoding_source(encoder, training_set.item_paths, digests, views, cfg.finetune_backbone)
+
+    result = fit(
+        head,
+        optimizer,
+        sampler,
+        torch.as_tensor(pool.item_labels()),
+        features_of,
+        cfg.epochs,
+        cfg.iterations_per_epoch,
+        description=f"training {classifier} ({feature_mode} features)",
+    )
+    head.eval()
+    encoder.module.eval()
+    log.info(
+        "%s: %d steps in %.1fs (+%.1fs encoding), final epoch loss %.4f, synthetic rate %.3f",
+        classifier,
+        result.steps,
+        result.seconds,
+        encode_seconds,
+        result.epoch_losses[-1],
+        sampler.stats.effective_rate,
+    )
+    return TrainedClassifier(classifier, encoder, head, feature_mode, result, sampler.stats, seed, encode_seconds)

@@ -1,0 +1,36 @@
+"""The train stage: train every configured classifier on the run's real (+ synthetic) images."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dalda.config import DaldaConfig
+from dalda.data.splits import read_split
+from dalda.rundir import RunDir
+from dalda.training.checkpoint import save_checkpoint, training_record
+from dalda.training.classifier import train_classifier
+from dalda.training.trainset import load_training_set
+
+log = logging.getLogger(__name__)
+
+
+def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
+    """Train each classifier of ``train.classifiers``; save ``results/<classifier>_head.pt``; return their paths."""
+    split = read_split(run.split)
+    training_set = load_training_set(split, run, use_synthetic=config.train.synthetic_probability > 0)
+    info = training_set.describe()
+    log.info(
+        "training on %d real and %d synthetic images (%s)",
+        info["num_train_real"],
+        info["num_synthetic"],
+        info["synthetic_source"],
+    )
+    train_config = config.train.model_dump(mode="json")
+    paths: dict[str, Path] = {}
+    for classifier in config.train.classifiers:
+        trained = train_classifier(classifier, config, training_set, split.classes, run.features)
+        path = run.results / f"{classifier}_head.pt"
+        save_checkpoint(path, trained, split.classes, training_record(trained, info, train_config))
+        paths[classifier] = path
+    return paths

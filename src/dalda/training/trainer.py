@@ -1,0 +1,96 @@
+"""The training loop, written once for both ways of getting a batch's features.
+
+``fit`` draws ``epochs x iterations_per_epoch`` batches from the mixing sampler and takes one optimiser step
+per batch (cross-entropy, constant learning rate, as the authors train). Where the features come from is a
+function of the batch:
+
+- ``cached``: a row lookup in a table of pre-encoded features (frozen backbone; ``features.py``);
+- ``encode``: load, transform and encode the drawn images now (the authors' way; and the only way when the
+  backbone itself is fine-tuned).
+
+Both see the same draws in the same order, so on a frozen backbone they produce the same head up to
+floating-point reduction order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dalda.training.backbones import ProbeEncoder
+from dalda.training.features import encode_pixels
+from dalda.training.progress import progress_bar
+from dalda.training.sampling import Batch, MixingSampler
+
+FeatureSource = Callable[[Batch], torch.Tensor]
+
+
+@dataclass
+class FitResult:
+    epoch_losses: list[float]
+    steps: int
+    seconds: float
+
+
+def fit(
+    head: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    sampler: MixingSampler,
+    item_labels: torch.Tensor,
+    features_of: FeatureSource,
+    epochs: int,
+    iterations_per_epoch: int,
+    description: str = "training",
+) -> FitResult:
+    """Train ``head`` (and whatever else ``optimizer`` holds) on the sampler's batches; mean loss per epoch."""
+    device = next(head.parameters()).device
+    labels = item_labels.to(device)
+    head.train()
+    losses: list[float] = []
+    start = time.perf_counter()
+    with progress_bar(description, total=epochs * iterations_per_epoch) as advance:
+        for _ in range(epochs):
+            total = torch.zeros((), device=device)
+            for batch in sampler.batches(iterations_per_epoch):
+                features = features_of(batch).to(device)
+                targets = labels[torch.as_tensor(batch.items, device=device)]
+                loss = nn.functional.cross_entropy(head(features), targets)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach()
+                advance(1)
+            losses.append(float(total) / iterations_per_epoch)
+    return FitResult(losses, epochs * iterations_per_epoch, time.perf_counter() - start)
+
+
+def cached_source(table: torch.Tensor, device: torch.device) -> FeatureSource:
+    """Features from an (items, views, D) table already on ``device``: one gather per batch."""
+    table = table.to(device)
+
+    def features_of(batch: Batch) -> torch.Tensor:
+        items = torch.as_tensor(batch.items, device=device)
+        views = torch.as_tensor(batch.views, device=device)
+        return table[items, views]
+
+    return features_of
+
+
+def encoding_source(
+    encoder: ProbeEncoder, paths: Sequence[Path], digests: Sequence[str], views: Sequence[int], trainable: bool
+) -> FeatureSource:
+    """Features by encoding the drawn images now; with gradients only when the backbone is being fine-tuned."""
+
+    def features_of(batch: Batch) -> torch.Tensor:
+        args = ([paths[i] for i in batch.items], [digests[i] for i in batch.items], [views[v] for v in batch.views])
+        if trainable:
+            return encode_pixels(encoder, *args)
+        with torch.no_grad():
+            return encode_pixels(encoder, *args)
+
+    return features_of
