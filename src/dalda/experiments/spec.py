@@ -1,0 +1,230 @@
+"""The experiment grid: one YAML file naming datasets x methods x shots x trials (x classifiers) to run.
+
+Example::
+
+    name: tab2
+    out_dir: runs/paper
+    base: {train: {epochs: 50}}            # DaldaConfig values shared by every cell
+    datasets: [pets, {name: flowers102, root: data/flowers102}]
+    methods:
+      - llm-ags                            # a registry name (experiments/methods.py)
+      - {name: llm-ags-m5, method: llm-ags, overrides: {prompts: {num_prompts: 5}}}   # a variant
+    shots: [1]
+    trials: [0, 1, 2]
+    classifiers: [resnet50, clip]
+    overrides: {da-fusion: {baseline: {da_fusion_strengths: [0.5]}}}   # per method name
+    tiny:                                  # applied with --models tiny: offline demo in minutes on a CPU
+      datasets: [demo]
+      base: {generation: {resolution: 64, steps: 2}}
+
+A cell's config is, from weakest to strongest: defaults, ``base``, ``tiny.base`` (tiny only), the dataset
+entry's data values, the method's registry values, the method entry's ``overrides``, ``overrides[<method>]``,
+then the cell's own coordinates (dataset, shots, trial, classifiers, out_dir) and ``models.profile``.
+Every cell config is built and validated before anything runs, so a typo fails at once, not hours later.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dalda.config import ConfigError, DaldaConfig, build_config, method_label
+from dalda.experiments.methods import canonical_name, get_method
+from dalda.experiments.sharing import SharedStore
+
+
+class ExperimentSpecError(ValueError):
+    """The grid file is invalid; the message names the file and the value to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetEntry(BaseModel):
+    """A dataset of the grid: ``name`` is ``data.dataset``; any other key is a ``data`` value (root, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+    label: str | None = Field(None, description="Folder and table name; default: name.")
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"dataset": self.name, **(self.model_extra or {})}
+
+
+class MethodEntry(_Strict):
+    """A method of the grid: a registry method under its own name, optionally with config overrides."""
+
+    name: str
+    method: str | None = Field(None, description="Registry method this entry runs; default: name.")
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def registry_name(self) -> str:
+        return canonical_name(self.method or self.name)
+
+
+class TinyBlock(_Strict):
+    """Replacements for an offline run (``--models tiny``): any grid axis, the out_dir, extra base values."""
+
+    out_dir: Path | None = None
+    datasets: list[str | DatasetEntry] | None = None
+    methods: list[str | MethodEntry] | None = None
+    shots: list[int] | None = None
+    trials: list[int] | None = None
+    classifiers: list[Literal["resnet50", "clip"]] | None = None
+    base: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExperimentSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
+    description: str = ""
+    out_dir: Path
+    base: dict[str, Any] = Field(default_factory=dict)
+    datasets: list[str | DatasetEntry]
+    methods: list[str | MethodEntry]
+    shots: list[int] = Field(default_factory=lambda: [1])
+    trials: list[int] = Field(default_factory=lambda: [0])
+    classifiers: list[Literal["resnet50", "clip"]] = Field(default_factory=lambda: ["resnet50", "clip"])
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tiny: TinyBlock | None = None
+    report: bool = Field(True, description="Write the experiment's report when the grid is done.")
+
+    @model_validator(mode="after")
+    def _axes_valid(self) -> ExperimentSpec:
+        for axis in ("datasets", "methods", "shots", "trials", "classifiers"):
+            if not getattr(self, axis):
+                raise ValueError(f"{axis} is empty; list at least one")
+        if min(self.shots) < 1 or min(self.trials) < 0:
+            raise ValueError(f"shots must be >= 1 and trials >= 0, got shots={self.shots} trials={self.trials}")
+        for what, names in (("dataset", self.dataset_entries()), ("method", self.method_entries())):
+            keys = [entry.key if what == "dataset" else entry.name for entry in names]
+            repeated = sorted({key for key in keys if keys.count(key) > 1})
+            if repeated:
+                raise ValueError(f"{what} names must be unique, repeated: {repeated} (give variants their own name)")
+        unknown = sorted({canonical_name(n) for n in self.overrides} - {entry.name for entry in self.method_entries()})
+        if unknown:
+            raise ValueError(f"overrides name methods that are not in the grid: {unknown}")
+        return self
+
+    def dataset_entries(self) -> list[DatasetEntry]:
+        return [DatasetEntry(name=entry) if isinstance(entry, str) else entry for entry in self.datasets]
+
+    def method_entries(self) -> list[MethodEntry]:
+        """Entries with registry names in their canonical spelling (``llm-fixed-0.50`` -> ``llm-fixed-0.5``)."""
+        entries = [MethodEntry(name=entry) if isinstance(entry, str) else entry for entry in self.methods]
+        return [
+            entry.model_copy(update={"name": canonical_name(entry.name)}) if entry.method is None else entry
+            for entry in entries
+        ]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of the grid: (dataset, shots, trial, method) with its resolved config."""
+
+    dataset: str
+    shots: int
+    trial: int
+    method: str
+    config: DaldaConfig
+    stages: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}/{self.shots}shot/trial{self.trial}/{self.method}"
+
+
+def cell_dir(out_dir: Path, dataset: str, shots: int, trial: int, method: str) -> Path:
+    return Path(out_dir) / dataset / f"{shots}shot" / f"trial{trial}" / method
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``, recursing into mappings (a new dict; inputs are not changed)."""
+    merged = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_spec(path: Path, models_profile: str | None = None) -> ExperimentSpec:
+    """Read and validate a grid file; with ``models_profile="tiny"`` its ``tiny`` block replaces what it names."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExperimentSpecError(f"experiment file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ExperimentSpecError(f"experiment file {path} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ExperimentSpecError(f"experiment file {path} must hold a mapping (name, out_dir, datasets, ...)")
+    try:
+        spec = ExperimentSpec.model_validate(raw)
+        if models_profile == "tiny" and spec.tiny is not None:
+            tiny = spec.tiny
+            replaced = {key: value for key, value in tiny.model_dump(exclude={"base"}).items() if value is not None}
+            values = spec.model_dump() | replaced | {"base": deep_merge(spec.base, tiny.base)}
+            spec = ExperimentSpec.model_validate(values)
+    except ValidationError as error:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc']) or 'file'}: {item['msg'].removeprefix('Value error, ')}"
+            for item in error.errors()
+        )
+        raise ExperimentSpecError(f"experiment file {path} is invalid: {details}") from None
+    return spec
+
+
+def build_cells(spec: ExperimentSpec, out_dir: Path, models_profile: str | None = None) -> list[Cell]:
+    """Every cell in run order (dataset, shots, trial, then methods as listed), each config validated.
+
+    A cell whose values contradict its method (say, an override that turns ``llm-ags`` into random scaling)
+    is an error: the run directory's name would lie about what it holds.
+    """
+    cells = []
+    for dataset in spec.dataset_entries():
+        for shots in spec.shots:
+            for trial in spec.trials:
+                for entry in spec.method_entries():
+                    try:
+                        method = get_method(entry.registry_name)
+                    except ValueError as error:
+                        raise ExperimentSpecError(f"method {entry.name!r}: {error}") from None
+                    values = deep_merge(spec.base, {"data": dataset.data})
+                    named = {canonical_name(name): values for name, values in spec.overrides.items()}
+                    for layer in (method.overrides, entry.overrides, named.get(entry.name, {})):
+                        values = deep_merge(values, layer)
+                    coordinates: dict[str, Any] = {
+                        "out_dir": str(cell_dir(out_dir, dataset.key, shots, trial, entry.name)),
+                        "data": {"shots": shots, "trial": trial},
+                        "train": {"classifiers": list(spec.classifiers)},
+                    }
+                    if models_profile is not None:
+                        coordinates["models"] = {"profile": models_profile}
+                    values = deep_merge(values, coordinates)
+                    if values["data"]["dataset"] == "demo" and not values["data"].get("root"):
+                        values["data"]["root"] = str(SharedStore(out_dir).demo_root)  # drawn once for all cells
+                    key = f"{dataset.key}/{shots}shot/trial{trial}/{entry.name}"
+                    try:
+                        config = build_config(values)
+                    except ConfigError as error:
+                        raise ExperimentSpecError(f"cell {key}: {error}") from None
+                    if method_label(config) != method.name:
+                        raise ExperimentSpecError(
+                            f"cell {key}: the overrides make it run {method_label(config)!r}, not {method.name!r}; "
+                            "remove the conflicting override or name the method it runs"
+                        )
+                    cells.append(Cell(dataset.key, shots, trial, entry.name, config, method.stages))
+    return cells

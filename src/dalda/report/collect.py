@@ -1,0 +1,175 @@
+"""Read what finished runs left on disk into flat records the tables and figures are built from.
+
+The report never recomputes anything: every number it shows is read from a run's ``results/<classifier>.json``,
+``diversity.json``, ``scores.jsonl`` or ``plan.jsonl``, so a table cell can always be traced to its file.
+A run directory is any folder holding a ``config.yaml``; an experiment directory holds many of them, and an
+experiment's own folder (``<out>/experiments/<name>``) lists its cells in ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dalda.config import DaldaConfig, method_label
+from dalda.experiments.cell import read_cell_info
+from dalda.io import read_json, read_jsonl
+from dalda.rundir import RunDir
+from dalda.scoring.stage import load_scores
+
+log = logging.getLogger(__name__)
+
+SUMMARY_FILE = "summary.json"
+_NOT_RUNS = {"synthetic", "features", "data", "report", "results"}
+
+
+@dataclass
+class RunRecord:
+    """One run directory as the report sees it."""
+
+    root: Path
+    config: DaldaConfig
+    dataset: str
+    """Dataset label: the grid's label for the cell, else ``data.dataset``."""
+    method: str
+    """The grid's name for the cell, else the method the config runs."""
+    base_method: str
+    """:func:`method_label` of the config (an alias's underlying method)."""
+    shots: int
+    trial: int
+    accuracy: dict[str, float] = field(default_factory=dict)
+    """classifier -> accuracy, from ``results/<classifier>.json``."""
+    results_files: dict[str, Path] = field(default_factory=dict)
+    clip_i: float | None = None
+    lpips: float | None = None
+
+    @property
+    def run(self) -> RunDir:
+        return RunDir(self.root)
+
+    @property
+    def num_prompts(self) -> int:
+        return self.config.prompts.num_prompts
+
+    @property
+    def score_variant(self) -> str:
+        return self.config.score.variant
+
+
+def find_run_dirs(root: Path) -> list[Path]:
+    """Run directories for a report on ``root``: itself, the cells its ``summary.json`` lists, or all below it."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a directory; give a run directory or an experiment directory")
+    if RunDir(root).config.is_file():
+        return [root]
+    summary = root / SUMMARY_FILE
+    if summary.is_file():
+        cells = read_json(summary).get("cells", [])
+        listed = [Path(os.path.normpath(root / cell["run_dir"])) for cell in cells if "run_dir" in cell]
+        return [path for path in listed if RunDir(path).config.is_file()]
+    found: list[Path] = []
+    for folder, subfolders, files in os.walk(root):
+        if "config.yaml" in files:
+            found.append(Path(folder))
+            subfolders.clear()  # a run directory holds no further runs
+            continue
+        subfolders[:] = sorted(name for name in subfolders if name not in _NOT_RUNS and name[0] not in "._")
+    return sorted(found)
+
+
+def _load_config(path: Path) -> DaldaConfig | None:
+    try:
+        return DaldaConfig.model_validate(yaml.safe_load(path.read_text()) or {})
+    except (ValueError, OSError) as error:
+        log.warning("skipping %s: its config cannot be read by this version of dalda (%s)", path.parent, error)
+        return None
+
+
+def _results(run: RunDir, classifiers: list[str]) -> tuple[dict[str, float], dict[str, Path], dict[str, Any]]:
+    """Accuracy per classifier from ``results/<classifier>.json``, and the diversity values they carry."""
+    accuracy: dict[str, float] = {}
+    files: dict[str, Path] = {}
+    diversity: dict[str, Any] = {}
+    for classifier in classifiers:
+        path = run.results / f"{classifier}.json"
+        if not path.is_file():
+            continue
+        try:
+            payload = read_json(path)
+        except ValueError:
+            log.warning("skipping unreadable results file %s", path)
+            continue
+        if not isinstance(payload, dict) or _number(payload.get("accuracy")) is None:
+            log.warning("skipping %s: it has no numeric accuracy", path)
+            continue
+        accuracy[classifier] = float(payload["accuracy"])
+        files[classifier] = path
+        diversity = payload.get("diversity") or diversity
+    return accuracy, files, diversity
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def load_run(root: Path) -> RunRecord | None:
+    """The record of one run directory; None (with a warning) when its config cannot be read."""
+    run = RunDir(Path(root))
+    config = _load_config(run.config)
+    if config is None:
+        return None
+    accuracy, files, from_results = _results(run, list(config.train.classifiers))
+    diversity = read_json(run.diversity) if run.diversity.is_file() else from_results
+    cell = read_cell_info(run.root)
+    base = method_label(config)
+    return RunRecord(
+        root=run.root,
+        config=config,
+        dataset=cell.dataset if cell else config.data.dataset,
+        method=cell.method if cell else base,
+        base_method=base,
+        shots=config.data.shots,
+        trial=config.data.trial,
+        accuracy=accuracy,
+        results_files=files,
+        clip_i=_number(diversity.get("clip_i")),
+        lpips=_number(diversity.get("lpips")),
+    )
+
+
+def load_runs(roots: list[Path]) -> list[RunRecord]:
+    return [record for record in (load_run(root) for root in roots) if record is not None]
+
+
+def real_image_scores(records: list[RunRecord]) -> dict[str, dict[str, float]]:
+    """dataset -> {real image path: CLIPScore (the run's variant)}, over every run's ``scores.jsonl``.
+
+    An image scored in several runs (the same split shared by all methods) counts once.
+    """
+    scores: dict[str, dict[str, float]] = {}
+    for record in records:
+        if record.run.scores.is_file():
+            for path, score in load_scores(record.run).items():
+                scores.setdefault(record.dataset, {})[path] = score.value(record.score_variant)
+    return scores
+
+
+def plan_lambdas(record: RunRecord) -> list[float]:
+    """The λ of every planned synthetic image of a run (empty when it has no plan)."""
+    return [float(row["ip_scale"]) for row in read_jsonl(record.run.plan) if _number(row.get("ip_scale")) is not None]
+
+
+def synthetic_rows(record: RunRecord) -> list[dict[str, Any]]:
+    """Manifest lines of a run's synthetic images whose files exist, each with ``path`` added."""
+    rows = []
+    for row in read_jsonl(record.run.manifest):
+        path = record.run.synthetic / str(row.get("file_name", ""))
+        if path.is_file():
+            rows.append({**row, "path": path})
+    return rows

@@ -1,0 +1,211 @@
+"""The paper's figures from run records (matplotlib, PNG): Fig. 4, 6, 7, 8, 9 and the λ distribution.
+
+Each function draws one figure when the records hold what it needs (e.g. more than one shot count for the
+accuracy-vs-shots curves) and returns its path, or returns None and writes nothing. Points are means over
+trials; error bars are the sample std when there is more than one trial.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
+from matplotlib.figure import Figure  # noqa: E402
+
+from dalda.experiments.methods import DALDA, fixed_scale, method_sort_key, method_title  # noqa: E402
+from dalda.io import atomic_open  # noqa: E402
+from dalda.report.collect import RunRecord, plan_lambdas  # noqa: E402
+from dalda.report.groups import DatasetGroup, dataset_order, dataset_title  # noqa: E402
+from dalda.report.stats import summarize  # noqa: E402
+from dalda.report.tables import CLASSIFIER_TITLES, classifiers_of  # noqa: E402
+
+Metric = Callable[[RunRecord], float | None]
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    figure.tight_layout()
+    with atomic_open(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=110)
+    plt.close(figure)
+    return path
+
+
+def _grid(rows: int, cols: int, width: float = 4.2, height: float = 3.2) -> tuple[Figure, list[list[plt.Axes]]]:
+    figure, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    return figure, [list(row) for row in axes]
+
+
+def _datasets(records: Sequence[RunRecord]) -> list[str]:
+    return dataset_order([record.dataset for record in records])
+
+
+def _curve(records: Sequence[RunRecord], x_of: Callable[[RunRecord], float], metric: Metric):
+    """x values, means and stds (0 for one trial) of ``metric`` grouped by ``x_of``, sorted by x."""
+    by_x: dict[float, list[float]] = defaultdict(list)
+    for record in records:
+        value = metric(record)
+        if value is not None:
+            by_x[x_of(record)].append(value)
+    xs = sorted(by_x)
+    stats = [summarize(by_x[x]) for x in xs]
+    return xs, [s.mean for s in stats], [s.std or 0.0 for s in stats]
+
+
+def clipscore_histograms(
+    scores: dict[str, dict[str, float]], groups: dict[str, DatasetGroup], alphas: dict[str, float], path: Path
+) -> Path | None:
+    """Fig. 4: the CLIPScore distribution of each dataset's real images, with α and the mean marked."""
+    datasets = [dataset for dataset in dataset_order(list(scores)) if scores[dataset]]
+    if not datasets:
+        return None
+    figure, axes = _grid(1, len(datasets))
+    for ax, dataset in zip(axes[0], datasets):
+        values = list(scores[dataset].values())
+        mean = sum(values) / len(values)
+        ax.hist(values, bins=20, range=(0.0, 1.0), color="#4C72B0", edgecolor="white")
+        ax.axvline(alphas[dataset], color="#C44E52", linestyle="--", label=f"α = {alphas[dataset]:g}")
+        ax.axvline(mean, color="#55A868", label=f"mean = {mean:.4f}")
+        ax.set_title(f"{dataset_title(dataset, groups.get(dataset))}, {len(values)} images")
+        ax.set_xlabel("CLIPScore")
+        ax.set_ylabel("real images")
+        ax.legend(loc="upper left", fontsize=8)
+    return _save(figure, path)
+
+
+def lambda_distribution(records: Sequence[RunRecord], path: Path) -> Path | None:
+    """The λ of every planned image per dataset and method (AGS vs RS; fixed λ is a single bar, left out)."""
+    panels: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for record in records:
+        ip_adapter = record.config.baseline.generator == "ip-adapter" and record.base_method != "none"
+        if ip_adapter and fixed_scale(record.base_method) is None:
+            panels[record.dataset][record.method] += plan_lambdas(record)
+    panels = {d: {m: v for m, v in panels[d].items() if v} for d in _datasets(records) if d in panels}
+    panels = {d: methods for d, methods in panels.items() if methods}
+    if not panels:
+        return None
+    figure, axes = _grid(1, len(panels))
+    for ax, (dataset, methods) in zip(axes[0], panels.items()):
+        for method in sorted(methods, key=method_sort_key):
+            ax.hist(
+                methods[method], bins=20, range=(0.0, 1.0), histtype="step", linewidth=1.5, label=method_title(method)
+            )
+        ax.set_title(dataset_title(dataset))
+        ax.set_xlabel("IP-Adapter weight λ")
+        ax.set_ylabel("synthetic images")
+        ax.legend(fontsize=7)
+    return _save(figure, path)
+
+
+def _lines_by_method(
+    ax: plt.Axes, records: Sequence[RunRecord], x_of: Callable[[RunRecord], float], metric: Metric
+) -> bool:
+    drawn = False
+    for method in sorted({r.method for r in records}, key=method_sort_key):
+        xs, means, stds = _curve([r for r in records if r.method == method], x_of, metric)
+        if xs:
+            ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=method_title(method))
+            drawn = True
+    return drawn
+
+
+def _versus_shots(records: Sequence[RunRecord], metrics: Sequence[tuple[str, Metric]], path: Path) -> Path | None:
+    """One line per method over shots; fixed-λ runs are left out (their sweep is Fig. 8)."""
+    records = [r for r in records if fixed_scale(r.method) is None]
+    if len({r.shots for r in records}) < 2:
+        return None
+    datasets = _datasets(records)
+    figure, axes = _grid(len(datasets), len(metrics))
+    for row, dataset in zip(axes, datasets):
+        mine = [r for r in records if r.dataset == dataset]
+        for ax, (name, metric) in zip(row, metrics):
+            if _lines_by_method(ax, mine, lambda r: r.shots, metric):
+                ax.legend(fontsize=7)
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sorted({r.shots for r in mine}), [str(s) for s in sorted({r.shots for r in mine})])
+            ax.set_xlabel("shots per class")
+            ax.set_ylabel(name)
+            ax.set_title(f"{dataset_title(dataset)}: {name}")
+    return _save(figure, path)
+
+
+def accuracy_vs_shots(records: Sequence[RunRecord], path: Path) -> Path | None:
+    """Fig. 7: accuracy against shots per class, one line per method, a panel per dataset and classifier."""
+    metrics = [(CLASSIFIER_TITLES.get(c, c), _accuracy(c)) for c in classifiers_of(records)]
+    return _versus_shots(records, metrics, path) if metrics else None
+
+
+def diversity_vs_shots(records: Sequence[RunRecord], path: Path) -> Path | None:
+    """Fig. 6: CLIP-I and LPIPS against shots per class, one line per method."""
+    with_diversity = [r for r in records if r.clip_i is not None or r.lpips is not None]
+    metrics = [("CLIP-I (↓)", lambda r: r.clip_i), ("LPIPS (↑)", lambda r: r.lpips)]
+    return _versus_shots(with_diversity, metrics, path) if with_diversity else None
+
+
+def _accuracy(classifier: str) -> Metric:
+    return lambda record: record.accuracy.get(classifier)
+
+
+def _values(records: Sequence[RunRecord], metric: Metric) -> list[float]:
+    return [value for value in map(metric, records) if value is not None]
+
+
+def accuracy_vs_fixed_lambda(records: Sequence[RunRecord], shots: int, path: Path) -> Path | None:
+    """Fig. 8: accuracy against a fixed λ, Base vs LLM Prompt; dashed lines: each curve's mean; solid: DALDA."""
+    chosen = [r for r in records if r.shots == shots]
+    fixed = [r for r in chosen if fixed_scale(r.method) is not None]
+    if not fixed:
+        return None
+    datasets = _datasets(fixed)
+    classifiers = sorted(classifiers_of(fixed), key=lambda c: (c != "resnet50", c))  # the paper: ResNet row first
+    if not classifiers:
+        return None
+    colours = {"base": "#4C72B0", "llm": "#DD8452"}
+    figure, axes = _grid(len(classifiers), len(datasets))
+    for row, classifier in zip(axes, classifiers):
+        metric = _accuracy(classifier)
+        for ax, dataset in zip(row, datasets):
+            for source, label in (("base", "Base Prompt"), ("llm", "LLM Prompt")):
+                mine = [r for r in fixed if r.dataset == dataset and fixed_scale(r.method)[0] == source]
+                xs, means, stds = _curve(mine, lambda r: fixed_scale(r.method)[1], metric)
+                if not xs:
+                    continue
+                colour = colours[source]
+                ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=colour, label=f"{label}, fixed λ")
+                ax.axhline(sum(means) / len(means), color=colours[source], linestyle="--", label=f"{label} mean")
+            dalda = summarize(_values([r for r in chosen if r.dataset == dataset and r.method == DALDA], metric))
+            if dalda is not None:
+                ax.axhline(dalda.mean, color="#C44E52", label=method_title(DALDA))
+            ax.set_xlabel("fixed IP-Adapter weight λ")
+            ax.set_ylabel(CLASSIFIER_TITLES.get(classifier, classifier))
+            ax.set_title(f"{dataset_title(dataset)}: {CLASSIFIER_TITLES.get(classifier, classifier)}")
+            ax.legend(fontsize=7)
+    return _save(figure, path)
+
+
+def metrics_vs_num_prompts(records: Sequence[RunRecord], shots: int, path: Path) -> Path | None:
+    """Fig. 9: accuracy and diversity against the number of LLM prompts M, one line per method (RS vs AGS)."""
+    llm = [r for r in records if r.shots == shots and r.config.prompts.source == "llm" and r.base_method != "none"]
+    if len({r.num_prompts for r in llm}) < 2:
+        return None
+    metrics = [(CLASSIFIER_TITLES.get(c, c), _accuracy(c)) for c in classifiers_of(llm)]
+    metrics += [("CLIP-I (↓)", lambda r: r.clip_i), ("LPIPS (↑)", lambda r: r.lpips)]
+    datasets = _datasets(llm)
+    figure, axes = _grid(len(datasets), len(metrics))
+    for row, dataset in zip(axes, datasets):
+        mine = [r for r in llm if r.dataset == dataset]
+        for ax, (name, metric) in zip(row, metrics):
+            for method in sorted({r.base_method for r in mine}, key=method_sort_key):
+                xs, means, stds = _curve([r for r in mine if r.base_method == method], lambda r: r.num_prompts, metric)
+                if xs:
+                    ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=method_title(method))
+            ax.set_xlabel("LLM prompts per class (M)")
+            ax.set_ylabel(name)
+            ax.set_title(f"{dataset_title(dataset)}: {name}")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
+    return _save(figure, path)

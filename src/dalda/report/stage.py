@@ -1,0 +1,183 @@
+"""The report stage (`dalda report`): tables, figures and one HTML page from one run or a whole experiment.
+
+Output, under ``<root>/report/``::
+
+    index.html            self-contained page (figures embedded)
+    tables/<key>.md|.csv  Tab. 1, 2, 3 (+ t-tests) per shot count, and the per-run index
+    figures/<name>.png    Fig. 4 histograms, λ distribution, Fig. 5 grids, Fig. 6/7 (several shots),
+                          Fig. 8 (fixed-λ runs), Fig. 9 (several prompt counts)
+    manifest.json         what was written, for tools and tests
+
+The tables/ and figures/ folders are rewritten each time, so they never hold files from an earlier report.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from dalda.config import DaldaConfig
+from dalda.io import read_json, write_json_atomic, write_text_atomic
+from dalda.report import plots
+from dalda.report.collect import SUMMARY_FILE, RunRecord, find_run_dirs, load_runs, real_image_scores
+from dalda.report.grids import image_grids
+from dalda.report.groups import HC_THRESHOLD, DatasetGroup, dataset_groups, dataset_order, dataset_title
+from dalda.report.html import FigureEntry, render_page
+from dalda.report.tables import Table, accuracy_table, diversity_table, group_table, runs_table, ttest_table
+from dalda.rundir import RunDir
+
+log = logging.getLogger(__name__)
+
+
+def run_report_stage(config: DaldaConfig, run: RunDir) -> Path:
+    """The report of one run directory (the last stage of `dalda run`); returns the HTML page's path."""
+    return write_report([run.root], run.report, title=f"dalda run report: {run.root.name}")
+
+
+def build_report(root: Path, threshold: float = HC_THRESHOLD) -> Path:
+    """The report of a run directory or of every run below an experiment directory, in ``root/report/``."""
+    root = Path(root)
+    runs = find_run_dirs(root)
+    if not runs:
+        raise FileNotFoundError(
+            f"no run directory (a folder with config.yaml) under {root}; run `dalda run` or `dalda experiment` first"
+        )
+    summary = read_json(root / SUMMARY_FILE) if (root / SUMMARY_FILE).is_file() else None
+    title = f"dalda report: {summary.get('name', root.name) if summary else root.name}"
+    return write_report(runs, root / "report", title=title, threshold=threshold, summary=summary)
+
+
+def _tables(
+    records: list[RunRecord], datasets: list[str], groups: dict[str, DatasetGroup], threshold: float, base: Path
+) -> list[Table]:
+    tables: list[Table | None] = []
+    for shots in sorted({record.shots for record in records}):
+        tables += [
+            diversity_table(records, shots, datasets, groups, f"tab1_diversity_{shots}shot"),
+            accuracy_table(records, shots, datasets, groups, f"tab2_accuracy_{shots}shot"),
+            group_table(records, shots, groups, threshold, f"tab3_groups_{shots}shot"),
+            ttest_table(records, shots, groups, f"tab3_ttests_{shots}shot"),
+        ]
+    tables.append(runs_table(records, base, "runs"))
+    return [table for table in tables if table is not None]
+
+
+def _figures(
+    records: list[RunRecord], scores: dict[str, dict[str, float]], groups: dict[str, DatasetGroup], folder: Path
+) -> list[tuple[Path, str, str]]:
+    """(path, caption, section) of every figure that applies to these records."""
+    found: list[tuple[Path | None, str, str]] = []
+    alphas = {r.dataset: r.config.guidance.alpha for r in records}
+    found.append((
+        plots.clipscore_histograms(scores, groups, alphas, folder / "fig4_clipscore_hist.png"),
+        "Fig. 4 — CLIPScore of the real training images per dataset (α: the AGS Low/High threshold).",
+        "CLIPScore and λ",
+    ))  # fmt: skip
+    found.append((
+        plots.lambda_distribution(records, folder / "lambda_distribution.png"),
+        "IP-Adapter weight λ of every planned synthetic image, per method (AGS vs RS).",
+        "CLIPScore and λ",
+    ))  # fmt: skip
+    found.append((
+        plots.diversity_vs_shots(records, folder / "fig6_diversity_vs_shots.png"),
+        "Fig. 6 — diversity against shots per class (mean ± std over trials).",
+        "Shots",
+    ))  # fmt: skip
+    found.append((
+        plots.accuracy_vs_shots(records, folder / "fig7_accuracy_vs_shots.png"),
+        "Fig. 7 — accuracy against shots per class (mean ± std over trials).",
+        "Shots",
+    ))  # fmt: skip
+    for shots in sorted({record.shots for record in records}):
+        found.append((
+            plots.accuracy_vs_fixed_lambda(records, shots, folder / f"fig8_fixed_lambda_{shots}shot.png"),
+            f"Fig. 8 — {shots}-shot accuracy at a fixed λ, Base vs LLM Prompt; dashed: each curve's mean, "
+            "solid red: DALDA.",
+            "Fixed λ and prompt count",
+        ))  # fmt: skip
+        found.append((
+            plots.metrics_vs_num_prompts(records, shots, folder / f"fig9_num_prompts_{shots}shot.png"),
+            f"Fig. 9 — {shots}-shot accuracy and diversity against the number of LLM prompts per class.",
+            "Fixed λ and prompt count",
+        ))  # fmt: skip
+    for grid in image_grids(records, scores, folder):
+        found.append((
+            grid.path,
+            f"Fig. 5 — {dataset_title(grid.dataset)}: the real image with the {grid.kind} CLIPScore "
+            f"({grid.score:.3f}, {Path(grid.real_path).name}) and synthetic images per method "
+            "(λ or strength, prompt).",
+            "Synthetic images",
+        ))  # fmt: skip
+    return [(path, caption, section) for path, caption, section in found if path is not None]
+
+
+def _overview(
+    records: list[RunRecord], groups: dict[str, DatasetGroup], threshold: float, summary: dict[str, Any] | None
+) -> str:
+    parts = [f"<p>{len(records)} run(s).</p>", "<h2>Datasets</h2><table><thead><tr>"]
+    parts.append("<th>Dataset</th><th>mean CLIPScore</th><th>scored images</th><th>group</th></tr></thead><tbody>")
+    for group in groups.values():
+        mean = "–" if group.mean_score is None else f"{group.mean_score:.4f}"
+        parts.append(
+            f"<tr><td>{html.escape(dataset_title(group.dataset))}</td><td>{mean}</td>"
+            f"<td>{group.images}</td><td>{group.group or '–'}</td></tr>"
+        )
+    parts.append(
+        f"</tbody></table><p class='note'>HC (high CLIPScore) when the dataset's mean CLIPScore is at least "
+        f"{threshold:g}, else LC; the paper's HC datasets score 0.84 / 0.78 and its LC dataset 0.55.</p>"
+    )
+    failed = [cell for cell in (summary or {}).get("cells", []) if cell.get("status") == "failed"]
+    if failed:
+        parts.append(f"<h2 class='failed'>Failed cells ({len(failed)})</h2><ul>")
+        parts += [
+            f"<li class='failed'>{html.escape(str(cell.get('run_dir')))}: {html.escape(str(cell.get('error')))}</li>"
+            for cell in failed
+        ]
+        parts.append("</ul>")
+    return "".join(parts)
+
+
+def write_report(
+    run_dirs: list[Path], dest: Path, title: str, threshold: float = HC_THRESHOLD, summary: dict[str, Any] | None = None
+) -> Path:
+    """Tables, figures, manifest and ``index.html`` for ``run_dirs`` into ``dest``; returns the HTML path."""
+    dest = Path(dest)
+    records = load_runs(run_dirs)
+    scores = real_image_scores(records)
+    datasets = dataset_order([record.dataset for record in records])
+    groups = dataset_groups(scores, datasets, threshold)
+    for folder in (dest / "tables", dest / "figures"):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+
+    tables = _tables(records, datasets, groups, threshold, dest.parent)
+    table_files: list[tuple[Table, dict[str, str]]] = []
+    for table in tables:
+        write_text_atomic(dest / "tables" / f"{table.key}.md", table.markdown())
+        write_text_atomic(dest / "tables" / f"{table.key}.csv", table.csv())
+        table_files.append((table, {"Markdown": f"tables/{table.key}.md", "CSV": f"tables/{table.key}.csv"}))
+
+    figures = [
+        FigureEntry(str(path.relative_to(dest)), caption, section)
+        for path, caption, section in _figures(records, scores, groups, dest / "figures")
+    ]
+    page = render_page(dest, title, _overview(records, groups, threshold, summary), table_files, figures)
+    index = dest / "index.html"
+    write_text_atomic(index, page)
+    write_json_atomic(
+        dest / "manifest.json",
+        {
+            "title": title,
+            "runs": [str(record.root) for record in records],
+            "hc_threshold": threshold,
+            "groups": {name: asdict(group) for name, group in groups.items()},
+            "tables": [files for _, files in table_files],
+            "figures": [asdict(entry) for entry in figures],
+        },
+    )
+    log.info("report: %d tables, %d figures -> %s", len(tables), len(figures), index)
+    return index

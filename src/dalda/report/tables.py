@@ -1,0 +1,304 @@
+"""The paper's tables from run records: Tab. 1 (diversity), Tab. 2 (accuracy), Tab. 3 (HC/LC groups + t-tests).
+
+A :class:`Table` keeps raw numbers; Markdown and HTML round them for reading (4 decimals, the best value of
+a column in bold) while CSV keeps full precision, with a mean's std and count in their own columns, so every
+cell can be checked against the results files it was averaged from.
+
+Averaging: Tab. 1 and Tab. 2 show, per dataset and method, the mean (± sample std) over trials; Tab. 3 pools
+every (dataset, trial) run of a CLIPScore group and compares DALDA with each other method by Welch's t-test
+over those pooled values (``stats.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from dalda.experiments.methods import DALDA, method_sort_key, method_title
+from dalda.report.collect import RunRecord
+from dalda.report.groups import DatasetGroup, dataset_title
+from dalda.report.stats import Summary, summarize, welch_test
+
+CLASSIFIER_TITLES = {"clip": "Acc-CLIP", "resnet50": "Acc-RN50"}
+CLASSIFIER_ORDER = ("clip", "resnet50")
+
+Cell = str | int | float | Summary | None
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    better: Literal["lower", "higher"] | None = None
+    """Which direction is best; that column's best mean is shown in bold."""
+    digits: int = 4
+
+
+@dataclass
+class Table:
+    key: str
+    """File stem of the table's .md and .csv files."""
+    title: str
+    columns: list[Column]
+    rows: list[list[Cell]]
+    notes: list[str] = field(default_factory=list)
+
+    def _best(self) -> dict[int, float]:
+        best: dict[int, float] = {}
+        for index, column in enumerate(self.columns):
+            values = [_mean(row[index]) for row in self.rows]
+            values = [value for value in values if value is not None and not math.isnan(value)]
+            if column.better and len(values) > 1:
+                best[index] = min(values) if column.better == "lower" else max(values)
+        return best
+
+    def _display(
+        self, index: int, cell: Cell, best: dict[int, float], bold: Callable[[str], str], escape: bool = False
+    ) -> str:
+        text = _format(cell, self.columns[index].digits)
+        text = html.escape(text) if escape else text
+        mean = _mean(cell)
+        return bold(text) if index in best and mean is not None and mean == best[index] else text
+
+    def markdown(self) -> str:
+        best = self._best()
+        header = "| " + " | ".join(column.name for column in self.columns) + " |"
+        numeric = [any(_mean(row[i]) is not None for row in self.rows) for i in range(len(self.columns))]
+        rule = "|" + "|".join("---:" if number else "---" for number in numeric) + "|"
+        lines = [f"### {self.title}", "", header, rule]
+        for row in self.rows:
+            cells = [self._display(i, cell, best, lambda text: f"**{text}**") for i, cell in enumerate(row)]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines += [""] + [f"{note}  " for note in self.notes]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def html(self) -> str:
+        best = self._best()
+        head = "".join(f"<th>{html.escape(column.name)}</th>" for column in self.columns)
+        body = []
+        for row in self.rows:
+            cells = [
+                self._display(i, cell, best, lambda text: f"<b>{text}</b>", escape=True) for i, cell in enumerate(row)
+            ]
+            body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+        notes = "".join(f"<p class='note'>{html.escape(note)}</p>" for note in self.notes)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{notes}"
+
+    def csv(self) -> str:
+        """Full-precision CSV; a mean ± std column becomes three columns: name, "name std", "name n"."""
+        summaries = {i for i, _ in enumerate(self.columns) if any(isinstance(row[i], Summary) for row in self.rows)}
+        header: list[str] = []
+        for index, column in enumerate(self.columns):
+            header += [column.name, f"{column.name} std", f"{column.name} n"] if index in summaries else [column.name]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        for row in self.rows:
+            out: list[str] = []
+            for index, cell in enumerate(row):
+                if index in summaries:
+                    out += [repr(cell.mean), _raw(cell.std), str(cell.n)] if isinstance(cell, Summary) else ["", "", ""]
+                else:
+                    out.append(_raw(cell))
+            writer.writerow(out)
+        return buffer.getvalue()
+
+
+def _mean(cell: Cell) -> float | None:
+    if isinstance(cell, Summary):
+        return cell.mean
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        return float(cell)
+    return None
+
+
+def _format(cell: Cell, digits: int) -> str:
+    if cell is None:
+        return "–"
+    if isinstance(cell, Summary):
+        text = f"{cell.mean:.{digits}f}"
+        return text if cell.std is None else f"{text} ± {cell.std:.{digits}f}"
+    if isinstance(cell, float):
+        if math.isnan(cell):
+            return "n/a"
+        return f"{cell:.{digits}f}" if abs(cell) >= 10**-digits or cell == 0 else f"{cell:.1e}"
+    return str(cell)
+
+
+def _raw(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    return repr(cell) if isinstance(cell, float) else str(cell)
+
+
+def _values(records: Sequence[RunRecord], metric: Callable[[RunRecord], float | None]) -> list[float]:
+    return [value for value in (metric(record) for record in records) if value is not None]
+
+
+def _methods(records: Sequence[RunRecord]) -> list[str]:
+    return sorted({record.method for record in records}, key=method_sort_key)
+
+
+def _accuracy(classifier: str) -> Callable[[RunRecord], float | None]:
+    return lambda record: record.accuracy.get(classifier)
+
+
+def classifiers_of(records: Sequence[RunRecord]) -> list[str]:
+    found = {classifier for record in records for classifier in record.accuracy}
+    return [c for c in CLASSIFIER_ORDER if c in found] + sorted(found - set(CLASSIFIER_ORDER))
+
+
+def _per_dataset_table(
+    key: str,
+    title: str,
+    records: Sequence[RunRecord],
+    datasets: Sequence[str],
+    groups: dict[str, DatasetGroup],
+    metrics: Sequence[tuple[str, Callable[[RunRecord], float | None], Literal["lower", "higher"]]],
+    notes: list[str],
+) -> Table | None:
+    columns = [Column("Method")] + [
+        Column(f"{dataset_title(dataset, groups.get(dataset))} {name}", better)
+        for dataset in datasets
+        for name, _, better in metrics
+    ]
+    rows: list[list[Cell]] = []
+    for method in _methods(records):
+        row: list[Cell] = [method_title(method)]
+        for dataset in datasets:
+            mine = [r for r in records if r.method == method and r.dataset == dataset]
+            row += [summarize(_values(mine, metric)) for _, metric, _ in metrics]
+        if any(cell is not None for cell in row[1:]):
+            rows.append(row)
+    return Table(key, title, columns, rows, notes) if rows else None
+
+
+def diversity_table(
+    records: Sequence[RunRecord], shots: int, datasets: Sequence[str], groups: dict[str, DatasetGroup], key: str
+) -> Table | None:
+    """Tab. 1: CLIP-I (lower = more diverse) and LPIPS (higher = more diverse) per dataset and method."""
+    metrics = [("CLIP-I (↓)", lambda r: r.clip_i, "lower"), ("LPIPS (↑)", lambda r: r.lpips, "higher")]
+    notes = [
+        f"{shots}-shot; mean (± sample std) over trials of each run's diversity.json values (pairing rule in "
+        "diversity.json). Best value per column in bold."
+    ]
+    chosen = [r for r in records if r.shots == shots]
+    return _per_dataset_table(key, f"Tab. 1 — diversity, {shots}-shot", chosen, datasets, groups, metrics, notes)
+
+
+def accuracy_table(
+    records: Sequence[RunRecord], shots: int, datasets: Sequence[str], groups: dict[str, DatasetGroup], key: str
+) -> Table | None:
+    """Tab. 2: accuracy of each classifier per dataset and method."""
+    chosen = [r for r in records if r.shots == shots]
+    metrics = [(CLASSIFIER_TITLES.get(c, c), _accuracy(c), "higher") for c in classifiers_of(chosen)]
+    notes = [f"{shots}-shot; mean (± sample std) over trials of results/<classifier>.json accuracy. Best in bold."]
+    return _per_dataset_table(key, f"Tab. 2 — accuracy, {shots}-shot", chosen, datasets, groups, metrics, notes)
+
+
+def _group_records(
+    records: Sequence[RunRecord], shots: int, groups: dict[str, DatasetGroup]
+) -> dict[str, list[RunRecord]]:
+    pooled: dict[str, list[RunRecord]] = {}
+    for name in ("HC", "LC"):
+        members = {dataset for dataset, group in groups.items() if group.group == name}
+        chosen = [r for r in records if r.shots == shots and r.dataset in members]
+        if chosen:
+            pooled[name] = chosen
+    return pooled
+
+
+def _classifiers_tab3(records: Sequence[RunRecord]) -> list[str]:
+    return sorted(classifiers_of(records), key=lambda c: (c != "resnet50", c))  # the paper: Acc-RN50, then Acc-CLIP
+
+
+def group_table(
+    records: Sequence[RunRecord], shots: int, groups: dict[str, DatasetGroup], threshold: float, key: str
+) -> Table | None:
+    """Tab. 3: accuracy per CLIPScore group, mean ± std over every (dataset, trial) run of the group."""
+    pooled = _group_records(records, shots, groups)
+    if not pooled:
+        return None
+    everything = [r for chosen in pooled.values() for r in chosen]
+    classifiers = _classifiers_tab3(everything)
+    columns = [Column("Method")] + [
+        Column(f"{group} {CLASSIFIER_TITLES.get(c, c)}", "higher") for group in pooled for c in classifiers
+    ]
+    rows: list[list[Cell]] = []
+    for method in _methods(everything):
+        row: list[Cell] = [method_title(method)]
+        for chosen in pooled.values():
+            mine = [r for r in chosen if r.method == method]
+            row += [summarize(_values(mine, _accuracy(c))) for c in classifiers]
+        if any(cell is not None for cell in row[1:]):
+            rows.append(row)
+    members = "; ".join(
+        f"{name}: {', '.join(sorted({r.dataset for r in chosen}))}" for name, chosen in pooled.items()
+    )
+    notes = [
+        f"{shots}-shot; mean ± sample std over every (dataset, trial) run of the group ({members}).",
+        f"Groups by dataset mean CLIPScore: HC if >= {threshold:g}, else LC.",
+    ]
+    return Table(key, f"Tab. 3 — accuracy by CLIPScore group, {shots}-shot", columns, rows, notes)
+
+
+def ttest_table(
+    records: Sequence[RunRecord], shots: int, groups: dict[str, DatasetGroup], key: str, reference: str = DALDA
+) -> Table | None:
+    """Welch's t-test of ``reference`` (DALDA) against each other method, per group and classifier."""
+    pooled = _group_records(records, shots, groups)
+    ours = "DALDA" if reference == DALDA else reference
+    columns = [
+        Column("Group"), Column("Classifier"), Column("Method"),
+        Column(f"{ours} mean"), Column("method mean"), Column("difference"),
+        Column("t", digits=3), Column("p"), Column(f"n {ours}"), Column("n method"),
+    ]  # fmt: skip
+    rows: list[list[Cell]] = []
+    for group, chosen in pooled.items():
+        for classifier in _classifiers_tab3(chosen):
+            ours = _values([r for r in chosen if r.method == reference], _accuracy(classifier))
+            if not ours:
+                continue
+            for method in _methods(chosen):
+                theirs = _values([r for r in chosen if r.method == method], _accuracy(classifier))
+                if method == reference or not theirs:
+                    continue
+                test = welch_test(ours, theirs)
+                rows.append([
+                    group, CLASSIFIER_TITLES.get(classifier, classifier), method_title(method),
+                    test.mean_a, test.mean_b, test.difference, test.statistic, test.pvalue, test.n_a, test.n_b,
+                ])  # fmt: skip
+    if not rows:
+        return None
+    notes = [
+        f"Welch's two-sided t-test (scipy.stats.ttest_ind, equal_var=False) of {method_title(reference)} against "
+        "each method over the group's pooled (dataset, trial) accuracies; difference = reference - method. "
+        "n/a: fewer than two runs on a side, or no variance on either."
+    ]
+    return Table(key, f"Tab. 3 — t-tests against {method_title(reference)}, {shots}-shot", columns, rows, notes)
+
+
+def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | None:
+    """Every run with its own numbers (no averaging): the single-run report's accuracy table, and an index."""
+    if not records:
+        return None
+    classifiers = classifiers_of(records)
+    columns = [Column("Run"), Column("Dataset"), Column("Method"), Column("Shots"), Column("Trial")]
+    columns += [Column(CLASSIFIER_TITLES.get(c, c)) for c in classifiers]
+    columns += [Column("CLIP-I (↓)"), Column("LPIPS (↑)")]
+    rows: list[list[Cell]] = []
+    ordered = sorted(records, key=lambda r: (r.dataset, r.shots, r.trial, method_sort_key(r.method)))
+    for record in ordered:
+        where = os.path.relpath(record.root, base)
+        rows.append(
+            [where, record.dataset, record.method, record.shots, record.trial]
+            + [record.accuracy.get(c) for c in classifiers]
+            + [record.clip_i, record.lpips]
+        )
+    return Table(key, "Runs", columns, rows, ["Each run's own values, as read from its results files."])

@@ -1,0 +1,296 @@
+"""The report: tables equal the results files they come from, the t-test equals scipy, the HTML embeds every figure.
+
+Run directories are written by hand here (config.yaml, results/, diversity.json, scores.jsonl, plan.jsonl,
+synthetic/), so every expected number is known without running the pipeline.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import stats
+
+from dalda.config import build_config, config_to_yaml
+from dalda.experiments.cell import CellInfo, write_cell_info
+from dalda.experiments.methods import get_method, method_title
+from dalda.io import write_json_atomic, write_jsonl_atomic
+from dalda.report.groups import dataset_groups
+from dalda.report.stage import build_report, run_report_stage
+from dalda.report.stats import summarize, welch_test
+from dalda.rundir import RunDir
+
+CLASSES = ["cat", "dog"]
+
+
+def _image(path: Path, colour: tuple[int, int, int]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (16, 16), colour).save(path)
+    return path
+
+
+def _deep_merge(base: dict, extra: dict) -> dict:
+    merged = dict(base)
+    for key, value in extra.items():
+        merged[key] = _deep_merge(merged[key], value) if isinstance(value, dict) and key in merged else value
+    return merged
+
+
+def make_run(
+    root: Path,
+    *,
+    dataset: str,
+    method: str,
+    shots: int = 1,
+    trial: int = 0,
+    accuracy: dict[str, float] | None = None,
+    clip_i: float | None = None,
+    lpips: float | None = None,
+    real_scores: list[float] | None = None,
+    lambdas: list[float] | None = None,
+    num_prompts: int = 10,
+    alias: str | None = None,
+) -> RunDir:
+    """A finished run directory as the pipeline would leave it (only the files the report reads)."""
+    values = _deep_merge(
+        {"out_dir": str(root), "data": {"dataset": dataset, "shots": shots, "trial": trial}},
+        get_method(method).overrides,
+    )
+    values = _deep_merge(values, {"prompts": {"num_prompts": num_prompts}})
+    config = build_config(values)
+    run = RunDir(root).ensure()
+    run.config.write_text(config_to_yaml(config))
+    if alias:
+        write_cell_info(root, CellInfo("test", dataset, alias, shots, trial))
+    data = root.parent / f"real-{dataset}-{shots}-{trial}"
+    reals = [_image(data / f"{i}.png", (40 * i % 256, 90, 160)) for i in range(len(real_scores or []))]
+    if real_scores:
+        write_jsonl_atomic(
+            run.scores,
+            [
+                {"path": str(path.resolve()), "class_name": CLASSES[i % 2], "label": i % 2, "sha256": "x",
+                 "softmax": score, "cosine": 0.3, "hessel": 0.75, "clip_model": "m", "template": "a photo of a {}",
+                 "classes_digest": "d"}
+                for i, (path, score) in enumerate(zip(reals, real_scores))
+            ],
+        )  # fmt: skip
+    if lambdas and reals:
+        plan, manifest = [], []
+        for row_id, scale in enumerate(lambdas):
+            source = reals[row_id % len(reals)]
+            row = {"row_id": row_id, "class_name": CLASSES[row_id % 2], "label": row_id % 2,
+                   "source_path": str(source.resolve()), "source_index": row_id % len(reals), "m": row_id // len(reals),
+                   "prompt": f"best quality, high quality, a photo of a {CLASSES[row_id % 2]} number {row_id}",
+                   "ip_scale": scale, "clipscore": 0.5, "group": "high", "seed": row_id}  # fmt: skip
+            plan.append(row)
+            name = f"{row['class_name']}/{row_id:06d}.png"
+            _image(run.synthetic / name, (row_id * 20 % 256, 30, 30))
+            manifest.append({**row, "file_name": name})
+        write_jsonl_atomic(run.plan, plan)
+        write_jsonl_atomic(run.manifest, manifest)
+    if clip_i is not None or lpips is not None:
+        write_json_atomic(run.diversity, {"clip_i": clip_i, "lpips": lpips, "pairing_rule": "by_source"})
+    for classifier, value in (accuracy or {}).items():
+        write_json_atomic(
+            run.results / f"{classifier}.json",
+            {"method": method, "dataset": dataset, "shots": shots, "trial": trial, "classifier": classifier,
+             "accuracy": value, "per_class_accuracy": {}, "num_eval": 10},
+        )  # fmt: skip
+    return run
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _row(rows: list[dict[str, str]], method: str) -> dict[str, str]:
+    (row,) = [row for row in rows if row["Method"] == method_title(method)]
+    return row
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    """Two datasets (pets HC, flowers LC) x three methods x three trials, accuracies drawn at random."""
+    root = tmp_path_factory.mktemp("experiment")
+    rng = np.random.default_rng(7)
+    truth: dict[tuple[str, str, int], dict] = {}
+    for dataset, level in (("pets", 0.85), ("flowers102", 0.45)):
+        for method in ("real-guidance", "base-rs", "llm-ags"):
+            for trial in range(3):
+                values = {
+                    "accuracy": {"clip": float(rng.uniform(0.6, 0.95)), "resnet50": float(rng.uniform(0.4, 0.8))},
+                    "clip_i": float(rng.uniform(0.8, 0.95)),
+                    "lpips": float(rng.uniform(0.3, 0.7)),
+                }
+                truth[(dataset, method, trial)] = values
+                lambdas = [float(x) for x in rng.uniform(0, 1, 4)] if method != "real-guidance" else None
+                make_run(
+                    root / dataset / "1shot" / f"trial{trial}" / method, dataset=dataset, method=method, trial=trial,
+                    real_scores=[level + 0.05, level - 0.05], lambdas=lambdas, **values,
+                )  # fmt: skip
+    index = build_report(root)
+    return root, index, truth
+
+
+def _values(truth, dataset, method, key, classifier=None):
+    return [
+        truth[(dataset, method, trial)][key][classifier] if classifier else truth[(dataset, method, trial)][key]
+        for trial in range(3)
+    ]
+
+
+def test_accuracy_and_diversity_tables_equal_the_results_files(grid):
+    root, _, truth = grid
+    tab2 = _read_csv(root / "report" / "tables" / "tab2_accuracy_1shot.csv")
+    tab1 = _read_csv(root / "report" / "tables" / "tab1_diversity_1shot.csv")
+    for method in ("real-guidance", "base-rs", "llm-ags"):
+        for dataset, title in (("pets", "Oxford Pets (HC)"), ("flowers102", "Flowers102 (LC)")):
+            for classifier, column in (("clip", "Acc-CLIP"), ("resnet50", "Acc-RN50")):
+                values = _values(truth, dataset, method, "accuracy", classifier)
+                row = _row(tab2, method)
+                assert float(row[f"{title} {column}"]) == pytest.approx(np.mean(values), abs=1e-15)
+                assert float(row[f"{title} {column} std"]) == pytest.approx(np.std(values, ddof=1), abs=1e-15)
+                assert row[f"{title} {column} n"] == "3"
+            for key, column in (("clip_i", "CLIP-I (↓)"), ("lpips", "LPIPS (↑)")):
+                values = _values(truth, dataset, method, key)
+                assert float(_row(tab1, method)[f"{title} {column}"]) == pytest.approx(np.mean(values), abs=1e-15)
+
+
+def test_runs_table_holds_each_results_file_value_exactly(grid):
+    root, _, truth = grid
+    rows = _read_csv(root / "report" / "tables" / "runs.csv")
+    assert len(rows) == len(truth)
+    for row in rows:
+        expected = truth[(row["Dataset"], row["Method"], int(row["Trial"]))]
+        assert float(row["Acc-CLIP"]) == expected["accuracy"]["clip"]
+        assert float(row["Acc-RN50"]) == expected["accuracy"]["resnet50"]
+        assert float(row["CLIP-I (↓)"]) == expected["clip_i"]
+
+
+def test_group_table_pools_trials_and_ttests_equal_scipy(grid):
+    root, _, truth = grid
+    tab3 = _read_csv(root / "report" / "tables" / "tab3_groups_1shot.csv")
+    tests = _read_csv(root / "report" / "tables" / "tab3_ttests_1shot.csv")
+    for group, dataset in (("HC", "pets"), ("LC", "flowers102")):
+        for classifier, column in (("resnet50", "Acc-RN50"), ("clip", "Acc-CLIP")):
+            ours = _values(truth, dataset, "llm-ags", "accuracy", classifier)
+            assert float(_row(tab3, "llm-ags")[f"{group} {column}"]) == pytest.approx(np.mean(ours), abs=1e-15)
+            for other in ("real-guidance", "base-rs"):
+                theirs = _values(truth, dataset, other, "accuracy", classifier)
+                expected = stats.ttest_ind(ours, theirs, equal_var=False)
+                (row,) = [
+                    r for r in tests
+                    if (r["Group"], r["Classifier"], r["Method"]) == (group, column, method_title(other))
+                ]  # fmt: skip
+                assert float(row["p"]) == pytest.approx(expected.pvalue, rel=1e-12)
+                assert float(row["t"]) == pytest.approx(expected.statistic, rel=1e-12)
+                assert float(row["difference"]) == pytest.approx(np.mean(ours) - np.mean(theirs), abs=1e-15)
+    assert not [r for r in tests if r["Method"] == method_title("llm-ags")]
+
+
+def test_markdown_rounds_and_bolds_the_best_value(grid):
+    root, _, truth = grid
+    text = (root / "report" / "tables" / "tab2_accuracy_1shot.md").read_text()
+    methods = ("real-guidance", "base-rs", "llm-ags")
+    best = max(methods, key=lambda m: np.mean(_values(truth, "pets", m, "accuracy", "clip")))
+    line = next(line for line in text.splitlines() if line.startswith(f"| {method_title(best)} |"))
+    mean = np.mean(_values(truth, "pets", best, "accuracy", "clip"))
+    assert f"**{mean:.4f} ± " in line.split("|")[2]
+
+
+def _embedded(index: Path) -> dict[str, bytes]:
+    html = index.read_text()
+    found = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" data-file="([^"]+)"', html)
+    assert len(found) == html.count("<img ")
+    return {name: base64.b64decode(data) for data, name in found}
+
+
+def test_html_embeds_every_figure_it_claims_and_links_existing_files(grid):
+    root, index, _ = grid
+    report = root / "report"
+    embedded = _embedded(index)
+    manifest = __import__("json").loads((report / "manifest.json").read_text())
+    claimed = {entry["file"] for entry in manifest["figures"]}
+    assert claimed == set(embedded) == {str(p.relative_to(report)) for p in (report / "figures").glob("*.png")}
+    for name, data in embedded.items():
+        assert (report / name).read_bytes() == data
+    for href in re.findall(r'href="([^"]+)"', index.read_text()):
+        assert (report / href).is_file(), href
+    names = {Path(name).name for name in claimed}
+    expected = {"fig4_clipscore_hist.png", "lambda_distribution.png", "fig5_pets_highest.png", "fig5_pets_lowest.png"}
+    assert expected <= names
+    assert manifest["groups"]["pets"]["group"] == "HC" and manifest["groups"]["flowers102"]["group"] == "LC"
+
+
+def test_sweep_figures_appear_only_with_their_runs(tmp_path):
+    """Fig. 7 needs several shot counts, Fig. 8 fixed-λ runs, Fig. 9 several prompt counts (grid aliases)."""
+    accuracy = {"clip": 0.5, "resnet50": 0.4}
+    for shots in (1, 2):
+        make_run(tmp_path / f"s{shots}" / "llm-ags", dataset="pets", method="llm-ags", shots=shots, accuracy=accuracy)
+    for source in ("base", "llm"):
+        for scale in (0.0, 0.5, 1.0):
+            name = f"{source}-fixed-{scale:g}"
+            make_run(tmp_path / "s1" / name, dataset="pets", method=name, accuracy={"clip": scale, "resnet50": 0.3})
+    for m in (1, 5):
+        make_run(tmp_path / "s1" / f"m{m}", dataset="pets", method="llm-rs", num_prompts=m, accuracy=accuracy,
+                 alias=f"llm-rs-m{m}", clip_i=0.9, lpips=0.5)  # fmt: skip
+    index = build_report(tmp_path)
+    names = {Path(name).name for name in _embedded(index)}
+    assert {"fig7_accuracy_vs_shots.png", "fig8_fixed_lambda_1shot.png", "fig9_num_prompts_1shot.png"} <= names
+    assert "fig6_diversity_vs_shots.png" not in names  # diversity exists at one shot count only
+    runs = _read_csv(tmp_path / "report" / "tables" / "runs.csv")
+    assert {row["Method"] for row in runs} >= {"llm-rs-m1", "llm-rs-m5", "llm-fixed-0.5", "base-fixed-0"}
+
+
+def test_single_run_report(tmp_path):
+    run = make_run(
+        tmp_path / "run", dataset="demo", method="llm-ags", accuracy={"clip": 0.625, "resnet50": 0.5},
+        clip_i=0.91, lpips=0.33, real_scores=[0.9, 0.2], lambdas=[0.2, 0.8, 0.3, 0.75],
+    )  # fmt: skip
+    config = build_config({"out_dir": str(run.root)})
+    index = run_report_stage(config, run)
+    assert index == run.report / "index.html"
+    (row,) = _read_csv(run.report / "tables" / "runs.csv")
+    assert (row["Run"], float(row["Acc-CLIP"]), float(row["Acc-RN50"])) == (".", 0.625, 0.5)
+    names = {Path(name).name for name in _embedded(index)}
+    assert {"fig4_clipscore_hist.png", "lambda_distribution.png", "fig5_demo_highest.png"} <= names
+
+
+def test_report_of_an_empty_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no run directory"):
+        build_report(tmp_path)
+
+
+def test_welch_test_matches_scipy_and_the_formula():
+    a, b = [0.81, 0.79, 0.83, 0.80], [0.70, 0.76, 0.71]
+    result = welch_test(a, b)
+    expected = stats.ttest_ind(a, b, equal_var=False)
+    assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
+    assert result.pvalue == pytest.approx(expected.pvalue, rel=1e-12)
+    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+    assert result.statistic == pytest.approx((np.mean(a) - np.mean(b)) / math.sqrt(va + vb), rel=1e-12)
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    assert result.pvalue == pytest.approx(2 * stats.t.sf(abs(result.statistic), dof), rel=1e-10)
+    single = welch_test([0.9], b)
+    assert math.isnan(single.pvalue) and single.difference == pytest.approx(0.9 - np.mean(b))
+
+
+def test_summary_uses_sample_std():
+    summary = summarize([1.0, 2.0, 4.0])
+    assert (summary.mean, summary.std, summary.n) == (pytest.approx(7 / 3), pytest.approx(np.std([1, 2, 4], ddof=1)), 3)
+    assert summarize([0.5]).std is None and summarize([]) is None
+
+
+def test_datasets_split_into_hc_and_lc_at_the_threshold():
+    scores = {"pets": {"a": 0.8, "b": 0.76}, "flowers102": {"c": 0.5, "d": 0.6}, "demo": {}}
+    groups = dataset_groups(scores, ["pets", "flowers102", "demo"], threshold=0.7)
+    assert groups["pets"].group == "HC" and groups["pets"].mean_score == pytest.approx(0.78)
+    assert groups["flowers102"].group == "LC" and groups["demo"].group is None
+    assert dataset_groups(scores, ["pets"], threshold=0.79)["pets"].group == "LC"
