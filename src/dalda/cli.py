@@ -91,7 +91,6 @@ _stage_command("plan", "Plan every synthetic image: source image, prompt, lambda
 _stage_command("generate", "Generate the planned images with SD + IP-Adapter (synthetic/); resumable.")
 _stage_command("train", "Train the downstream classifiers on real + synthetic images.")
 _stage_command("evaluate", "Accuracy of the trained classifiers, and diversity (CLIP-I, LPIPS) of the synthetic set.")
-_stage_command("report", "Write the run's report (tables, plots, image grids).")
 
 
 @app.command("run")
@@ -109,6 +108,43 @@ def run_all(
 
     chosen = [name.strip() for name in stages.split(",")] if stages else list(STAGES)
     _run(chosen, config, out, set_, verbose)
+
+
+@app.command("report")
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory or an experiment directory holding many runs.")],
+    verbose: VerboseOption = False,
+) -> None:
+    """Tables, figures and one self-contained HTML page (report/index.html) for a run or an experiment."""
+    _setup_logging(verbose)
+    from dalda.report.stage import build_report
+
+    if not run_dir.is_dir():
+        stderr.print(f"[bold red]error:[/] {run_dir} is not a directory; pass a run or experiment directory")
+        raise typer.Exit(1)
+    stderr.print(f"[green]report:[/] {build_report(run_dir)}")
+
+
+@app.command("experiment")
+def experiment(
+    spec: Annotated[Path, typer.Argument(help="Grid YAML, e.g. configs/experiments/tab1_tab2.yaml.")],
+    models: Annotated[
+        str | None, typer.Option("--models", help="tiny: run the grid offline on the demo dataset with tiny models.")
+    ] = None,
+    out: OutOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Run a grid of datasets x methods x shots x trials x classifiers; finished cells are skipped on re-run."""
+    _setup_logging(verbose)
+    from dalda.experiments.runner import run_experiment
+
+    try:
+        summary = run_experiment(spec, models, out)
+    except (ConfigError, ValueError, FileNotFoundError) as error:
+        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    stderr.print(f"[green]done:[/] {summary.counts()} -> {summary.path}; report {summary.report}")
+    raise typer.Exit(1 if summary.failed else 0)
 
 
 @app.command("show-config")

@@ -7,6 +7,7 @@ IP-Adapter engine), so an image depends only on its row, not on how rows were gr
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -15,6 +16,12 @@ from PIL import Image
 
 from dalda.config import GenerationConfig
 from dalda.generation.engine import build_scheduler
+
+
+def steps_for(strength: float, steps: int) -> int:
+    """img2img runs int(steps * strength) denoising steps; with few steps and a low strength that is zero, which
+    diffusers cannot run, so the schedule is lengthened just enough for one step (never at the default 30)."""
+    return max(steps, math.ceil(1.0 / strength))
 
 
 class Img2ImgEngine:
@@ -51,7 +58,7 @@ class Img2ImgEngine:
                 prompt=[prompts[i] for i in indices],
                 image=[references[i] for i in indices],
                 strength=strength,
-                num_inference_steps=self.settings.steps,
+                num_inference_steps=steps_for(strength, self.settings.steps),
                 guidance_scale=self.settings.guidance_scale,
                 generator=[torch.Generator("cpu").manual_seed(int(seeds[i])) for i in indices],
             )

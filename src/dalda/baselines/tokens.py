@@ -9,18 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 
 import torch
 from rich.progress import Progress
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from dalda.config import DaldaConfig
 from dalda.baselines.textual_inversion import add_placeholder_tokens, learn_class_token, placeholder_token
 from dalda.data.images import load_rgb
 from dalda.data.splits import FewShotSplit
+from dalda.io import atomic_open
 from dalda.rundir import RunDir
 from dalda.scoring.clipscore import file_sha256
 
@@ -49,15 +48,8 @@ def _load_if_fresh(path, fingerprint: str) -> torch.Tensor | None:
 
 
 def _save(path, tensor: torch.Tensor, metadata: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({"embedding": tensor.contiguous()}, temporary, metadata=metadata)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_open(path, "wb") as handle:
+        handle.write(save({"embedding": tensor.contiguous()}, metadata=metadata))
 
 
 def ensure_class_tokens(pipe, config: DaldaConfig, split: FewShotSplit, run: RunDir) -> dict[str, str]:

@@ -1,0 +1,190 @@
+"""The synthetic set on disk: where each image goes, its manifest line, and crash-safe resuming.
+
+Layout (Hugging Face ``imagefolder``, so ``datasets.load_dataset("imagefolder", data_dir=synthetic)`` loads it)::
+
+    synthetic/
+      metadata.jsonl                 one line per finished image, sorted by row_id
+      <class dir>/<row_id:06d>.png   class dir = class_dir(class_name), e.g. "American Bulldog" -> American_Bulldog
+      .parts/part-<rank>.jsonl       only while several processes run (hidden: datasets ignores it)
+
+Each manifest line holds ``file_name`` (relative to ``synthetic/``), ``label`` (the integer class index, as in
+the plan and split; imagefolder keeps a metadata ``label`` as is instead of inferring one from folder names),
+``class_name``, the row's plan fields and the generation settings that decide the pixels.
+
+Crash safety: an image is written to a temporary name and renamed (``dalda.io.atomic_open``); its manifest
+line is appended (one fsynced line) only after that. A row counts as done when its line equals the line this
+run would write for it (same plan row, same settings) and its file opens and verifies. ``consolidate`` merges
+the manifest with any per-process parts, drops everything else (torn lines, stale rows, missing or broken
+files), and rewrites the manifest atomically, so killing a run at any moment and rerunning ends with every row
+exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from dalda.config import DaldaConfig
+from dalda.io import atomic_open, read_jsonl, write_jsonl_atomic
+from dalda.planning.rows import PlanRow
+from dalda.rundir import RunDir
+
+logger = logging.getLogger(__name__)
+
+PARTS_DIR = ".parts"
+
+
+def class_dir(class_name: str) -> str:
+    """Filesystem-safe folder name of a class: runs of characters other than ASCII letters, digits, ``.``,
+    ``-`` and ``_`` become one ``_``; leading/trailing ``.``/``_`` are dropped (no hidden folders). Two
+    classes may share a folder ("a b", "a_b"); file names stay unique (row ids) and labels come from the
+    manifest, so nothing is lost."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", class_name).strip("._")
+    return slug or "class"
+
+
+def relative_image_path(row: PlanRow) -> str:
+    """``file_name`` of a row's image, relative to the synthetic folder (POSIX separators, as datasets wants)."""
+    return f"{class_dir(row.class_name)}/{row.file_stem}.png"
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """The settings that decide an image's pixels besides its row; a change invalidates finished images.
+
+    Batch size, dtype, device and speed options are left out: an image depends on them only within the
+    tolerance documented in ``dalda.generation`` (they change rounding, not content).
+    """
+
+    models_profile: str
+    sd_model: str
+    vae: str | None
+    ip_adapter: str
+    image_encoder: str
+    scheduler: str
+    steps: int
+    guidance_scale: float
+    resolution: int
+    resize_to_source: bool
+
+    @classmethod
+    def from_config(cls, config: DaldaConfig) -> GenerationSettings:
+        models, generation = config.models, config.generation
+        repo = models.ip_adapter_repo
+        return cls(
+            models_profile=models.profile,
+            sd_model=models.sd_model,
+            vae=models.vae,
+            ip_adapter=f"{repo}/{models.ip_adapter_subfolder}/{models.ip_adapter_weight}",
+            image_encoder=f"{repo}/{models.image_encoder_subfolder}",
+            scheduler=generation.scheduler,
+            steps=generation.steps,
+            guidance_scale=generation.guidance_scale,
+            resolution=generation.resolution,
+            resize_to_source=generation.resize_to_source,
+        )
+
+
+def manifest_entry(row: PlanRow, settings: GenerationSettings) -> dict[str, Any]:
+    """The manifest line of a finished row (also what a resumed run expects to find for it)."""
+    return {
+        "file_name": relative_image_path(row),
+        "label": row.label,
+        "class_name": row.class_name,
+        "row_id": row.row_id,
+        "source_path": row.source_path,
+        "source_index": row.source_index,
+        "m": row.m,
+        "prompt": row.prompt,
+        "ip_scale": row.ip_scale,
+        "generator": row.generator,
+        "strength": row.strength,
+        "clipscore": row.clipscore,
+        "group": row.group,
+        "seed": row.seed,
+        **asdict(settings),
+    }
+
+
+def image_is_readable(path: Path) -> bool:
+    """True when ``path`` exists and PIL verifies it (PNG: every chunk present with a matching CRC)."""
+    try:
+        with Image.open(path) as image:
+            image.verify()
+        return True
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return False
+
+
+def write_image_atomic(image: Image.Image, path: Path) -> None:
+    """Save a PNG under a temporary sibling name and rename it into place only once complete."""
+    with atomic_open(path, "wb") as handle:
+        image.save(handle, format="PNG")
+
+
+def part_path(run: RunDir, process_index: int, num_processes: int) -> Path:
+    """Where one process appends its lines: the manifest itself when it runs alone, else its own part file
+    (several writers never share a file; ``consolidate`` merges the parts)."""
+    if num_processes == 1:
+        return run.manifest
+    return run.synthetic / PARTS_DIR / f"part-{process_index:04d}.jsonl"
+
+
+def _stored_lines(run: RunDir) -> list[dict[str, Any]]:
+    lines = read_jsonl(run.manifest)
+    parts = run.synthetic / PARTS_DIR
+    if parts.is_dir():
+        for part in sorted(parts.glob("part-*.jsonl")):
+            lines.extend(read_jsonl(part))
+    return lines
+
+
+def _remove_leftovers(run: RunDir) -> None:
+    """Delete per-process parts and temporary files a killed run left behind (call when no process writes)."""
+    parts = run.synthetic / PARTS_DIR
+    if parts.is_dir():
+        for part in parts.glob("part-*.jsonl"):
+            part.unlink()
+        parts.rmdir()
+    for pattern in (".*.tmp", "*/.*.tmp"):
+        for temporary in run.synthetic.glob(pattern):
+            temporary.unlink(missing_ok=True)
+
+
+def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Rewrite the manifest with exactly the finished rows, one line each, sorted by row id; return them.
+
+    ``expected`` maps every plan row id to the line this run would write. A stored line counts only if it
+    equals its row's expected line and the image file verifies; anything else is dropped (with a log line
+    saying how many) so the row is generated again. Must run while no other process writes.
+    """
+    done: dict[int, dict[str, Any]] = {}
+    dropped = 0
+    for line in _stored_lines(run):
+        row_id = line.get("row_id")
+        if row_id in done:
+            continue
+        if expected.get(row_id) != line or not image_is_readable(run.synthetic / line["file_name"]):
+            dropped += 1
+            continue
+        done[row_id] = line
+    if dropped:
+        logger.info(
+            "manifest: dropped %d lines (torn, stale, or whose image is missing or unreadable); "
+            "their rows are generated again",
+            dropped,
+        )
+    run.synthetic.mkdir(parents=True, exist_ok=True)
+    write_jsonl_atomic(run.manifest, (done[row_id] for row_id in sorted(done)))
+    _remove_leftovers(run)
+    return done
+
+
+def finished_row_ids(run: RunDir) -> set[int]:
+    """Row ids in the (consolidated) manifest."""
+    return {line["row_id"] for line in read_jsonl(run.manifest)}

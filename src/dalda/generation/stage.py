@@ -1,0 +1,279 @@
+"""``dalda generate``: execute the plan's rows into ``synthetic/``, resumably, on one or many processes.
+
+Steps: the main process consolidates the manifest (what is already done, checked on disk); every process
+takes its slice of the pending rows (``sharding``); each process generates its rows in batches, writes every
+image atomically and appends its manifest line after the file is complete; finally the main process merges
+the per-process lines into one manifest. Rows whose reference image cannot be read are reported as failed and
+skipped; any other error stops the run (rerunning resumes it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from dalda.config import DaldaConfig
+from dalda.data.images import UnreadableImageError, load_rgb
+from dalda.generation.engine import GenerationEngine, ImagePrompt
+from dalda.generation.engines import build_engine, check_plan_generator, learn_class_tokens, one_truncation_warning, row_weight
+from dalda.generation.manifest import (
+    GenerationSettings,
+    consolidate,
+    finished_row_ids,
+    manifest_entry,
+    part_path,
+    write_image_atomic,
+)
+from dalda.generation.sharding import Processes, shard
+from dalda.io import append_jsonl
+from dalda.planning.rows import PlanRow, read_plan
+from dalda.rundir import RunDir
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    row_id: int
+    error: str
+
+
+@dataclass
+class GenerationSummary:
+    """Counts over the whole plan (all processes): rows planned, finished before this run, finished by it."""
+
+    planned: int
+    done_before: int
+    generated: int
+    failed: list[RowFailure] = field(default_factory=list)
+
+
+def _check_unique(rows: Sequence[PlanRow], plan: Path) -> None:
+    repeated = [row_id for row_id, n in Counter(row.row_id for row in rows).items() if n > 1]
+    if repeated:
+        raise ValueError(f"{plan} repeats row ids {sorted(repeated)[:10]}; rebuild it with `dalda plan`")
+
+
+def _id_ranges(row_ids: Sequence[int]) -> str:
+    """Row ids as compact ranges for the log, e.g. ``0-5,9,11-12``."""
+    parts: list[str] = []
+    for row_id in sorted(row_ids):
+        if parts and int(parts[-1].rsplit("-", 1)[-1]) == row_id - 1:
+            parts[-1] = f"{parts[-1].split('-')[0]}-{row_id}"
+        else:
+            parts.append(str(row_id))
+    return ",".join(parts)
+
+
+def _batches(rows: Sequence[PlanRow], size: int) -> Iterator[list[PlanRow]]:
+    for start in range(0, len(rows), size):
+        yield list(rows[start : start + size])
+
+
+class _References:
+    """Reference images loaded and encoded once, kept only while rows still need them."""
+
+    def __init__(self, engine: GenerationEngine, rows: Sequence[PlanRow]) -> None:
+        self.engine = engine
+        self.remaining = Counter(row.source_path for row in rows)
+        self.prompts: dict[str, ImagePrompt] = {}
+        self.sizes: dict[str, tuple[int, int]] = {}
+        self.errors: dict[str, str] = {}
+
+    def prepare(self, rows: Sequence[PlanRow]) -> None:
+        """Load and encode (in one batch) the batch's reference images not seen yet."""
+        new: dict[str, Image.Image] = {}
+        for path in dict.fromkeys(row.source_path for row in rows):
+            if path in self.prompts or path in self.errors:
+                continue
+            try:
+                new[path] = load_rgb(Path(path))
+            except UnreadableImageError as error:
+                logger.error("%s; its rows are skipped", error)
+                self.errors[path] = str(error)
+        for (path, image), prompt in zip(new.items(), self.engine.encode_references(list(new.values()))):
+            self.prompts[path] = prompt
+            self.sizes[path] = image.size
+
+    def release(self, rows: Sequence[PlanRow]) -> None:
+        for row in rows:
+            self.remaining[row.source_path] -= 1
+            if self.remaining[row.source_path] == 0:
+                self.prompts.pop(row.source_path, None)
+
+
+class _ImagesPerSecond(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.2f} img/s" if speed else "-- img/s", style="progress.data.speed")
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _ImagesPerSecond(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
+
+
+class _Writer:
+    """Saves images and appends their manifest lines on one background thread, so PNG encoding and disk
+    writes overlap the next batch's denoising; one thread keeps "file complete, then its line" in order."""
+
+    def __init__(self, run: RunDir, manifest_part: Path, resize_to_source: bool) -> None:
+        self.run = run
+        self.manifest_part = manifest_part
+        self.resize_to_source = resize_to_source
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dalda-writer")
+        self.pending: list[Future[None]] = []
+
+    def submit(self, items: list[tuple[Image.Image, tuple[int, int], dict[str, Any]]]) -> None:
+        self._raise_errors(wait=False)
+        self.pending.append(self.pool.submit(self._write, items))
+
+    def _write(self, items: list[tuple[Image.Image, tuple[int, int], dict[str, Any]]]) -> None:
+        for image, source_size, entry in items:
+            if self.resize_to_source and image.size != source_size:
+                image = image.resize(source_size, Image.Resampling.BICUBIC)
+            write_image_atomic(image, self.run.synthetic / entry["file_name"])
+            append_jsonl(self.manifest_part, entry)
+
+    def _raise_errors(self, wait: bool) -> None:
+        still_running = []
+        for future in self.pending:
+            if wait or future.done():
+                future.result()
+            else:
+                still_running.append(future)
+        self.pending = still_running
+
+    def close(self) -> None:
+        try:
+            self._raise_errors(wait=True)
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+def _generate_rows(
+    config: DaldaConfig,
+    run: RunDir,
+    rows: list[PlanRow],
+    expected: dict[int, dict[str, Any]],
+    processes: Processes,
+) -> list[RowFailure]:
+    """Generate ``rows`` (this process's slice) and return the rows that failed."""
+    settings = config.generation
+    logger.info(
+        "process %d/%d generates %d rows: %s",
+        processes.index + 1,
+        processes.count,
+        len(rows),
+        _id_ranges([row.row_id for row in rows]),
+    )
+    engine = build_engine(config, run, processes.models_config(config.models))
+    references = _References(engine, rows)
+    writer = _Writer(run, part_path(run, processes.index, processes.count), settings.resize_to_source)
+    failures: list[RowFailure] = []
+    label = "generating"
+    if processes.count > 1:
+        label += f" (process {processes.index + 1}/{processes.count})"
+    try:
+        with one_truncation_warning(engine.pipe.tokenizer, [row.prompt for row in rows]), _progress(
+            processes.is_main
+        ) as progress:
+            task = progress.add_task(label, total=len(rows))
+            for batch in _batches(rows, settings.batch_size):
+                references.prepare(batch)
+                ready = [row for row in batch if row.source_path in references.prompts]
+                failures += [
+                    RowFailure(row.row_id, references.errors[row.source_path])
+                    for row in batch
+                    if row.source_path in references.errors
+                ]
+                if ready:
+                    images = engine.generate(
+                        [row.prompt for row in ready],
+                        [row_weight(row) for row in ready],
+                        [row.seed for row in ready],
+                        [references.prompts[row.source_path] for row in ready],
+                    )
+                    writer.submit(
+                        [
+                            (image, references.sizes[row.source_path], expected[row.row_id])
+                            for row, image in zip(ready, images)
+                        ]
+                    )
+                references.release(batch)
+                progress.advance(task, len(batch))
+    finally:
+        writer.close()
+    return failures
+
+
+def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
+    """Generate every plan row not already finished; safe to kill and rerun; see the module docstring."""
+    processes = Processes.current(cpu=config.models.device == "cpu")
+    rows = read_plan(run.plan)
+    _check_unique(rows, run.plan)
+    check_plan_generator(rows, config, run.plan)
+    settings = GenerationSettings.from_config(config)
+    expected = {row.row_id: manifest_entry(row, settings) for row in rows}
+
+    if processes.is_main:
+        consolidate(run, expected)
+    processes.wait()
+    done_before = finished_row_ids(run)
+    pending = [row for row in rows if row.row_id not in done_before]
+    if pending and config.baseline.generator == "da-fusion" and processes.count > 1:
+        if processes.is_main:  # learn the class tokens once, before the other processes load them
+            learn_class_tokens(config, run)
+        processes.wait()
+    mine = shard(pending, processes.index, processes.count)
+    if processes.is_main:
+        logger.info(
+            "generation: %d rows planned, %d already done, %d to generate on %d process(es)",
+            len(rows),
+            len(done_before),
+            len(pending),
+            processes.count,
+        )
+
+    failures = _generate_rows(config, run, mine, expected, processes) if mine else []
+
+    processes.wait()
+    failures = processes.gather(failures)
+    if processes.is_main:
+        consolidate(run, expected)
+    processes.wait()
+    done_after = finished_row_ids(run)
+    return GenerationSummary(
+        planned=len(rows),
+        done_before=len(done_before),
+        generated=len(done_after) - len(done_before),
+        failed=sorted(failures, key=lambda failure: failure.row_id),
+    )

@@ -1,0 +1,71 @@
+"""Baseline generation (Real Guidance, DA-Fusion): img2img rows through the generation stage."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dalda.baselines.engine import Img2ImgEngine, steps_for
+from dalda.config import GenerationConfig, ModelsConfig
+from dalda.data.images import load_rgb
+from dalda.data.stage import run_data_stage
+from dalda.generation.stage import run_generate_stage
+from dalda.io import read_jsonl
+from dalda.models.kit import load_img2img_pipeline
+from dalda.pipeline import prepare_run
+from dalda.planning.stage import run_plan_stage
+
+SETTINGS = GenerationConfig(resolution=32, steps=4, guidance_scale=7.5)
+
+
+def test_mixed_strength_batch_equals_one_row_at_a_time():
+    engine = Img2ImgEngine(load_img2img_pipeline(ModelsConfig(profile="tiny")), SETTINGS)
+    rng = np.random.default_rng(0)
+    starts = engine.encode_references(
+        [Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)) for _ in range(3)]
+    )
+    prompts, strengths, seeds = ["a photo of a a", "a photo of a b", "a photo of a c"], [0.25, 1.0, 0.25], [1, 2, 3]
+    batch = engine.generate(prompts, strengths, seeds, starts)
+    for index in range(3):
+        alone = engine.generate([prompts[index]], [strengths[index]], [seeds[index]], [starts[index]])[0]
+        difference = np.abs(np.asarray(alone, float) - np.asarray(batch[index], float)).max()
+        assert difference <= 1  # one 8-bit level: batching only changes float rounding
+    assert batch[0].size == (32, 32)
+
+
+def test_low_strength_with_few_steps_still_runs_one_step():
+    assert steps_for(0.25, 2) == 4 and steps_for(0.3, 2) == 4 and steps_for(0.5, 30) == 30
+
+
+@pytest.mark.parametrize("generator", ["real-guidance", "da-fusion"])
+def test_baseline_plan_generates_through_the_stage(tiny_config, generator):
+    config = tiny_config.model_copy(
+        update={
+            "generation": SETTINGS,
+            "baseline": tiny_config.baseline.model_copy(
+                update={"generator": generator, "ti_steps": 2, "ti_batch_size": 1, "ti_resolution": 32}
+            ),
+        }
+    )
+    run = prepare_run(config)
+    split = run_data_stage(config, run)
+    rows = run_plan_stage(config, run)
+    summary = run_generate_stage(config, run)
+    assert summary.generated == len(rows) and not summary.failed
+    manifest = read_jsonl(run.manifest)
+    assert sorted(line["row_id"] for line in manifest) == [row.row_id for row in rows]
+    assert {line["generator"] for line in manifest} == {generator}
+    assert all(line["ip_scale"] is None and line["strength"] > 0 for line in manifest)
+    for line in manifest:  # resized back to the source image's size, readable
+        assert load_rgb(run.synthetic / line["file_name"]).size == load_rgb(line["source_path"]).size
+    if generator == "da-fusion":
+        assert len(list(run.textual_inversion.glob("*.safetensors"))) == len(split.classes)
+
+
+def test_a_plan_for_another_generator_is_refused(tiny_config):
+    run = prepare_run(tiny_config)
+    run_data_stage(tiny_config, run)
+    run_plan_stage(tiny_config.model_copy(update={"prompts": tiny_config.prompts.model_copy(update={"source": "base"}),
+                                                  "guidance": tiny_config.guidance.model_copy(update={"strategy": "random"})}), run)
+    other = tiny_config.model_copy(update={"baseline": tiny_config.baseline.model_copy(update={"generator": "real-guidance"})})
+    with pytest.raises(ValueError, match="re-run `dalda plan`"):
+        run_generate_stage(other, run)

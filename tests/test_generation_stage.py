@@ -1,0 +1,230 @@
+"""The generation stage on a tiny run directory: layout, manifest, resume after damage or SIGKILL, processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from dalda.config import build_config, config_to_yaml, load_config
+from dalda.generation import run_generate_stage
+from dalda.generation.manifest import class_dir, image_is_readable
+from dalda.generation.sharding import shard
+from dalda.io import read_jsonl
+from dalda.planning.rows import PlanRow, read_plan, write_plan
+from dalda.rundir import RunDir
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+CLASSES = ["red square", "blue/circle"]
+TINY_GENERATION = [
+    "models.profile=tiny",
+    "models.device=cpu",
+    "generation.resolution=32",
+    "generation.steps=2",
+    "generation.batch_size=3",
+]
+
+
+def _draw_reference(path: Path, label: int, index: int) -> Path:
+    """A small demo-like picture: a coloured shape on a noisy background, odd sizes to exercise resizing."""
+    rng = np.random.default_rng(100 * label + index)
+    size = (40 + 8 * index, 36 + 4 * label)
+    image = Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+    draw = ImageDraw.Draw(image)
+    colour = (220, 30, 30) if label == 0 else (30, 30, 220)
+    box = (6, 6, size[0] - 6, size[1] - 6)
+    (draw.rectangle if label == 0 else draw.ellipse)(box, fill=colour)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+def make_run(root: Path, shots: int = 2, per_real: int = 3, overrides: list[str] | None = None) -> RunDir:
+    """config.yaml + plan.jsonl for CLASSES x shots real images x per_real synthetic images each."""
+    run = RunDir(root).ensure()
+    config = build_config({"out_dir": str(root)}, TINY_GENERATION + (overrides or []))
+    run.config.write_text(config_to_yaml(config))
+    rows = []
+    for label, name in enumerate(CLASSES):
+        for shot in range(shots):
+            source = _draw_reference(root / "real" / f"{label}_{shot}.png", label, shot)
+            for m in range(per_real):
+                row_id = len(rows)
+                rows.append(
+                    PlanRow(
+                        row_id=row_id,
+                        class_name=name,
+                        label=label,
+                        source_path=str(source),
+                        source_index=label * shots + shot,
+                        m=m,
+                        prompt=f"best quality, high quality, a photo of a {name}, view {m}",
+                        ip_scale=round(0.1 + 0.8 * ((row_id * 37) % 10) / 10, 3),
+                        clipscore=0.5,
+                        group="high",
+                        seed=1000 + row_id,
+                    )
+                )
+    write_plan(run.plan, rows)
+    return run
+
+
+def _assert_complete(run: RunDir) -> list[dict]:
+    """Every plan row exactly once in the manifest, each image readable and sized like its source."""
+    lines = read_jsonl(run.manifest)
+    rows = read_plan(run.plan)
+    assert sorted(line["row_id"] for line in lines) == sorted(row.row_id for row in rows)
+    for line, row in zip(sorted(lines, key=lambda line: line["row_id"]), rows):
+        path = run.synthetic / line["file_name"]
+        assert image_is_readable(path), path
+        with Image.open(row.source_path) as source, Image.open(path) as made:
+            assert made.size == source.size
+    return lines
+
+
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+def _expand(ranges: str) -> list[int]:
+    """``0-2,5`` -> [0, 1, 2, 5] (the stage logs each process's rows as ranges)."""
+    ids: list[int] = []
+    for part in ranges.split(","):
+        first, _, last = part.partition("-")
+        ids.extend(range(int(first), int(last or first) + 1))
+    return ids
+
+
+def _subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_class_dir_is_filesystem_safe() -> None:
+    assert class_dir("American Bulldog") == "American_Bulldog"
+    assert class_dir("blue/circle") == "blue_circle"
+    assert class_dir("../..") == "class"
+    assert class_dir(".hidden name!") == "hidden_name"
+
+
+def test_shards_cover_rows_once_contiguously() -> None:
+    rows = list(range(11))
+    for count in (1, 2, 3, 5, 11, 13):
+        parts = [shard(rows, index, count) for index in range(count)]
+        assert sum(parts, []) == rows
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    with pytest.raises(ValueError, match="outside"):
+        shard(rows, 2, 2)
+
+
+def test_stage_writes_an_imagefolder_dataset_and_skips_finished_rows(tmp_path: Path) -> None:
+    import datasets
+
+    run = make_run(tmp_path / "run")
+    config = load_config(run.config)
+    summary = run_generate_stage(config, run)
+    assert (summary.planned, summary.done_before, summary.generated, summary.failed) == (12, 0, 12, [])
+    lines = _assert_complete(run)
+    first = lines[0]
+    assert first["file_name"] == "red_square/000000.png"
+    assert (first["label"], first["class_name"], first["scheduler"], first["steps"]) == (0, "red square", "ddim", 2)
+
+    loaded = datasets.load_dataset("imagefolder", data_dir=str(run.synthetic), split="train")
+    assert len(loaded) == 12
+    assert sorted(loaded["row_id"]) == list(range(12))
+    assert sorted(set(loaded["label"])) == [0, 1]
+    assert {"prompt", "ip_scale", "seed", "sd_model", "guidance_scale"} <= set(loaded.column_names)
+
+    again = run_generate_stage(config, run)
+    assert (again.done_before, again.generated) == (12, 0)
+
+
+def test_resume_regenerates_missing_broken_and_stale_rows_identically(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run")
+    config = load_config(run.config)
+    run_generate_stage(config, run)
+    lines = {line["row_id"]: line for line in read_jsonl(run.manifest)}
+    originals = {row_id: _pixels(run.synthetic / lines[row_id]["file_name"]) for row_id in (1, 5, 7)}
+
+    (run.synthetic / lines[1]["file_name"]).unlink()  # missing file
+    broken = run.synthetic / lines[5]["file_name"]
+    broken.write_bytes(broken.read_bytes()[:100])  # truncated file
+    stale = dict(lines[7], prompt="a different prompt")  # line from another plan
+    kept = [line for row_id, line in sorted(lines.items()) if row_id != 7] + [stale]
+    run.manifest.write_text("".join(json.dumps(line) + "\n" for line in kept) + '{"row_id": 3, "file_na')
+
+    summary = run_generate_stage(config, run)
+    assert (summary.done_before, summary.generated) == (9, 3)
+    _assert_complete(run)
+    # Regenerated in other batches than before: same picture (at most one 8-bit level of rounding).
+    for row_id, before in originals.items():
+        assert np.abs(_pixels(run.synthetic / lines[row_id]["file_name"]) - before).max() <= 1
+
+
+def test_changed_settings_regenerate_and_unreadable_sources_fail(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", shots=1, per_real=2)
+    run_generate_stage(load_config(run.config), run)
+    source = read_plan(run.plan)[0].source_path
+    Path(source).write_bytes(b"not an image")
+    summary = run_generate_stage(load_config(run.config, ["generation.scheduler=dpm-solver++"]), run)
+    assert summary.done_before == 0
+    assert [failure.row_id for failure in summary.failed] == [0, 1]
+    assert source in summary.failed[0].error
+    lines = read_jsonl(run.manifest)
+    assert sorted(line["row_id"] for line in lines) == [2, 3]
+    assert {line["scheduler"] for line in lines} == {"dpm-solver++"}
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume_yields_every_row_once(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", overrides=["generation.batch_size=1"])
+    command = [sys.executable, "-m", "dalda.generation", str(run.root)]
+    process = subprocess.Popen(command, env=_subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(read_jsonl(run.manifest)) < 3:
+            assert process.poll() is None, "generation ended before it could be killed"
+            assert time.monotonic() < deadline, "generation made no progress"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    finished = len(read_jsonl(run.manifest))
+    assert 3 <= finished < 12
+
+    summary = run_generate_stage(load_config(run.config), run)
+    assert summary.done_before + summary.generated == summary.planned == 12
+    _assert_complete(run)
+    assert not list(run.synthetic.rglob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_split_rows_without_overlap(tmp_path: Path) -> None:
+    """torchrun is the launcher under ``accelerate launch --multi_gpu``; ``accelerate launch --cpu`` starts
+    several CPU processes only through MPI, so two CPU processes are started here with torchrun (gloo)."""
+    run = make_run(tmp_path / "run")
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        "-m", "dalda.generation", str(run.root),
+    ]  # fmt: skip
+    env = dict(_subprocess_env(), ACCELERATE_USE_CPU="true")
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shares = [_expand(ranges) for ranges in re.findall(r"process \d/2 generates \d+ rows: ([\d,-]+)", result.stderr)]
+    assert len(shares) == 2 and all(shares), result.stderr[-3000:]
+    assert sorted(shares[0] + shares[1]) == list(range(12))
+    _assert_complete(run)
+    assert not (run.synthetic / ".parts").exists()
