@@ -88,7 +88,9 @@ class ScoreConfig(_Section):
 class GuidanceConfig(_Section):
     """How the IP-Adapter weight lambda is chosen per synthetic image (paper Sec. 3.2, Tab. 4)."""
 
-    strategy: Literal["ags", "random", "fixed"] = "ags"
+    strategy: Literal["ags", "random", "fixed"] = Field(
+        "ags", description="ags: adaptive (paper); random: RS, lambda ~ U(random_min, random_max); fixed: fixed_scale."
+    )
     ags_variant: Literal["truncated", "clipped"] = Field(
         "truncated", description="truncated: the paper's truncated normal; clipped: the authors' code (clamped normal)."
     )
@@ -126,7 +128,7 @@ class PromptsConfig(_Section):
         "template", description="Who writes the LLM prompts; template is offline and deterministic."
     )
     num_prompts: int = Field(10, ge=1, description="M, prompts per class.")
-    base_template: str = "a photo of a {}"
+    base_template: str = Field("a photo of a {}", description="The Base Prompt; {} is the class name.")
     prefix: str = Field("best quality, high quality, ", description="Prepended to every prompt at generation.")
     model: str = Field("gpt-4-0613", description="openai backend: model name (Azure: the deployment name).")
     base_url: str | None = Field(
@@ -145,8 +147,8 @@ class PromptsConfig(_Section):
     json_mode: bool = Field(
         False, description="Ask the server for a JSON object (response_format); not every model/server supports it."
     )
-    temperature: float = Field(1.0, ge=0.0, le=2.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    temperature: float = Field(1.0, ge=0.0, le=2.0, description="LLM sampling temperature (paper: 1.0).")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="LLM nucleus sampling (paper: 1.0).")
     frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="openai backend only.")
     presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="openai backend only.")
     max_retries: int = Field(10, ge=0, description="Repair requests per round for invalid or incomplete answers.")
@@ -187,11 +189,13 @@ class PlanConfig(_Section):
 class GenerationConfig(_Section):
     """Stable Diffusion + IP-Adapter sampling settings (authors' defaults)."""
 
-    scheduler: Literal["ddim", "dpm-solver++", "euler", "pndm"] = "ddim"
-    steps: int = Field(30, ge=1)
-    guidance_scale: float = Field(7.5, ge=0.0)
-    resolution: int = Field(512, ge=8)
-    batch_size: int = Field(8, ge=1)
+    scheduler: Literal["ddim", "dpm-solver++", "euler", "pndm"] = Field(
+        "ddim", description="Sampler; dpm-solver++ gives similar images in fewer steps (e.g. 20)."
+    )
+    steps: int = Field(30, ge=1, description="Denoising steps.")
+    guidance_scale: float = Field(7.5, ge=0.0, description="Classifier-free guidance scale (paper: 7.5).")
+    resolution: int = Field(512, ge=8, description="Generation size in pixels (square).")
+    batch_size: int = Field(8, ge=1, description="Rows per pipeline call; lambda, prompt and seed differ per row.")
     resize_to_source: bool = Field(True, description="Resize outputs back to the real image's size.")
     attention_slicing: bool = Field(False, description="Slice self-attention (less memory, slower); small GPUs.")
     vae_tiling: bool = Field(False, description="Decode latents tile by tile (large resolutions on small GPUs).")
@@ -209,9 +213,9 @@ class TrainConfig(_Section):
     synthetic_probability: float = Field(
         0.5, ge=0.0, le=1.0, description="p: chance a draw swaps its real image for one of that image's synthetic ones."
     )
-    epochs: int = Field(50, ge=1)
+    epochs: int = Field(50, ge=1, description="Training epochs (paper: 50).")
     iterations_per_epoch: int = Field(200, ge=1, description="Batches per epoch (the authors: 200).")
-    batch_size: int = Field(32, ge=1)
+    batch_size: int = Field(32, ge=1, description="Images per training step (paper: 32).")
     image_size: int = Field(224, ge=8, description="Images are resized to image_size x image_size.")
     normalization: Literal["authors", "backbone"] = Field(
         "authors",
@@ -259,11 +263,18 @@ class BaselineConfig(_Section):
         default_factory=lambda: [0.25, 0.5, 0.75, 1.0], description="DA-Fusion: strength drawn per image from these."
     )
     ti_steps: int = Field(1000, ge=1, description="DA-Fusion textual inversion: optimisation steps per class.")
-    ti_batch_size: int = Field(4, ge=1)
-    ti_learning_rate: float = Field(5e-4, gt=0.0)
+    ti_batch_size: int = Field(4, ge=1, description="Textual inversion batch size.")
+    ti_learning_rate: float = Field(5e-4, gt=0.0, description="Textual inversion base learning rate.")
     ti_scale_lr: bool = Field(True, description="Multiply the learning rate by the batch size (DA-Fusion's scale_lr).")
     ti_resolution: int = Field(512, ge=8, description="Training image size for textual inversion.")
     ti_gradient_checkpointing: bool = Field(True, description="Trade compute for memory (CUDA only).")
+
+    @field_validator("da_fusion_strengths")
+    @classmethod
+    def _strengths_in_range(cls, values: list[float]) -> list[float]:
+        if not values or not all(0.0 < value <= 1.0 for value in values):
+            raise ValueError(f"baseline.da_fusion_strengths={values} must be a non-empty list of values in (0, 1]")
+        return values
 
 
 class DaldaConfig(_Section):

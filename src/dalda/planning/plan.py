@@ -33,6 +33,23 @@ def _check_prompts(prompts: dict[str, list[str]], classes: list[str]) -> None:
         )
 
 
+def _shared_fields(
+    config: DaldaConfig, split: FewShotSplit, source_index: int, scores: dict[str, ImageScore] | None
+) -> dict:
+    """The fields every row made from one real image shares: its class, path, CLIPScore and group."""
+    record = split.train[source_index]
+    score_record = scores.get(str(record.path)) if scores else None
+    score = score_record.value(config.score.variant) if score_record else None
+    return {
+        "class_name": split.classes[record.label],
+        "label": record.label,
+        "source_path": str(record.path),
+        "source_index": source_index,
+        "clipscore": score,
+        "group": clipscore_group(score, config.guidance.alpha) if score is not None else None,
+    }
+
+
 def build_plan(
     config: DaldaConfig,
     split: FewShotSplit,
@@ -50,18 +67,18 @@ def build_plan(
     prompt_rng = np.random.default_rng(prompt_stream)
     lambda_rng = np.random.default_rng(lambda_stream)
     seed_rng = np.random.default_rng(seed_stream)
-
     if config.baseline.generator != "ip-adapter":
         return _baseline_rows(config, split, scores, lambda_rng, seed_rng)
+
     order = {name: prompt_rng.permutation(len(prompts[name])) for name in split.classes}
     images_seen = {name: 0 for name in split.classes}
-    variant, alpha = config.score.variant, config.guidance.alpha
     rows: list[PlanRow] = []
-    for source_index, record in enumerate(split.train):
-        class_name = split.classes[record.label]
-        score_record = scores.get(str(record.path)) if scores else None
-        score = score_record.value(variant) if score_record else None
-        lambdas, _ = sample_lambdas(config.guidance, per_image, lambda_rng, score=score, shots=split.shots)
+    for source_index in range(len(split.train)):
+        shared = _shared_fields(config, split, source_index, scores)
+        class_name = shared["class_name"]
+        lambdas, _ = sample_lambdas(
+            config.guidance, per_image, lambda_rng, score=shared["clipscore"], shots=split.shots
+        )
         class_prompts, permutation = prompts[class_name], order[class_name]
         start = images_seen[class_name] * per_image
         images_seen[class_name] += 1
@@ -70,16 +87,11 @@ def build_plan(
             rows.append(
                 PlanRow(
                     row_id=len(rows),
-                    class_name=class_name,
-                    label=record.label,
-                    source_path=str(record.path),
-                    source_index=source_index,
                     m=m,
                     prompt=config.prompts.prefix + text,
                     ip_scale=float(lambdas[m]),
-                    clipscore=score,
-                    group=clipscore_group(score, alpha) if score is not None else None,
                     seed=int(seed_rng.integers(0, SEED_LIMIT)),
+                    **shared,
                 )
             )
     return rows
@@ -100,35 +112,23 @@ def _baseline_rows(
     from dalda.baselines.textual_inversion import placeholder_token
 
     baseline = config.baseline
+    da_fusion = baseline.generator == "da-fusion"
     rows: list[PlanRow] = []
-    for source_index, record in enumerate(split.train):
-        class_name = split.classes[record.label]
-        score_record = scores.get(str(record.path)) if scores else None
-        score = score_record.value(config.score.variant) if score_record else None
-        if baseline.generator == "da-fusion":
-            prompt = config.prompts.base_template.format(placeholder_token(class_name))
-        else:
-            prompt = config.prompts.base_template.format(class_name)
+    for source_index in range(len(split.train)):
+        shared = _shared_fields(config, split, source_index, scores)
+        subject = placeholder_token(shared["class_name"]) if da_fusion else shared["class_name"]
         for m in range(config.plan.images_per_real):
-            if baseline.generator == "da-fusion":
-                strength = float(strength_rng.choice(baseline.da_fusion_strengths))
-            else:
-                strength = baseline.strength
+            strength = float(strength_rng.choice(baseline.da_fusion_strengths)) if da_fusion else baseline.strength
             rows.append(
                 PlanRow(
                     row_id=len(rows),
-                    class_name=class_name,
-                    label=record.label,
-                    source_path=str(record.path),
-                    source_index=source_index,
                     m=m,
-                    prompt=prompt,
+                    prompt=config.prompts.base_template.format(subject),
                     ip_scale=None,
-                    clipscore=score,
-                    group=clipscore_group(score, config.guidance.alpha) if score is not None else None,
                     seed=int(seed_rng.integers(0, SEED_LIMIT)),
                     generator=baseline.generator,
                     strength=strength,
+                    **shared,
                 )
             )
     return rows

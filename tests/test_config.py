@@ -1,0 +1,77 @@
+"""Config: paper defaults, overrides, validation that names the field, and the CLI's handling of bad input."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from dalda.config import ConfigError, build_config, config_to_yaml, load_config, method_label
+
+
+def test_defaults_are_the_papers_values():
+    config = build_config()
+    assert config.guidance.alpha == 0.3
+    assert (config.guidance.min_low, config.guidance.max_low) == (0.7, 0.9)
+    assert (config.guidance.min_high, config.guidance.max_high) == (0.1, 0.4)
+    assert config.train.synthetic_probability == 0.5 and config.prompts.num_prompts == 10
+    assert (config.prompts.temperature, config.prompts.top_p) == (1.0, 1.0)
+    assert config.models.sd_model == "CompVis/stable-diffusion-v1-4" and config.models.profile == "real"
+    assert (config.generation.guidance_scale, config.generation.resolution, config.generation.steps) == (7.5, 512, 30)
+    assert (config.train.epochs, config.train.batch_size, config.train.image_size) == (50, 32, 224)
+    assert (config.train.resnet_lr, config.train.clip_lr) == (1e-4, 2e-4)
+    assert method_label(config) == "llm-ags"
+
+
+@pytest.mark.parametrize(
+    ("override", "names"),
+    [
+        ("guidance.alpha=1.5", "guidance.alpha"),
+        ("guidance.min_high=0.5", "guidance.min_high"),
+        ("data.shots=0", "data.shots"),
+        ("data.dataset=mnist", "data.dataset"),
+        ("train.synthetic_probability=-0.1", "train.synthetic_probability"),
+        ("generation.steps=0", "generation.steps"),
+        ("guidance.unknown=1", "guidance.unknown"),
+        ("shots", "section.field=value"),
+    ],
+)
+def test_invalid_values_fail_naming_the_field(override, names):
+    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+        build_config(overrides=[override])
+
+
+def test_yaml_file_plus_overrides_and_round_trip(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("data:\n  dataset: demo\n  shots: 4\nguidance:\n  strategy: fixed\n")
+    config = load_config(path, ["guidance.fixed_scale=0.3", "prompts.source=base"])
+    assert config.data.shots == 4 and method_label(config) == "base-fixed-0.3"
+    assert load_config(_write(tmp_path / "again.yaml", config_to_yaml(config))) == config
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(_write(tmp_path / "list.yaml", "- 1\n- 2\n"))
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_cli_rejects_bad_values_before_any_work_and_records_good_config(tmp_path):
+    out = tmp_path / "run"
+    bad = subprocess.run(
+        [sys.executable, "-m", "dalda.cli", "data", "-o", str(out), "-s", "guidance.max_low=0.5"],
+        capture_output=True, text=True,
+    )
+    assert bad.returncode == 1 and "guidance.min_low" in bad.stderr and "Traceback" not in bad.stderr
+    assert not out.exists()
+    good = subprocess.run(
+        [sys.executable, "-m", "dalda.cli", "data", "-o", str(out), "-s", "data.shots=3",
+         "-s", f"data.root={tmp_path / 'demo'}"],
+        capture_output=True, text=True,
+    )
+    assert good.returncode == 0, good.stderr
+    recorded = yaml.safe_load((out / "config.yaml").read_text())
+    assert recorded["data"]["shots"] == 3 and recorded["out_dir"] == str(out)
+    assert (out / "split.json").is_file()
