@@ -46,7 +46,16 @@ def _plan(config: DaldaConfig, run: RunDir) -> Any:
 def _generate(config: DaldaConfig, run: RunDir) -> Any:
     from dalda.generation.stage import run_generate_stage
 
-    return run_generate_stage(config, run)
+    summary = run_generate_stage(config, run)
+    log.info(
+        "generation: %d planned, %d done before, %d generated now", summary.planned, summary.done_before, summary.generated
+    )
+    if summary.failed:
+        log.warning(
+            "%d rows failed (their source images are unreadable), e.g. row %d: %s; the other rows are complete",
+            len(summary.failed), summary.failed[0].row_id, summary.failed[0].error,
+        )
+    return summary
 
 
 def _train(config: DaldaConfig, run: RunDir) -> Any:
