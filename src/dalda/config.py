@@ -71,6 +71,11 @@ class ModelsConfig(_Section):
     offline: bool = Field(
         False, description="real profile: load only local folders and the Hugging Face cache, never the network."
     )
+    revisions: dict[Literal["sd_model", "vae", "ip_adapter_repo", "clip_model"], str] = Field(
+        default_factory=dict,
+        description="Pin Hub checkpoints to a revision (branch, tag or commit), e.g. {sd_model: <commit>}; "
+        "recorded in the generation manifest.",
+    )
 
 
 class ScoreConfig(_Section):

@@ -71,6 +71,7 @@ class GenerationSettings:
     guidance_scale: float
     resolution: int
     resize_to_source: bool
+    revisions: dict[str, str]
 
     @classmethod
     def from_config(cls, config: DaldaConfig) -> GenerationSettings:
@@ -87,6 +88,7 @@ class GenerationSettings:
             guidance_scale=generation.guidance_scale,
             resolution=generation.resolution,
             resize_to_source=generation.resize_to_source,
+            revisions=dict(sorted(models.revisions.items())),
         )
 
 

@@ -42,10 +42,16 @@ def _check_local(name: str, field: str) -> str:
     return name
 
 
+def _revision(cfg: ModelsConfig, field: str, source: str) -> dict[str, str]:
+    """``revision=`` for a Hub id pinned in ``models.revisions`` (a local folder has no revisions)."""
+    revision = cfg.revisions.get(field.removeprefix("models."))
+    return {"revision": revision} if revision and not _looks_local(source) else {}
+
+
 def load(cls: Any, cfg: ModelsConfig, name: str, field: str, subfolder: str | None = None) -> Any:
     """``cls.from_pretrained(name, subfolder=...)`` for a diffusers/transformers class, with a clear error."""
     source = _check_local(name, field)
-    kwargs: dict[str, Any] = {"local_files_only": cfg.offline}
+    kwargs: dict[str, Any] = {"local_files_only": cfg.offline, **_revision(cfg, field, source)}
     if subfolder:
         kwargs["subfolder"] = subfolder
     try:
@@ -72,6 +78,7 @@ def load_ip_adapter(pipe: Any, cfg: ModelsConfig) -> None:
             weight_name=cfg.ip_adapter_weight,
             image_encoder_folder=None,
             local_files_only=cfg.offline,
+            **_revision(cfg, field, source),
         )
     except (OSError, ValueError) as error:
         raise ModelLoadError(
