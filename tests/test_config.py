@@ -75,3 +75,18 @@ def test_cli_rejects_bad_values_before_any_work_and_records_good_config(tmp_path
     recorded = yaml.safe_load((out / "config.yaml").read_text())
     assert recorded["data"]["shots"] == 3 and recorded["out_dir"] == str(out)
     assert (out / "split.json").is_file()
+
+
+def test_a_reused_split_must_match_the_config(tiny_config):
+    from dalda.data.stage import run_data_stage
+    from dalda.pipeline import prepare_run
+
+    run = prepare_run(tiny_config)
+    first = run_data_stage(tiny_config, run)
+    assert run_data_stage(tiny_config, run) == first
+    for section, field, value in (("data", "shots", 3), ("data", "max_eval_per_class", 2), ("data", "trial", 1)):
+        changed = tiny_config.model_copy(
+            update={section: getattr(tiny_config, section).model_copy(update={field: value})}
+        )
+        with pytest.raises(ValueError, match=f"{field}="):
+            run_data_stage(changed, run)

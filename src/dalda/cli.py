@@ -59,7 +59,9 @@ def resolve_config(config_path: Path | None, out: Path | None, overrides: list[s
     return load_config(config_path, extra)
 
 
-def _run(stages: list[str], config_path: Path | None, out: Path | None, overrides: list[str] | None, verbose: bool):
+def _run(
+    stages: list[str] | None, config_path: Path | None, out: Path | None, overrides: list[str] | None, verbose: bool
+) -> None:
     _setup_logging(verbose)
     from dalda.pipeline import run_pipeline
 
@@ -71,7 +73,7 @@ def _run(stages: list[str], config_path: Path | None, out: Path | None, override
             stderr.print_exception()
         stderr.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(1) from None
-    stderr.print(f"[green]done:[/] {', '.join(stages)} -> {run.root}")
+    stderr.print(f"[green]done:[/] {', '.join(stages or ['run'])} -> {run.root}")
 
 
 def _stage_command(name: str, summary: str) -> None:
@@ -103,10 +105,11 @@ def run_all(
     ] = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Run every stage in order: data, score, prompts, plan, generate, train, evaluate, report."""
-    from dalda.pipeline import STAGES
+    """Run every stage in order: data, score, prompts, plan, generate, train, evaluate, report.
 
-    chosen = [name.strip() for name in stages.split(",")] if stages else list(STAGES)
+    With train.synthetic_probability=0 (real images only) the synthesis stages are skipped.
+    """
+    chosen = [name.strip() for name in stages.split(",")] if stages else None
     _run(chosen, config, out, set_, verbose)
 
 

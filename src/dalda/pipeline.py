@@ -103,9 +103,19 @@ def run_stage(name: str, config: DaldaConfig) -> Any:
     return result
 
 
+SYNTHESIS_STAGES = ("score", "prompts", "plan", "generate")
+
+
+def default_stages(config: DaldaConfig) -> list[str]:
+    """Every stage; a real-images-only run (synthetic probability 0) makes no synthetic images."""
+    if config.train.synthetic_probability == 0:
+        return [name for name in STAGES if name not in SYNTHESIS_STAGES]
+    return list(STAGES)
+
+
 def run_pipeline(config: DaldaConfig, stages: list[str] | None = None) -> RunDir:
-    """Run the given stages (all by default) in pipeline order."""
-    chosen = stages or list(STAGES)
+    """Run the given stages (by default every stage the config needs) in pipeline order."""
+    chosen = stages or default_stages(config)
     unknown = [name for name in chosen if name not in STAGES]
     if unknown:
         raise ValueError(f"unknown stages {unknown}; choose from {list(STAGES)}")

@@ -48,6 +48,7 @@ class FewShotSplit:
     eval_split: str
     train: list[ImageRecord]
     eval: list[ImageRecord]
+    max_eval_per_class: int | None = None
 
 
 def _by_class(records: list[ImageRecord]) -> dict[int, list[ImageRecord]]:
@@ -131,6 +132,7 @@ def make_split(
         eval_split=eval_split,
         train=sorted_records(train),
         eval=sorted_records(evaluation),
+        max_eval_per_class=max_eval_per_class,
     )
 
 
@@ -148,6 +150,7 @@ def write_split(path: Path, split: FewShotSplit) -> None:
             "shots": split.shots,
             "trial": split.trial,
             "eval_split": split.eval_split,
+            "max_eval_per_class": split.max_eval_per_class,
             "train": _records_to_json(split.train),
             "eval": _records_to_json(split.eval),
         },
@@ -169,6 +172,7 @@ def read_split(path: Path) -> FewShotSplit:
             eval_split=str(payload["eval_split"]),
             train=[ImageRecord(Path(r["path"]), int(r["label"])) for r in payload["train"]],
             eval=[ImageRecord(Path(r["path"]), int(r["label"])) for r in payload["eval"]],
+            max_eval_per_class=payload.get("max_eval_per_class"),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(

@@ -22,6 +22,7 @@ def _check_matches(split: FewShotSplit, config: DaldaConfig, run: RunDir) -> Non
         "shots": config.data.shots,
         "trial": config.data.trial,
         "eval_split": config.data.eval_split,
+        "max_eval_per_class": config.data.max_eval_per_class,
     }
     for field, value in wanted.items():
         if getattr(split, field) != value:

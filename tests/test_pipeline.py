@@ -1,0 +1,17 @@
+"""Stage selection: `dalda run` runs every stage, except synthesis for a real-images-only run."""
+
+import pytest
+
+from dalda.config import build_config
+from dalda.pipeline import STAGES, default_stages, run_pipeline
+
+
+def test_default_stages():
+    assert default_stages(build_config()) == list(STAGES)
+    real_only = default_stages(build_config(overrides=["train.synthetic_probability=0"]))
+    assert real_only == ["data", "train", "evaluate", "report"]
+
+
+def test_unknown_stage_is_an_error_naming_it(tmp_path):
+    with pytest.raises(ValueError, match="generat"):
+        run_pipeline(build_config(overrides=[f"out_dir={tmp_path}"]), ["generat"])
