@@ -51,6 +51,9 @@ def test_scores_file_histogram_and_model_identity(scored):
     rows = [json.loads(line) for line in run.scores.read_text().splitlines()]
     assert [row["path"] for row in rows] == [str(r.path) for r in split.train]
     assert all(row["clip_model"].startswith("tiny-random:") for row in rows)  # never passes for real CLIP
+    for row in rows:  # the run's own value and High/Low group, for readers of the file
+        assert row["score"] == row["softmax"]
+        assert row["group"] == ("low" if row["score"] <= config.guidance.alpha else "high")
     assert run.score_histogram.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -16,6 +16,7 @@ from dalda.data.splits import FewShotSplit
 from dalda.data.stage import run_data_stage
 from dalda.io import read_jsonl, write_jsonl_atomic
 from dalda.models.kit import load_clip
+from dalda.planning.guidance import clipscore_group
 from dalda.rundir import RunDir
 from dalda.scoring.clipscore import ImageScore, file_sha256, score_from_row, score_images, score_to_row
 from dalda.scoring.histogram import plot_score_histogram
@@ -34,12 +35,21 @@ def classes_digest(classes: list[str]) -> str:
     return hashlib.sha256("\n".join(classes).encode()).hexdigest()[:16]
 
 
+_RUN_FIELDS = ("classes_digest", "score", "group")
+"""Fields a scores.jsonl line adds to the ImageScore: the class-list digest, and the value and High/Low group
+under this run's score.variant and guidance.alpha (for reading the file; recomputed on every write)."""
+
+
+def _score_of(row: dict) -> ImageScore:
+    return score_from_row({key: value for key, value in row.items() if key not in _RUN_FIELDS})
+
+
 def _cached(run: RunDir, identity: str, template: str, digest: str) -> dict[tuple[str, str], ImageScore]:
     cache: dict[tuple[str, str], ImageScore] = {}
     for row in read_jsonl(run.scores):
         if row.get("classes_digest") != digest:
             continue
-        score = score_from_row({key: value for key, value in row.items() if key != "classes_digest"})
+        score = _score_of(row)
         if score.clip_model == identity and score.template == template:
             cache[(score.path, score.sha256)] = score
     return cache
@@ -50,7 +60,7 @@ def load_scores(run: RunDir) -> dict[str, ImageScore]:
     if not run.scores.exists():
         raise FileNotFoundError(f"no CLIPScores at {run.scores}; run `dalda score` first")
     return {
-        row["path"]: score_from_row({key: value for key, value in row.items() if key != "classes_digest"})
+        row["path"]: _score_of(row)
         for row in read_jsonl(run.scores)
     }
 
@@ -77,8 +87,19 @@ def run_score_stage(config: DaldaConfig, run: RunDir, split: FewShotSplit | None
         cache.update({(score.path, score.sha256): score for score in fresh})
     scores = [cache[key] for key in keys]
 
-    write_jsonl_atomic(run.scores, ({**score_to_row(score), "classes_digest": digest} for score in scores))
     values = [score.value(config.score.variant) for score in scores]
+    write_jsonl_atomic(
+        run.scores,
+        (
+            {
+                **score_to_row(score),
+                "classes_digest": digest,
+                "score": value,
+                "group": clipscore_group(value, config.guidance.alpha),
+            }
+            for score, value in zip(scores, values)
+        ),
+    )
     plot_score_histogram(
         values,
         alpha=config.guidance.alpha,
