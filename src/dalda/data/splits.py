@@ -161,7 +161,7 @@ def read_split(path: Path) -> FewShotSplit:
     """Load a split written by :func:`write_split`; a malformed file is an error naming it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"split file {path} does not exist; run the split stage first")
+        raise FileNotFoundError(f"split file {path} does not exist; run `dalda data` first")
     try:
         payload = read_json(path)
         return FewShotSplit(

@@ -20,7 +20,8 @@ from torch import nn
 
 from dalda.config import DaldaConfig, method_label
 from dalda.data.images import drop_unreadable
-from dalda.data.splits import FewShotSplit, read_split
+from dalda.data.splits import FewShotSplit
+from dalda.data.stage import run_data_stage
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
 from dalda.io import write_json_atomic
@@ -82,7 +83,7 @@ def _diversity(config: DaldaConfig, run: RunDir, clip: ClipBundle | None) -> dic
 
 def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
     """Score every classifier of ``train.classifiers`` on the evaluation split; write results and diversity."""
-    split = read_split(run.split)
+    split = run_data_stage(config, run)
     eval_records = drop_unreadable(split.eval)
     labels = torch.as_tensor([record.label for record in eval_records])
     batch_size = config.train.encode_batch_size
