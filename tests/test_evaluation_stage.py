@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from dalda.config import method_label
+from dalda.methods import method_label
 from dalda.evaluation.accuracy import accuracy_report
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.training.stage import run_train_stage

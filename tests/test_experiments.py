@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dalda.config import build_config, method_label
-from dalda.experiments.methods import METHODS, canonical_name, get_method
+from dalda.config import build_config
 from dalda.experiments.runner import run_experiment
 from dalda.experiments.sharing import SharedStore
+from dalda.methods import METHODS, canonical_name, get_method, method_label
 from dalda.experiments.spec import ExperimentSpecError, build_cells, load_spec
 from dalda.rundir import RunDir
 

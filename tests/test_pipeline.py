@@ -3,7 +3,8 @@
 import pytest
 
 from dalda.config import build_config
-from dalda.pipeline import STAGES, default_stages, run_pipeline
+from dalda.methods import default_stages
+from dalda.pipeline import STAGES, run_pipeline
 
 
 def test_default_stages():

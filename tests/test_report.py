@@ -19,7 +19,7 @@ from scipy import stats
 
 from dalda.config import build_config, config_to_yaml
 from dalda.experiments.cell import CellInfo, write_cell_info
-from dalda.experiments.methods import get_method, method_title
+from dalda.methods import get_method, method_title
 from dalda.io import write_json_atomic, write_jsonl_atomic
 from dalda.report.groups import dataset_groups
 from dalda.report.stage import build_report, run_report_stage

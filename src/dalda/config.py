@@ -366,19 +366,3 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
 def config_to_yaml(config: DaldaConfig) -> str:
     """The resolved config as YAML, the form written into every run directory."""
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
-
-
-def method_label(config: DaldaConfig) -> str:
-    """The method a config runs, named as in the paper's tables (e.g. ``llm-ags`` = DALDA, ``base-rs``).
-
-    ``none`` means real images only (synthetic probability 0); ``llm-fixed-0.3`` is a fixed-lambda run;
-    ``real-guidance`` and ``da-fusion`` are the baselines.
-    """
-    if config.train.synthetic_probability == 0:
-        return "none"
-    if config.baseline.generator != "ip-adapter":
-        return config.baseline.generator
-    if config.guidance.strategy == "fixed":
-        return f"{config.prompts.source}-fixed-{config.guidance.fixed_scale:g}"
-    strategy = {"ags": "ags", "random": "rs"}[config.guidance.strategy]
-    return f"{config.prompts.source}-{strategy}"

@@ -13,6 +13,7 @@ from typing import Any
 
 from dalda.config import DaldaConfig, config_to_yaml
 from dalda.io import write_text_atomic
+from dalda.methods import default_stages
 from dalda.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -101,16 +102,6 @@ def run_stage(name: str, config: DaldaConfig) -> Any:
     result = STAGES[name](config, run)
     log.info("stage %s done in %.1f s", name, time.perf_counter() - started)
     return result
-
-
-SYNTHESIS_STAGES = ("score", "prompts", "plan", "generate")
-
-
-def default_stages(config: DaldaConfig) -> list[str]:
-    """Every stage; a real-images-only run (synthetic probability 0) makes no synthetic images."""
-    if config.train.synthetic_probability == 0:
-        return [name for name in STAGES if name not in SYNTHESIS_STAGES]
-    return list(STAGES)
 
 
 def run_pipeline(config: DaldaConfig, stages: list[str] | None = None) -> RunDir:

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from dalda.config import DaldaConfig, method_label
+from dalda.config import DaldaConfig
+from dalda.methods import method_label
 from dalda.data.images import drop_unreadable
 from dalda.data.splits import FewShotSplit
 from dalda.data.stage import run_data_stage

@@ -1,6 +1,6 @@
 """What the runner records in each cell's run directory about the grid cell it belongs to.
 
-The run's own config says which method it ran (:func:`dalda.config.method_label`), but not the name the grid
+The run's own config says which method it ran (:func:`dalda.methods.method_label`), but not the name the grid
 gave it: a grid may hold variants of one method (Fig. 9 runs ``llm-ags`` with 1, 5 and 10 prompts), which the
 report must keep apart. ``cell.json`` carries that name and the dataset label.
 """

@@ -7,7 +7,7 @@ Example::
     base: {train: {epochs: 50}}            # DaldaConfig values shared by every cell
     datasets: [pets, {name: flowers102, root: data/flowers102}]
     methods:
-      - llm-ags                            # a registry name (experiments/methods.py)
+      - llm-ags                            # a registry name (dalda/methods.py)
       - {name: llm-ags-m5, method: llm-ags, overrides: {prompts: {num_prompts: 5}}}   # a variant
     shots: [1]
     trials: [0, 1, 2]
@@ -33,8 +33,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dalda.config import ConfigError, DaldaConfig, build_config, method_label
-from dalda.experiments.methods import canonical_name, get_method
+from dalda.config import ConfigError, DaldaConfig, build_config
+from dalda.methods import canonical_name, get_method, method_label
 from dalda.experiments.sharing import SharedStore
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from dalda.config import DaldaConfig, method_label
+from dalda.config import DaldaConfig
+from dalda.methods import method_label
 from dalda.experiments.cell import read_cell_info
 from dalda.io import read_json, read_jsonl
 from dalda.rundir import RunDir

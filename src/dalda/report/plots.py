@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
 from matplotlib.figure import Figure  # noqa: E402
 
-from dalda.experiments.methods import DALDA, fixed_scale, method_sort_key, method_title  # noqa: E402
+from dalda.methods import DALDA, fixed_scale, method_sort_key, method_title  # noqa: E402
 from dalda.io import atomic_open  # noqa: E402
 from dalda.report.collect import RunRecord, plan_lambdas  # noqa: E402
 from dalda.report.groups import DatasetGroup, dataset_order, dataset_title  # noqa: E402

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from dalda.experiments.methods import DALDA, method_sort_key, method_title
+from dalda.methods import DALDA, method_sort_key, method_title
 from dalda.report.collect import RunRecord
 from dalda.report.groups import DatasetGroup, dataset_title
 from dalda.report.stats import Summary, summarize, welch_test

@@ -1,0 +1,154 @@
+"""The paper's methods: one table from method name to config, stages and title, read both ways.
+
+A method is a set of config overrides (name -> config, used by the grid runner) and, read backwards, what a
+run's config says it ran (config -> name, :func:`method_label`, used by evaluation and the report). Both
+directions come from the same :class:`Method` entries, so they cannot drift apart. ``base-fixed-<λ>`` /
+``llm-fixed-<λ>`` are parsed rather than listed, since the paper sweeps λ = 0.0, 0.1, ..., 1.0.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from dalda.config import DaldaConfig
+from dalda.registry import Registry
+
+ALL_STAGES = ("data", "score", "prompts", "plan", "generate", "train", "evaluate")
+SYNTHESIS_STAGES = ("score", "prompts", "plan", "generate")
+"""The stages that make synthetic images; a real-images-only method skips them."""
+REAL_ONLY_STAGES = tuple(name for name in ALL_STAGES if name not in SYNTHESIS_STAGES)
+DALDA = "llm-ags"
+"""The paper's method (LLM Prompt + AGS); the report tests every other method against it."""
+
+_FIXED = re.compile(r"^(base|llm)-fixed-(\d+(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    title: str
+    """How the paper's tables and figures name the method."""
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Nested config values ``{section: {field: value}}`` that define the method."""
+    stages: tuple[str, ...] = ALL_STAGES
+    identity: tuple[str, ...] | None = None
+    """The ``section.field`` overrides a config must have to be this method (None: all of them); the others
+    are only the method's defaults (a baseline run with LLM prompts is still that baseline)."""
+
+    def matches(self, config: DaldaConfig) -> bool:
+        """Whether ``config`` runs this method (its identifying overrides hold in it)."""
+        wanted = {
+            f"{section}.{key}": value for section, values in self.overrides.items() for key, value in values.items()
+        }
+        keys = self.identity if self.identity is not None else tuple(wanted)
+        for dotted in keys:
+            section, key = dotted.split(".")
+            if getattr(getattr(config, section), key) != wanted[dotted]:
+                return False
+        return True
+
+
+def _ip_adapter(source: str, strategy: str, **guidance: Any) -> dict[str, Any]:
+    return {
+        "prompts": {"source": source},
+        "guidance": {"strategy": strategy, **guidance},
+        "baseline": {"generator": "ip-adapter"},
+    }
+
+
+def _baseline(generator: str, title: str) -> Method:
+    overrides = {"baseline": {"generator": generator}, "prompts": {"source": "base"}}
+    return Method(generator, title, overrides, identity=("baseline.generator",))
+
+
+METHODS = Registry[Method]("method")
+for _method in (
+    Method("none", "Real images only", {"train": {"synthetic_probability": 0.0}}, REAL_ONLY_STAGES),
+    _baseline("real-guidance", "Real Guidance"),
+    _baseline("da-fusion", "DA-Fusion"),
+    Method("base-rs", "Base Prompt + RS", _ip_adapter("base", "random")),
+    Method("base-ags", "Base Prompt + AGS", _ip_adapter("base", "ags")),
+    Method("llm-rs", "LLM Prompt + RS", _ip_adapter("llm", "random")),
+    Method(DALDA, "LLM Prompt + AGS (DALDA)", _ip_adapter("llm", "ags")),
+):
+    METHODS.register(_method.name, _method)
+
+
+def _fixed(source: str, scale: float) -> Method:
+    prompt = "Base Prompt" if source == "base" else "LLM Prompt"
+    name = f"{source}-fixed-{scale:g}"
+    return Method(name, f"{prompt} + λ={scale:g}", _ip_adapter(source, "fixed", fixed_scale=scale))
+
+
+def method_of(config: DaldaConfig) -> Method:
+    """The method ``config`` runs: the first table entry it matches, else its fixed-λ or generator method."""
+    for _, method in METHODS.items():
+        if method.matches(config):
+            return method
+    if config.baseline.generator == "ip-adapter" and config.guidance.strategy == "fixed":
+        return _fixed(config.prompts.source, config.guidance.fixed_scale)
+    generator = config.baseline.generator
+    return Method(generator, generator, {"baseline": {"generator": generator}}, identity=("baseline.generator",))
+
+
+def method_label(config: DaldaConfig) -> str:
+    """The method a config runs, named as in the paper's tables (e.g. ``llm-ags`` = DALDA, ``base-rs``).
+
+    ``none`` means real images only (synthetic probability 0); ``llm-fixed-0.3`` is a fixed-lambda run;
+    ``real-guidance`` and ``da-fusion`` are the baselines.
+    """
+    return method_of(config).name
+
+
+def default_stages(config: DaldaConfig) -> list[str]:
+    """The stages a single run of ``config`` needs: its method's stages, then its report."""
+    return [*method_of(config).stages, "report"]
+
+
+def canonical_name(name: str) -> str:
+    """The table spelling of a method name: ``llm-fixed-0.50`` -> ``llm-fixed-0.5`` (as method_label writes it)."""
+    match = _FIXED.match(name)
+    if match:
+        return f"{match.group(1)}-fixed-{float(match.group(2)):g}"
+    return name
+
+
+def get_method(name: str) -> Method:
+    """The method called ``name``; an unknown name is an error that lists the known ones."""
+    name = canonical_name(name)
+    if name in METHODS:
+        return METHODS.get(name)
+    fixed = fixed_scale(name)
+    if fixed is not None:
+        return _fixed(*fixed)
+    raise ValueError(
+        f"unknown method {name!r}; choose one of {METHODS.names()} or base-fixed-<λ> / llm-fixed-<λ> "
+        "(e.g. llm-fixed-0.3)"
+    )
+
+
+def fixed_scale(name: str) -> tuple[str, float] | None:
+    """(prompt source, λ) of a fixed-λ method name, None for any other method."""
+    match = _FIXED.match(name)
+    return (match.group(1), float(match.group(2))) if match else None
+
+
+def method_title(name: str) -> str:
+    """Paper-style name of a method; names outside the table (aliases in a grid) are shown as written."""
+    try:
+        return get_method(name).title
+    except ValueError:
+        return name
+
+
+def method_sort_key(name: str) -> tuple[int, float, str]:
+    """Order of rows in tables and lines in plots: the paper's table order, then fixed λ, then the rest."""
+    order = list(METHODS)
+    if name in METHODS:
+        return (order.index(name), 0.0, name)
+    fixed = fixed_scale(name)
+    if fixed is not None:
+        return (len(order) + (0 if fixed[0] == "base" else 1), fixed[1], name)
+    return (len(order) + 2, 0.0, name)
