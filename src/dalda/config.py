@@ -15,6 +15,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
+BASE_PROMPT = "a photo of a {}"
+"""The paper's Base Prompt ({} is the class name): the default of ``prompts.base_template``, of the CLIPScore
+prompt (``score.template``) and of the CLIP head's class prompt (``train.clip_template``)."""
+
+
+def base_prompts(classes: list[str], template: str = BASE_PROMPT) -> dict[str, list[str]]:
+    """The Base Prompt table: one prompt per class, ``template`` filled with the class name."""
+    return {name: [template.format(name)] for name in classes}
+
+
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names the field and what to do."""
 
@@ -86,7 +96,7 @@ class ScoreConfig(_Section):
         description="softmax: probability of the true class over all class prompts (authors' code, default); "
         "cosine: raw image-text cosine of the true class.",
     )
-    template: str = Field("a photo of a {}", description="Class prompt the image is scored against.")
+    template: str = Field(BASE_PROMPT, description="Class prompt the image is scored against.")
     batch_size: int = Field(32, ge=1, description="Images per CLIP forward pass.")
 
 
@@ -133,7 +143,7 @@ class PromptsConfig(_Section):
         "template", description="Who writes the LLM prompts; template is offline and deterministic."
     )
     num_prompts: int = Field(10, ge=1, description="M, prompts per class.")
-    base_template: str = Field("a photo of a {}", description="The Base Prompt; {} is the class name.")
+    base_template: str = Field(BASE_PROMPT, description="The Base Prompt; {} is the class name.")
     prefix: str = Field("best quality, high quality, ", description="Prepended to every prompt at generation.")
     model: str = Field("gpt-4-0613", description="openai backend: model name (Azure: the deployment name).")
     base_url: str | None = Field(
@@ -231,7 +241,7 @@ class TrainConfig(_Section):
     clip_lr: float = Field(2e-4, gt=0.0, description="AdamW learning rate of the CLIP head.")
     clip_weight_decay: float = Field(0.1, ge=0.0, description="AdamW weight decay of the CLIP head.")
     clip_template: str = Field(
-        "a photo of a {}", description="Class prompt whose CLIP text embedding initialises the CLIP head (zero-shot)."
+        BASE_PROMPT, description="Class prompt whose CLIP text embedding initialises the CLIP head (zero-shot)."
     )
     finetune_backbone: bool = Field(False, description="Train the whole backbone too (no feature cache then).")
     cache_features: bool = Field(

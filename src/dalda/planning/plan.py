@@ -19,11 +19,6 @@ from dalda.scoring.clipscore import ImageScore
 SEED_LIMIT = 2**31 - 1
 
 
-def base_prompts(classes: list[str], template: str) -> dict[str, list[str]]:
-    """The paper's Base Prompt: one prompt per class, 'a photo of a {class}'."""
-    return {name: [template.format(name)] for name in classes}
-
-
 def _check_prompts(prompts: dict[str, list[str]], classes: list[str]) -> None:
     missing = [name for name in classes if not prompts.get(name)]
     if missing:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from dalda.config import DaldaConfig
+from dalda.config import DaldaConfig, base_prompts
 from dalda.data.stage import run_data_stage
 from dalda.io import read_json
-from dalda.planning.plan import base_prompts, build_plan
+from dalda.planning.plan import build_plan
 from dalda.planning.rows import PlanRow, write_plan
 from dalda.rundir import RunDir
 from dalda.scoring.stage import load_scores
