@@ -13,10 +13,11 @@ import time
 import pytest
 from fake_openai_server import FakeOpenAIServer, Reply, answer_all, completion, error, json_answer, requested_classes
 
+from dalda.chat import BackendError
+from dalda.chat.openai import OpenAIChatBackend
 from dalda.config import build_config
-from dalda.prompts import BackendError, PromptsIncompleteError, run_prompts_stage
+from dalda.prompts import PromptsIncompleteError, run_prompts_stage
 from dalda.prompts.descriptions import BUILTIN_DESCRIPTIONS
-from dalda.prompts.openai_backend import OpenAIChatBackend
 from dalda.rundir import RunDir
 
 KEY = "sk-dalda-test-7f3a9c1e5b2d4f6a8e0c"

@@ -5,11 +5,11 @@ import logging
 
 import pytest
 
+from dalda.chat.request import ClassNameMatcher
+from dalda.chat.template import template_prompts
 from dalda.config import ConfigError, build_config
 from dalda.prompts import PromptsError, run_prompts_stage
 from dalda.prompts.descriptions import BUILTIN_DESCRIPTIONS, DescriptionError, require_description
-from dalda.prompts.template_backend import template_prompts
-from dalda.prompts.validation import ClassNameMatcher
 from dalda.rundir import RunDir
 
 # "garden", "table" and "window" are words of the template lists: prompts of the other classes must avoid them.

@@ -6,12 +6,11 @@ from email.utils import format_datetime
 
 import pytest
 
-from dalda.prompts.errors import PromptsError
-from dalda.prompts.messages import build_messages
-from dalda.prompts.parsing import AnswerNotJSON, extract_json_object
-from dalda.prompts.redact import MASK, redact
-from dalda.prompts.retry import backoff_delay, retry_after_seconds
-from dalda.prompts.validation import ClassNameMatcher, check_answer, validate_prompt_table
+from dalda.chat.openai import backoff_delay, retry_after_seconds
+from dalda.chat.request import ClassNameMatcher, build_messages
+from dalda.prompts.record import PromptsError
+from dalda.prompts.validation import AnswerNotJSON, check_answer, extract_json_object, validate_prompt_table
+from dalda.redact import MASK, redact
 
 CLASSES = ["cat", "tiger cat", "dog", "hot dog", "Great_Pyrenees", "water lily"]
 

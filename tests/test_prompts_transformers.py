@@ -9,10 +9,10 @@ import json
 
 import pytest
 
+from dalda.chat.transformers import TransformersChatBackend
 from dalda.config import build_config
 from dalda.models.llm import TINY_CHAT_TEMPLATE, build_tiny_causal_lm, load_causal_lm
 from dalda.prompts import PromptsIncompleteError, run_prompts_stage
-from dalda.prompts.transformers_backend import TransformersChatBackend
 from dalda.rundir import RunDir
 
 CLASSES = ["circle", "square", "triangle"]

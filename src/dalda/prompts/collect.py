@@ -13,13 +13,11 @@ import logging
 import time
 from collections.abc import Callable
 
-from dalda.prompts.chat import ChatBackend
-from dalda.prompts.errors import BackendError, PromptsIncompleteError
-from dalda.prompts.messages import build_messages
-from dalda.prompts.parsing import AnswerNotJSON, extract_json_object
-from dalda.prompts.record import PromptsRecord, utc_now
-from dalda.prompts.redact import redact
-from dalda.prompts.validation import ClassNameMatcher, check_answer
+from dalda.chat import BackendError, ChatBackend
+from dalda.chat.request import ClassNameMatcher, build_messages
+from dalda.prompts.record import PromptsIncompleteError, PromptsRecord, utc_now
+from dalda.prompts.validation import AnswerNotJSON, check_answer, extract_json_object
+from dalda.redact import redact
 
 log = logging.getLogger(__name__)
 

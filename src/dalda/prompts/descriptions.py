@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dalda.config import DataConfig
-from dalda.prompts.errors import PromptsError
+from dalda.prompts.record import PromptsError
 
 BUILTIN_DESCRIPTIONS: dict[str, str] = {
     # Ours, for the built-in offline demo set (dalda.data.demo), so LLM backends can be tried on it too.

@@ -1,4 +1,4 @@
-"""The prompts record: what was asked, of whom, with which settings, and what came back.
+"""The prompts record (what was asked, of whom, with which settings, what came back) and the stage's errors.
 
 ``prompts_record.json`` lets a user audit every LLM answer (raw text, token usage, why a sentence was
 rejected) and lets a later run continue where an interrupted one stopped. It is rewritten atomically after
@@ -21,7 +21,24 @@ from pathlib import Path
 from typing import Any
 
 from dalda.io import read_json, write_json_atomic
-from dalda.prompts.redact import redact
+from dalda.redact import redact
+
+
+class PromptsError(RuntimeError):
+    """The prompts stage cannot produce prompts; the message names the setting, class or file at fault."""
+
+
+class PromptsIncompleteError(PromptsError):
+    """Retries ran out before every class had a valid sentence.
+
+    ``missing`` lists the classes without a sentence in round ``round_index`` (0-based); everything obtained
+    until then is saved in the run's prompts record, and the next run continues from there.
+    """
+
+    def __init__(self, message: str, *, round_index: int, missing: list[str]) -> None:
+        super().__init__(message)
+        self.round_index = round_index
+        self.missing = missing
 
 
 def utc_now() -> str:

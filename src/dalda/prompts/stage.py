@@ -4,7 +4,8 @@ Sources, in order of precedence:
 
 1. ``prompts.prompts_file``: a hand-written JSON ``{class: [prompts]}``, validated and used as is;
 2. ``prompts.source=base``: the paper's Base Prompt, one per class (``base_template``, "a photo of a {}");
-3. ``prompts.source=llm``: M prompts per class from ``prompts.backend`` (template | openai | transformers).
+3. ``prompts.source=llm``: M prompts per class from the chat backend ``prompts.backend`` (an entry of
+   :data:`dalda.chat.CHAT_BACKENDS`: the offline template, an OpenAI-compatible API, a local model, ...).
 
 Writes ``run.prompts`` (the table) and ``run.prompts_record`` (settings, raw answers, token usage, never the
 API key). A later run reuses ``run.prompts`` when its record is complete and was made with the same classes,
@@ -21,14 +22,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from dalda.config import DaldaConfig
+from dalda.chat import CHAT_BACKENDS, ChatBackendSpec
+from dalda.config import DaldaConfig, base_prompts
 from dalda.io import read_json, write_json_atomic
-from dalda.prompts.backends import backend_settings, make_chat_backend
 from dalda.prompts.collect import collect_llm_prompts
 from dalda.prompts.descriptions import require_description, resolve_description
-from dalda.prompts.errors import PromptsError
-from dalda.prompts.record import PromptsRecord, plain, read_record
-from dalda.prompts.template_backend import template_prompts
+from dalda.prompts.record import PromptsError, PromptsRecord, plain, read_record
 from dalda.prompts.validation import validate_prompt_table
 from dalda.rundir import RunDir
 
@@ -40,10 +39,11 @@ def stage_settings(config: DaldaConfig, classes: list[str]) -> dict[str, Any]:
     cfg = config.prompts
     if cfg.source == "base":
         return {"source": "base", "base_template": cfg.base_template, "classes": classes}
-    settings: dict[str, Any] = {"source": "llm", "backend": cfg.backend, **backend_settings(config)}
+    spec = CHAT_BACKENDS.get(cfg.backend)
+    settings: dict[str, Any] = {"source": "llm", "backend": cfg.backend, **spec.settings(config)}
     settings["num_prompts"] = cfg.num_prompts
     settings["classes"] = classes
-    if cfg.backend != "template":
+    if spec.is_llm:
         settings["description"] = resolve_description(config.data)
     return settings
 
@@ -61,12 +61,8 @@ def run_prompts_stage(config: DaldaConfig, classes: list[str], run: RunDir) -> d
             log.info("prompts: reusing %s (same classes and settings; prompts.regenerate=true asks again)", run.prompts)
             return cached
     if cfg.source == "base":
-        table = {name: [cfg.base_template.format(name)] for name in classes}
-        return _save(run, table, PromptsRecord(run.prompts_record, settings))
-    if cfg.backend == "template":
-        table = template_prompts(classes, cfg.num_prompts, config.seed)
-        return _save(run, table, PromptsRecord(run.prompts_record, settings))
-    return _from_llm(config, classes, run, settings)
+        return _save(run, base_prompts(classes, cfg.base_template), PromptsRecord(run.prompts_record, settings))
+    return _from_chat(config, classes, run, settings)
 
 
 def _check_classes(classes: list[str]) -> None:
@@ -77,10 +73,16 @@ def _check_classes(classes: list[str]) -> None:
         raise PromptsError(f"class names must be unique; repeated: {duplicates}")
 
 
-def _from_llm(config: DaldaConfig, classes: list[str], run: RunDir, settings: dict[str, Any]) -> dict[str, list[str]]:
+def _description(config: DaldaConfig, spec: ChatBackendSpec) -> str:
+    """The dataset description an LLM needs (a clear error when there is none); a stand-in gets none."""
+    return require_description(config.data, spec.name) if spec.is_llm else ""
+
+
+def _from_chat(config: DaldaConfig, classes: list[str], run: RunDir, settings: dict[str, Any]) -> dict[str, list[str]]:
     cfg = config.prompts
-    description = require_description(config.data, cfg.backend)
-    backend = make_chat_backend(config)
+    spec = CHAT_BACKENDS.get(cfg.backend)
+    description = _description(config, spec)
+    backend = spec.build(config)
     if cfg.regenerate:
         record = PromptsRecord(run.prompts_record, settings, backend.secrets)
     else:
@@ -90,7 +92,8 @@ def _from_llm(config: DaldaConfig, classes: list[str], run: RunDir, settings: di
         log.info("prompts: continuing an interrupted run, %d of %d rounds already complete", done, cfg.num_prompts)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True)) as progress:
-        task = progress.add_task(f"prompts ({cfg.backend} {settings['model']})", total=cfg.num_prompts, completed=done)
+        label = " ".join(str(part) for part in (cfg.backend, settings["model"]) if part)
+        task = progress.add_task(f"prompts ({label})", total=cfg.num_prompts, completed=done)
         table = collect_llm_prompts(
             backend,
             classes,

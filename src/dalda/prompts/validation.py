@@ -1,75 +1,52 @@
-"""Which sentences are acceptable prompts for a class.
+"""Reading an LLM answer and deciding which of its sentences are acceptable prompts for their class.
 
-A prompt for class ``c`` must be a non-empty sentence that names no *other* class of the dataset, because a
-synthetic image of ``c`` whose prompt names class ``d`` may show ``d`` and poison the training set (paper
-Sec. 3.3: "avoid representing multiple in-distribution classes within a single prompt").
-
-The mention rule, applied after normalising both texts (case-folded; ``_`` and ``-`` read as spaces; runs of
-white space collapsed):
-
-- class ``d`` is mentioned when its name occurs as whole words, optionally followed by a plural ``s``/``es``
-  ("dogs" mentions "dog"; "hotdog" and "dogma" do not);
-- occurrences that lie inside an occurrence of the sentence's own class name do not count, so a sentence for
-  "tiger cat" may say "tiger cat" although "cat" is another class, while "a tiger cat chasing a cat" still
-  mentions "cat";
-- a class whose normalised name equals the own class's normalised name is never counted.
+Chat models wrap JSON in code fences or add a sentence before or after it even when told not to, so
+:func:`extract_json_object` looks for the object instead of demanding that the whole answer be JSON: first
+inside fenced blocks, then at each ``{`` of the text, taking the first candidate that decodes to a JSON object.
+Each sentence is then checked by the mention rule of :class:`dalda.chat.request.ClassNameMatcher` (a prompt
+names no other class of the dataset), the same rule for an LLM answer, a hand-written file and a cache.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from dalda.prompts.errors import PromptsError
+from dalda.chat.request import ClassNameMatcher, normalise
+from dalda.prompts.record import PromptsError
+
+_FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
+_MAX_CANDIDATES = 200
 
 
-def normalise(text: str) -> str:
-    """Case-folded text with ``_``/``-`` as spaces and single spaces, the form names are compared in."""
-    return " ".join(re.sub(r"[_\-]", " ", text).casefold().split())
+class AnswerNotJSON(ValueError):
+    """The answer holds no JSON object."""
 
 
-class ClassNameMatcher:
-    """Finds mentions of a dataset's class names in a sentence, following the module's mention rule."""
-
-    def __init__(self, classes: list[str]) -> None:
-        self.classes = list(classes)
-        self._names = {name: normalise(name) for name in self.classes}
-        self._patterns = {
-            name: re.compile(r"(?<!\w)" + r"\s".join(map(re.escape, norm.split())) + r"(?:s|es)?(?!\w)")
-            for name, norm in self._names.items()
-            if norm
-        }
-
-    def _spans(self, name: str, text: str) -> list[tuple[int, int]]:
-        pattern = self._patterns.get(name)
-        return [match.span() for match in pattern.finditer(text)] if pattern else []
-
-    def others_mentioned(self, sentence: str, own: str) -> list[str]:
-        """The other classes that ``sentence``, written for class ``own``, names (in class order)."""
-        text = normalise(sentence)
-        own_norm = normalise(own)
-        own_spans = self._spans(own, text)
-        found = []
-        for name in self.classes:
-            if self._names[name] == own_norm:
-                continue
-            for start, end in self._spans(name, text):
-                if not any(own_start <= start and end <= own_end for own_start, own_end in own_spans):
-                    found.append(name)
-                    break
-        return found
-
-    def problem(self, sentence: Any, own: str) -> str | None:
-        """Why ``sentence`` is not an acceptable prompt for ``own``, or None when it is."""
-        if not isinstance(sentence, str):
-            return f"the answer for it is a {type(sentence).__name__}, not a sentence"
-        if not sentence.strip():
-            return "the sentence is empty"
-        others = self.others_mentioned(sentence, own)
-        if others:
-            return "the sentence mentions another class of the dataset: " + ", ".join(repr(o) for o in others)
-        return None
+def extract_json_object(text: str) -> dict[str, Any]:
+    """The first JSON object in ``text`` (fenced blocks first), or :class:`AnswerNotJSON` with a short reason."""
+    if not text or not text.strip():
+        raise AnswerNotJSON("the answer is empty")
+    decoder = json.JSONDecoder()
+    for block in _FENCE.findall(text):
+        try:
+            value = json.loads(block)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            return value
+    starts = [match.start() for match in re.finditer(r"\{", text)][:_MAX_CANDIDATES]
+    for start in starts:
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            return value
+    preview = " ".join(text.split())[:80]
+    raise AnswerNotJSON(f"the answer holds no JSON object (it begins {preview!r})")
 
 
 def match_answer_keys(answer: Mapping[str, Any], wanted: list[str]) -> dict[str, Any]:

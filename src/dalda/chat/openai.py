@@ -1,10 +1,11 @@
-"""The ``openai`` backend: any OpenAI-compatible chat API through the official ``openai`` client.
+"""The ``openai`` chat backend: any OpenAI-compatible chat API through the official ``openai`` client.
 
 Works with OpenAI (GPT-4, the paper's model), Azure OpenAI (``prompts.api_type=azure``) and local servers that
 speak the same protocol (vLLM, llama.cpp server, Ollama) through ``prompts.base_url``. The client's own retries
 are switched off (``max_retries=0``) and done here instead, so that what happens on a timeout, HTTP 5xx or
-HTTP 429 is ours to define, log and test: 429 and 503 obey ``Retry-After``, everything passing backs off
-exponentially with jitter, and client errors (bad key, unknown model) stop at once with a clear message.
+HTTP 429 is ours to define, log and test: 429 and 503 obey ``Retry-After`` / ``retry-after-ms`` (up to a cap),
+everything passing backs off exponentially with random jitter (so many clients that failed together do not
+retry together), and client errors (bad key, unknown model) stop at once with a clear message.
 
 The API key is read from the environment variable named by ``prompts.api_key_env`` and never written, logged
 or put into an error message.
@@ -17,17 +18,16 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import openai
 
-from dalda.config import PromptsConfig
-from dalda.prompts.chat import ChatReply
-from dalda.prompts.errors import BackendError
-from dalda.prompts.messages import ChatMessage
-from dalda.prompts.redact import redact
-from dalda.prompts.retry import backoff_delay, retry_after_seconds
+from dalda.chat.protocol import BackendError, ChatBackendSpec, ChatMessage, ChatReply
+from dalda.config import DaldaConfig, PromptsConfig
+from dalda.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,35 @@ log = logging.getLogger(__name__)
 # client refuses to start without one.
 PLACEHOLDER_KEY = "no-key-needed"
 _TRANSIENT_STATUS = {408, 409, 429}
+
+
+def backoff_delay(retry: int, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """Wait before retry number ``retry`` (0-based): ``base * 2**retry`` capped, times a jitter in [0.5, 1]."""
+    return min(cap_s, base_s * (2.0**retry)) * rng.uniform(0.5, 1.0)
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds the server asks us to wait, from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    if "retry-after-ms" in lowered:
+        try:
+            return max(0.0, float(lowered["retry-after-ms"]) / 1000.0)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 def read_api_key(cfg: PromptsConfig) -> str:
@@ -183,3 +212,29 @@ class OpenAIChatBackend:
         if refusal:
             details["refusal"] = refusal
         return ChatReply(text=(getattr(message, "content", None) or ""), usage=usage, details=details)
+
+
+def openai_settings(config: DaldaConfig) -> dict[str, Any]:
+    """Model and sampling parameters: what the answers depend on (never the key itself, only its variable)."""
+    cfg = config.prompts
+    return {
+        "model": cfg.model,
+        "parameters": {
+            "api_type": cfg.api_type,
+            "base_url": cfg.base_url,
+            "api_version": cfg.api_version,
+            "temperature": cfg.temperature,
+            "top_p": cfg.top_p,
+            "frequency_penalty": cfg.frequency_penalty,
+            "presence_penalty": cfg.presence_penalty,
+            "json_mode": cfg.json_mode,
+            "api_key_env": cfg.api_key_env,
+        },
+    }
+
+
+def build_openai(config: DaldaConfig) -> OpenAIChatBackend:
+    return OpenAIChatBackend(config.prompts, read_api_key(config.prompts), seed=config.seed)
+
+
+OPENAI = ChatBackendSpec("openai", is_llm=True, settings=openai_settings, build=build_openai)

@@ -1,20 +1,27 @@
-"""The ``template`` backend: prompts without an LLM, the offline default.
+"""The ``template`` chat backend: prompts without an LLM, the offline default (not an LLM: ``is_llm=False``).
 
 Each prompt puts the class in a scene built from four lists (view, place, light/colour, something happening
 around it or in the foreground), the kinds of external elements the paper asks the LLM to add (Sec. 3.3).
 The elements describe the scene, never the subject, so they fit an animal, a flower or an object alike and
 keep the class's own properties. Choices are drawn by a RNG seeded from ``seed`` and the class name, so a class
 gets the same prompts whatever the other classes are; any candidate that would name another class of the
-dataset (by the rule in :mod:`dalda.prompts.validation`) is skipped.
+dataset (by the rule in :mod:`dalda.chat.request`) is skipped.
+
+It answers the same request as an LLM (so the prompts stage treats every backend alike): round ``r`` of the
+stage asks every class once, and the template answers each class with its ``r``-th prompt.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import random
+from collections import Counter
+from typing import Any
 
-from dalda.prompts.errors import PromptsError
-from dalda.prompts.validation import ClassNameMatcher
+from dalda.chat.protocol import BackendError, ChatBackendSpec, ChatMessage, ChatReply
+from dalda.chat.request import ClassNameMatcher, read_request
+from dalda.config import DaldaConfig
 
 VIEWS = (
     "A close-up photo",
@@ -87,7 +94,7 @@ def template_prompts(classes: list[str], num_prompts: int, seed: int) -> dict[st
     matcher = ClassNameMatcher(classes)
     combos = [(v, p, e) for v in VIEWS for p in PLACES for e in EXTRAS]
     if num_prompts > len(combos):
-        raise PromptsError(
+        raise BackendError(
             f"prompts.num_prompts={num_prompts} exceeds the {len(combos)} distinct template prompts; "
             "lower it or use an LLM backend"
         )
@@ -102,9 +109,46 @@ def template_prompts(classes: list[str], num_prompts: int, seed: int) -> dict[st
                 if len(prompts) == num_prompts:
                     break
         if len(prompts) < num_prompts:
-            raise PromptsError(
+            raise BackendError(
                 f"only {len(prompts)} template prompts for class {name!r} avoid naming the other classes; "
                 f"lower prompts.num_prompts to {len(prompts)} or use an LLM backend"
             )
         table[name] = prompts
     return table
+
+
+class TemplateChatBackend:
+    """Answers a prompts request from :func:`template_prompts`: each class's next prompt, deterministically."""
+
+    name = "template"
+    secrets: tuple[str, ...] = ()
+
+    def __init__(self, num_prompts: int, seed: int) -> None:
+        self.num_prompts = num_prompts
+        self.seed = seed
+        self._tables: dict[tuple[str, ...], dict[str, list[str]]] = {}
+        self._answered: Counter[str] = Counter()
+
+    def complete(self, messages: list[ChatMessage]) -> ChatReply:
+        classes, wanted = read_request(messages)
+        key = tuple(classes)
+        if key not in self._tables:
+            self._tables[key] = template_prompts(classes, self.num_prompts, self.seed)
+        table = self._tables[key]
+        answer = {}
+        for name in wanted:
+            answer[name] = table[name][self._answered[name]]
+            self._answered[name] += 1
+        return ChatReply(text=json.dumps(answer, ensure_ascii=False), details={"model": None})
+
+
+def template_settings(config: DaldaConfig) -> dict[str, Any]:
+    """The seed and the word lists: all the template prompts depend on."""
+    return {"model": None, "parameters": {"seed": config.seed, "templates": template_fingerprint()}}
+
+
+def build_template(config: DaldaConfig) -> TemplateChatBackend:
+    return TemplateChatBackend(config.prompts.num_prompts, config.seed)
+
+
+TEMPLATE = ChatBackendSpec("template", is_llm=False, settings=template_settings, build=build_template)

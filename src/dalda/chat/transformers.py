@@ -1,4 +1,4 @@
-"""The ``transformers`` backend: a local Hugging Face chat model run in-process.
+"""The ``transformers`` chat backend: a local Hugging Face chat model run in-process.
 
 Messages are rendered with the model's own chat template, sampled with the configured temperature and top_p,
 and the new tokens decoded; the answer then goes through the same JSON parsing and validation as an API
@@ -9,11 +9,13 @@ exact equivalent in ``generate`` and are not applied.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-from dalda.models.llm import CausalLM
-from dalda.prompts.chat import ChatReply
-from dalda.prompts.messages import ChatMessage
+from dalda.chat.protocol import ChatBackendSpec, ChatMessage, ChatReply
+from dalda.config import DaldaConfig
+from dalda.models.llm import TINY_LM_NAME, CausalLM, load_causal_lm
 
 
 class TransformersChatBackend:
@@ -57,3 +59,30 @@ class TransformersChatBackend:
             "total_tokens": int(prompt_tokens + new_tokens.shape[0]),
         }
         return ChatReply(text=text, usage=usage, details={"model": self.lm.name, "rendered_prompt": prompt})
+
+
+def transformers_settings(config: DaldaConfig) -> dict[str, Any]:
+    """Model and sampling parameters: what the answers depend on (the tiny profile swaps in the tiny LM)."""
+    cfg = config.prompts
+    model = TINY_LM_NAME if config.models.profile == "tiny" else cfg.hf_model
+    return {
+        "model": model,
+        "parameters": {
+            "profile": config.models.profile,
+            "temperature": cfg.temperature,
+            "top_p": cfg.top_p,
+            "max_new_tokens": cfg.max_new_tokens,
+            "seed": config.seed,
+        },
+    }
+
+
+def build_transformers(config: DaldaConfig) -> TransformersChatBackend:
+    cfg = config.prompts
+    lm = load_causal_lm(config.models, cfg.hf_model)
+    return TransformersChatBackend(
+        lm, temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens, seed=config.seed
+    )
+
+
+TRANSFORMERS = ChatBackendSpec("transformers", is_llm=True, settings=transformers_settings, build=build_transformers)
