@@ -34,7 +34,7 @@ def _group_reasons(problems: dict[str, str]) -> str:
     return "; ".join(f"{why} [{_names(names)}]" for why, names in groups.items())
 
 
-def collect_llm_prompts(
+def collect_prompts(
     backend: ChatBackend,
     classes: list[str],
     description: str,

@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dalda.chat import CHAT_BACKENDS, ChatBackendSpec
 from dalda.config import DaldaConfig, base_prompts
 from dalda.io import read_json, write_json_atomic
-from dalda.prompts.collect import collect_llm_prompts
+from dalda.prompts.collect import collect_prompts
 from dalda.prompts.descriptions import require_description, resolve_description
 from dalda.prompts.record import PromptsError, PromptsRecord, plain, read_record
 from dalda.prompts.validation import validate_prompt_table
@@ -94,7 +94,7 @@ def _from_chat(config: DaldaConfig, classes: list[str], run: RunDir, settings: d
     with Progress(*columns, console=Console(stderr=True)) as progress:
         label = " ".join(str(part) for part in (cfg.backend, settings["model"]) if part)
         task = progress.add_task(f"prompts ({label})", total=cfg.num_prompts, completed=done)
-        table = collect_llm_prompts(
+        table = collect_prompts(
             backend,
             classes,
             description,
