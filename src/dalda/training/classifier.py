@@ -1,4 +1,4 @@
-"""Train one classifier (a probe of ``dalda.probes``: ResNet50, CLIP, ...) on a run's training set: the recipe, top to bottom.
+"""Train one classifier (a probe of ``dalda.probes``) on a run's training set: the recipe, top to bottom.
 
 1. build the backbone and the head as the probe declares them (``dalda.probes``; CLIP's head starts as its
    zero-shot classifier);
