@@ -77,12 +77,12 @@ def _diversity(config: DaldaConfig, run: RunDir) -> dict[str, Any]:
 
 
 def _zero_shot_probe(frozen: dict[str, ProbeEncoder], config: DaldaConfig) -> tuple[str, ProbeEncoder] | None:
-    """The probe giving the zero-shot reference, reusing its evaluated frozen backbone when there is one."""
-    offering = [name for name, probe in PROBES.items() if probe.zero_shot]
-    if not offering:
-        return None
-    name = next((name for name in frozen if name in offering), offering[0])
-    return name, frozen.get(name) or PROBES.get(name).load_backbone(config, config.seed)
+    """The probe giving the zero-shot reference: one just evaluated with a frozen backbone (``frozen``), else the
+    first registered probe that offers one, loaded now; None when no probe offers one."""
+    if frozen:
+        return next(iter(frozen.items()))
+    name = next((name for name, probe in PROBES.items() if probe.zero_shot), None)
+    return None if name is None else (name, PROBES.get(name).load_backbone(config, config.seed))
 
 
 def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
@@ -106,8 +106,8 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
         features = eval_features(encoder, eval_records, run.features, batch_size, use_cache=not finetuned)
         reports[classifier] = accuracy_report(predict(head, features), labels, split.classes)
         records[classifier] = payload["record"]
-        if not finetuned:
-            frozen[classifier] = encoder
+        if not finetuned and PROBES.get(classifier).zero_shot:
+            frozen[classifier] = encoder  # the zero-shot reference reuses it (and its feature cache)
 
     zero_shot: dict[str, Any] | None = None
     reference = _zero_shot_probe(frozen, config) if config.evaluate.zero_shot else None
