@@ -39,7 +39,7 @@ from dalda.data.stage import run_data_stage
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
 from dalda.io import write_jsonl_atomic
 from dalda.rundir import RunDir
-from dalda.training.backbones import load_probe_encoder
+from dalda.probes import PROBES
 from dalda.training.classifier import train_classifier, training_seed
 from dalda.training.trainset import load_training_set
 
@@ -67,7 +67,7 @@ def _sync(device: torch.device) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=["tiny", "full-random"], default="tiny")
-    parser.add_argument("--classifier", choices=["resnet50", "clip"], default="resnet50")
+    parser.add_argument("--classifier", choices=PROBES.names(), default="resnet50")
     parser.add_argument("--shots", type=int, default=2)
     parser.add_argument("--synthetic-per-real", type=int, default=10, help="M: synthetic images per real image")
     parser.add_argument("--epochs", type=int, default=1)
@@ -114,7 +114,7 @@ def main() -> None:
 
         seed = training_seed(config, args.classifier)
         start = time.perf_counter()
-        encoder = load_probe_encoder(args.classifier, config, seed)
+        encoder = PROBES.get(args.classifier).load_backbone(config, seed)
         built = time.perf_counter() - start
         print(f"backbone built in {built:.1f} s ({args.profile}, {encoder.device}, {encoder.dtype})")
         with torch.inference_mode():  # warm-up: first calls allocate and pick kernels

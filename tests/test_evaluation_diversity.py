@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dalda.config import EvaluateConfig
 from dalda.evaluation.diversity import SyntheticImage, diversity_report, group_pairs, sample_pairs
 from dalda.models.kit import load_clip, load_lpips
 from test_training_support import tiny_run_config
@@ -24,10 +25,10 @@ def models(tmp_path_factory):
     return load_clip(config.models), load_lpips(config.models)
 
 
-def _report(images, models, **kwargs):
+def _report(images, models, seed=0, **kwargs):
     clip, lpips_model = models
-    options = {"max_pairs": 50, "lpips_size": 64, "batch_size": 4, "within_class": True, "seed": 0, **kwargs}
-    return diversity_report(images, clip=clip, lpips_model=lpips_model, **options)
+    options = EvaluateConfig(**{"max_pairs": 50, "lpips_size": 64, "batch_size": 4, "within_class": True, **kwargs})
+    return diversity_report(images, {"clip_i": clip, "lpips": lpips_model}, options, seed)
 
 
 def test_identical_images_give_clip_i_one_and_lpips_zero(tmp_path, models):

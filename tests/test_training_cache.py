@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from dalda.training.backbones import load_probe_encoder
+from dalda.probes import PROBES
 from dalda.training.classifier import train_classifier
 from dalda.training.features import FeatureCache, cached_features, file_digest
 from dalda.training.trainset import load_training_set
@@ -37,7 +37,7 @@ def test_cached_training_matches_encoding_every_batch(tmp_path, views):
 def test_cache_is_reused_and_keyed_by_content_and_backbone(tmp_path):
     config = tiny_run_config(tmp_path)
     run, split = make_run(config, images_per_real=0)
-    encoder = load_probe_encoder("resnet50", config, seed=0)
+    encoder = PROBES.get("resnet50").load_backbone(config, seed=0)
     paths = [record.path for record in split.train[:3]]
     digests = [file_digest(path) for path in paths]
 

@@ -4,8 +4,9 @@ import torch
 
 from dalda.config import TrainConfig
 from dalda.models.kit import load_clip
-from dalda.training.backbones import ClipImageFeatures
-from dalda.training.heads import build_optimizer, linear_head, zero_shot_head
+from dalda.probes import PROBES
+from dalda.probes.clip import ClipImageFeatures, zero_shot_head
+from dalda.probes.heads import linear_head
 from test_training_support import tiny_run_config
 
 CLASSES = ["circle", "square", "triangle", "stripes", "checkerboard"]
@@ -46,8 +47,8 @@ def test_linear_head_is_seeded_and_optimisers_follow_the_authors():
     assert torch.equal(linear_head(8, 3, seed=5).weight, linear_head(8, 3, seed=5).weight)
     assert not torch.equal(linear_head(8, 3, seed=5).weight, linear_head(8, 3, seed=6).weight)
     cfg = TrainConfig()
-    adam = build_optimizer("resnet50", linear_head(8, 3, 0).parameters(), cfg)
-    adamw = build_optimizer("clip", linear_head(8, 3, 0).parameters(), cfg)
+    adam = PROBES.get("resnet50").optimizer(linear_head(8, 3, 0).parameters(), cfg)
+    adamw = PROBES.get("clip").optimizer(linear_head(8, 3, 0).parameters(), cfg)
     assert type(adam) is torch.optim.Adam and adam.defaults["lr"] == 1e-4
     assert type(adamw) is torch.optim.AdamW
     assert adamw.defaults["lr"] == 2e-4 and adamw.defaults["weight_decay"] == 0.1

@@ -222,8 +222,9 @@ class GenerationConfig(_Section):
 class TrainConfig(_Section):
     """Downstream classifiers: linear probes on frozen backbones, as the authors train them."""
 
-    classifiers: list[Literal["resnet50", "clip"]] = Field(
-        default_factory=lambda: ["resnet50", "clip"], description="Classifiers to train: resnet50 and/or clip."
+    classifiers: list[str] = Field(
+        default_factory=lambda: ["resnet50", "clip"],
+        description="Classifiers to train, by probe name (dalda.probes): resnet50 and/or clip.",
     )
     synthetic_probability: float = Field(
         0.5, ge=0.0, le=1.0, description="p: chance a draw swaps its real image for one of that image's synthetic ones."

@@ -68,6 +68,14 @@ class RunDir:
     def results(self) -> Path:
         return self.root / "results"
 
+    def result_file(self, classifier: str) -> Path:
+        """The evaluate stage's results of one classifier: ``results/<classifier>.json``."""
+        return self.results / f"{classifier}.json"
+
+    def checkpoint_file(self, classifier: str) -> Path:
+        """The train stage's trained head of one classifier: ``results/<classifier>_head.pt``."""
+        return self.results / f"{classifier}_head.pt"
+
     @property
     def diversity(self) -> Path:
         return self.root / "diversity.json"

@@ -15,10 +15,10 @@ import torch
 from torch import nn
 
 from dalda.data.records import ImageRecord
-from dalda.training.backbones import ProbeEncoder
+from dalda.probes import ProbeEncoder
 from dalda.training.features import FeatureCache, cached_features, encode_pixels, file_digest
-from dalda.training.progress import progress_bar
-from dalda.training.transforms import PLAIN_VIEW
+from dalda.progress import progress_bar
+from dalda.probes.transforms import PLAIN_VIEW
 
 
 def accuracy_report(predictions: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Diversity of the synthetic set: CLIP-I (lower = more diverse) and LPIPS (higher = more diverse), paper Sec. 4.2.
+"""Diversity of the synthetic set: CLIP-I (lower = more diverse), LPIPS (higher = more diverse), paper Sec. 4.2.
 
 Pairing rule (the paper does not state one; this is ours, recorded in ``diversity.json``):
 
@@ -13,12 +13,9 @@ A group with more than ``evaluate.max_pairs`` pairs is scored on ``max_pairs`` d
 replacement by a generator seeded with (seed, group name), so reruns give the same pairs. Groups with fewer
 than two images have no pair and are left out (counted).
 
-- CLIP-I: cosine of CLIP image embeddings (CLIP's own preprocessing, ``models.clip_model``); 1 for identical
-  images.
-- LPIPS: the ``lpips`` package's distance with its AlexNet trunk on images resized to
-  ``evaluate.lpips_size`` and scaled to [-1, 1]; 0 for identical images. Offline profiles (``tiny``,
-  ``full-random``) use a randomly initialised AlexNet (``lpips_backbone: "random"``): those values exercise the
-  code path but are not comparable to the paper; real scores need ``models.profile=real`` (pretrained AlexNet).
+Each metric is an entry of ``dalda.metrics`` (CLIP-I, LPIPS, ...); ``diversity.json`` holds, per pairing rule,
+a section for every enabled metric, and at the top level every registered metric's by-source mean (None when
+it is disabled).
 """
 
 from __future__ import annotations
@@ -31,14 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import functional as TF
 
+from dalda.config import EvaluateConfig
 from dalda.data.images import load_rgb
 from dalda.io import read_jsonl
-from dalda.models.kit import ClipBundle
-from dalda.training.progress import progress_bar
+from dalda.metrics import DIVERSITY_METRICS
 
 PAIRING_RULE = (
     "by_source: unordered pairs of distinct synthetic images generated from the same real image, mean per real "
@@ -94,53 +88,6 @@ def group_pairs(groups: Mapping[str, Sequence[int]], max_pairs: int, seed: int) 
     return pairs
 
 
-def clip_i_by_group(embeddings: torch.Tensor, pairs: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Mean cosine of each group's pairs, from unit-norm embeddings (N, D)."""
-    scores = {}
-    for name, index in pairs.items():
-        left, right = embeddings[torch.as_tensor(index[:, 0])], embeddings[torch.as_tensor(index[:, 1])]
-        scores[name] = float((left * right).sum(dim=1).mean())
-    return scores
-
-
-def clip_embeddings(clip: ClipBundle, paths: Sequence[Path]) -> torch.Tensor:
-    """(N, D) unit-norm CLIP image embeddings, loading images one batch at a time (a large set never sits in memory)."""
-    chunks = [torch.empty(0, clip.embed_dim)]
-    with progress_bar("CLIP-I embeddings", total=len(paths)) as advance:
-        for start in range(0, len(paths), clip.batch_size):
-            batch = paths[start : start + clip.batch_size]
-            chunks.append(clip.encode_images([load_rgb(path) for path in batch]))
-            advance(len(batch))
-    return torch.cat(chunks)
-
-
-def _lpips_tensor(path: Path, size: int) -> torch.Tensor:
-    image = TF.resize(load_rgb(path), [size, size], interpolation=InterpolationMode.BILINEAR)
-    return TF.pil_to_tensor(image)  # uint8: four times less memory than float while a group is held
-
-
-@torch.inference_mode()
-def lpips_by_group(
-    model: torch.nn.Module, paths: Sequence[Path], pairs: Mapping[str, np.ndarray], size: int, batch_size: int
-) -> dict[str, float]:
-    """Mean LPIPS distance of each group's pairs; a group's images are loaded once, pairs run in batches."""
-    device = next(model.parameters()).device
-    scores = {}
-    total = sum(len(index) for index in pairs.values())
-    with progress_bar("LPIPS pairs", total=total) as advance:
-        for name, index in pairs.items():
-            images = {i: _lpips_tensor(paths[i], size) for i in np.unique(index)}
-            distances = []
-            for start in range(0, len(index), batch_size):
-                chunk = index[start : start + batch_size]
-                left = torch.stack([images[i] for i in chunk[:, 0]]).to(device).float() / 127.5 - 1.0
-                right = torch.stack([images[j] for j in chunk[:, 1]]).to(device).float() / 127.5 - 1.0
-                distances.append(model(left, right).flatten().float().cpu())
-                advance(len(chunk))
-            scores[name] = float(torch.cat(distances).mean())
-    return scores
-
-
 def summarise(
     scores: Mapping[str, float], pairs: Mapping[str, np.ndarray], class_of: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -157,37 +104,29 @@ def summarise(
 
 
 def diversity_report(
-    images: Sequence[SyntheticImage],
-    *,
-    clip: ClipBundle | None,
-    lpips_model: torch.nn.Module | None,
-    max_pairs: int,
-    lpips_size: int,
-    batch_size: int,
-    within_class: bool,
-    seed: int,
+    images: Sequence[SyntheticImage], models: Mapping[str, Any], evaluate: EvaluateConfig, seed: int
 ) -> dict[str, Any]:
-    """CLIP-I and LPIPS by source image (and by class); a metric whose model is None is skipped."""
+    """Each metric of ``models`` (metric name -> its loaded model) by source image (and by class)."""
     rules = {"by_source": lambda image: image.source}
-    if within_class:
+    if evaluate.within_class:
         rules["by_class"] = lambda image: image.class_name
     paths = [image.path for image in images]
-    embeddings = clip_embeddings(clip, paths) if clip is not None else None
-    report: dict[str, Any] = {"pairing_rule": PAIRING_RULE, "max_pairs": max_pairs, "num_images": len(images)}
+    scorers = {
+        name: DIVERSITY_METRICS.get(name).group_scorer(model, paths, load_rgb, evaluate)
+        for name, model in models.items()
+    }
+    report: dict[str, Any] = {"pairing_rule": PAIRING_RULE, "max_pairs": evaluate.max_pairs, "num_images": len(images)}
     for rule, key_of in rules.items():
         groups: dict[str, list[int]] = defaultdict(list)
         class_of: dict[str, str] = {}
         for i, image in enumerate(images):
             groups[key_of(image)].append(i)
             class_of[key_of(image)] = image.class_name
-        pairs = group_pairs(groups, max_pairs, seed)
+        pairs = group_pairs(groups, evaluate.max_pairs, seed)
         section: dict[str, Any] = {"num_groups_total": len(groups), "groups_without_pairs": len(groups) - len(pairs)}
-        if embeddings is not None:
-            section["clip_i"] = summarise(clip_i_by_group(embeddings, pairs), pairs, class_of)
-        if lpips_model is not None:
-            distances = lpips_by_group(lpips_model, paths, pairs, lpips_size, batch_size)
-            section["lpips"] = summarise(distances, pairs, class_of)
+        for name, scorer in scorers.items():
+            section[name] = summarise(scorer(pairs), pairs, class_of)
         report[rule] = section
-    report["clip_i"] = report["by_source"].get("clip_i", {}).get("mean")
-    report["lpips"] = report["by_source"].get("lpips", {}).get("mean")
+    for name in DIVERSITY_METRICS:
+        report[name] = report["by_source"].get(name, {}).get("mean")
     return report

@@ -3,9 +3,10 @@
 Writes ``results/<classifier>.json`` (one file per method x dataset x shots x trial x classifier run, carrying
 every field the paper's tables are built from) and ``diversity.json``.
 
-The zero-shot reference is the CLIP probe's initial head (class-prompt text embeddings x logit scale) on the
-same evaluation features as the probe, i.e. with the probe's preprocessing (``train.normalization``): it is
-exactly the CLIP classifier before training, so the gap between the two rows is what training added.
+The zero-shot reference is the untrained head of the probe that offers one (``ProbeSpec.zero_shot``: CLIP,
+whose initial head is the class-prompt text embeddings x logit scale) on the same evaluation features as the
+probe, i.e. with the probe's preprocessing (``train.normalization``): it is exactly the CLIP classifier before
+training, so the gap between the two rows is what training added.
 A run whose training set had no synthetic image is labelled ``method: "none"`` (real images only), with the
 configured method kept in ``configured_method``, so a table never lists it under a method it did not use.
 """
@@ -26,11 +27,10 @@ from dalda.data.stage import run_data_stage
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
 from dalda.io import write_json_atomic
-from dalda.models.kit import ClipBundle, load_clip, load_lpips
+from dalda.metrics import DIVERSITY_METRICS
+from dalda.probes import PROBES, ProbeEncoder
 from dalda.rundir import RunDir
-from dalda.training.backbones import ProbeEncoder, load_probe_encoder
 from dalda.training.checkpoint import load_checkpoint
-from dalda.training.heads import zero_shot_head
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 def _restore(classifier: str, config: DaldaConfig, payload: dict[str, Any]) -> tuple[ProbeEncoder, nn.Linear]:
     """The backbone and head a checkpoint was trained with; a changed backbone/preprocessing is an error."""
     record = payload["record"]
-    encoder = load_probe_encoder(classifier, config, record["seed"])
+    encoder = PROBES.get(classifier).load_backbone(config, record["seed"])
     if encoder.identity != payload["backbone_identity"]:
         raise ValueError(
             f"{classifier} was trained on backbone {payload['backbone_identity']!r} but the config now gives "
@@ -51,35 +51,39 @@ def _restore(classifier: str, config: DaldaConfig, payload: dict[str, Any]) -> t
     return encoder, head.to(encoder.device)
 
 
-def _diversity(config: DaldaConfig, run: RunDir, clip: ClipBundle | None) -> dict[str, Any]:
+def _diversity(config: DaldaConfig, run: RunDir) -> dict[str, Any]:
     ev = config.evaluate
+    enabled = [metric for _, metric in DIVERSITY_METRICS.items() if metric.enabled(ev)]
+    settings = {
+        key: value if metric in enabled else None
+        for _, metric in DIVERSITY_METRICS.items()
+        for key, value in metric.settings(config).items()
+    }
     base: dict[str, Any] = {
         "method": method_label(config),
         "dataset": config.data.dataset,
         "shots": config.data.shots,
         "trial": config.data.trial,
         "models_profile": config.models.profile,
-        "clip_model": config.models.clip_model if ev.clip_i else None,
-        "lpips_backbone": ("alexnet" if config.models.profile == "real" else "random") if ev.lpips else None,
-        "lpips_size": ev.lpips_size if ev.lpips else None,
+        **settings,
         "seed": config.seed,
     }
     if not run.manifest.exists():
-        return {**base, "clip_i": None, "lpips": None, "note": f"no synthetic images (no manifest at {run.manifest})"}
+        scores = {name: None for name in DIVERSITY_METRICS}
+        return {**base, **scores, "note": f"no synthetic images (no manifest at {run.manifest})"}
     images, missing = manifest_images(run.manifest, run.synthetic)
-    if ev.clip_i and clip is None:
-        clip = load_clip(config.models)
-    report = diversity_report(
-        images,
-        clip=clip if ev.clip_i else None,
-        lpips_model=load_lpips(config.models) if ev.lpips else None,
-        max_pairs=ev.max_pairs,
-        lpips_size=ev.lpips_size,
-        batch_size=ev.batch_size,
-        within_class=ev.within_class,
-        seed=config.seed,
-    )
+    models = {metric.name: metric.load(config) for metric in enabled}
+    report = diversity_report(images, models, ev, config.seed)
     return {**base, "manifest_rows_without_file": missing, **report}
+
+
+def _zero_shot_probe(frozen: dict[str, ProbeEncoder], config: DaldaConfig) -> tuple[str, ProbeEncoder] | None:
+    """The probe giving the zero-shot reference: one just evaluated with a frozen backbone (``frozen``), else the
+    first registered probe that offers one, loaded now; None when no probe offers one."""
+    if frozen:
+        return next(iter(frozen.items()))
+    name = next((name for name, probe in PROBES.items() if probe.zero_shot), None)
+    return None if name is None else (name, PROBES.get(name).load_backbone(config, config.seed))
 
 
 def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
@@ -91,9 +95,9 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
 
     reports: dict[str, dict[str, Any]] = {}
     records: dict[str, dict[str, Any]] = {}
-    frozen_clip: ProbeEncoder | None = None
+    frozen: dict[str, ProbeEncoder] = {}
     for classifier in config.train.classifiers:
-        payload = load_checkpoint(run.results / f"{classifier}_head.pt")
+        payload = load_checkpoint(run.checkpoint_file(classifier))
         if payload["classes"] != split.classes:
             raise ValueError(
                 f"{classifier} was trained on other classes than {run.split} lists; run `dalda train` again"
@@ -103,31 +107,31 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
         features = eval_features(encoder, eval_records, run.features, batch_size, use_cache=not finetuned)
         reports[classifier] = accuracy_report(predict(head, features), labels, split.classes)
         records[classifier] = payload["record"]
-        if classifier == "clip" and not finetuned:
-            frozen_clip = encoder
+        if not finetuned and PROBES.get(classifier).zero_shot:
+            frozen[classifier] = encoder  # the zero-shot reference reuses it (and its feature cache)
 
     zero_shot: dict[str, Any] | None = None
-    if config.evaluate.zero_shot:
-        frozen_clip = frozen_clip or load_probe_encoder("clip", config, config.seed)
-        features = eval_features(frozen_clip, eval_records, run.features, batch_size, use_cache=True)
-        head = zero_shot_head(frozen_clip.clip, split.classes, config.train.clip_template).to(frozen_clip.device)
+    reference = _zero_shot_probe(frozen, config) if config.evaluate.zero_shot else None
+    if reference is not None:
+        name, encoder = reference
+        features = eval_features(encoder, eval_records, run.features, batch_size, use_cache=True)
+        head = PROBES.get(name).build_head(encoder, split.classes, config.train, config.seed).to(encoder.device)
         zero_shot = accuracy_report(predict(head, features), labels, split.classes)
 
-    diversity = _diversity(config, run, frozen_clip.clip if frozen_clip else None)
+    diversity = _diversity(config, run)
     write_json_atomic(run.diversity, diversity)
 
     summary: dict[str, Any] = {
         "method": None,
         "accuracy": {},
         "zero_shot_clip_accuracy": zero_shot["accuracy"] if zero_shot else None,
-        "clip_i": diversity.get("clip_i"),
-        "lpips": diversity.get("lpips"),
+        **{name: diversity.get(name) for name in DIVERSITY_METRICS},
         "results": {},
     }
     for classifier, report in reports.items():
         record = records[classifier]
         result = _result_payload(config, split, classifier, report, record, zero_shot, diversity, len(split.eval))
-        path = run.results / f"{classifier}.json"
+        path = run.result_file(classifier)
         write_json_atomic(path, result)
         summary["method"] = result["method"]
         summary["accuracy"][classifier] = report["accuracy"]
@@ -171,12 +175,7 @@ def _result_payload(
         "synthetic_source": record["synthetic_source"],
         "zero_shot_clip_accuracy": zero_shot["accuracy"] if zero_shot else None,
         "zero_shot_clip_per_class_accuracy": zero_shot["per_class_accuracy"] if zero_shot else None,
-        "diversity": {
-            "clip_i": diversity.get("clip_i"),
-            "lpips": diversity.get("lpips"),
-            "lpips_backbone": diversity.get("lpips_backbone"),
-            "pairing_rule": diversity.get("pairing_rule"),
-        },
+        "diversity": _diversity_summary(diversity),
         "models": {
             "profile": config.models.profile,
             "model_id": record["model_id"],
@@ -187,3 +186,11 @@ def _result_payload(
         "training": {key: value for key, value in record.items() if key != "train_config"},
         "train_config": record["train_config"],
     }
+
+
+def _diversity_summary(diversity: dict[str, Any]) -> dict[str, Any]:
+    """What a results file repeats of ``diversity.json``: each metric's score, its declared settings, the rule."""
+    metrics = [metric for _, metric in DIVERSITY_METRICS.items()]
+    scores = {metric.name: diversity.get(metric.name) for metric in metrics}
+    settings = {key: diversity.get(key) for metric in metrics for key in metric.result_settings}
+    return {**scores, **settings, "pairing_rule": diversity.get("pairing_rule")}

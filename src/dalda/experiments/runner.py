@@ -106,7 +106,7 @@ def config_conflicts(config: DaldaConfig, run: RunDir) -> list[str]:
 
 def is_finished(config: DaldaConfig, run: RunDir) -> bool:
     """Every classifier's results file exists (and the recorded config matches; checked by the caller)."""
-    return all((run.results / f"{classifier}.json").is_file() for classifier in config.train.classifiers)
+    return all(run.result_file(classifier).is_file() for classifier in config.train.classifiers)
 
 
 def _run_cell(cell: Cell, store: SharedStore, summary: ExperimentSummary) -> CellOutcome:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -82,7 +82,7 @@ class TinyBlock(_Strict):
     methods: list[str | MethodEntry] | None = None
     shots: list[int] | None = None
     trials: list[int] | None = None
-    classifiers: list[Literal["resnet50", "clip"]] | None = None
+    classifiers: list[str] | None = None
     base: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -95,7 +95,7 @@ class ExperimentSpec(_Strict):
     methods: list[str | MethodEntry]
     shots: list[int] = Field(default_factory=lambda: [1])
     trials: list[int] = Field(default_factory=lambda: [0])
-    classifiers: list[Literal["resnet50", "clip"]] = Field(default_factory=lambda: ["resnet50", "clip"])
+    classifiers: list[str] = Field(default_factory=lambda: ["resnet50", "clip"])
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tiny: TinyBlock | None = None
     report: bool = Field(True, description="Write the experiment's report when the grid is done.")

@@ -20,6 +20,7 @@ from dalda.config import DaldaConfig
 from dalda.methods import method_label
 from dalda.experiments.cell import read_cell_info
 from dalda.io import read_json, read_jsonl
+from dalda.metrics import DIVERSITY_METRICS
 from dalda.rundir import RunDir
 from dalda.scoring.stage import load_scores
 
@@ -46,8 +47,8 @@ class RunRecord:
     accuracy: dict[str, float] = field(default_factory=dict)
     """classifier -> accuracy, from ``results/<classifier>.json``."""
     results_files: dict[str, Path] = field(default_factory=dict)
-    clip_i: float | None = None
-    lpips: float | None = None
+    diversity: dict[str, float | None] = field(default_factory=dict)
+    """diversity metric name (``dalda.metrics``) -> the run's value, from ``diversity.json``."""
 
     @property
     def run(self) -> RunDir:
@@ -98,7 +99,7 @@ def _results(run: RunDir, classifiers: list[str]) -> tuple[dict[str, float], dic
     files: dict[str, Path] = {}
     diversity: dict[str, Any] = {}
     for classifier in classifiers:
-        path = run.results / f"{classifier}.json"
+        path = run.result_file(classifier)
         if not path.is_file():
             continue
         try:
@@ -139,8 +140,7 @@ def load_run(root: Path) -> RunRecord | None:
         trial=config.data.trial,
         accuracy=accuracy,
         results_files=files,
-        clip_i=_number(diversity.get("clip_i")),
-        lpips=_number(diversity.get("lpips")),
+        diversity={name: _number(diversity.get(name)) for name in DIVERSITY_METRICS},
     )
 
 

@@ -22,7 +22,13 @@ from dalda.io import atomic_open  # noqa: E402
 from dalda.report.collect import RunRecord, plan_lambdas  # noqa: E402
 from dalda.report.groups import DatasetGroup, dataset_order, dataset_title  # noqa: E402
 from dalda.report.stats import summarize  # noqa: E402
-from dalda.report.tables import CLASSIFIER_TITLES, classifiers_of  # noqa: E402
+from dalda.report.columns import (  # noqa: E402
+    accuracy_of,
+    classifier_title,
+    classifiers_in_figure_order,
+    classifiers_of,
+    diversity_columns,
+)
 
 Metric = Callable[[RunRecord], float | None]
 
@@ -135,19 +141,15 @@ def _versus_shots(records: Sequence[RunRecord], metrics: Sequence[tuple[str, Met
 
 def accuracy_vs_shots(records: Sequence[RunRecord], path: Path) -> Path | None:
     """Fig. 7: accuracy against shots per class, one line per method, a panel per dataset and classifier."""
-    metrics = [(CLASSIFIER_TITLES.get(c, c), _accuracy(c)) for c in classifiers_of(records)]
+    metrics = [(classifier_title(c), accuracy_of(c)) for c in classifiers_of(records)]
     return _versus_shots(records, metrics, path) if metrics else None
 
 
 def diversity_vs_shots(records: Sequence[RunRecord], path: Path) -> Path | None:
-    """Fig. 6: CLIP-I and LPIPS against shots per class, one line per method."""
-    with_diversity = [r for r in records if r.clip_i is not None or r.lpips is not None]
-    metrics = [("CLIP-I (↓)", lambda r: r.clip_i), ("LPIPS (↑)", lambda r: r.lpips)]
+    """Fig. 6: each diversity metric (CLIP-I, LPIPS) against shots per class, one line per method."""
+    with_diversity = [r for r in records if any(value is not None for value in r.diversity.values())]
+    metrics = [(title, value) for title, value, _ in diversity_columns()]
     return _versus_shots(with_diversity, metrics, path) if with_diversity else None
-
-
-def _accuracy(classifier: str) -> Metric:
-    return lambda record: record.accuracy.get(classifier)
 
 
 def _values(records: Sequence[RunRecord], metric: Metric) -> list[float]:
@@ -161,13 +163,13 @@ def accuracy_vs_fixed_lambda(records: Sequence[RunRecord], shots: int, path: Pat
     if not fixed:
         return None
     datasets = _datasets(fixed)
-    classifiers = sorted(classifiers_of(fixed), key=lambda c: (c != "resnet50", c))  # the paper: ResNet row first
+    classifiers = classifiers_in_figure_order(fixed)  # the paper: ResNet row first
     if not classifiers:
         return None
     colours = {"base": "#4C72B0", "llm": "#DD8452"}
     figure, axes = _grid(len(classifiers), len(datasets))
     for row, classifier in zip(axes, classifiers):
-        metric = _accuracy(classifier)
+        metric = accuracy_of(classifier)
         for ax, dataset in zip(row, datasets):
             for source, label in (("base", "Base Prompt"), ("llm", "LLM Prompt")):
                 mine = [r for r in fixed if r.dataset == dataset and fixed_scale(r.method)[0] == source]
@@ -181,8 +183,8 @@ def accuracy_vs_fixed_lambda(records: Sequence[RunRecord], shots: int, path: Pat
             if dalda is not None:
                 ax.axhline(dalda.mean, color="#C44E52", label=method_title(DALDA))
             ax.set_xlabel("fixed IP-Adapter weight λ")
-            ax.set_ylabel(CLASSIFIER_TITLES.get(classifier, classifier))
-            ax.set_title(f"{dataset_title(dataset)}: {CLASSIFIER_TITLES.get(classifier, classifier)}")
+            ax.set_ylabel(classifier_title(classifier))
+            ax.set_title(f"{dataset_title(dataset)}: {classifier_title(classifier)}")
             ax.legend(fontsize=7)
     return _save(figure, path)
 
@@ -192,8 +194,8 @@ def metrics_vs_num_prompts(records: Sequence[RunRecord], shots: int, path: Path)
     llm = [r for r in records if r.shots == shots and r.config.prompts.source == "llm" and r.base_method != "none"]
     if len({r.num_prompts for r in llm}) < 2:
         return None
-    metrics = [(CLASSIFIER_TITLES.get(c, c), _accuracy(c)) for c in classifiers_of(llm)]
-    metrics += [("CLIP-I (↓)", lambda r: r.clip_i), ("LPIPS (↑)", lambda r: r.lpips)]
+    metrics = [(classifier_title(c), accuracy_of(c)) for c in classifiers_of(llm)]
+    metrics += [(title, value) for title, value, _ in diversity_columns()]
     datasets = _datasets(llm)
     figure, axes = _grid(len(datasets), len(metrics))
     for row, dataset in zip(axes, datasets):

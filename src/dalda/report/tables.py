@@ -23,11 +23,15 @@ from typing import Literal
 
 from dalda.methods import DALDA, method_sort_key, method_title
 from dalda.report.collect import RunRecord
+from dalda.report.columns import (
+    accuracy_of,
+    classifier_title,
+    classifiers_in_figure_order,
+    classifiers_of,
+    diversity_columns,
+)
 from dalda.report.groups import DatasetGroup, dataset_title
 from dalda.report.stats import Summary, summarize, welch_test
-
-CLASSIFIER_TITLES = {"clip": "Acc-CLIP", "resnet50": "Acc-RN50"}
-CLASSIFIER_ORDER = ("clip", "resnet50")
 
 Cell = str | int | float | Summary | None
 
@@ -145,15 +149,6 @@ def _methods(records: Sequence[RunRecord]) -> list[str]:
     return sorted({record.method for record in records}, key=method_sort_key)
 
 
-def _accuracy(classifier: str) -> Callable[[RunRecord], float | None]:
-    return lambda record: record.accuracy.get(classifier)
-
-
-def classifiers_of(records: Sequence[RunRecord]) -> list[str]:
-    found = {classifier for record in records for classifier in record.accuracy}
-    return [c for c in CLASSIFIER_ORDER if c in found] + sorted(found - set(CLASSIFIER_ORDER))
-
-
 def _per_dataset_table(
     key: str,
     title: str,
@@ -182,8 +177,8 @@ def _per_dataset_table(
 def diversity_table(
     records: Sequence[RunRecord], shots: int, datasets: Sequence[str], groups: dict[str, DatasetGroup], key: str
 ) -> Table | None:
-    """Tab. 1: CLIP-I (lower = more diverse) and LPIPS (higher = more diverse) per dataset and method."""
-    metrics = [("CLIP-I (↓)", lambda r: r.clip_i, "lower"), ("LPIPS (↑)", lambda r: r.lpips, "higher")]
+    """Tab. 1: each diversity metric (CLIP-I: lower = more diverse, LPIPS: higher) per dataset and method."""
+    metrics = diversity_columns()
     notes = [
         f"{shots}-shot; mean (± sample std) over trials of each run's diversity.json values (pairing rule in "
         "diversity.json). Best value per column in bold."
@@ -197,7 +192,7 @@ def accuracy_table(
 ) -> Table | None:
     """Tab. 2: accuracy of each classifier per dataset and method."""
     chosen = [r for r in records if r.shots == shots]
-    metrics = [(CLASSIFIER_TITLES.get(c, c), _accuracy(c), "higher") for c in classifiers_of(chosen)]
+    metrics = [(classifier_title(c), accuracy_of(c), "higher") for c in classifiers_of(chosen)]
     notes = [f"{shots}-shot; mean (± sample std) over trials of results/<classifier>.json accuracy. Best in bold."]
     return _per_dataset_table(key, f"Tab. 2 — accuracy, {shots}-shot", chosen, datasets, groups, metrics, notes)
 
@@ -214,10 +209,6 @@ def _group_records(
     return pooled
 
 
-def _classifiers_tab3(records: Sequence[RunRecord]) -> list[str]:
-    return sorted(classifiers_of(records), key=lambda c: (c != "resnet50", c))  # the paper: Acc-RN50, then Acc-CLIP
-
-
 def group_table(
     records: Sequence[RunRecord], shots: int, groups: dict[str, DatasetGroup], threshold: float, key: str
 ) -> Table | None:
@@ -226,16 +217,16 @@ def group_table(
     if not pooled:
         return None
     everything = [r for chosen in pooled.values() for r in chosen]
-    classifiers = _classifiers_tab3(everything)
+    classifiers = classifiers_in_figure_order(everything)
     columns = [Column("Method")] + [
-        Column(f"{group} {CLASSIFIER_TITLES.get(c, c)}", "higher") for group in pooled for c in classifiers
+        Column(f"{group} {classifier_title(c)}", "higher") for group in pooled for c in classifiers
     ]
     rows: list[list[Cell]] = []
     for method in _methods(everything):
         row: list[Cell] = [method_title(method)]
         for chosen in pooled.values():
             mine = [r for r in chosen if r.method == method]
-            row += [summarize(_values(mine, _accuracy(c))) for c in classifiers]
+            row += [summarize(_values(mine, accuracy_of(c))) for c in classifiers]
         if any(cell is not None for cell in row[1:]):
             rows.append(row)
     members = "; ".join(
@@ -261,17 +252,17 @@ def ttest_table(
     ]  # fmt: skip
     rows: list[list[Cell]] = []
     for group, chosen in pooled.items():
-        for classifier in _classifiers_tab3(chosen):
-            ours = _values([r for r in chosen if r.method == reference], _accuracy(classifier))
+        for classifier in classifiers_in_figure_order(chosen):
+            ours = _values([r for r in chosen if r.method == reference], accuracy_of(classifier))
             if not ours:
                 continue
             for method in _methods(chosen):
-                theirs = _values([r for r in chosen if r.method == method], _accuracy(classifier))
+                theirs = _values([r for r in chosen if r.method == method], accuracy_of(classifier))
                 if method == reference or not theirs:
                     continue
                 test = welch_test(ours, theirs)
                 rows.append([
-                    group, CLASSIFIER_TITLES.get(classifier, classifier), method_title(method),
+                    group, classifier_title(classifier), method_title(method),
                     test.mean_a, test.mean_b, test.difference, test.statistic, test.pvalue, test.n_a, test.n_b,
                 ])  # fmt: skip
     if not rows:
@@ -290,8 +281,9 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
         return None
     classifiers = classifiers_of(records)
     columns = [Column("Run"), Column("Dataset"), Column("Method"), Column("Shots"), Column("Trial")]
-    columns += [Column(CLASSIFIER_TITLES.get(c, c)) for c in classifiers]
-    columns += [Column("CLIP-I (↓)"), Column("LPIPS (↑)")]
+    columns += [Column(classifier_title(c)) for c in classifiers]
+    diversity = diversity_columns()
+    columns += [Column(title) for title, _, _ in diversity]
     rows: list[list[Cell]] = []
     ordered = sorted(records, key=lambda r: (r.dataset, r.shots, r.trial, method_sort_key(r.method)))
     for record in ordered:
@@ -299,6 +291,6 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
         rows.append(
             [where, record.dataset, record.method, record.shots, record.trial]
             + [record.accuracy.get(c) for c in classifiers]
-            + [record.clip_i, record.lpips]
+            + [value(record) for _, value, _ in diversity]
         )
     return Table(key, "Runs", columns, rows, ["Each run's own values, as read from its results files."])

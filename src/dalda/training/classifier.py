@@ -1,6 +1,7 @@
-"""Train one classifier (ResNet50 or CLIP probe) on a run's training set: the recipe, top to bottom.
+"""Train one classifier (a probe of ``dalda.probes``) on a run's training set: the recipe, top to bottom.
 
-1. build the backbone (``backbones.py``) and the head (``heads.py``; CLIP starts as its zero-shot classifier);
+1. build the backbone and the head as the probe declares them (``dalda.probes``; CLIP's head starts as its
+   zero-shot classifier);
 2. with a frozen backbone and ``train.cache_features``: encode every real and synthetic image (and augmented
    view) once, then train the head on the cached table; otherwise encode each batch as it is drawn
    (``train.finetune_backbone`` trains the backbone too, so it always encodes per batch);
@@ -21,9 +22,8 @@ import torch
 from torch import nn
 
 from dalda.config import DaldaConfig
-from dalda.training.backbones import ProbeEncoder, load_probe_encoder
+from dalda.probes import PROBES, ProbeEncoder
 from dalda.training.features import FeatureCache, cached_features, file_digest
-from dalda.training.heads import build_head, build_optimizer
 from dalda.training.sampling import MixingSampler, SamplingStats
 from dalda.training.trainer import FitResult, cached_source, encoding_source, fit
 from dalda.training.trainset import TrainingSet
@@ -34,7 +34,7 @@ FeatureMode = Literal["cached", "encode"]
 
 
 def training_seed(config: DaldaConfig, classifier: str) -> int:
-    """One seed per (config seed, trial, classifier): trials differ, and the two classifiers draw independently."""
+    """One seed per (config seed, trial, classifier): trials differ, and the classifiers draw independently."""
     entropy = [config.seed, config.data.trial, zlib.crc32(classifier.encode())]
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
@@ -82,18 +82,19 @@ def train_classifier(
     """Train ``classifier`` as configured; ``feature_mode`` overrides ``train.cache_features`` (benchmarks, tests)."""
     cfg = config.train
     seed = training_seed(config, classifier) if seed is None else seed
-    encoder = encoder or load_probe_encoder(classifier, config, seed)
+    probe = PROBES.get(classifier)
+    encoder = encoder or probe.load_backbone(config, seed)
     if feature_mode is None:
         feature_mode = "cached" if cfg.cache_features and not cfg.finetune_backbone else "encode"
     if feature_mode == "cached" and cfg.finetune_backbone:
         raise ValueError("train.finetune_backbone=true changes the features every step; they cannot be cached")
 
-    head = build_head(classifier, encoder.feature_dim, classes, cfg, seed, encoder.clip).to(encoder.device)
+    head = probe.build_head(encoder, classes, cfg, seed).to(encoder.device)
     parameters = list(head.parameters())
     if cfg.finetune_backbone:
         encoder.make_trainable()
         parameters += list(encoder.module.parameters())
-    optimizer = build_optimizer(classifier, parameters, cfg)
+    optimizer = probe.optimizer(parameters, cfg)
 
     pool = training_set.pool
     views = encoder.transform.training_views

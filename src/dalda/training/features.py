@@ -25,8 +25,8 @@ from safetensors.torch import save as save_tensors
 
 from dalda.data.images import load_rgb
 from dalda.io import atomic_open
-from dalda.training.backbones import ProbeEncoder
-from dalda.training.progress import progress_bar
+from dalda.probes import ProbeEncoder
+from dalda.progress import progress_bar
 
 log = logging.getLogger(__name__)
 

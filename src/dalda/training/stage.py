@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dalda.config import DaldaConfig
 from dalda.data.stage import run_data_stage
+from dalda.probes import PROBES
 from dalda.rundir import RunDir
 from dalda.training.checkpoint import save_checkpoint, training_record
 from dalda.training.classifier import train_classifier
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 
 def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
     """Train each classifier of ``train.classifiers``; save ``results/<classifier>_head.pt``; return their paths."""
+    for classifier in config.train.classifiers:
+        PROBES.get(classifier)  # an unknown name fails here, before any data is drawn or model loaded
     split = run_data_stage(config, run)
     training_set = load_training_set(split, run, use_synthetic=config.train.synthetic_probability > 0)
     info = training_set.describe()
@@ -30,7 +33,7 @@ def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     for classifier in config.train.classifiers:
         trained = train_classifier(classifier, config, training_set, split.classes, run.features)
-        path = run.results / f"{classifier}_head.pt"
+        path = run.checkpoint_file(classifier)
         save_checkpoint(path, trained, split.classes, training_record(trained, info, train_config))
         paths[classifier] = path
     return paths

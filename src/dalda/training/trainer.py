@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from dalda.training.backbones import ProbeEncoder
+from dalda.probes import ProbeEncoder
 from dalda.training.features import encode_pixels
-from dalda.training.progress import progress_bar
+from dalda.progress import progress_bar
 from dalda.training.sampling import Batch, MixingSampler
 
 FeatureSource = Callable[[Batch], torch.Tensor]

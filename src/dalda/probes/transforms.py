@@ -1,7 +1,7 @@
 """Image -> normalised tensor for the classifiers, with deterministic augmented views.
 
 The authors resize every image to 224 x 224 and normalise with mean = std = 0.5 for both classifiers
-(``shared/REFERENCE.md``); ``train.normalization=backbone`` uses each backbone's own statistics instead (ImageNet
+(their training code); ``train.normalization=backbone`` uses each backbone's own statistics instead (ImageNet
 for ResNet50, CLIP's for CLIP), which is what the pretrained weights expect.
 
 Augmented views (``train.augmented_views`` > 0) are a random resized crop plus a horizontal flip. View ``v`` of an

@@ -1,0 +1,49 @@
+"""The ResNet50 probe: pooled 2048-d ImageNet features, a plain linear head, Adam at ``train.resnet_lr``.
+
+The authors' settings: ``Linear(2048, C)`` with PyTorch's default initialisation (seeded), Adam, lr 1e-4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from dalda.config import DaldaConfig, TrainConfig
+from dalda.models.kit import load_resnet50_backbone
+from dalda.probes.encoder import ProbeEncoder, probe_encoder
+from dalda.probes.heads import linear_head
+
+RESNET_MODEL_ID = "torchvision/resnet50.IMAGENET1K_V1"
+
+
+class ResNetFeatures(nn.Module):
+    """Pooled ResNet features, flattened to (B, feature_dim)."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.module(pixels).flatten(1)
+
+
+class ResNet50Probe:
+    name = "resnet50"
+    title = "Acc-RN50"
+    table_order = 1
+    figure_order = 0
+    zero_shot = False
+
+    def load_backbone(self, config: DaldaConfig, seed: int) -> ProbeEncoder:
+        backbone = load_resnet50_backbone(config.models)
+        module = ResNetFeatures(backbone.module)
+        stats = (backbone.mean, backbone.std)
+        return probe_encoder(self.name, module, backbone.feature_dim, stats, RESNET_MODEL_ID, config, seed)
+
+    def build_head(self, encoder: ProbeEncoder, classes: Sequence[str], train: TrainConfig, seed: int) -> nn.Linear:
+        return linear_head(encoder.feature_dim, len(classes), seed)
+
+    def optimizer(self, parameters: Iterable[nn.Parameter], train: TrainConfig) -> torch.optim.Optimizer:
+        return torch.optim.Adam(parameters, lr=train.resnet_lr)
