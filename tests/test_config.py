@@ -6,7 +6,8 @@ import sys
 import pytest
 import yaml
 
-from dalda.config import ConfigError, build_config, config_to_yaml, load_config, method_label
+from dalda.config import ConfigError, config_to_yaml, method_label
+from dalda.configure import build_config, load_config
 
 
 def test_defaults_are_the_papers_values():

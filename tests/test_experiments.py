@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dalda.config import build_config, method_label
+from dalda.config import method_label
+from dalda.configure import build_config
 from dalda.experiments.methods import METHODS, canonical_name, get_method
 from dalda.experiments.runner import run_experiment
 from dalda.experiments.sharing import SharedStore

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from dalda.config import build_config
+from dalda.configure import build_config
 from dalda.models.llm import TINY_CHAT_TEMPLATE, build_tiny_causal_lm, load_causal_lm
 from dalda.prompts import PromptsIncompleteError, run_prompts_stage
 from dalda.prompts.transformers_backend import TransformersChatBackend

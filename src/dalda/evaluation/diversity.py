@@ -35,7 +35,7 @@ import torch
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
-from dalda.data.images import load_rgb
+from dalda.images import load_rgb
 from dalda.io import read_jsonl
 from dalda.models.kit import ClipBundle
 from dalda.training.progress import progress_bar

@@ -19,11 +19,11 @@ import torch
 from torch import nn
 
 from dalda.config import DaldaConfig, method_label
-from dalda.data.images import drop_unreadable
 from dalda.data.splits import FewShotSplit
 from dalda.data.stage import run_data_stage
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
+from dalda.images import drop_unreadable
 from dalda.io import write_json_atomic
 from dalda.models.kit import ClipBundle, load_clip, load_lpips
 from dalda.rundir import RunDir

@@ -33,7 +33,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dalda.config import ConfigError, DaldaConfig, build_config, method_label
+from dalda.config import ConfigError, DaldaConfig, method_label
+from dalda.configure import build_config
 from dalda.experiments.methods import canonical_name, get_method
 from dalda.experiments.sharing import SharedStore
 
