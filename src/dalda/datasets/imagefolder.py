@@ -3,8 +3,9 @@
 If ``root/train`` and ``root/test`` are both class folders with the same classes, they are the trainval and
 official test splits; otherwise ``root`` itself is the class folder and there is no test split. Hidden files
 and folders (names starting with ".", e.g. macOS "._x.jpg" copies, ".ipynb_checkpoints") are ignored; images
-in sub-folders of a class folder belong to that class. A class name is its folder name with underscores as spaces.
-There is no built-in description: the LLM backends need ``data.description`` or ``data.description_file``.
+in sub-folders of a class folder belong to that class. A class name is its folder name with underscores as
+spaces. There is no built-in description: the LLM backends need ``data.description`` or
+``data.description_file``, and the config needs ``data.root``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
 from dalda.datasets.spec import DatasetSpec
 
-NEEDS_ROOT = "data.dataset=imagefolder needs data.root pointing to a folder root/<class>/<image>"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
 
@@ -63,7 +63,7 @@ def scan_image_folder(root: Path) -> tuple[list[str], list[ImageRecord]]:
 def load_imagefolder(root: Path | None, download: bool, cache_dir: Path) -> DatasetIndex:
     """Index ``root`` (``download`` and ``cache_dir`` are unused: a user's folder is never fetched or copied)."""
     if root is None:
-        raise ValueError(NEEDS_ROOT)
+        raise ValueError("data.dataset=imagefolder needs data.root pointing to a folder root/<class>/<image>")
     root = Path(root).expanduser().resolve()
     train_dir, test_dir = root / "train", root / "test"
     if train_dir.is_dir() and test_dir.is_dir():
@@ -80,4 +80,7 @@ def load_imagefolder(root: Path | None, download: bool, cache_dir: Path) -> Data
     return DatasetIndex(name="imagefolder", classes=[folder_name(f) for f in folders], trainval=trainval, test=test)
 
 
-IMAGEFOLDER = DatasetSpec(name="imagefolder", title="imagefolder", description=None, load=load_imagefolder, needs_root=True)
+# Titled by its config name in reports, as it always was: the folder could hold anything.
+IMAGEFOLDER = DatasetSpec(
+    name="imagefolder", title="imagefolder", description=None, load=load_imagefolder, needs_root=True
+)

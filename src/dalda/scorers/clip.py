@@ -9,7 +9,8 @@ because the paper and the authors' code differ:
 - ``cosine``: the raw cosine between the image and its class prompt, as the paper's text describes, clamped to
   [0, 1]. The Hessel et al. CLIPScore 2.5 * max(cos, 0) is stored beside it for reference.
 
-Both store all three numbers, so switching the variant needs no recomputation.
+Both store all three numbers, so switching the variant needs no recomputation. The forward pass itself is in
+``clip_forward``.
 """
 
 from __future__ import annotations
@@ -17,12 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import torch
-from PIL import Image
-
 from dalda.config import ModelsConfig
-from dalda.models.kit import ClipBundle, load_clip
-from dalda.scorers.base import Measurer, Measures
+from dalda.scorers.base import Measurer
 
 
 def clip_model_identity(models: ModelsConfig) -> str:
@@ -33,29 +30,8 @@ def clip_model_identity(models: ModelsConfig) -> str:
 
 
 @dataclass(frozen=True)
-class ClipMeasurer:
-    """CLIP bound to the class prompts: softmax, cosine and Hessel CLIPScore of each image's true class."""
-
-    clip: ClipBundle
-    text: torch.Tensor
-    """Unit text embeddings of the class prompts, one row per class."""
-
-    @torch.no_grad()
-    def __call__(self, images: list[Image.Image], labels: list[int]) -> list[Measures]:
-        cosines = self.clip.encode_images(images) @ self.text.T
-        probabilities = (self.clip.logit_scale * cosines).softmax(dim=-1)
-        measures = []
-        for row, label in enumerate(labels):
-            cosine = float(cosines[row, label])
-            measures.append(
-                {"softmax": float(probabilities[row, label]), "cosine": cosine, "hessel": 2.5 * max(cosine, 0.0)}
-            )
-        return measures
-
-
-@dataclass(frozen=True)
 class ClipScorer:
-    """A CLIP scorer reading one of :class:`ClipMeasurer`'s numbers, clamped to [0, 1]."""
+    """A CLIP scorer reading one of the numbers of the shared forward pass (``measure``), clamped to [0, 1]."""
 
     name: str
     title: str
@@ -67,10 +43,11 @@ class ClipScorer:
     def identity(self, models: ModelsConfig) -> str:
         return clip_model_identity(models)
 
-    @torch.no_grad()
     def load(self, models: ModelsConfig, classes: list[str], template: str) -> Measurer:
-        clip = load_clip(models)
-        return ClipMeasurer(clip, clip.encode_texts([template.format(name) for name in classes]))
+        # torch and the model code load only when images are scored, so checking a config stays fast
+        from dalda.scorers.clip_forward import load_clip_measurer
+
+        return load_clip_measurer(models, classes, template)
 
     def value(self, measures: Mapping[str, float]) -> float:
         return min(max(measures[self.measure], 0.0), 1.0)
