@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dalda.config import build_config
+from dalda.configure import build_config
 from dalda.data.splits import FewShotSplit
 from dalda.data.stage import run_data_stage
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict

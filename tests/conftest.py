@@ -2,7 +2,8 @@
 
 import pytest
 
-from dalda.config import DaldaConfig, build_config
+from dalda.config import DaldaConfig
+from dalda.configure import build_config
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from PIL import Image
 
 from dalda.baselines.engine import Img2ImgEngine, steps_for
 from dalda.config import GenerationConfig, ModelsConfig
-from dalda.data.images import load_rgb
+from dalda.images import load_rgb
 from dalda.data.stage import run_data_stage
 from dalda.generation.stage import run_generate_stage
 from dalda.io import read_jsonl

@@ -6,7 +6,8 @@ import sys
 import pytest
 import yaml
 
-from dalda.config import ConfigError, build_config, config_to_yaml, load_config
+from dalda.config import ConfigError, config_to_yaml
+from dalda.configure import build_config, load_config
 from dalda.methods import method_label
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from dalda.config import ConfigError, build_config
-from dalda.data import DATASETS
+from dalda.config import ConfigError
+from dalda.configure import build_config
+from dalda.datasets import DATASETS
 
 
 def test_registry_lists_the_supported_datasets() -> None:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from dalda.config import DataConfig
 from dalda.data import load_dataset_index, make_split
-from dalda.data.demo import DEMO_CLASSES
+from dalda.datasets.demo import DEMO_CLASSES
 
 
 def _jpeg(path: Path, shade: int = 0) -> None:
@@ -180,7 +180,7 @@ def test_listed_but_absent_files_are_skipped_with_a_warning(tmp_path: Path, capl
     _fake_caltech(tmp_path)
     # torchvision numbers a category's images by counting its files, so a stray file invents image_0006.jpg
     (tmp_path / "caltech101" / "101_ObjectCategories" / "car_side" / ".DS_Store").write_bytes(b"")
-    with caplog.at_level(logging.WARNING, logger="dalda.data"):
+    with caplog.at_level(logging.WARNING, logger="dalda.datasets"):
         index = load_dataset_index(DataConfig(dataset="caltech101", root=tmp_path), tmp_path / "cache")
     assert sum(r.label == 3 for r in index.trainval) == 5
     assert any("car_side/image_0006.jpg" in r.getMessage() for r in caplog.records)

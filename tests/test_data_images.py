@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dalda.data import ImageRecord, UnreadableImageError, drop_unreadable, load_rgb
+from dalda.datasets import ImageRecord
+from dalda.images import UnreadableImageError, drop_unreadable, load_rgb
 
 
 def _rgb_array(path: Path) -> np.ndarray:
@@ -93,7 +94,7 @@ def test_drop_unreadable_warns_per_file_and_keeps_the_good_ones(
     Image.new("RGB", (8, 8), (1, 2, 3)).save(good)
     bad = _bad_files(tmp_path)
     records = [ImageRecord(good, 0)] + [ImageRecord(path, 1) for path in bad]
-    with caplog.at_level(logging.WARNING, logger="dalda.data"):
+    with caplog.at_level(logging.WARNING, logger="dalda.images"):
         kept = drop_unreadable(records)
     assert kept == [ImageRecord(good, 0)]
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]

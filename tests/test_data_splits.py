@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from dalda.config import DataConfig
-from dalda.data import DatasetIndex, ImageRecord, load_dataset_index, make_split, read_split, write_split
+from dalda.data import load_dataset_index, make_split, read_split, write_split
+from dalda.datasets import DatasetIndex, ImageRecord
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +110,7 @@ def _mixed_index(folder: Path, good: int, bad: int) -> DatasetIndex:
 
 def test_unreadable_drawn_images_are_reported_and_replaced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     index = _mixed_index(tmp_path, good=5, bad=5)
-    with caplog.at_level(logging.WARNING, logger="dalda.data"):
+    with caplog.at_level(logging.WARNING, logger="dalda.images"):
         split = make_split(index, 5, 0, "test")
     assert sorted(r.path.name for r in split.train) == [f"good{i}.png" for i in range(5)]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

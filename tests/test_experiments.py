@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dalda.config import build_config
+from dalda.configure import build_config
 from dalda.experiments.runner import run_experiment
 from dalda.experiments.sharing import SharedStore
 from dalda.methods import METHODS, canonical_name, get_method, method_label

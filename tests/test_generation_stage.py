@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from dalda.config import build_config, config_to_yaml, load_config
+from dalda.config import config_to_yaml
+from dalda.configure import build_config, load_config
 from dalda.generation import run_generate_stage
 from dalda.generation.manifest import class_dir, image_is_readable
 from dalda.generation.sharding import shard

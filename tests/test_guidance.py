@@ -5,7 +5,8 @@ import pytest
 from scipy import stats
 
 from dalda.config import GuidanceConfig
-from dalda.planning.guidance import ags_parameters, clipscore_group, sample_lambdas
+from dalda.planning.guidance import ags_parameters, sample_lambdas
+from dalda.scorers import clipscore_group
 
 PAPER = GuidanceConfig()
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from dalda.config import ConfigError, ModelsConfig, build_config
+from dalda.config import ConfigError, ModelsConfig
+from dalda.configure import build_config
 from dalda.generation.manifest import GenerationSettings
 from dalda.models import hub
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dalda.config import build_config
+from dalda.configure import build_config
 from dalda.methods import default_stages
 from dalda.pipeline import STAGES, run_pipeline
 

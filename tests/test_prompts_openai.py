@@ -15,9 +15,9 @@ from fake_openai_server import FakeOpenAIServer, Reply, answer_all, completion, 
 
 from dalda.chat import BackendError
 from dalda.chat.openai import OpenAIChatBackend
-from dalda.config import build_config
+from dalda.configure import build_config
+from dalda.datasets import DATASETS
 from dalda.prompts import PromptsIncompleteError, run_prompts_stage
-from dalda.prompts.descriptions import BUILTIN_DESCRIPTIONS
 from dalda.rundir import RunDir
 
 KEY = "sk-dalda-test-7f3a9c1e5b2d4f6a8e0c"
@@ -77,7 +77,7 @@ def test_valid_and_fenced_json_answers_give_m_prompts_per_class(tmp_path, key, c
     assert (first.body["temperature"], first.body["top_p"]) == (1.0, 1.0)
     assert (first.body["frequency_penalty"], first.body["presence_penalty"]) == (0.0, 0.0)
     assert "response_format" not in first.body
-    assert BUILTIN_DESCRIPTIONS["pets"] in first.user_message
+    assert DATASETS.get("pets").description in first.user_message
     assert requested_classes(first.body) == CLASSES
 
     record = _record(run)

@@ -7,9 +7,11 @@ import pytest
 
 from dalda.chat.request import ClassNameMatcher
 from dalda.chat.template import template_prompts
-from dalda.config import ConfigError, build_config
+from dalda.config import ConfigError
+from dalda.configure import build_config
+from dalda.datasets import DATASETS
 from dalda.prompts import PromptsError, run_prompts_stage
-from dalda.prompts.descriptions import BUILTIN_DESCRIPTIONS, DescriptionError, require_description
+from dalda.prompts.descriptions import DescriptionError, require_description
 from dalda.rundir import RunDir
 
 # "garden", "table" and "window" are words of the template lists: prompts of the other classes must avoid them.
@@ -92,9 +94,10 @@ def test_descriptions_builtin_user_text_file_and_missing(tmp_path):
     def data(**values):
         return build_config({"data": values}).data
 
-    assert require_description(data(dataset="pets"), "openai").startswith("We have created a 37 category pet dataset")
-    assert "101 categories" in BUILTIN_DESCRIPTIONS["caltech101"]
-    assert "102 flower categories" in BUILTIN_DESCRIPTIONS["flowers102"]
+    pets = require_description(data(dataset="pets"), "openai")
+    assert pets == DATASETS.get("pets").description and "37 categories" in pets  # the paper's Tab. 5, in our words
+    assert "101 categories" in DATASETS.get("caltech101").description
+    assert "102 flower categories" in DATASETS.get("flowers102").description
     folder = {"dataset": "imagefolder", "root": str(tmp_path)}
     assert require_description(data(**folder, description="My birds."), "openai") == "My birds."
     (tmp_path / "d.txt").write_text("Birds of Korea.\n")

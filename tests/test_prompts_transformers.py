@@ -10,7 +10,7 @@ import json
 import pytest
 
 from dalda.chat.transformers import TransformersChatBackend
-from dalda.config import build_config
+from dalda.configure import build_config
 from dalda.models.llm import TINY_CHAT_TEMPLATE, build_tiny_causal_lm, load_causal_lm
 from dalda.prompts import PromptsIncompleteError, run_prompts_stage
 from dalda.rundir import RunDir

@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from dalda.config import build_config, config_to_yaml
+from dalda.config import config_to_yaml
+from dalda.configure import build_config
 from dalda.experiments.cell import CellInfo, write_cell_info
 from dalda.methods import get_method, method_title
 from dalda.io import write_json_atomic, write_jsonl_atomic

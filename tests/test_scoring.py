@@ -1,14 +1,15 @@
-"""CLIPScore on the tiny CLIP: both variants equal a direct computation from the model, and the cache is reused."""
+"""CLIPScore on the tiny CLIP: both CLIP scorers equal a direct computation from the model, and the cache is reused."""
 
 import json
 
 import pytest
 import torch
 
-from dalda.data.images import load_rgb
+from dalda.images import load_rgb
 from dalda.data.stage import run_data_stage
 from dalda.models.kit import load_clip
 from dalda.pipeline import prepare_run
+from dalda.scorers import clip_forward as clip_scorer
 from dalda.scoring import stage as score_stage
 from dalda.scoring.stage import run_score_stage
 
@@ -39,11 +40,11 @@ def test_scores_equal_direct_computation_from_embeddings(scored):
     assert len(scores) == len(split.train)
     for row, (record, score) in enumerate(zip(split.train, scores)):
         assert score.path == str(record.path) and score.label == record.label
-        assert score.softmax == pytest.approx(float(probabilities[row, record.label]), abs=1e-5)
-        assert score.cosine == pytest.approx(float(cosine[row, record.label]), abs=1e-5)
-        assert score.hessel == pytest.approx(2.5 * max(float(cosine[row, record.label]), 0.0), abs=1e-5)
-        assert score.value("softmax") == score.softmax
-        assert score.value("cosine") == min(max(score.cosine, 0.0), 1.0)
+        assert score.measures["softmax"] == pytest.approx(float(probabilities[row, record.label]), abs=1e-5)
+        assert score.measures["cosine"] == pytest.approx(float(cosine[row, record.label]), abs=1e-5)
+        assert score.measures["hessel"] == pytest.approx(2.5 * max(float(cosine[row, record.label]), 0.0), abs=1e-5)
+        assert score.value("softmax") == score.measures["softmax"]
+        assert score.value("cosine") == min(max(score.measures["cosine"], 0.0), 1.0)
 
 
 def test_scores_file_histogram_and_model_identity(scored):
@@ -60,8 +61,8 @@ def test_scores_file_histogram_and_model_identity(scored):
 def test_rerun_reuses_cache_and_rescoring_follows_changes(scored, monkeypatch):
     config, run, split, first = scored
     calls = []
-    real_load = score_stage.load_clip
-    monkeypatch.setattr(score_stage, "load_clip", lambda cfg: calls.append(cfg) or real_load(cfg))
+    real_load = clip_scorer.load_clip
+    monkeypatch.setattr(clip_scorer, "load_clip", lambda cfg: calls.append(cfg) or real_load(cfg))
     assert run_score_stage(config, run) == first
     assert calls == []  # nothing re-scored, CLIP not even loaded
 

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from dalda.config import DaldaConfig, build_config
+from dalda.config import DaldaConfig
+from dalda.configure import build_config
 from dalda.data.splits import FewShotSplit
 from dalda.data.stage import run_data_stage
 from dalda.io import write_jsonl_atomic

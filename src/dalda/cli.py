@@ -16,7 +16,8 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from dalda.config import ConfigError, DaldaConfig, load_config
+from dalda.config import ConfigError, DaldaConfig
+from dalda.configure import load_config
 from dalda.rundir import RunDir
 
 app = typer.Typer(

@@ -1,9 +1,13 @@
 """One typed configuration for every stage of the pipeline.
 
-Defaults are the paper's Tab. 4 values and the authors' set-up (``shared/REFERENCE.md``), so a user who
-changes nothing reproduces the paper. The config is loaded from an optional YAML file, then overridden with
-``section.field=value`` strings from the command line, validated before any work starts, and written back to
-the run directory so every run records exactly what it did.
+Defaults are the paper's Tab. 4 values and the authors' set-up, so a user who changes nothing reproduces the
+paper. The config is loaded from an optional YAML file, then overridden with ``section.field=value`` strings
+from the command line, validated before any work starts, and written back to the run directory so every run
+records exactly what it did.
+
+This module is the schema only, at the bottom of the package: fields that name an extension entry (a dataset,
+a scorer) are plain strings here, checked against their registries by ``dalda.configure``, which is where a
+config is built.
 """
 
 from __future__ import annotations
@@ -91,10 +95,10 @@ class ModelsConfig(_Section):
 class ScoreConfig(_Section):
     """CLIPScore of each real image against its class prompt (paper Sec. 3.1)."""
 
-    variant: Literal["softmax", "cosine"] = Field(
+    variant: str = Field(
         "softmax",
-        description="softmax: probability of the true class over all class prompts (authors' code, default); "
-        "cosine: raw image-text cosine of the true class.",
+        description="An alignment scorer of dalda.scorers. softmax: probability of the true class over all class "
+        "prompts (authors' code, default); cosine: raw image-text cosine of the true class.",
     )
     template: str = Field(BASE_PROMPT, description="Class prompt the image is scored against.")
     batch_size: int = Field(32, ge=1, description="Images per CLIP forward pass.")
@@ -109,7 +113,9 @@ class GuidanceConfig(_Section):
     ags_variant: Literal["truncated", "clipped"] = Field(
         "truncated", description="truncated: the paper's truncated normal; clipped: the authors' code (clamped normal)."
     )
-    alpha: float = Field(0.3, ge=0.0, le=1.0, description="CLIPScore threshold between Low and High groups.")
+    alpha: float = Field(
+        0.3, ge=0.0, le=1.0, description="Score threshold between Low and High groups (unset: the scorer's default)."
+    )
     min_low: float = Field(0.7, ge=0.0, le=1.0, description="Low group (score <= alpha): lambda range minimum.")
     max_low: float = Field(0.9, ge=0.0, le=1.0, description="Low group: lambda range maximum.")
     min_high: float = Field(0.1, ge=0.0, le=1.0, description="High group (score > alpha): lambda range minimum.")
@@ -309,18 +315,6 @@ class DaldaConfig(_Section):
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     baseline: BaselineConfig = Field(default_factory=BaselineConfig)
 
-    @model_validator(mode="after")
-    def _dataset_known(self) -> DaldaConfig:
-        from dalda.data.registry import DATASETS
-
-        if self.data.dataset not in DATASETS:
-            raise ValueError(
-                f"data.dataset={self.data.dataset!r} is not a known dataset; choose one of {sorted(DATASETS)}"
-            )
-        if self.data.dataset == "imagefolder" and self.data.root is None:
-            raise ValueError("data.dataset=imagefolder needs data.root pointing to a folder root/<class>/<image>")
-        return self
-
 
 def _parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
@@ -349,8 +343,11 @@ def _describe(error: ValidationError) -> str:
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
-def build_config(values: dict[str, Any] | None = None, overrides: list[str] | None = None) -> DaldaConfig:
-    """Validate a nested dict of values plus ``section.field=value`` overrides into a config."""
+def parse_config(values: dict[str, Any] | None = None, overrides: list[str] | None = None) -> DaldaConfig:
+    """Validate a nested dict of values plus ``section.field=value`` overrides against the schema.
+
+    Registry names are not checked here: build configs with ``dalda.configure.build_config``.
+    """
     tree: dict[str, Any] = dict(values or {})
     for text in overrides or []:
         path, value = _parse_override(text)
@@ -361,17 +358,16 @@ def build_config(values: dict[str, Any] | None = None, overrides: list[str] | No
         raise ConfigError(_describe(error)) from None
 
 
-def load_config(path: Path | None = None, overrides: list[str] | None = None) -> DaldaConfig:
-    """Read a YAML config file (optional), apply overrides, validate."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        if not Path(path).is_file():
-            raise ConfigError(f"config file {path} does not exist")
-        loaded = yaml.safe_load(Path(path).read_text())
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(loaded).__name__}")
-        values = loaded or {}
-    return build_config(values, overrides)
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    """The nested values of a YAML config file; None gives no values (all defaults)."""
+    if path is None:
+        return {}
+    if not Path(path).is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    loaded = yaml.safe_load(Path(path).read_text())
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(loaded).__name__}")
+    return loaded or {}
 
 
 def config_to_yaml(config: DaldaConfig) -> str:

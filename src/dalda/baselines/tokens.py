@@ -17,11 +17,11 @@ from safetensors.torch import save
 
 from dalda.config import DaldaConfig
 from dalda.baselines.textual_inversion import add_placeholder_tokens, learn_class_token, placeholder_token
-from dalda.data.images import load_rgb
 from dalda.data.splits import FewShotSplit
+from dalda.hashing import file_sha256
+from dalda.images import load_rgb
 from dalda.io import atomic_open
 from dalda.rundir import RunDir
-from dalda.scoring.clipscore import file_sha256
 
 log = logging.getLogger(__name__)
 

@@ -1,25 +1,9 @@
-"""Few-shot data: dataset indexes (paths + labels + readable class names), splits, and robust image reading.
+"""The data stage: the few-shot split of the configured dataset, drawn once and kept in the run directory.
 
-Loaders are looked up by name in :data:`DATASETS`; torchvision is imported only when one of its datasets is
-loaded, so importing this package (e.g. to validate a config) stays light.
+The datasets themselves (loaders, class names, descriptions) are entries of :data:`dalda.datasets.DATASETS`.
 """
 
-from dalda.data.images import UnreadableImageError, drop_unreadable, is_readable, load_rgb
-from dalda.data.records import DatasetIndex, ImageRecord
-from dalda.data.registry import DATASETS, load_dataset_index
 from dalda.data.splits import FewShotSplit, make_split, read_split, write_split
+from dalda.data.stage import load_dataset_index, run_data_stage
 
-__all__ = [
-    "DATASETS",
-    "DatasetIndex",
-    "FewShotSplit",
-    "ImageRecord",
-    "UnreadableImageError",
-    "drop_unreadable",
-    "is_readable",
-    "load_dataset_index",
-    "load_rgb",
-    "make_split",
-    "read_split",
-    "write_split",
-]
+__all__ = ["FewShotSplit", "load_dataset_index", "make_split", "read_split", "run_data_stage", "write_split"]

@@ -13,8 +13,8 @@ is permuted by ``numpy.random.default_rng([seed, trial, label])`` and the first 
 taken. A different trial gives a different draw; for one trial, the 1-shot images are among the 2-shot images,
 and so on. An unreadable image met during the draw is warned about and replaced by the next one in the
 permutation. Evaluation images are NOT decoded here (that would mean reading thousands of files before any
-work starts): stages that read them use :func:`dalda.data.images.drop_unreadable` or catch
-:class:`~dalda.data.images.UnreadableImageError`.
+work starts): stages that read them use :func:`dalda.images.drop_unreadable` or catch
+:class:`~dalda.images.UnreadableImageError`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from dalda.data.images import is_readable
-from dalda.data.records import DatasetIndex, ImageRecord, sorted_records
+from dalda.datasets import DatasetIndex, ImageRecord, sorted_records
+from dalda.images import is_readable
 from dalda.io import read_json, write_json_atomic
 
 EVAL_SPLITS = ("trainval-rest", "test")

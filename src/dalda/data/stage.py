@@ -7,13 +7,22 @@ and a run directory can be inspected and resumed without re-scanning the dataset
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
-from dalda.config import DaldaConfig
-from dalda.data.registry import load_dataset_index
+from dalda.config import DaldaConfig, DataConfig
 from dalda.data.splits import FewShotSplit, make_split, read_split, write_split
+from dalda.datasets import DATASETS, DatasetIndex
 from dalda.rundir import RunDir
 
 log = logging.getLogger(__name__)
+
+
+def load_dataset_index(cfg: DataConfig, cache_dir: Path) -> DatasetIndex:
+    """Index ``cfg.dataset`` (class names plus trainval/test records) with the data settings of the config.
+
+    ``cache_dir`` is where a generated dataset (the demo) is drawn when ``cfg.root`` is None.
+    """
+    return DATASETS.get(cfg.dataset).load(cfg.root, cfg.download, Path(cache_dir))
 
 
 def _check_matches(split: FewShotSplit, config: DaldaConfig, run: RunDir) -> None:

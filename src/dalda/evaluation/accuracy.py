@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from dalda.data.records import ImageRecord
+from dalda.datasets import ImageRecord
 from dalda.probes import ProbeEncoder
 from dalda.training.features import FeatureCache, cached_features, encode_pixels, file_digest
 from dalda.progress import progress_bar

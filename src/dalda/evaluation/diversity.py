@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from dalda.config import EvaluateConfig
-from dalda.data.images import load_rgb
+from dalda.images import load_rgb
 from dalda.io import read_jsonl
 from dalda.metrics import DIVERSITY_METRICS
 

@@ -21,11 +21,11 @@ from torch import nn
 
 from dalda.config import DaldaConfig
 from dalda.methods import method_label
-from dalda.data.images import drop_unreadable
 from dalda.data.splits import FewShotSplit
 from dalda.data.stage import run_data_stage
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
+from dalda.images import drop_unreadable
 from dalda.io import write_json_atomic
 from dalda.metrics import DIVERSITY_METRICS
 from dalda.probes import PROBES, ProbeEncoder

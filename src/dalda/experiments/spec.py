@@ -33,7 +33,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dalda.config import ConfigError, DaldaConfig, build_config
+from dalda.config import ConfigError, DaldaConfig
+from dalda.configure import build_config
 from dalda.methods import canonical_name, get_method, method_label
 from dalda.experiments.sharing import SharedStore
 

@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from dalda.config import load_config
+from dalda.config import parse_config, read_config_file
 from dalda.generation.sharding import Processes
 from dalda.generation.stage import run_generate_stage
 from dalda.rundir import RunDir
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     run = RunDir(args.run_dir)
-    config = load_config(run.config, args.overrides)
+    config = parse_config(read_config_file(run.config), args.overrides)  # checked when the run was made
     summary = run_generate_stage(config, run)
     if Processes.current().is_main:
         print(

@@ -32,7 +32,6 @@ from rich.progress import (
 from rich.text import Text
 
 from dalda.config import DaldaConfig
-from dalda.data.images import UnreadableImageError, load_rgb
 from dalda.generation.engine import GenerationEngine, ImagePrompt
 from dalda.generation.engines import build_engine, check_plan_generator, learn_class_tokens, one_truncation_warning, row_weight
 from dalda.generation.manifest import (
@@ -44,6 +43,7 @@ from dalda.generation.manifest import (
     write_image_atomic,
 )
 from dalda.generation.sharding import Processes, shard
+from dalda.images import UnreadableImageError, load_rgb
 from dalda.io import append_jsonl
 from dalda.planning.rows import PlanRow, read_plan
 from dalda.rundir import RunDir

@@ -21,9 +21,7 @@ import numpy as np
 from scipy.stats import truncnorm
 
 from dalda.config import GuidanceConfig
-
-HIGH = "high"
-LOW = "low"
+from dalda.scorers import HIGH, LOW, clipscore_group
 
 
 @dataclass(frozen=True)
@@ -35,11 +33,6 @@ class AgsParameters:
     sigma: float
     low: float
     high: float
-
-
-def clipscore_group(score: float, alpha: float) -> str:
-    """Low when the score is at most alpha (paper: 'score <= alpha'), High otherwise."""
-    return LOW if score <= alpha else HIGH
 
 
 def ags_parameters(score: float, shots: int, cfg: GuidanceConfig) -> AgsParameters:

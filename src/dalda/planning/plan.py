@@ -12,9 +12,9 @@ import numpy as np
 
 from dalda.config import DaldaConfig
 from dalda.data.splits import FewShotSplit
-from dalda.planning.guidance import clipscore_group, sample_lambdas
+from dalda.planning.guidance import sample_lambdas
 from dalda.planning.rows import PlanRow
-from dalda.scoring.clipscore import ImageScore
+from dalda.scorers import ImageScore, clipscore_group
 
 SEED_LIMIT = 2**31 - 1
 

@@ -1,8 +1,9 @@
 """Dataset descriptions given to the LLM (paper App. C, Tab. 5).
 
 The LLM writes better class prompts when it knows what the dataset looks like, so every LLM request carries a
-short description. The paper's datasets have theirs built in; any other dataset needs one from the user
-(``data.description`` or ``data.description_file``).
+short description. A dataset's own description is part of its entry in ``dalda.datasets`` (the paper's
+datasets and the demo have one); the user's ``data.description`` or ``data.description_file`` overrides it, and
+a dataset without one (e.g. ``imagefolder``) needs it.
 """
 
 from __future__ import annotations
@@ -10,33 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from dalda.config import DataConfig
+from dalda.datasets import DATASETS
 from dalda.prompts.record import PromptsError
 
-BUILTIN_DESCRIPTIONS: dict[str, str] = {
-    # Ours, for the built-in offline demo set (dalda.data.demo), so LLM backends can be tried on it too.
-    "demo": (
-        "A small synthetic dataset of procedurally drawn 64 x 64 pictures. Each picture shows one simple "
-        "geometric shape or texture in two flat random colours, at a random position, size and angle."
-    ),
-    # Verbatim from the paper's Tab. 5.
-    "pets": (
-        "We have created a 37 category pet dataset with roughly 200 images for each class. "
-        "The images have a large variations in scale, pose and lighting."
-    ),
-    # Verbatim from the paper's Tab. 5.
-    "caltech101": (
-        "Caltech-101 dataset is pictures of objects belonging to 101 categories. About 40 to 800 images per "
-        "category. Most categories have about 50 images. The size of each image is roughly 300 x 200 pixels. "
-        "We have carefully clicked outlines of each object in these pictures."
-    ),
-    # Tab. 5 is cut off before this row in our copy of the paper, so this one is written from the dataset's
-    # official description (Oxford VGG, "102 Category Flower Dataset"), in the style of the two rows above.
-    "flowers102": (
-        "We have created a 102 category dataset, consisting of 102 flower categories. The flowers chosen are "
-        "flowers commonly occurring in the United Kingdom. Each class consists of between 40 and 258 images. "
-        "The images have large scale, pose and light variations."
-    ),
-}
+
+def described_datasets() -> list[str]:
+    """The datasets whose entry carries a description."""
+    return sorted(name for name, spec in DATASETS.items() if spec.description is not None)
 
 
 class DescriptionError(PromptsError):
@@ -55,7 +36,7 @@ def resolve_description(data: DataConfig) -> str | None:
         if not text:
             raise DescriptionError(f"data.description_file={path} is empty; write the dataset description in it")
         return text
-    return BUILTIN_DESCRIPTIONS.get(data.dataset)
+    return DATASETS.get(data.dataset).description if data.dataset in DATASETS else None
 
 
 def require_description(data: DataConfig, backend: str) -> str:
@@ -64,7 +45,7 @@ def require_description(data: DataConfig, backend: str) -> str:
     if description is None:
         raise DescriptionError(
             f"prompts.backend={backend} needs a dataset description and data.dataset={data.dataset!r} has no "
-            f"built-in one (built in: {sorted(BUILTIN_DESCRIPTIONS)}); set data.description='...' or "
+            f"built-in one (built in: {described_datasets()}); set data.description='...' or "
             "data.description_file=path/to/description.txt"
         )
     return description

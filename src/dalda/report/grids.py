@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.gridspec import GridSpec  # noqa: E402
 
-from dalda.data.images import load_rgb  # noqa: E402
+from dalda.images import load_rgb  # noqa: E402
 from dalda.methods import method_sort_key, method_title  # noqa: E402
 from dalda.io import atomic_open  # noqa: E402
 from dalda.report.collect import RunRecord, synthetic_rows  # noqa: E402

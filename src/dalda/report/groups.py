@@ -2,16 +2,18 @@
 
 A dataset's CLIPScore is the mean over its scored real images (each image once, whichever runs scored it).
 The paper reports means of 0.84 (Caltech-101) and 0.78 (Oxford Pets) for its HC group and 0.55 (Flowers102)
-for LC, with the softmax CLIPScore; a threshold of 0.7 separates them and is the default here. A dataset with
-mean >= threshold is HC, below is LC; a dataset with no scores (e.g. only real-image runs) has no group.
+for LC, with the softmax CLIPScore (each dataset's ``alignment`` in ``dalda.datasets``); a threshold of 0.7
+separates them and is the default here. A dataset with mean >= threshold is HC, below is LC; a dataset with no
+scores (e.g. only real-image runs) has no group.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dalda.datasets import DATASETS
+
 HC_THRESHOLD = 0.7
-DATASET_TITLES = {"pets": "Oxford Pets", "caltech101": "Caltech-101", "flowers102": "Flowers102", "demo": "Demo"}
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,11 @@ def dataset_groups(
 def dataset_order(datasets: list[str]) -> list[str]:
     """The paper's datasets in its order (Pets, Caltech-101, Flowers102), then the others as first met."""
     found = list(dict.fromkeys(datasets))
-    known = [name for name in DATASET_TITLES if name in found]
+    known = [name for name, spec in DATASETS.items() if spec.alignment is not None and name in found]
     return known + [name for name in found if name not in known]
 
 
 def dataset_title(dataset: str, group: DatasetGroup | None = None) -> str:
     """"Oxford Pets (HC)" style heading; unknown datasets are shown as named."""
-    title = DATASET_TITLES.get(dataset, dataset)
+    title = DATASETS.get(dataset).title if dataset in DATASETS else dataset
     return f"{title} ({group.group})" if group is not None and group.group else title

@@ -1,1 +1,1 @@
-"""CLIPScore of real images against their class prompt (paper Sec. 3.1)."""
+"""The score stage: each real training image's alignment score (paper Sec. 3.1), by the configured scorer."""

@@ -23,7 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as save_tensors
 
-from dalda.data.images import load_rgb
+from dalda.images import load_rgb
 from dalda.io import atomic_open
 from dalda.probes import ProbeEncoder
 from dalda.progress import progress_bar

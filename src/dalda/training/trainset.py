@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dalda.data.records import ImageRecord
 from dalda.data.splits import FewShotSplit
+from dalda.datasets import ImageRecord
 from dalda.io import read_jsonl
 from dalda.rundir import RunDir
 from dalda.training.sampling import TrainingPool, build_pool

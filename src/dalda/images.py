@@ -2,7 +2,8 @@
 
 Every stage (CLIPScore, IP-Adapter conditioning, classifier training) needs the same 3-channel picture of a real
 image, whatever the file holds: greyscale, palette, alpha, CMYK, 16-bit or float. Converting in one place keeps
-those stages agreeing. Rules, so the result is predictable:
+those stages agreeing (which is why this module sits at the base of the package, below every stage). Rules,
+so the result is predictable:
 
 - transparency (RGBA, LA, PA, or a palette / greyscale image with a ``transparency`` key) is composited onto
   white, instead of PIL's default of dropping alpha, which exposes whatever colour hides under transparent pixels;
@@ -20,13 +21,21 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from dalda.data.records import ImageRecord
-
 logger = logging.getLogger(__name__)
+
+class _OnDisk(Protocol):
+    """Anything naming an image file (a dataset record, a split entry); this module stays below the datasets."""
+
+    @property
+    def path(self) -> Path: ...
+
+
+R = TypeVar("R", bound=_OnDisk)
 
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _BACKGROUND = (255, 255, 255)
@@ -99,6 +108,6 @@ def is_readable(path: Path) -> bool:
     return True
 
 
-def drop_unreadable(records: list[ImageRecord]) -> list[ImageRecord]:
+def drop_unreadable(records: list[R]) -> list[R]:
     """Keep the records whose image decodes; warn about each file that does not, naming it, and skip it."""
     return [record for record in records if is_readable(record.path)]

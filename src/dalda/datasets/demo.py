@@ -4,7 +4,7 @@ Five classes of procedurally drawn pictures whose names read well in prompts ("a
 per class, 64x64 PNG. Every image comes from its own seeded numpy generator, so the files are byte-identical on
 every build, and the classes differ in shape or texture so even a small classifier learns them. The files are
 written once, each atomically, into ``<cache_dir>/demo/<class>/<nnn>.png`` (or ``data.root``); later calls reuse
-them after checking that exactly the expected files are there.
+them after checking that exactly the expected files are there. It has no paper figures (no HC/LC group).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dalda.config import DataConfig
-from dalda.data.records import DatasetIndex, ImageRecord
+from dalda.datasets.records import DatasetIndex, ImageRecord
+from dalda.datasets.spec import DatasetSpec
 from dalda.io import atomic_open
 
 DEMO_CLASSES = ["circle", "square", "triangle", "stripes", "checkerboard"]
@@ -112,12 +112,24 @@ def build_demo(folder: Path) -> Path:
     return folder
 
 
-def load_demo(cfg: DataConfig, cache_dir: Path) -> DatasetIndex:
-    """The demo dataset, materialised in ``cfg.root`` if set, else ``cache_dir/demo``; no test split."""
-    folder = build_demo(Path(cfg.root) if cfg.root is not None else Path(cache_dir) / "demo")
+def load_demo(root: Path | None, download: bool, cache_dir: Path) -> DatasetIndex:
+    """The demo dataset, drawn in ``root`` if set, else ``cache_dir/demo``; no test split (``download`` unused)."""
+    folder = build_demo(Path(root) if root is not None else Path(cache_dir) / "demo")
     records = [
         ImageRecord(demo_path(folder, class_index, image_index), class_index)
         for class_index in range(len(DEMO_CLASSES))
         for image_index in range(DEMO_IMAGES_PER_CLASS)
     ]
     return DatasetIndex(name="demo", classes=list(DEMO_CLASSES), trainval=records, test=None)
+
+
+DEMO = DatasetSpec(
+    name="demo",
+    title="Demo",
+    # Ours, so the LLM backends can be tried on the demo too.
+    description=(
+        "A small synthetic dataset of procedurally drawn 64 x 64 pictures. Each picture shows one simple "
+        "geometric shape or texture in two flat random colours, at a random position, size and angle."
+    ),
+    load=load_demo,
+)

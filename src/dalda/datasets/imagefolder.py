@@ -3,7 +3,9 @@
 If ``root/train`` and ``root/test`` are both class folders with the same classes, they are the trainval and
 official test splits; otherwise ``root`` itself is the class folder and there is no test split. Hidden files
 and folders (names starting with ".", e.g. macOS "._x.jpg" copies, ".ipynb_checkpoints") are ignored; images
-in sub-folders of a class folder belong to that class.
+in sub-folders of a class folder belong to that class. A class name is its folder name with underscores as
+spaces. There is no built-in description: the LLM backends need ``data.description`` or
+``data.description_file``, and the config needs ``data.root``.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dalda.config import DataConfig
-from dalda.data.class_names import folder_name
-from dalda.data.records import DatasetIndex, ImageRecord, sorted_records
+from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
+from dalda.datasets.spec import DatasetSpec
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+
+
+def folder_name(folder: str) -> str:
+    """Readable name of a class folder: underscores become spaces, nothing else changes."""
+    return folder.replace("_", " ").strip()
 
 
 def _class_folders(root: Path) -> list[str]:
@@ -54,11 +60,11 @@ def scan_image_folder(root: Path) -> tuple[list[str], list[ImageRecord]]:
     return folders, sorted_records(records)
 
 
-def load_imagefolder(cfg: DataConfig, cache_dir: Path) -> DatasetIndex:
-    """Index ``cfg.root`` (``cache_dir`` is unused: a user's folder is never copied)."""
-    if cfg.root is None:
+def load_imagefolder(root: Path | None, download: bool, cache_dir: Path) -> DatasetIndex:
+    """Index ``root`` (``download`` and ``cache_dir`` are unused: a user's folder is never fetched or copied)."""
+    if root is None:
         raise ValueError("data.dataset=imagefolder needs data.root pointing to a folder root/<class>/<image>")
-    root = Path(cfg.root).expanduser().resolve()
+    root = Path(root).expanduser().resolve()
     train_dir, test_dir = root / "train", root / "test"
     if train_dir.is_dir() and test_dir.is_dir():
         folders, trainval = scan_image_folder(train_dir)
@@ -72,3 +78,9 @@ def load_imagefolder(cfg: DataConfig, cache_dir: Path) -> DatasetIndex:
         folders, trainval = scan_image_folder(root)
         test = None
     return DatasetIndex(name="imagefolder", classes=[folder_name(f) for f in folders], trainval=trainval, test=test)
+
+
+# Titled by its config name in reports, as it always was: the folder could hold anything.
+IMAGEFOLDER = DatasetSpec(
+    name="imagefolder", title="imagefolder", description=None, load=load_imagefolder, needs_root=True
+)

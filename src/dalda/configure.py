@@ -1,0 +1,65 @@
+"""Building a config: the schema parse of ``dalda.config`` plus the checks that need the registries.
+
+``dalda.config`` sits at the bottom of the package and knows no registry, so a field that names an extension
+entry (``data.dataset``, ``score.variant``) is a plain string there. This module checks each such field against
+its registry, with an error naming the field and the choices, applies the rules an entry carries (a dataset
+that needs ``data.root``; a scorer's default ``guidance.alpha``), and is what the CLI, the grid runner and the
+tests build configs with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dalda.config import ConfigError, DaldaConfig, parse_config, read_config_file
+from dalda.datasets import DATASETS
+from dalda.registry import Registry, UnknownEntryError
+from dalda.scorers import SCORERS
+
+REGISTRY_FIELDS: tuple[tuple[str, Registry[Any]], ...] = (
+    ("data.dataset", DATASETS),
+    ("score.variant", SCORERS),
+)
+"""Each config field that names a registry entry, and that registry: one line per extension axis."""
+
+
+def _field(config: DaldaConfig, path: str) -> Any:
+    value: Any = config
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _problems(config: DaldaConfig) -> list[str]:
+    """Unknown registry names, then the rules of the chosen entries; empty when the config is valid."""
+    problems = []
+    for path, registry in REGISTRY_FIELDS:
+        try:
+            registry.get(_field(config, path))
+        except UnknownEntryError as error:
+            problems.append(str(error))
+    if not problems and DATASETS.get(config.data.dataset).needs_root and config.data.root is None:
+        problems.append(
+            f"data.dataset={config.data.dataset} needs data.root pointing to the folder that holds the dataset"
+        )
+    return problems
+
+
+def build_config(values: dict[str, Any] | None = None, overrides: list[str] | None = None) -> DaldaConfig:
+    """Validate a nested dict of values plus ``section.field=value`` overrides into a checked config.
+
+    An unset ``guidance.alpha`` becomes the chosen scorer's ``default_alpha``.
+    """
+    config = parse_config(values, overrides)
+    problems = _problems(config)
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    if "alpha" not in config.guidance.model_fields_set:
+        config.guidance.alpha = SCORERS.get(config.score.variant).default_alpha
+    return config
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> DaldaConfig:
+    """Read a YAML config file (optional), apply overrides, validate and check."""
+    return build_config(read_config_file(path), overrides)

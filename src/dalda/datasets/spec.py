@@ -1,0 +1,54 @@
+"""What dalda knows about one dataset: its loader, its table heading, its LLM description, its CLIPScore group.
+
+One :class:`DatasetSpec` per dataset replaces what used to be four parallel tables (loader, description, report
+title, config check); the data, prompts and report stages and ``dalda.configure`` all read the same entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from dalda.datasets.records import DatasetIndex
+from dalda.registry import Registry
+
+DatasetLoader = Callable[[Path | None, bool, Path], DatasetIndex]
+"""``load(root, download, cache_dir)``: index the dataset under ``root`` (None: the dataset's own default, if it
+has one), letting torchvision download it when ``download``; ``cache_dir`` is where a generated dataset is drawn."""
+
+
+@dataclass(frozen=True)
+class PaperAlignment:
+    """How well CLIP matches the dataset's images to their class names, as the paper reports it (Sec. 4.1).
+
+    ``mean_clipscore`` is the paper's mean softmax CLIPScore over the dataset; ``group`` is its High (HC) or
+    Low (LC) CLIPScore group, the split of its Tab. 3.
+    """
+
+    mean_clipscore: float
+    group: Literal["HC", "LC"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset, complete: adding a dataset is one module defining this plus one ``DATASETS.register``."""
+
+    name: str
+    """The value of ``data.dataset``."""
+    title: str
+    """Heading in report tables ("Oxford Pets")."""
+    description: str | None
+    """What the LLM is told the dataset looks like (paper App. C); None: the user must give one."""
+    load: DatasetLoader
+    alignment: PaperAlignment | None = None
+    """The paper's CLIPScore figures for its own datasets; None for every other dataset."""
+    needs_root: bool = False
+    """True when a config naming this dataset is invalid without ``data.root`` (the user's own folder); checked
+    when the config is built. Datasets that need a root only to load (torchvision's) say so when loaded, so a
+    config for e.g. the prompts stage alone stays valid."""
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset", setting="data.dataset")
+"""Every dataset by name, the paper's in its table order first (reports list datasets in this order)."""
