@@ -3,7 +3,7 @@
 import pytest
 
 from dalda.config import ConfigError, ModelsConfig, build_config
-from dalda.generation.manifest import GenerationSettings
+from dalda.generators.settings import GenerationSettings
 from dalda.models import hub
 
 

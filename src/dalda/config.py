@@ -8,6 +8,8 @@ the run directory so every run records exactly what it did.
 
 from __future__ import annotations
 
+import logging
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -257,11 +259,13 @@ class EvaluateConfig(_Section):
     zero_shot: bool = Field(True, description="Report zero-shot CLIP accuracy on the evaluation split as a reference.")
 
 
-class BaselineConfig(_Section):
+class GeneratorConfig(_Section):
     """The generator: DALDA's SD + IP-Adapter, or one of the paper's baselines (Real Guidance, DA-Fusion)."""
 
-    generator: Literal["ip-adapter", "real-guidance", "da-fusion"] = Field(
-        "ip-adapter", description="ip-adapter: DALDA (and its ablations); the others: SD img2img baselines."
+    name: str = Field(
+        "ip-adapter",
+        description="A registered generator: ip-adapter: DALDA (and its ablations); real-guidance, da-fusion: "
+        "SD img2img baselines.",
     )
     strength: float = Field(0.5, gt=0.0, le=1.0, description="Real Guidance img2img strength.")
     da_fusion_strengths: list[float] = Field(
@@ -278,7 +282,7 @@ class BaselineConfig(_Section):
     @classmethod
     def _strengths_in_range(cls, values: list[float]) -> list[float]:
         if not values or not all(0.0 < value <= 1.0 for value in values):
-            raise ValueError(f"baseline.da_fusion_strengths={values} must be a non-empty list of values in (0, 1]")
+            raise ValueError(f"generator.da_fusion_strengths={values} must be a non-empty list of values in (0, 1]")
         return values
 
 
@@ -296,7 +300,32 @@ class DaldaConfig(_Section):
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
-    baseline: BaselineConfig = Field(default_factory=BaselineConfig)
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _baseline_alias(cls, values: Any) -> Any:
+        """Accept the old ``baseline:`` section (``baseline.generator`` is now ``generator.name``), with a warning,
+        so configs and run directories written before the rename still load."""
+        if not isinstance(values, dict) or "baseline" not in values:
+            return values
+        values = dict(values)
+        old = values.pop("baseline")
+        if not isinstance(old, dict):
+            raise ValueError(f"baseline must be a section of generator settings, not {old!r}; use generator:")
+        renamed = {("name" if key == "generator" else key): value for key, value in old.items()}
+        spelled = ", ".join(f"generator.{key}" for key in renamed)
+        message = (
+            "the config section baseline: is renamed generator: (baseline.generator is now generator.name); "
+            f"read as {spelled}"
+        )
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        logging.getLogger(__name__).warning(message)
+        current = values.get("generator") or {}
+        if not isinstance(current, dict):
+            return values  # the field's own validation reports it
+        values["generator"] = {**renamed, **current}
+        return values
 
     @model_validator(mode="after")
     def _dataset_known(self) -> DaldaConfig:
@@ -372,12 +401,12 @@ def method_label(config: DaldaConfig) -> str:
     """The method a config runs, named as in the paper's tables (e.g. ``llm-ags`` = DALDA, ``base-rs``).
 
     ``none`` means real images only (synthetic probability 0); ``llm-fixed-0.3`` is a fixed-lambda run;
-    ``real-guidance`` and ``da-fusion`` are the baselines.
+    any other generator is named by its ``generator.name`` (``real-guidance`` and ``da-fusion``: the baselines).
     """
     if config.train.synthetic_probability == 0:
         return "none"
-    if config.baseline.generator != "ip-adapter":
-        return config.baseline.generator
+    if config.generator.name != "ip-adapter":
+        return config.generator.name
     if config.guidance.strategy == "fixed":
         return f"{config.prompts.source}-fixed-{config.guidance.fixed_scale:g}"
     strategy = {"ags": "ags", "random": "rs"}[config.guidance.strategy]

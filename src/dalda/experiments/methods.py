@@ -34,7 +34,7 @@ def _ip_adapter(source: str, strategy: str, **guidance: Any) -> dict[str, Any]:
     return {
         "prompts": {"source": source},
         "guidance": {"strategy": strategy, **guidance},
-        "baseline": {"generator": "ip-adapter"},
+        "generator": {"name": "ip-adapter"},
     }
 
 
@@ -45,9 +45,9 @@ METHODS: dict[str, Method] = {
         Method(
             "real-guidance",
             "Real Guidance",
-            {"baseline": {"generator": "real-guidance"}, "prompts": {"source": "base"}},
+            {"generator": {"name": "real-guidance"}, "prompts": {"source": "base"}},
         ),
-        Method("da-fusion", "DA-Fusion", {"baseline": {"generator": "da-fusion"}, "prompts": {"source": "base"}}),
+        Method("da-fusion", "DA-Fusion", {"generator": {"name": "da-fusion"}, "prompts": {"source": "base"}}),
         Method("base-rs", "Base Prompt + RS", _ip_adapter("base", "random")),
         Method("base-ags", "Base Prompt + AGS", _ip_adapter("base", "ags")),
         Method("llm-rs", "LLM Prompt + RS", _ip_adapter("llm", "random")),

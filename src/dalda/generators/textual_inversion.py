@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from PIL import Image
 from rich.progress import Progress
 
-from dalda.config import BaselineConfig
+from dalda.config import GeneratorConfig
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def learn_class_token(
     pipe,
     class_name: str,
     images: list[Image.Image],
-    cfg: BaselineConfig,
+    cfg: GeneratorConfig,
     seed: int,
     progress: Progress | None = None,
 ) -> LearnedToken:
