@@ -306,25 +306,17 @@ class DaldaConfig(_Section):
     @classmethod
     def _baseline_alias(cls, values: Any) -> Any:
         """Accept the old ``baseline:`` section (``baseline.generator`` is now ``generator.name``), with a warning,
-        so configs and run directories written before the rename still load."""
+        so configs and run directories written before the rename still load; ``generator:`` values win."""
         if not isinstance(values, dict) or "baseline" not in values:
             return values
         values = dict(values)
         old = values.pop("baseline")
         if not isinstance(old, dict):
             raise ValueError(f"baseline must be a section of generator settings, not {old!r}; use generator:")
-        renamed = {("name" if key == "generator" else key): value for key, value in old.items()}
-        spelled = ", ".join(f"generator.{key}" for key in renamed)
-        message = (
-            "the config section baseline: is renamed generator: (baseline.generator is now generator.name); "
-            f"read as {spelled}"
-        )
-        warnings.warn(message, DeprecationWarning, stacklevel=2)
-        logging.getLogger(__name__).warning(message)
+        renamed = {_BASELINE_FIELDS.get(key, key): value for key, value in old.items()}
+        _warn_renamed("the config section baseline: is now generator: (and baseline.generator is generator.name)")
         current = values.get("generator") or {}
-        if not isinstance(current, dict):
-            return values  # the field's own validation reports it
-        values["generator"] = {**renamed, **current}
+        values["generator"] = {**renamed, **current} if isinstance(current, dict) else current
         return values
 
     @model_validator(mode="after")
@@ -340,11 +332,25 @@ class DaldaConfig(_Section):
         return self
 
 
+_BASELINE_FIELDS = {"generator": "name"}
+"""Fields of the deprecated ``baseline:`` section whose name changed in ``generator:`` (others keep theirs)."""
+
+
+def _warn_renamed(message: str) -> None:
+    warnings.warn(message, DeprecationWarning, stacklevel=3)
+    logging.getLogger(__name__).warning(message)
+
+
 def _parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
         raise ConfigError(f"override {text!r} is not of the form section.field=value")
     key, raw = text.split("=", 1)
-    return key.strip().split("."), yaml.safe_load(raw) if raw.strip() else None
+    path = key.strip().split(".")
+    if path[0] == "baseline" and len(path) == 2:  # deprecated spelling; an override beats the file's generator:
+        renamed = ["generator", _BASELINE_FIELDS.get(path[1], path[1])]
+        _warn_renamed(f"{'.'.join(path)} is now {'.'.join(renamed)}")
+        path = renamed
+    return path, yaml.safe_load(raw) if raw.strip() else None
 
 
 def _set_nested(tree: dict[str, Any], path: list[str], value: Any) -> None:
