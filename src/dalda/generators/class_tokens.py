@@ -65,7 +65,7 @@ def shots_from_plan(rows: Sequence[PlanRow]) -> PlannedShots:
     """The training images the plan was made from (every real image has rows), by class label."""
     names = dict(sorted({(row.label, row.class_name) for row in rows}))
     if list(names) != list(range(len(names))):
-        raise ValueError(f"the plan's class labels {sorted(names)} are not 0..{len(names) - 1}; rebuild it with `dalda plan`")
+        raise ValueError(f"the plan's class labels {sorted(names)} are not 0..{len(names) - 1}; re-run `dalda plan`")
     images = dict(sorted({(row.source_index, (row.source_path, row.label)) for row in rows}))
     return PlannedShots(list(names.values()), [_Shot(Path(path), label) for path, label in images.values()])
 

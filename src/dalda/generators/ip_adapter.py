@@ -58,7 +58,7 @@ class IPAdapterGenerator:
 
     def row_weight(self, row: PlanRow) -> float:
         if row.ip_scale is None:
-            raise ValueError(f"plan row {row.row_id} ({row.generator}) has no lambda; rebuild the plan with `dalda plan`")
+            raise ValueError(f"plan row {row.row_id} ({row.generator}) has no lambda; re-run `dalda plan`")
         return row.ip_scale
 
     def prepare(self, config: DaldaConfig, run: RunDir, rows: Sequence[PlanRow]) -> None:

@@ -57,7 +57,7 @@ class RealGuidanceGenerator:
 
     def row_weight(self, row: PlanRow) -> float:
         if row.strength is None:
-            raise ValueError(f"plan row {row.row_id} ({row.generator}) has no strength; rebuild the plan with `dalda plan`")
+            raise ValueError(f"plan row {row.row_id} ({row.generator}) has no strength; re-run `dalda plan`")
         return row.strength
 
     def prepare(self, config: DaldaConfig, run: RunDir, rows: Sequence[PlanRow]) -> None:
