@@ -12,8 +12,12 @@ from dalda.planning.stage import run_plan_stage
 
 
 def test_old_baseline_spelling_still_works_and_warns(tmp_path):
-    with pytest.warns(DeprecationWarning, match="baseline.generator is now generator.name"):
+    with pytest.warns(DeprecationWarning) as caught:
         config = build_config(overrides=["baseline.generator=da-fusion", "baseline.ti_steps=7"])
+    assert [str(w.message) for w in caught] == [
+        "baseline.generator is now generator.name",
+        "baseline.ti_steps is now generator.ti_steps",
+    ]
     assert (config.generator.name, config.generator.ti_steps) == ("da-fusion", 7)
 
     old_run = yaml.safe_load(config_to_yaml(build_config()))  # a run directory's config.yaml before the rename
