@@ -5,7 +5,7 @@ Both paths make the same rows (prompt, lambda, seed, reference image) with the s
 (a) authors' way: for every image, ``pipe.set_ip_adapter_scale(lambda)`` and one pipeline call with
     ``ip_adapter_image=`` (so the reference image is encoded again for every image);
 (b) dalda's engine: each reference image encoded once, rows generated ``--batch-size`` at a time with a
-    lambda per image (``dalda.generation.engine.GenerationEngine``).
+    lambda per image (``dalda.generators.ip_adapter_engine.GenerationEngine``).
 
 Both include PIL conversion and the resize back to the reference's size, not PNG writing. One warm-up call
 per path is excluded from timing; the paths then alternate for ``--repeats`` rounds and each path's best
@@ -32,7 +32,7 @@ import torch
 from PIL import Image
 
 from dalda.config import GenerationConfig, ModelsConfig
-from dalda.generation.engine import GenerationEngine
+from dalda.generators.ip_adapter_engine import GenerationEngine
 from dalda.models.kit import load_sd_ip_adapter_pipeline, resolve_device, resolve_dtype
 
 

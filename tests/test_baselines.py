@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dalda.baselines.engine import Img2ImgEngine, steps_for
+from dalda.generators.img2img import Img2ImgEngine, steps_for
 from dalda.config import GenerationConfig, ModelsConfig
 from dalda.images import load_rgb
 from dalda.data.stage import run_data_stage
@@ -41,8 +41,8 @@ def test_baseline_plan_generates_through_the_stage(tiny_config, generator):
     config = tiny_config.model_copy(
         update={
             "generation": SETTINGS,
-            "baseline": tiny_config.baseline.model_copy(
-                update={"generator": generator, "ti_steps": 2, "ti_batch_size": 1, "ti_resolution": 32}
+            "generator": tiny_config.generator.model_copy(
+                update={"name": generator, "ti_steps": 2, "ti_batch_size": 1, "ti_resolution": 32}
             ),
         }
     )
@@ -66,6 +66,6 @@ def test_a_plan_for_another_generator_is_refused(tiny_config):
     run_data_stage(tiny_config, run)
     run_plan_stage(tiny_config.model_copy(update={"prompts": tiny_config.prompts.model_copy(update={"source": "base"}),
                                                   "guidance": tiny_config.guidance.model_copy(update={"strategy": "random"})}), run)
-    other = tiny_config.model_copy(update={"baseline": tiny_config.baseline.model_copy(update={"generator": "real-guidance"})})
+    other = tiny_config.model_copy(update={"generator": tiny_config.generator.model_copy(update={"name": "real-guidance"})})
     with pytest.raises(ValueError, match="re-run `dalda plan`"):
         run_generate_stage(other, run)

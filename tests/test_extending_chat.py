@@ -5,6 +5,7 @@ import logging
 
 import pytest
 
+from dalda.configure import build_config
 from dalda.chat import CHAT_BACKENDS, ChatBackendSpec, ChatMessage, ChatReply
 from dalda.chat.request import read_request
 from dalda.config import DaldaConfig
@@ -53,8 +54,8 @@ def canned():
 
 
 def _with_prompts(config: DaldaConfig, **values) -> DaldaConfig:
-    # prompts.backend is checked against a fixed list by the config schema today; model_copy skips that check.
-    return config.model_copy(update={"prompts": config.prompts.model_copy(update=values)})
+    # Built through dalda.configure, so the registered name passes the same check a user's config goes through.
+    return build_config(config.model_dump(mode="json"), [f"prompts.{key}={value}" for key, value in values.items()])
 
 
 def test_a_registered_backend_runs_in_the_real_prompts_stage(canned, tiny_config, caplog):

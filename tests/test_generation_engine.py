@@ -14,7 +14,7 @@ from diffusers import StableDiffusionPipeline
 from PIL import Image
 
 from dalda.config import GenerationConfig, ModelsConfig
-from dalda.generation.engine import GenerationEngine
+from dalda.generators.ip_adapter_engine import GenerationEngine
 from dalda.models.kit import load_sd_ip_adapter_pipeline
 from dalda.models.sharing import unet_without_ip_adapter
 

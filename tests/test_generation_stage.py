@@ -21,7 +21,7 @@ from dalda.generation import run_generate_stage
 from dalda.generation.manifest import class_dir, image_is_readable
 from dalda.generation.sharding import shard
 from dalda.io import read_jsonl
-from dalda.planning.rows import PlanRow, read_plan, write_plan
+from dalda.plan_rows import PlanRow, read_plan, write_plan
 from dalda.rundir import RunDir
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")

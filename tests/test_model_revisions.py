@@ -4,7 +4,7 @@ import pytest
 
 from dalda.config import ConfigError, ModelsConfig
 from dalda.configure import build_config
-from dalda.generation.manifest import GenerationSettings
+from dalda.generators.settings import GenerationSettings
 from dalda.models import hub
 
 

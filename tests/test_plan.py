@@ -6,7 +6,7 @@ from dalda.data.stage import run_data_stage
 from dalda.io import write_json_atomic
 from dalda.pipeline import prepare_run
 from dalda.planning.guidance import ags_parameters
-from dalda.planning.rows import read_plan
+from dalda.plan_rows import read_plan
 from dalda.planning.stage import run_plan_stage
 from dalda.scoring.stage import run_score_stage
 
@@ -101,9 +101,9 @@ def test_missing_inputs_are_clear_errors(ready):
 
 def test_baseline_rows_have_strengths_and_no_lambda(ready):
     config, run, split, _ = ready
-    rows = run_plan_stage(_with(config, baseline={"generator": "real-guidance"}), run)
+    rows = run_plan_stage(_with(config, generator={"name": "real-guidance"}), run)
     assert {(row.generator, row.strength, row.ip_scale) for row in rows} == {("real-guidance", 0.5, None)}
     assert {row.prompt for row in rows if row.class_name == "square"} == {"a photo of a square"}
-    fusion = run_plan_stage(_with(config, baseline={"generator": "da-fusion"}, plan={"images_per_real": 40}), run)
+    fusion = run_plan_stage(_with(config, generator={"name": "da-fusion"}, plan={"images_per_real": 40}), run)
     assert {row.strength for row in fusion} == {0.25, 0.5, 0.75, 1.0}
     assert {row.prompt for row in fusion if row.class_name == "square"} == {"a photo of a <dalda-square>"}

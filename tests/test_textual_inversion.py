@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from dalda.baselines import tokens as token_store
-from dalda.baselines.textual_inversion import placeholder_token
-from dalda.baselines.tokens import ensure_class_tokens
+from dalda.generators import class_tokens as token_store
+from dalda.generators.textual_inversion import placeholder_token
+from dalda.generators.class_tokens import ensure_class_tokens
 from dalda.configure import build_config
 from dalda.data.stage import run_data_stage
 from dalda.models.kit import load_img2img_pipeline
@@ -19,7 +19,7 @@ def setup(tmp_path):
             "out_dir": str(tmp_path / "run"),
             "data": {"dataset": "demo", "root": str(tmp_path / "demo"), "shots": 1},
             "models": {"profile": "tiny"},
-            "baseline": {"generator": "da-fusion", "ti_steps": 4, "ti_batch_size": 2, "ti_resolution": 64},
+            "generator": {"name": "da-fusion", "ti_steps": 4, "ti_batch_size": 2, "ti_resolution": 64},
         }
     )
     run = prepare_run(config)
@@ -58,7 +58,7 @@ def test_only_new_tokens_train_and_tokens_are_reused(setup, monkeypatch):
 def test_learning_moves_the_token_away_from_its_initialisation(setup):
     config, run, split = setup
     untrained = load_img2img_pipeline(config.models)
-    from dalda.baselines.textual_inversion import add_placeholder_tokens
+    from dalda.generators.textual_inversion import add_placeholder_tokens
 
     add_placeholder_tokens(untrained.tokenizer, untrained.text_encoder, split.classes)
     initial = untrained.text_encoder.get_input_embeddings().weight[-len(split.classes):].detach().clone()

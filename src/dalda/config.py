@@ -12,6 +12,8 @@ config is built.
 
 from __future__ import annotations
 
+import logging
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -145,8 +147,9 @@ class PromptsConfig(_Section):
     """
 
     source: Literal["llm", "base"] = Field("llm", description="llm: M prompts per class; base: 'a photo of a {class}'.")
-    backend: Literal["template", "openai", "transformers"] = Field(
-        "template", description="Who writes the LLM prompts; template is offline and deterministic."
+    backend: str = Field(
+        "template",
+        description="Who writes the prompts (dalda.chat): template (offline, deterministic), openai, transformers."
     )
     num_prompts: int = Field(10, ge=1, description="M, prompts per class.")
     base_template: str = Field(BASE_PROMPT, description="The Base Prompt; {} is the class name.")
@@ -274,11 +277,13 @@ class EvaluateConfig(_Section):
     zero_shot: bool = Field(True, description="Report zero-shot CLIP accuracy on the evaluation split as a reference.")
 
 
-class BaselineConfig(_Section):
+class GeneratorConfig(_Section):
     """The generator: DALDA's SD + IP-Adapter, or one of the paper's baselines (Real Guidance, DA-Fusion)."""
 
-    generator: Literal["ip-adapter", "real-guidance", "da-fusion"] = Field(
-        "ip-adapter", description="ip-adapter: DALDA (and its ablations); the others: SD img2img baselines."
+    name: str = Field(
+        "ip-adapter",
+        description="A registered generator: ip-adapter: DALDA (and its ablations); real-guidance, da-fusion: "
+        "SD img2img baselines.",
     )
     strength: float = Field(0.5, gt=0.0, le=1.0, description="Real Guidance img2img strength.")
     da_fusion_strengths: list[float] = Field(
@@ -295,7 +300,7 @@ class BaselineConfig(_Section):
     @classmethod
     def _strengths_in_range(cls, values: list[float]) -> list[float]:
         if not values or not all(0.0 < value <= 1.0 for value in values):
-            raise ValueError(f"baseline.da_fusion_strengths={values} must be a non-empty list of values in (0, 1]")
+            raise ValueError(f"generator.da_fusion_strengths={values} must be a non-empty list of values in (0, 1]")
         return values
 
 
@@ -313,14 +318,45 @@ class DaldaConfig(_Section):
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
-    baseline: BaselineConfig = Field(default_factory=BaselineConfig)
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _baseline_alias(cls, values: Any) -> Any:
+        """Accept the old ``baseline:`` section (``baseline.generator`` is now ``generator.name``), with a warning,
+        so configs and run directories written before the rename still load; ``generator:`` values win."""
+        if not isinstance(values, dict) or "baseline" not in values:
+            return values
+        values = dict(values)
+        old = values.pop("baseline")
+        if not isinstance(old, dict):
+            raise ValueError(f"baseline must be a section of generator settings, not {old!r}; use generator:")
+        renamed = {_BASELINE_FIELDS.get(key, key): value for key, value in old.items()}
+        _warn_renamed("the config section baseline: is now generator: (and baseline.generator is generator.name)")
+        current = values.get("generator") or {}
+        values["generator"] = {**renamed, **current} if isinstance(current, dict) else current
+        return values
+
+
+_BASELINE_FIELDS = {"generator": "name"}
+"""Fields of the deprecated ``baseline:`` section whose name changed in ``generator:`` (others keep theirs)."""
+
+
+def _warn_renamed(message: str) -> None:
+    warnings.warn(message, DeprecationWarning, stacklevel=3)
+    logging.getLogger(__name__).warning(message)
 
 
 def _parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
         raise ConfigError(f"override {text!r} is not of the form section.field=value")
     key, raw = text.split("=", 1)
-    return key.strip().split("."), yaml.safe_load(raw) if raw.strip() else None
+    path = key.strip().split(".")
+    if path[0] == "baseline" and len(path) == 2:  # deprecated spelling; an override beats the file's generator:
+        renamed = ["generator", _BASELINE_FIELDS.get(path[1], path[1])]
+        _warn_renamed(f"{'.'.join(path)} is now {'.'.join(renamed)}")
+        path = renamed
+    return path, yaml.safe_load(raw) if raw.strip() else None
 
 
 def _set_nested(tree: dict[str, Any], path: list[str], value: Any) -> None:

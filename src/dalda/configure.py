@@ -1,7 +1,7 @@
 """Building a config: the schema parse of ``dalda.config`` plus the checks that need the registries.
 
 ``dalda.config`` sits at the bottom of the package and knows no registry, so a field that names an extension
-entry (``data.dataset``, ``score.variant``) is a plain string there. This module checks each such field against
+entry (``data.dataset``, ``generator.name``, ...) is a plain string there. This module checks each such field against
 its registry, with an error naming the field and the choices, applies the rules an entry carries (a dataset
 that needs ``data.root``; a scorer's default ``guidance.alpha``), and is what the CLI, the grid runner and the
 tests build configs with.
@@ -13,13 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from dalda.config import ConfigError, DaldaConfig, parse_config, read_config_file
+from dalda.chat import CHAT_BACKENDS
 from dalda.datasets import DATASETS
+from dalda.generators import GENERATORS
+from dalda.probes import PROBES
 from dalda.registry import Registry, UnknownEntryError
 from dalda.scorers import SCORERS
 
 REGISTRY_FIELDS: tuple[tuple[str, Registry[Any]], ...] = (
     ("data.dataset", DATASETS),
     ("score.variant", SCORERS),
+    ("generator.name", GENERATORS),
+    ("prompts.backend", CHAT_BACKENDS),
+    ("train.classifiers", PROBES),
 )
 """Each config field that names a registry entry, and that registry: one line per extension axis."""
 
@@ -35,10 +41,12 @@ def _problems(config: DaldaConfig) -> list[str]:
     """Unknown registry names, then the rules of the chosen entries; empty when the config is valid."""
     problems = []
     for path, registry in REGISTRY_FIELDS:
-        try:
-            registry.get(_field(config, path))
-        except UnknownEntryError as error:
-            problems.append(str(error))
+        value = _field(config, path)
+        for name in value if isinstance(value, list) else [value]:
+            try:
+                registry.get(name)
+            except UnknownEntryError as error:
+                problems.append(str(error))
     if not problems and DATASETS.get(config.data.dataset).needs_root and config.data.root is None:
         problems.append(
             f"data.dataset={config.data.dataset} needs data.root pointing to the folder that holds the dataset"

@@ -54,13 +54,13 @@ def _ip_adapter(source: str, strategy: str, **guidance: Any) -> dict[str, Any]:
     return {
         "prompts": {"source": source},
         "guidance": {"strategy": strategy, **guidance},
-        "baseline": {"generator": "ip-adapter"},
+        "generator": {"name": "ip-adapter"},
     }
 
 
 def _baseline(generator: str, title: str) -> Method:
-    overrides = {"baseline": {"generator": generator}, "prompts": {"source": "base"}}
-    return Method(generator, title, overrides, identity=("baseline.generator",))
+    overrides = {"generator": {"name": generator}, "prompts": {"source": "base"}}
+    return Method(generator, title, overrides, identity=("generator.name",))
 
 
 METHODS = Registry[Method]("method")
@@ -87,10 +87,10 @@ def method_of(config: DaldaConfig) -> Method:
     for _, method in METHODS.items():
         if method.matches(config):
             return method
-    if config.baseline.generator == "ip-adapter" and config.guidance.strategy == "fixed":
+    if config.generator.name == "ip-adapter" and config.guidance.strategy == "fixed":
         return _fixed(config.prompts.source, config.guidance.fixed_scale)
-    generator = config.baseline.generator
-    return Method(generator, generator, {"baseline": {"generator": generator}}, identity=("baseline.generator",))
+    generator = config.generator.name
+    return Method(generator, generator, {"generator": {"name": generator}}, identity=("generator.name",))
 
 
 def method_label(config: DaldaConfig) -> str:

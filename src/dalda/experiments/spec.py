@@ -12,7 +12,7 @@ Example::
     shots: [1]
     trials: [0, 1, 2]
     classifiers: [resnet50, clip]
-    overrides: {da-fusion: {baseline: {da_fusion_strengths: [0.5]}}}   # per method name
+    overrides: {da-fusion: {generator: {da_fusion_strengths: [0.5]}}}   # per method name
     tiny:                                  # applied with --models tiny: offline demo in minutes on a CPU
       datasets: [demo]
       base: {generation: {resolution: 64, steps: 2}}

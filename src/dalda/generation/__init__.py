@@ -1,4 +1,4 @@
-"""Generation: Stable Diffusion + IP-Adapter images for every plan row, batched with a lambda per image.
+"""Generation: the configured generator's images for every plan row, batched, with a weight per image.
 
 Reproducibility: an image depends only on its plan row (prompt, lambda, seed, reference image) and the
 generation settings, not on batch size, batch order or which process made it. Each row's starting noise comes
@@ -14,9 +14,10 @@ Multiple processes: ``torchrun --nproc_per_node N -m dalda.generation RUN_DIR`` 
 commands start CPU processes joined with gloo). ``accelerate launch --cpu --num_processes N`` starts several
 processes only through MPI (``--mpirun_hostfile``); without it, it runs one.
 
-Modules: ``attention`` (per-sample-lambda IP-Adapter processor), ``engine`` (batched pipeline calls),
-``manifest`` (file layout, manifest lines, crash-safe resume), ``sharding`` (several processes),
-``stage`` (``run_generate_stage``, what ``dalda generate`` runs).
+Modules: ``manifest`` (file layout, manifest lines, crash-safe resume), ``sharding`` (several processes),
+``truncation`` (one warning for over-long prompts), ``stage`` (``run_generate_stage``, what ``dalda generate``
+runs). The engines themselves belong to the generators (``dalda.generators``; DALDA's batched per-lambda
+pipeline is ``dalda.generators.ip_adapter_engine``).
 """
 
 from dalda.generation.stage import GenerationSummary, RowFailure, run_generate_stage

@@ -9,7 +9,8 @@ Layout (Hugging Face ``imagefolder``, so ``datasets.load_dataset("imagefolder", 
 
 Each manifest line holds ``file_name`` (relative to ``synthetic/``), ``label`` (the integer class index, as in
 the plan and split; imagefolder keeps a metadata ``label`` as is instead of inferring one from folder names),
-``class_name``, the row's plan fields and the generation settings that decide the pixels.
+``class_name``, the row's plan fields and the generator's settings that decide the pixels
+(``Generator.manifest_settings``).
 
 Crash safety: an image is written to a temporary name and renamed (``dalda.io.atomic_open``); its manifest
 line is appended (one fsynced line) only after that. A row counts as done when its line equals the line this
@@ -23,15 +24,13 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from dalda.config import DaldaConfig
 from dalda.io import atomic_open, read_jsonl, write_jsonl_atomic
-from dalda.planning.rows import PlanRow
+from dalda.plan_rows import PlanRow
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -53,47 +52,9 @@ def relative_image_path(row: PlanRow) -> str:
     return f"{class_dir(row.class_name)}/{row.file_stem}.png"
 
 
-@dataclass(frozen=True)
-class GenerationSettings:
-    """The settings that decide an image's pixels besides its row; a change invalidates finished images.
-
-    Batch size, dtype, device and speed options are left out: an image depends on them only within the
-    tolerance documented in ``dalda.generation`` (they change rounding, not content).
-    """
-
-    models_profile: str
-    sd_model: str
-    vae: str | None
-    ip_adapter: str
-    image_encoder: str
-    scheduler: str
-    steps: int
-    guidance_scale: float
-    resolution: int
-    resize_to_source: bool
-    revisions: dict[str, str]
-
-    @classmethod
-    def from_config(cls, config: DaldaConfig) -> GenerationSettings:
-        models, generation = config.models, config.generation
-        repo = models.ip_adapter_repo
-        return cls(
-            models_profile=models.profile,
-            sd_model=models.sd_model,
-            vae=models.vae,
-            ip_adapter=f"{repo}/{models.ip_adapter_subfolder}/{models.ip_adapter_weight}",
-            image_encoder=f"{repo}/{models.image_encoder_subfolder}",
-            scheduler=generation.scheduler,
-            steps=generation.steps,
-            guidance_scale=generation.guidance_scale,
-            resolution=generation.resolution,
-            resize_to_source=generation.resize_to_source,
-            revisions=dict(sorted(models.revisions.items())),
-        )
-
-
-def manifest_entry(row: PlanRow, settings: GenerationSettings) -> dict[str, Any]:
-    """The manifest line of a finished row (also what a resumed run expects to find for it)."""
+def manifest_entry(row: PlanRow, settings: dict[str, Any]) -> dict[str, Any]:
+    """The manifest line of a finished row (also what a resumed run expects to find for it); ``settings`` are
+    the generator's ``manifest_settings``, the settings that decide the pixels besides the row."""
     return {
         "file_name": relative_image_path(row),
         "label": row.label,
@@ -109,7 +70,7 @@ def manifest_entry(row: PlanRow, settings: GenerationSettings) -> dict[str, Any]
         "clipscore": row.clipscore,
         "group": row.group,
         "seed": row.seed,
-        **asdict(settings),
+        **settings,
     }
 
 

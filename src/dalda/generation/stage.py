@@ -1,6 +1,8 @@
 """``dalda generate``: execute the plan's rows into ``synthetic/``, resumably, on one or many processes.
 
-Steps: the main process consolidates the manifest (what is already done, checked on disk); every process
+Everything that depends on the generator (its manifest settings, its one-off preparation, its engine, each
+row's weight) comes from its ``dalda.generators`` entry. Steps: the main process consolidates the manifest
+(what is already done, checked on disk) and runs the generator's ``prepare``; every process
 takes its slice of the pending rows (``sharding``); each process generates its rows in batches, writes every
 image atomically and appends its manifest line after the file is complete; finally the main process merges
 the per-process lines into one manifest. Rows whose reference image cannot be read are reported as failed and
@@ -32,10 +34,7 @@ from rich.progress import (
 from rich.text import Text
 
 from dalda.config import DaldaConfig
-from dalda.generation.engine import GenerationEngine, ImagePrompt
-from dalda.generation.engines import build_engine, check_plan_generator, learn_class_tokens, one_truncation_warning, row_weight
 from dalda.generation.manifest import (
-    GenerationSettings,
     consolidate,
     finished_row_ids,
     manifest_entry,
@@ -43,9 +42,11 @@ from dalda.generation.manifest import (
     write_image_atomic,
 )
 from dalda.generation.sharding import Processes, shard
+from dalda.generation.truncation import one_truncation_warning
+from dalda.generators import GENERATORS, Engine, Generator
 from dalda.images import UnreadableImageError, load_rgb
 from dalda.io import append_jsonl
-from dalda.planning.rows import PlanRow, read_plan
+from dalda.plan_rows import PlanRow, read_plan
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,15 @@ def _check_unique(rows: Sequence[PlanRow], plan: Path) -> None:
         raise ValueError(f"{plan} repeats row ids {sorted(repeated)[:10]}; rebuild it with `dalda plan`")
 
 
+def _check_plan_generator(rows: Sequence[PlanRow], generator: Generator, plan: Path) -> None:
+    """A plan built for one generator must not be executed by another (a stale plan after a config change)."""
+    wrong = {row.generator for row in rows} - {generator.name}
+    if wrong:
+        raise ValueError(
+            f"{plan} was built for {sorted(wrong)} but generator.name={generator.name!r}; re-run `dalda plan`"
+        )
+
+
 def _id_ranges(row_ids: Sequence[int]) -> str:
     """Row ids as compact ranges for the log, e.g. ``0-5,9,11-12``."""
     parts: list[str] = []
@@ -92,10 +102,10 @@ def _batches(rows: Sequence[PlanRow], size: int) -> Iterator[list[PlanRow]]:
 class _References:
     """Reference images loaded and encoded once, kept only while rows still need them."""
 
-    def __init__(self, engine: GenerationEngine, rows: Sequence[PlanRow]) -> None:
+    def __init__(self, engine: Engine, rows: Sequence[PlanRow]) -> None:
         self.engine = engine
         self.remaining = Counter(row.source_path for row in rows)
-        self.prompts: dict[str, ImagePrompt] = {}
+        self.prompts: dict[str, Any] = {}
         self.sizes: dict[str, tuple[int, int]] = {}
         self.errors: dict[str, str] = {}
 
@@ -181,6 +191,7 @@ class _Writer:
 
 def _generate_rows(
     config: DaldaConfig,
+    generator: Generator,
     run: RunDir,
     rows: list[PlanRow],
     expected: dict[int, dict[str, Any]],
@@ -195,7 +206,7 @@ def _generate_rows(
         len(rows),
         _id_ranges([row.row_id for row in rows]),
     )
-    engine = build_engine(config, run, processes.models_config(config.models))
+    engine = generator.build(config, run, processes.models_config(config.models))
     references = _References(engine, rows)
     writer = _Writer(run, part_path(run, processes.index, processes.count), settings.resize_to_source)
     failures: list[RowFailure] = []
@@ -203,7 +214,7 @@ def _generate_rows(
     if processes.count > 1:
         label += f" (process {processes.index + 1}/{processes.count})"
     try:
-        with one_truncation_warning(engine.pipe.tokenizer, [row.prompt for row in rows]), _progress(
+        with one_truncation_warning(engine.tokenizer, [row.prompt for row in rows]), _progress(
             processes.is_main
         ) as progress:
             task = progress.add_task(label, total=len(rows))
@@ -218,7 +229,7 @@ def _generate_rows(
                 if ready:
                     images = engine.generate(
                         [row.prompt for row in ready],
-                        [row_weight(row) for row in ready],
+                        [generator.row_weight(row) for row in ready],
                         [row.seed for row in ready],
                         [references.prompts[row.source_path] for row in ready],
                     )
@@ -237,11 +248,12 @@ def _generate_rows(
 
 def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
     """Generate every plan row not already finished; safe to kill and rerun; see the module docstring."""
+    generator = GENERATORS.get(config.generator.name)
     processes = Processes.current(cpu=config.models.device == "cpu")
     rows = read_plan(run.plan)
     _check_unique(rows, run.plan)
-    check_plan_generator(rows, config, run.plan)
-    settings = GenerationSettings.from_config(config)
+    _check_plan_generator(rows, generator, run.plan)
+    settings = generator.manifest_settings(config)
     expected = {row.row_id: manifest_entry(row, settings) for row in rows}
 
     if processes.is_main:
@@ -249,9 +261,9 @@ def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
     processes.wait()
     done_before = finished_row_ids(run)
     pending = [row for row in rows if row.row_id not in done_before]
-    if pending and config.baseline.generator == "da-fusion" and processes.count > 1:
-        if processes.is_main:  # learn the class tokens once, before the other processes load them
-            learn_class_tokens(config, run)
+    if pending:
+        if processes.is_main:  # e.g. DA-Fusion learns its class tokens, once, before any process loads them
+            generator.prepare(config, run, rows)
         processes.wait()
     mine = shard(pending, processes.index, processes.count)
     if processes.is_main:
@@ -263,7 +275,7 @@ def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
             processes.count,
         )
 
-    failures = _generate_rows(config, run, mine, expected, processes) if mine else []
+    failures = _generate_rows(config, generator, run, mine, expected, processes) if mine else []
 
     processes.wait()
     failures = processes.gather(failures)

@@ -1,38 +1,94 @@
-"""The plan stage (`dalda plan`): write every synthetic image to make as one row of ``plan.jsonl``."""
+"""The plan stage (`dalda plan`): write every synthetic image to make as one row of ``plan.jsonl``.
+
+The plan is complete before generation starts, so it can be read, diffed and sharded, and an image never
+depends on which process made it or when. This stage gathers what the rows are made from (the split's real
+images with their CLIPScores, the prompts, the guidance strategy) and hands it to the configured generator
+(``dalda.generators``), which decides the rows. Randomness comes from three independent streams spawned from
+the run seed (prompt order, per-image weight, per-image seeds; ``PlanStreams``).
+"""
 
 from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from dalda.config import DaldaConfig, base_prompts
+from dalda.data.splits import FewShotSplit
 from dalda.data.stage import run_data_stage
+from dalda.generators import GENERATORS, Generator, PlanInputs, PlanStreams
 from dalda.io import read_json
-from dalda.planning.plan import build_plan
-from dalda.planning.rows import PlanRow, write_plan
+from dalda.plan_rows import PlanRow, SourceImage, write_plan
+from dalda.planning.guidance import sample_lambdas
 from dalda.rundir import RunDir
+from dalda.scorers import ImageScore, clipscore_group
 from dalda.scoring.stage import load_scores
 
 log = logging.getLogger(__name__)
 
 
-def _prompts_for(config: DaldaConfig, run: RunDir, classes: list[str]) -> dict[str, list[str]]:
-    if config.prompts.source == "base" or config.baseline.generator != "ip-adapter":
+def _prompts_for(config: DaldaConfig, run: RunDir, generator: Generator, classes: list[str]) -> dict[str, list[str]]:
+    if config.prompts.source == "base" or not generator.uses_prompts:
         return base_prompts(classes, config.prompts.base_template)
     if not run.prompts.exists():
         raise FileNotFoundError(f"no prompts at {run.prompts}; run `dalda prompts` first (or prompts.source=base)")
-    return read_json(run.prompts)
+    prompts = read_json(run.prompts)
+    missing = [name for name in classes if not prompts.get(name)]
+    if missing:
+        raise ValueError(
+            f"no prompts for classes {missing}; re-run `dalda prompts` (prompts.regenerate=true) or add them to "
+            "prompts.prompts_file"
+        )
+    return prompts
+
+
+def _sources(config: DaldaConfig, split: FewShotSplit, scores: dict[str, ImageScore] | None) -> list[SourceImage]:
+    """Every real training image in split order, with its class, CLIPScore and group."""
+    sources = []
+    for index, record in enumerate(split.train):
+        score_record = scores.get(str(record.path)) if scores else None
+        score = score_record.value(config.score.variant) if score_record else None
+        sources.append(
+            SourceImage(
+                class_name=split.classes[record.label],
+                label=record.label,
+                source_path=str(record.path),
+                source_index=index,
+                clipscore=score,
+                group=clipscore_group(score, config.guidance.alpha) if score is not None else None,
+            )
+        )
+    return sources
+
+
+def build_plan(
+    config: DaldaConfig,
+    split: FewShotSplit,
+    prompts: dict[str, list[str]],
+    scores: dict[str, ImageScore] | None,
+    generator: Generator,
+) -> list[PlanRow]:
+    """``plan.images_per_real`` rows for every real training image, in split order, made by ``generator``."""
+    streams = PlanStreams.from_seed(config.seed)
+
+    def draw_lambdas(size: int, score: float | None) -> np.ndarray:
+        return sample_lambdas(config.guidance, size, streams.weight, score=score, shots=split.shots)[0]
+
+    inputs = PlanInputs(split.classes, _sources(config, split, scores), prompts, streams, draw_lambdas)
+    return generator.plan_rows(config, inputs)
 
 
 def run_plan_stage(config: DaldaConfig, run: RunDir) -> list[PlanRow]:
     """Build the plan from the split, the CLIPScores (when present; AGS needs them) and the prompts."""
+    generator = GENERATORS.get(config.generator.name)
     split = run_data_stage(config, run)
     scores = load_scores(run) if run.scores.exists() else None
-    if config.guidance.strategy == "ags" and config.baseline.generator == "ip-adapter" and scores is None:
+    if config.guidance.strategy == "ags" and generator.uses_guidance and scores is None:
         raise FileNotFoundError(f"guidance.strategy=ags needs CLIPScores at {run.scores}; run `dalda score` first")
-    rows = build_plan(config, split, _prompts_for(config, run, split.classes), scores)
+    rows = build_plan(config, split, _prompts_for(config, run, generator, split.classes), scores, generator)
     write_plan(run.plan, rows)
     lambdas = [row.ip_scale for row in rows if row.ip_scale is not None]
-    log.info("plan: %d images from %d real images (%s)", len(rows), len(split.train), config.baseline.generator)
+    log.info("plan: %d images from %d real images (%s)", len(rows), len(split.train), generator.name)
     if lambdas:
         log.info("lambda mean %.3f (min %.3f, max %.3f)", sum(lambdas) / len(lambdas), min(lambdas), max(lambdas))
     return rows

@@ -87,9 +87,8 @@ def lambda_distribution(records: Sequence[RunRecord], path: Path) -> Path | None
     """The λ of every planned image per dataset and method (AGS vs RS; fixed λ is a single bar, left out)."""
     panels: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
-        ip_adapter = record.config.baseline.generator == "ip-adapter" and record.base_method != "none"
-        if ip_adapter and fixed_scale(record.base_method) is None:
-            panels[record.dataset][record.method] += plan_lambdas(record)
+        if record.base_method != "none" and fixed_scale(record.base_method) is None:
+            panels[record.dataset][record.method] += plan_lambdas(record)  # empty for generators without λ
     panels = {d: {m: v for m, v in panels[d].items() if v} for d in _datasets(records) if d in panels}
     panels = {d: methods for d, methods in panels.items() if methods}
     if not panels:

@@ -1,7 +1,9 @@
-"""One row of the generation plan, and reading/writing the plan file.
+"""One row of the generation plan, the real image it comes from, and reading/writing the plan file.
 
 The plan is the contract between planning and generation: generation executes rows, sharding and resuming
-work on ``row_id``, and an image depends only on its row (prompt, lambda, seed), never on batch or order.
+work on ``row_id``, and an image depends only on its row (prompt, weight, seed), never on batch or order.
+The planning stage describes each real training image as a :class:`SourceImage`; a generator turns those into
+rows (``dalda.generators``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dalda.io import read_jsonl, write_jsonl_atomic
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """The fields every row made from one real training image shares."""
+
+    class_name: str
+    label: int
+    source_path: str
+    source_index: int
+    """Index of the real image in the split's training list; groups the M images made from it."""
+    clipscore: float | None
+    group: str | None
+    """"high" or "low": the image's CLIPScore group under threshold alpha; None when the run has no scores."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +48,7 @@ class PlanRow:
     seed: int
     """Seed of this image's own generator."""
     generator: str = "ip-adapter"
-    """What makes the image: "ip-adapter" (DALDA) or a baseline ("real-guidance", "da-fusion")."""
+    """The ``generator.name`` that makes the image, e.g. "ip-adapter" (DALDA) or "real-guidance"."""
     strength: float | None = None
     """img2img strength for the baselines; None for IP-Adapter rows."""
 

@@ -3,7 +3,7 @@
 Only the new tokens' rows of the text encoder's input embeddings train; the UNet, VAE and every other token
 stay frozen (after each step the other rows are restored, so weight decay cannot move them). The standard
 denoising loss on the class's real images, with DA-Fusion's "object" caption templates, as in DA-Fusion's
-set-up (REFERENCE.md): batch 4, learning rate 5e-4 scaled by the batch size, constant schedule, no warm-up.
+set-up: batch 4, learning rate 5e-4 scaled by the batch size, constant schedule, no warm-up.
 
 A token starts from the mean embedding of the class name's own tokens (DA-Fusion starts from a given word; the
 class name is the word that needs no per-dataset choice and works for any tokenizer).
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from PIL import Image
 from rich.progress import Progress
 
-from dalda.config import BaselineConfig
+from dalda.config import GeneratorConfig
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def learn_class_token(
     pipe,
     class_name: str,
     images: list[Image.Image],
-    cfg: BaselineConfig,
+    cfg: GeneratorConfig,
     seed: int,
     progress: Progress | None = None,
 ) -> LearnedToken:

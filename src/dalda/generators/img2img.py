@@ -1,4 +1,4 @@
-"""Batched SD img2img for the baselines (Real Guidance, DA-Fusion), with the generation engine's interface.
+"""Batched SD img2img for the baselines (Real Guidance, DA-Fusion), an ``Engine`` of ``dalda.generators``.
 
 diffusers' img2img takes one strength per call, and DA-Fusion draws a strength per image, so a batch is split
 into one call per distinct strength. Every row still has its own seeded generator (on the CPU, as in the
@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from PIL import Image
 
 from dalda.config import GenerationConfig
-from dalda.generation.engine import build_scheduler
+from dalda.models.schedulers import build_scheduler
 
 
 def steps_for(strength: float, steps: int) -> int:
@@ -25,6 +26,8 @@ def steps_for(strength: float, steps: int) -> int:
 
 
 class Img2ImgEngine:
+    """SD img2img rows (prompt, strength, seed, start image), batched per distinct strength."""
+
     def __init__(self, pipe, settings: GenerationConfig) -> None:
         self.pipe = pipe
         self.settings = settings
@@ -32,6 +35,10 @@ class Img2ImgEngine:
         self.pipe.set_progress_bar_config(disable=True)
         if settings.vae_tiling:
             self.pipe.vae.enable_tiling()
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.pipe.tokenizer
 
     def encode_references(self, images: Sequence[Image.Image]) -> list[Image.Image]:
         """The start images, resized to the generation resolution as the DA-Fusion code base does."""

@@ -4,7 +4,7 @@ The engine wraps the pipeline that ``dalda.models.kit`` builds and changes exact
 batch of B rows gives the same images as B separate calls of the stock pipeline with
 ``set_ip_adapter_scale(lambda)``:
 
-1. IP-Adapter layers take a per-row lambda (``attention.PerSampleIPAdapterAttnProcessor``).
+1. IP-Adapter layers take a per-row lambda (``per_sample_attention.PerSampleIPAdapterAttnProcessor``).
 2. Image embeddings are passed per row (``ip_adapter_image_embeds``), computed once per reference image and
    reused for its M rows. The stock pipeline repeats user-given embeddings ``batch`` times, after which every
    sample attends to the image tokens of *all* reference images (diffusers issue #9813);
@@ -26,35 +26,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from diffusers import (
-    DDIMScheduler,
-    DPMSolverMultistepScheduler,
-    EulerDiscreteScheduler,
-    PNDMScheduler,
-    StableDiffusionPipeline,
-)
+from diffusers import StableDiffusionPipeline
 from diffusers.models.embeddings import ImageProjection
 from PIL import Image
 
 from dalda.config import GenerationConfig
-from dalda.generation.attention import SampleScales, install_per_sample_processors
-
-# Each scheduler is built from the loaded pipeline's scheduler config (the authors' DDIM betas and offsets)
-# with the overrides that name the variant.
-_SCHEDULERS: dict[str, tuple[type, dict[str, Any]]] = {
-    "ddim": (DDIMScheduler, {}),
-    "dpm-solver++": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2}),
-    "euler": (EulerDiscreteScheduler, {}),
-    "pndm": (PNDMScheduler, {"skip_prk_steps": True}),
-}
-
-
-def build_scheduler(name: str, base_config: Any) -> Any:
-    """A fresh scheduler of kind ``name`` sharing ``base_config``'s noise schedule."""
-    if name not in _SCHEDULERS:
-        raise ValueError(f"generation.scheduler={name!r} is not known; choose one of {sorted(_SCHEDULERS)}")
-    cls, overrides = _SCHEDULERS[name]
-    return cls.from_config(base_config, **overrides)
+from dalda.generators.per_sample_attention import SampleScales, install_per_sample_processors
+from dalda.models.schedulers import build_scheduler
 
 
 class PerRowIPAdapterPipeline(StableDiffusionPipeline):
@@ -129,6 +107,10 @@ class GenerationEngine:
             # After the processors are installed. Compiles again for a smaller last batch and once more the
             # first time a batch has all lambdas 0 (that batch skips the image attention); not per lambda value.
             self.pipe.unet = torch.compile(self.pipe.unet)
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.pipe.tokenizer
 
     @property
     def device(self) -> torch.device:

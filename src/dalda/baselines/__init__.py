@@ -1,1 +1,0 @@
-"""Baseline generators the paper compares against: Real Guidance and DA-Fusion (SD img2img)."""

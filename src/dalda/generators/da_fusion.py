@@ -1,0 +1,53 @@
+"""DA-Fusion (Trabucco et al.), a baseline of the paper: SD img2img with a learned token per class.
+
+Before generation, textual inversion learns one token per class from the few shots (``class_tokens``, saved in
+the run directory and reused). Rows use that token in the base prompt, with a strength drawn per image from
+``generator.da_fusion_strengths``. The textual-inversion settings join the manifest settings, so changing them
+regenerates the images made with the old tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dalda.config import DaldaConfig, ModelsConfig
+from dalda.generators.class_tokens import (
+    TI_SETTINGS,
+    ensure_class_tokens,
+    load_class_tokens,
+    shots_from_plan,
+    tokens_are_fresh,
+)
+from dalda.generators.img2img import Img2ImgEngine
+from dalda.generators.real_guidance import RealGuidanceGenerator
+from dalda.generators.spec import PlanInputs
+from dalda.generators.textual_inversion import placeholder_token
+from dalda.models.kit import load_img2img_pipeline
+from dalda.plan_rows import PlanRow, SourceImage
+from dalda.rundir import RunDir
+
+
+class DAFusionGenerator(RealGuidanceGenerator):
+    name = "da-fusion"
+    title = "DA-Fusion"
+
+    def subject(self, source: SourceImage) -> str:
+        return placeholder_token(source.class_name)
+
+    def strength(self, config: DaldaConfig, inputs: PlanInputs) -> float:
+        return float(inputs.streams.weight.choice(config.generator.da_fusion_strengths))
+
+    def manifest_settings(self, config: DaldaConfig) -> dict[str, Any]:
+        return {**super().manifest_settings(config), **config.generator.model_dump(include=set(TI_SETTINGS))}
+
+    def prepare(self, config: DaldaConfig, run: RunDir, rows: Sequence[PlanRow]) -> None:
+        """Learn the class tokens missing from the run directory (loads a pipeline only when one is missing)."""
+        shots = shots_from_plan(rows)
+        if not tokens_are_fresh(config, shots, run):
+            ensure_class_tokens(load_img2img_pipeline(config.models), config, shots, run)
+
+    def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> Img2ImgEngine:
+        pipe = load_img2img_pipeline(models)
+        load_class_tokens(pipe, run)
+        return Img2ImgEngine(pipe, config.generation)

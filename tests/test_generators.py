@@ -1,0 +1,57 @@
+"""The generator registry: config spelling (and the deprecated ``baseline:`` alias), unknown names, settings."""
+
+import warnings
+
+import pytest
+import yaml
+
+from dalda.config import config_to_yaml
+from dalda.configure import build_config, load_config
+from dalda.generators import GENERATORS
+from dalda.pipeline import prepare_run
+from dalda.planning.stage import run_plan_stage
+
+
+def test_old_baseline_spelling_still_works_and_warns(tmp_path):
+    with pytest.warns(DeprecationWarning) as caught:
+        config = build_config(overrides=["baseline.generator=da-fusion", "baseline.ti_steps=7"])
+    assert [str(w.message) for w in caught] == [
+        "baseline.generator is now generator.name",
+        "baseline.ti_steps is now generator.ti_steps",
+    ]
+    assert (config.generator.name, config.generator.ti_steps) == ("da-fusion", 7)
+
+    old_run = yaml.safe_load(config_to_yaml(build_config()))  # a run directory's config.yaml before the rename
+    old_run["baseline"] = {"generator": "real-guidance", **old_run.pop("generator")}
+    old_run["baseline"].pop("name")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(old_run))
+    with pytest.warns(DeprecationWarning, match="section baseline: is now generator:"):
+        loaded = load_config(path)
+    assert loaded.generator.name == "real-guidance"
+    with pytest.warns(DeprecationWarning):  # an override wins over the file, in either spelling
+        assert load_config(path, ["generator.name=da-fusion"]).generator.name == "da-fusion"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert build_config(overrides=["generator.name=da-fusion"]).generator.name == "da-fusion"
+
+
+def test_an_unknown_generator_fails_the_plan_stage_naming_the_choices(tiny_config):
+    config = build_config(
+        {**tiny_config.model_dump(mode="json"), "generator": {"name": "nope"}}
+    )  # the config itself accepts any name: the registry checks it
+    with pytest.raises(ValueError, match=r"generator.name='nope' is not a known generator; choose one of \["):
+        run_plan_stage(config, prepare_run(config))
+
+
+def test_da_fusion_records_its_textual_inversion_settings_and_the_others_keep_their_keys(tiny_config):
+    ip_adapter = GENERATORS.get("ip-adapter").manifest_settings(tiny_config)
+    assert set(ip_adapter) == {
+        "models_profile", "sd_model", "vae", "ip_adapter", "image_encoder", "scheduler", "steps",
+        "guidance_scale", "resolution", "resize_to_source", "revisions",
+    }
+    assert GENERATORS.get("real-guidance").manifest_settings(tiny_config) == ip_adapter
+    fusion = GENERATORS.get("da-fusion")
+    assert fusion.manifest_settings(tiny_config).items() >= ip_adapter.items()
+    longer = tiny_config.model_copy(update={"generator": tiny_config.generator.model_copy(update={"ti_steps": 3})})
+    assert fusion.manifest_settings(longer)["ti_steps"] == 3 != fusion.manifest_settings(tiny_config)["ti_steps"]
