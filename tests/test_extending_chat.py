@@ -5,10 +5,10 @@ import logging
 
 import pytest
 
-from dalda.configure import build_config
 from dalda.chat import CHAT_BACKENDS, ChatBackendSpec, ChatMessage, ChatReply
 from dalda.chat.request import read_request
 from dalda.config import DaldaConfig
+from dalda.configure import build_config
 from dalda.data.stage import run_data_stage
 from dalda.prompts import run_prompts_stage
 from dalda.registry import UnknownEntryError
