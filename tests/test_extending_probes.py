@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from dalda.config import DaldaConfig, EvaluateConfig, TrainConfig, config_to_yaml
+from dalda.config import ConfigError, DaldaConfig, EvaluateConfig, TrainConfig, config_to_yaml
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.metrics import DIVERSITY_METRICS, GroupScorer, ImageLoader
 from dalda.probes import PROBES, ProbeEncoder
@@ -129,9 +129,13 @@ def test_a_registered_toy_probe_trains_evaluates_and_gets_a_report_column(tmp_pa
     assert float(row["Acc-Toy"]) == result["accuracy"]
 
 
-def test_an_unknown_classifier_fails_at_the_train_stage_naming_the_choices(tmp_path):
-    config = tiny_run_config(tmp_path, train={"classifiers": ["nope"]})
-    with pytest.raises(UnknownEntryError, match=r"train.classifiers='nope' is not a known classifier.*resnet50"):
+def test_an_unknown_classifier_fails_up_front_and_at_the_train_stage_naming_the_choices(tmp_path):
+    choices = r"train.classifiers='nope' is not a known classifier.*resnet50"
+    with pytest.raises(ConfigError, match=choices):  # dalda.configure checks every name before any work
+        tiny_run_config(tmp_path, train={"classifiers": ["nope"]})
+    config = tiny_run_config(tmp_path)
+    config = config.model_copy(update={"train": config.train.model_copy(update={"classifiers": ["nope"]})})
+    with pytest.raises(UnknownEntryError, match=choices):  # a config that skipped the check still fails clearly
         run_train_stage(config, RunDir(config.out_dir).ensure())
 
 

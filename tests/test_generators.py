@@ -5,7 +5,7 @@ import warnings
 import pytest
 import yaml
 
-from dalda.config import config_to_yaml
+from dalda.config import ConfigError, config_to_yaml, parse_config
 from dalda.configure import build_config, load_config
 from dalda.generators import GENERATORS
 from dalda.pipeline import prepare_run
@@ -36,11 +36,13 @@ def test_old_baseline_spelling_still_works_and_warns(tmp_path):
         assert build_config(overrides=["generator.name=da-fusion"]).generator.name == "da-fusion"
 
 
-def test_an_unknown_generator_fails_the_plan_stage_naming_the_choices(tiny_config):
-    config = build_config(
-        {**tiny_config.model_dump(mode="json"), "generator": {"name": "nope"}}
-    )  # the config itself accepts any name: the registry checks it
-    with pytest.raises(ValueError, match=r"generator.name='nope' is not a known generator; choose one of \["):
+def test_an_unknown_generator_fails_up_front_and_in_the_plan_stage_naming_the_choices(tiny_config):
+    values = {**tiny_config.model_dump(mode="json"), "generator": {"name": "nope"}}
+    choices = r"generator.name='nope' is not a known generator; choose one of \["
+    with pytest.raises(ConfigError, match=choices):
+        build_config(values)  # dalda.configure checks the name against the registry before any work
+    config = parse_config(values)  # the schema alone accepts any name: a stage still fails clearly
+    with pytest.raises(ValueError, match=choices):
         run_plan_stage(config, prepare_run(config))
 
 
