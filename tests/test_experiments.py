@@ -12,7 +12,7 @@ import yaml
 from dalda.config import build_config, method_label
 from dalda.experiments.methods import METHODS, canonical_name, get_method
 from dalda.experiments.runner import run_experiment
-from dalda.experiments.sharing import SharedStore
+from dalda.experiments.shared_artefacts import SharedStore
 from dalda.experiments.spec import ExperimentSpecError, build_cells, load_spec
 from dalda.rundir import RunDir
 

@@ -3,7 +3,7 @@
 import torch
 
 from dalda.config import TrainConfig
-from dalda.models.kit import load_clip
+from dalda.models.loaders import load_clip
 from dalda.training.backbones import ClipImageFeatures
 from dalda.training.heads import build_optimizer, linear_head, zero_shot_head
 from test_training_support import tiny_run_config

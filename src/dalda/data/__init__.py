@@ -7,7 +7,7 @@ loaded, so importing this package (e.g. to validate a config) stays light.
 from dalda.data.images import UnreadableImageError, drop_unreadable, is_readable, load_rgb
 from dalda.data.records import DatasetIndex, ImageRecord
 from dalda.data.registry import DATASETS, load_dataset_index
-from dalda.data.splits import FewShotSplit, make_split, read_split, write_split
+from dalda.data.splits import FewShotSplit, make_split
 
 __all__ = [
     "DATASETS",
@@ -20,6 +20,4 @@ __all__ = [
     "load_dataset_index",
     "load_rgb",
     "make_split",
-    "read_split",
-    "write_split",
 ]

@@ -35,9 +35,9 @@ import torch
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
+from dalda.artefacts.manifest import ManifestLine
 from dalda.data.images import load_rgb
-from dalda.io import read_jsonl
-from dalda.models.kit import ClipBundle
+from dalda.models.loaders import ClipBundle
 from dalda.training.progress import progress_bar
 
 PAIRING_RULE = (
@@ -59,12 +59,12 @@ def manifest_images(manifest: Path, synthetic_root: Path) -> tuple[list[Syntheti
     """The manifest's synthetic images whose files exist, and how many rows had no file."""
     images: list[SyntheticImage] = []
     missing = 0
-    for row in read_jsonl(manifest):
-        path = synthetic_root / row["file_name"]
+    for row in ManifestLine.read_all(manifest):
+        path = row.image_path(synthetic_root)
         if not path.is_file():
             missing += 1
             continue
-        images.append(SyntheticImage(path, str(row["source_path"]), str(row.get("class_name", row.get("label")))))
+        images.append(SyntheticImage(path, str(row.source_path), str(row.class_name or row.label)))
     return images, missing
 
 

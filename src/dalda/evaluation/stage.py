@@ -18,14 +18,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from dalda.artefacts.split import read_split_for
 from dalda.config import DaldaConfig, method_label
 from dalda.data.images import drop_unreadable
 from dalda.data.splits import FewShotSplit
-from dalda.data.stage import run_data_stage
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
 from dalda.io import write_json_atomic
-from dalda.models.kit import ClipBundle, load_clip, load_lpips
+from dalda.models.loaders import ClipBundle, load_clip, load_lpips
 from dalda.rundir import RunDir
 from dalda.training.backbones import ProbeEncoder, load_probe_encoder
 from dalda.training.checkpoint import load_checkpoint
@@ -83,7 +83,7 @@ def _diversity(config: DaldaConfig, run: RunDir, clip: ClipBundle | None) -> dic
 
 def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
     """Score every classifier of ``train.classifiers`` on the evaluation split; write results and diversity."""
-    split = run_data_stage(config, run)
+    split = read_split_for(config.data, run)
     eval_records = drop_unreadable(split.eval)
     labels = torch.as_tensor([record.label for record in eval_records])
     batch_size = config.train.encode_batch_size

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from dalda.config import ConfigError, DaldaConfig, build_config, method_label
 from dalda.experiments.methods import canonical_name, get_method
-from dalda.experiments.sharing import SharedStore
+from dalda.experiments.shared_artefacts import SharedStore
 
 
 class ExperimentSpecError(ValueError):

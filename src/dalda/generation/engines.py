@@ -37,7 +37,7 @@ def check_plan_generator(rows: Sequence[PlanRow], config: DaldaConfig, plan_path
 
 def build_engine(config: DaldaConfig, run: RunDir, models: ModelsConfig):
     """The engine for ``config.baseline.generator``; DA-Fusion first learns (or loads) its class tokens."""
-    from dalda.models.kit import load_img2img_pipeline, load_sd_ip_adapter_pipeline
+    from dalda.models.loaders import load_img2img_pipeline, load_sd_ip_adapter_pipeline
 
     if config.baseline.generator == "ip-adapter":
         from dalda.generation.engine import GenerationEngine
@@ -54,10 +54,10 @@ def build_engine(config: DaldaConfig, run: RunDir, models: ModelsConfig):
 def learn_class_tokens(config: DaldaConfig, run: RunDir, pipe=None) -> None:
     """DA-Fusion's textual inversion for every class (reuses tokens already saved in the run directory)."""
     from dalda.baselines.tokens import ensure_class_tokens
-    from dalda.data.stage import run_data_stage
-    from dalda.models.kit import load_img2img_pipeline
+    from dalda.artefacts.split import read_split_for
+    from dalda.models.loaders import load_img2img_pipeline
 
-    ensure_class_tokens(pipe or load_img2img_pipeline(config.models), config, run_data_stage(config, run), run)
+    ensure_class_tokens(pipe or load_img2img_pipeline(config.models), config, read_split_for(config.data, run), run)
 
 
 @contextmanager

@@ -1,51 +1,11 @@
-"""One row of the generation plan, and reading/writing the plan file.
+"""The plan's row type and file functions under the names the planning and generation code use.
 
-The plan is the contract between planning and generation: generation executes rows, sharding and resuming
-work on ``row_id``, and an image depends only on its row (prompt, lambda, seed), never on batch or order.
+The type and its file format live in :mod:`dalda.artefacts.plan` (the run directory's typed files).
 """
 
-from __future__ import annotations
+from dalda.artefacts.plan import PlanRow
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+read_plan = PlanRow.read_all
+write_plan = PlanRow.write_all
 
-from dalda.io import read_jsonl, write_jsonl_atomic
-
-
-@dataclass(frozen=True)
-class PlanRow:
-    row_id: int
-    class_name: str
-    label: int
-    source_path: str
-    source_index: int
-    """Index of the real image in the split's training list; groups the M images made from it."""
-    m: int
-    """Which of the M images of this real image (0..M-1)."""
-    prompt: str
-    """The full text prompt fed to Stable Diffusion, prefix included."""
-    ip_scale: float | None
-    """The IP-Adapter image weight lambda for this image; None for the img2img baselines."""
-    clipscore: float | None
-    group: str | None
-    """"high" or "low": the image's CLIPScore group under threshold alpha; None when the run has no scores."""
-    seed: int
-    """Seed of this image's own generator."""
-    generator: str = "ip-adapter"
-    """What makes the image: "ip-adapter" (DALDA) or a baseline ("real-guidance", "da-fusion")."""
-    strength: float | None = None
-    """img2img strength for the baselines; None for IP-Adapter rows."""
-
-    @property
-    def file_stem(self) -> str:
-        return f"{self.row_id:06d}"
-
-
-def write_plan(path: Path, rows: list[PlanRow]) -> None:
-    write_jsonl_atomic(path, (asdict(row) for row in rows))
-
-
-def read_plan(path: Path) -> list[PlanRow]:
-    if not Path(path).exists():
-        raise FileNotFoundError(f"no plan at {path}; run `dalda plan` first")
-    return [PlanRow(**row) for row in read_jsonl(path)]
+__all__ = ["PlanRow", "read_plan", "write_plan"]

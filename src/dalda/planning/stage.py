@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from dalda.artefacts.split import read_split_for
 from dalda.config import DaldaConfig
-from dalda.data.stage import run_data_stage
 from dalda.io import read_json
 from dalda.planning.plan import base_prompts, build_plan
 from dalda.planning.rows import PlanRow, write_plan
@@ -25,7 +25,7 @@ def _prompts_for(config: DaldaConfig, run: RunDir, classes: list[str]) -> dict[s
 
 def run_plan_stage(config: DaldaConfig, run: RunDir) -> list[PlanRow]:
     """Build the plan from the split, the CLIPScores (when present; AGS needs them) and the prompts."""
-    split = run_data_stage(config, run)
+    split = read_split_for(config.data, run)
     scores = load_scores(run) if run.scores.exists() else None
     if config.guidance.strategy == "ags" and config.baseline.generator == "ip-adapter" and scores is None:
         raise FileNotFoundError(f"guidance.strategy=ags needs CLIPScores at {run.scores}; run `dalda score` first")

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
+from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, ManifestLine, PlanRow
 from dalda.config import DaldaConfig, method_label
-from dalda.experiments.cell import read_cell_info
-from dalda.io import read_json, read_jsonl
+from dalda.io import read_json
 from dalda.rundir import RunDir
 from dalda.scoring.stage import load_scores
 
@@ -97,20 +97,20 @@ def _results(run: RunDir, classifiers: list[str]) -> tuple[dict[str, float], dic
     files: dict[str, Path] = {}
     diversity: dict[str, Any] = {}
     for classifier in classifiers:
-        path = run.results / f"{classifier}.json"
+        path = run.result_file(classifier)
         if not path.is_file():
             continue
         try:
-            payload = read_json(path)
+            result = ClassifierResult.read(path)
         except ValueError:
             log.warning("skipping unreadable results file %s", path)
             continue
-        if not isinstance(payload, dict) or _number(payload.get("accuracy")) is None:
+        if _number(result.accuracy) is None:
             log.warning("skipping %s: it has no numeric accuracy", path)
             continue
-        accuracy[classifier] = float(payload["accuracy"])
+        accuracy[classifier] = float(result.accuracy)
         files[classifier] = path
-        diversity = payload.get("diversity") or diversity
+        diversity = result.diversity or diversity
     return accuracy, files, diversity
 
 
@@ -125,8 +125,8 @@ def load_run(root: Path) -> RunRecord | None:
     if config is None:
         return None
     accuracy, files, from_results = _results(run, list(config.train.classifiers))
-    diversity = read_json(run.diversity) if run.diversity.is_file() else from_results
-    cell = read_cell_info(run.root)
+    diversity = DiversityReport.read(run).values if run.diversity.is_file() else from_results
+    cell = CellInfo.read_optional(run)
     base = method_label(config)
     return RunRecord(
         root=run.root,
@@ -162,14 +162,18 @@ def real_image_scores(records: list[RunRecord]) -> dict[str, dict[str, float]]:
 
 def plan_lambdas(record: RunRecord) -> list[float]:
     """The λ of every planned synthetic image of a run (empty when it has no plan)."""
-    return [float(row["ip_scale"]) for row in read_jsonl(record.run.plan) if _number(row.get("ip_scale")) is not None]
+    if not record.run.plan.is_file():
+        return []
+    return [float(row.ip_scale) for row in PlanRow.read_all(record.run) if _number(row.ip_scale) is not None]
 
 
 def synthetic_rows(record: RunRecord) -> list[dict[str, Any]]:
     """Manifest lines of a run's synthetic images whose files exist, each with ``path`` added."""
+    if not record.run.manifest.is_file():
+        return []
     rows = []
-    for row in read_jsonl(record.run.manifest):
-        path = record.run.synthetic / str(row.get("file_name", ""))
+    for line in ManifestLine.read_all(record.run):
+        path = line.image_path(record.run.synthetic)
         if path.is_file():
-            rows.append({**row, "path": path})
+            rows.append({**line.to_json(), "path": path})
     return rows

@@ -21,7 +21,7 @@ import torch
 
 from dalda.data.images import load_rgb
 from dalda.data.records import ImageRecord
-from dalda.models.kit import ClipBundle
+from dalda.models.loaders import ClipBundle
 
 
 @dataclass(frozen=True)

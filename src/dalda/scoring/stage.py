@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import logging
 
+from dalda.artefacts.split import read_split_for
 from dalda.config import DaldaConfig
 from dalda.data.records import ImageRecord
 from dalda.data.splits import FewShotSplit
-from dalda.data.stage import run_data_stage
 from dalda.io import read_jsonl, write_jsonl_atomic
-from dalda.models.kit import load_clip
+from dalda.models.loaders import load_clip
 from dalda.planning.guidance import clipscore_group
 from dalda.rundir import RunDir
 from dalda.scoring.clipscore import ImageScore, file_sha256, score_from_row, score_images, score_to_row
@@ -67,7 +67,7 @@ def load_scores(run: RunDir) -> dict[str, ImageScore]:
 
 def run_score_stage(config: DaldaConfig, run: RunDir, split: FewShotSplit | None = None) -> list[ImageScore]:
     """Scores for ``split.train`` in split order; writes ``scores.jsonl`` and the histogram PNG."""
-    split = split or run_data_stage(config, run)
+    split = split or read_split_for(config.data, run)
     identity = clip_model_identity(config)
     template = config.score.template
     digest = classes_digest(split.classes)

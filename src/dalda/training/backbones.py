@@ -1,6 +1,6 @@
 """The two classifier backbones as feature encoders: pixels -> features, plus what identifies them.
 
-Both come from the model kit (``dalda.models.kit``), the one place that builds models; this module only wraps
+Both come from the model loaders (``dalda.models.loaders``), the one place that builds models; this module only wraps
 them with one interface (``ProbeEncoder``): a module mapping normalised pixels to features, the normalisation
 and input size it expects, and an ``identity`` string. The identity (classifier, profile, model id, a
 fingerprint of the weights, input size, normalisation) keys the feature cache, so a cache is never reused for
@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from dalda.config import DaldaConfig
-from dalda.models.kit import ClipBundle, load_clip, load_resnet50_backbone
+from dalda.models.loaders import ClipBundle, load_clip, load_resnet50_backbone
 from dalda.training.transforms import AUTHORS_MEAN, AUTHORS_STD, ImageTransform
 
 RESNET_MODEL_ID = "torchvision/resnet50.IMAGENET1K_V1"
@@ -96,7 +96,7 @@ def _normalisation(config: DaldaConfig, backbone_mean, backbone_std) -> tuple[tu
 
 
 def load_probe_encoder(classifier: str, config: DaldaConfig, seed: int) -> ProbeEncoder:
-    """Build the frozen backbone of ``classifier`` ("resnet50" or "clip") through the model kit."""
+    """Build the frozen backbone of ``classifier`` ("resnet50" or "clip") through the model loaders."""
     size = config.train.image_size
     clip: ClipBundle | None = None
     if classifier == "resnet50":

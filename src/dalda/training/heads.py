@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from dalda.config import TrainConfig
-from dalda.models.kit import ClipBundle
+from dalda.models.loaders import ClipBundle
 
 
 def class_prompts(classes: Sequence[str], template: str) -> list[str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from dalda.artefacts.split import read_split_for
 from dalda.config import DaldaConfig
-from dalda.data.stage import run_data_stage
 from dalda.rundir import RunDir
 from dalda.training.checkpoint import save_checkpoint, training_record
 from dalda.training.classifier import train_classifier
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
     """Train each classifier of ``train.classifiers``; save ``results/<classifier>_head.pt``; return their paths."""
-    split = run_data_stage(config, run)
+    split = read_split_for(config.data, run)
     training_set = load_training_set(split, run, use_synthetic=config.train.synthetic_probability > 0)
     info = training_set.describe()
     log.info(
