@@ -37,6 +37,12 @@ class ScoreRecord:
     """"high" or "low" under the run's ``guidance.alpha`` (absent in older files)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def value(self, variant: str) -> float:
+        """The score AGS uses under ``variant``, in [0, 1] (the rule of ``dalda.scoring.clipscore.ImageScore``)."""
+        if variant == "softmax":
+            return self.softmax
+        return min(max(self.cosine, 0.0), 1.0)
+
     @classmethod
     def from_json(cls, payload: Any) -> ScoreRecord:
         return from_mapping(cls, payload, "a scores.jsonl line")

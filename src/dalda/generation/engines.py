@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from dalda.config import DaldaConfig, ModelsConfig
-from dalda.planning.rows import PlanRow
+from dalda.artefacts.plan import PlanRow
 from dalda.rundir import RunDir
 
 _TRUNCATION = "truncated because CLIP can only handle"

@@ -31,7 +31,7 @@ from PIL import Image
 
 from dalda.config import DaldaConfig
 from dalda.io import atomic_open, read_jsonl, write_jsonl_atomic
-from dalda.planning.rows import PlanRow
+from dalda.artefacts.plan import PlanRow
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)

@@ -45,7 +45,8 @@ from dalda.generation.manifest import (
 )
 from dalda.generation.sharding import Processes, shard
 from dalda.io import append_jsonl
-from dalda.planning.rows import PlanRow, read_plan
+from dalda.artefacts.plan import PlanRow
+from dalda.planning.rows import read_plan
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)

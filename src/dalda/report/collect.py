@@ -16,11 +16,10 @@ from typing import Any
 
 import yaml
 
-from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, ManifestLine, PlanRow
+from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, ManifestLine, PlanRow, ScoreRecord
 from dalda.config import DaldaConfig, method_label
 from dalda.io import read_json
 from dalda.rundir import RunDir
-from dalda.scoring.stage import load_scores
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +154,8 @@ def real_image_scores(records: list[RunRecord]) -> dict[str, dict[str, float]]:
     scores: dict[str, dict[str, float]] = {}
     for record in records:
         if record.run.scores.is_file():
-            for path, score in load_scores(record.run).items():
-                scores.setdefault(record.dataset, {})[path] = score.value(record.score_variant)
+            for score in ScoreRecord.read_all(record.run):
+                scores.setdefault(record.dataset, {})[score.path] = score.value(record.score_variant)
     return scores
 
 
