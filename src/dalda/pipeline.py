@@ -117,9 +117,9 @@ def check_needs(config: DaldaConfig, run: RunDir, chosen: list[str]) -> None:
     made: set[str] = set()
     for name in (name for name in STAGES if name in chosen):
         stage = STAGES[name]
-        for artefact in stage.needs:
+        for artefact in (artefact for artefact in stage.needs if artefact not in made):
             missing = [path for path in ARTEFACT_FILES[artefact](run, config) if not path.exists()]
-            if artefact not in made and missing:
+            if missing:
                 raise FileNotFoundError(
                     f"stage {name} needs the {artefact} ({missing[0]} is missing); "
                     f"run `dalda {_MADE_BY[artefact]}` first"
