@@ -9,7 +9,7 @@ Both paths make the same rows (prompt, lambda, seed, reference image) with the s
 
 Both include PIL conversion and the resize back to the reference's size, not PNG writing. One warm-up call
 per path is excluded from timing; the paths then alternate for ``--repeats`` rounds and each path's best
-round is reported (the least disturbed by other programs, as ``timeit`` advises). Models come from ``dalda.models.kit``:
+round is reported (the least disturbed by other programs, as ``timeit`` advises). Models come from ``dalda.models.loaders``:
 ``--profile full-random`` builds the real SD1.5 + IP-Adapter (ViT-H image encoder) architectures with random
 weights (true compute, no download), ``--profile tiny`` the test models.
 
@@ -33,7 +33,7 @@ from PIL import Image
 
 from dalda.config import GenerationConfig, ModelsConfig
 from dalda.generators.ip_adapter_engine import GenerationEngine
-from dalda.models.kit import load_sd_ip_adapter_pipeline, resolve_device, resolve_dtype
+from dalda.models.loaders import load_sd_ip_adapter_pipeline, resolve_device, resolve_dtype
 
 
 def _rows(count: int, per_reference: int, seed: int = 0) -> list[tuple[str, float, int, int]]:

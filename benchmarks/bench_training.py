@@ -34,7 +34,7 @@ import torch
 from PIL import Image
 
 from dalda.configure import build_config
-from dalda.data.splits import FewShotSplit
+from dalda.artefacts import Split
 from dalda.data.stage import run_data_stage
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
 from dalda.io import write_jsonl_atomic
@@ -44,7 +44,7 @@ from dalda.training.classifier import train_classifier, training_seed
 from dalda.training.trainset import load_training_set
 
 
-def write_stand_in_synthetic(run: RunDir, split: FewShotSplit, per_real: int) -> None:
+def write_stand_in_synthetic(run: RunDir, split: Split, per_real: int) -> None:
     """``per_real`` noisy copies of every real image, with a manifest in the generation stage's format."""
     rows = []
     for index, record in enumerate(split.train):

@@ -10,7 +10,7 @@ from dalda.images import load_rgb
 from dalda.data.stage import run_data_stage
 from dalda.generation.stage import run_generate_stage
 from dalda.io import read_jsonl
-from dalda.models.kit import load_img2img_pipeline
+from dalda.models.loaders import load_img2img_pipeline
 from dalda.pipeline import prepare_run
 from dalda.planning.stage import run_plan_stage
 

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from dalda.config import DataConfig
-from dalda.data import load_dataset_index, make_split, read_split, write_split
+from dalda.artefacts import Split
+from dalda.data import load_dataset_index, make_split
 from dalda.datasets import DatasetIndex, ImageRecord
 
 
@@ -27,8 +28,8 @@ def _count(records: list[ImageRecord]) -> dict[int, int]:
 
 
 def test_same_trial_gives_identical_json_and_other_trials_differ(demo: DatasetIndex, tmp_path: Path) -> None:
-    write_split(tmp_path / "a.json", make_split(demo, 4, trial=0, eval_split="trainval-rest"))
-    write_split(tmp_path / "b.json", make_split(demo, 4, trial=0, eval_split="trainval-rest"))
+    make_split(demo, 4, trial=0, eval_split="trainval-rest").write(tmp_path / "a.json")
+    make_split(demo, 4, trial=0, eval_split="trainval-rest").write(tmp_path / "b.json")
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
     trains = [make_split(demo, 4, trial=t, eval_split="trainval-rest").train for t in range(3)]
     assert trains[0] != trains[1] and trains[1] != trains[2] and trains[0] != trains[2]
@@ -63,8 +64,8 @@ def test_eval_cap_is_a_deterministic_subset_shared_by_trials(demo: DatasetIndex)
 
 def test_json_round_trip_gives_the_same_images(demo: DatasetIndex, tmp_path: Path) -> None:
     split = make_split(demo, 3, 1, "trainval-rest", max_eval_per_class=5)
-    write_split(tmp_path / "split.json", split)
-    again = read_split(tmp_path / "split.json")
+    split.write(tmp_path / "split.json")
+    again = Split.read(tmp_path / "split.json")
     assert again == split
     assert all(record.path.is_absolute() and record.path.is_file() for record in again.train + again.eval)
 
@@ -73,7 +74,7 @@ def test_malformed_split_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "split.json"
     path.write_text('{"dataset": "demo"}')
     with pytest.raises(ValueError, match="split.json"):
-        read_split(path)
+        Split.read(path)
 
 
 def test_too_few_images_names_the_class_count_and_shots(demo: DatasetIndex) -> None:

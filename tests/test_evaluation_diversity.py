@@ -8,7 +8,7 @@ from PIL import Image
 
 from dalda.config import EvaluateConfig
 from dalda.evaluation.diversity import SyntheticImage, diversity_report, group_pairs, sample_pairs
-from dalda.models.kit import load_clip, load_lpips
+from dalda.models.loaders import load_clip, load_lpips
 from test_training_support import tiny_run_config
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from dalda.configure import build_config
 from dalda.experiments.runner import run_experiment
-from dalda.experiments.sharing import SharedStore
+from dalda.experiments.shared_artefacts import SharedStore
 from dalda.methods import METHODS, canonical_name, get_method, method_label
 from dalda.experiments.spec import ExperimentSpecError, build_cells, load_spec
 from dalda.rundir import RunDir

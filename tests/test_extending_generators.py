@@ -14,7 +14,7 @@ from dalda.generators import GENERATORS, PlanInputs
 from dalda.generation.stage import run_generate_stage
 from dalda.io import read_jsonl
 from dalda.pipeline import prepare_run
-from dalda.plan_rows import PlanRow
+from dalda.artefacts import PlanRow
 from dalda.planning.stage import run_plan_stage
 
 

@@ -15,8 +15,8 @@ from PIL import Image
 
 from dalda.config import GenerationConfig, ModelsConfig
 from dalda.generators.ip_adapter_engine import GenerationEngine
-from dalda.models.kit import load_sd_ip_adapter_pipeline
-from dalda.models.sharing import unet_without_ip_adapter
+from dalda.models.loaders import load_sd_ip_adapter_pipeline
+from dalda.models.unet_sharing import unet_without_ip_adapter
 
 ATOL = 1e-4
 MODELS = ModelsConfig(profile="tiny", device="cpu")

@@ -21,7 +21,7 @@ from dalda.generation import run_generate_stage
 from dalda.generation.manifest import class_dir, image_is_readable
 from dalda.generation.sharding import shard
 from dalda.io import read_jsonl
-from dalda.plan_rows import PlanRow, read_plan, write_plan
+from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -76,14 +76,14 @@ def make_run(root: Path, shots: int = 2, per_real: int = 3, overrides: list[str]
                         seed=1000 + row_id,
                     )
                 )
-    write_plan(run.plan, rows)
+    PlanRow.write_all(run, rows)
     return run
 
 
 def _assert_complete(run: RunDir) -> list[dict]:
     """Every plan row exactly once in the manifest, each image readable and sized like its source."""
     lines = read_jsonl(run.manifest)
-    rows = read_plan(run.plan)
+    rows = PlanRow.read_all(run)
     assert sorted(line["row_id"] for line in lines) == sorted(row.row_id for row in rows)
     for line, row in zip(sorted(lines, key=lambda line: line["row_id"]), rows):
         path = run.synthetic / line["file_name"]
@@ -177,7 +177,7 @@ def test_resume_regenerates_missing_broken_and_stale_rows_identically(tmp_path: 
 def test_changed_settings_regenerate_and_unreadable_sources_fail(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", shots=1, per_real=2)
     run_generate_stage(load_config(run.config), run)
-    source = read_plan(run.plan)[0].source_path
+    source = PlanRow.read_all(run)[0].source_path
     Path(source).write_bytes(b"not an image")
     summary = run_generate_stage(load_config(run.config, ["generation.scheduler=dpm-solver++"]), run)
     assert summary.done_before == 0

@@ -1,4 +1,4 @@
-"""The model kit: every profile's models build offline, run, and load through the same code paths."""
+"""The model loaders: every profile's models build offline, run, and load through the same code paths."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from dalda.models import (
 )
 from dalda.models.hub import ModelLoadError
 from dalda.models.tokenizer import CONTEXT_LENGTH, build_byte_level_tokenizer
+from tiny_checkpoints import write_tiny_checkpoints
 
 TINY = ModelsConfig(profile="tiny", device="cpu")
 
@@ -58,8 +59,6 @@ def clip():
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    from dalda.models.tiny import write_tiny_checkpoints
-
     return write_tiny_checkpoints(tmp_path_factory.mktemp("checkpoints")).model_copy(update={"offline": True})
 
 
@@ -248,8 +247,6 @@ def test_real_profile_loads_local_folders_like_the_published_layout(checkpoints,
 
 
 def test_real_profile_reads_safetensors_ip_adapter(tmp_path, pipe):
-    from dalda.models.tiny import write_tiny_checkpoints
-
     cfg = write_tiny_checkpoints(tmp_path, ip_adapter_format="safetensors").model_copy(update={"offline": True})
     assert _same_weights(load_sd_ip_adapter_pipeline(cfg).unet, pipe.unet)
 

@@ -6,7 +6,7 @@ from dalda.data.stage import run_data_stage
 from dalda.io import write_json_atomic
 from dalda.pipeline import prepare_run
 from dalda.planning.guidance import ags_parameters
-from dalda.plan_rows import read_plan
+from dalda.artefacts import PlanRow
 from dalda.planning.stage import run_plan_stage
 from dalda.scoring.stage import run_score_stage
 
@@ -55,7 +55,7 @@ def test_plan_is_byte_identical_for_same_config_and_seed(ready):
     run_plan_stage(config, run)
     assert run.plan.read_bytes() == first
     other = run_plan_stage(config.model_copy(update={"seed": 1}), run)
-    assert run.plan.read_bytes() != first and len(other) == len(read_plan(run.plan))
+    assert run.plan.read_bytes() != first and len(other) == len(PlanRow.read_all(run))
 
 
 def test_ags_lambdas_follow_each_images_score(ready):

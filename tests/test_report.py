@@ -10,6 +10,7 @@ import base64
 import csv
 import math
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,10 @@ import pytest
 from PIL import Image
 from scipy import stats
 
+from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, ManifestLine, PlanRow, ScoreRecord
 from dalda.config import config_to_yaml
 from dalda.configure import build_config
-from dalda.experiments.cell import CellInfo, write_cell_info
 from dalda.methods import get_method, method_title
-from dalda.io import write_json_atomic, write_jsonl_atomic
 from dalda.report.groups import dataset_groups
 from dalda.report.stage import build_report, run_report_stage
 from dalda.report.stats import summarize, welch_test
@@ -68,16 +68,16 @@ def make_run(
     run = RunDir(root).ensure()
     run.config.write_text(config_to_yaml(config))
     if alias:
-        write_cell_info(root, CellInfo("test", dataset, alias, shots, trial))
+        CellInfo("test", dataset, alias, shots, trial).write(run)
     data = root.parent / f"real-{dataset}-{shots}-{trial}"
     reals = [_image(data / f"{i}.png", (40 * i % 256, 90, 160)) for i in range(len(real_scores or []))]
     if real_scores:
-        write_jsonl_atomic(
-            run.scores,
+        ScoreRecord.write_all(
+            run,
             [
-                {"path": str(path.resolve()), "class_name": CLASSES[i % 2], "label": i % 2, "sha256": "x",
-                 "softmax": score, "cosine": 0.3, "hessel": 0.75, "clip_model": "m", "template": "a photo of a {}",
-                 "classes_digest": "d"}
+                ScoreRecord(path=str(path.resolve()), class_name=CLASSES[i % 2], label=i % 2, sha256="x",
+                            measures={"softmax": score, "cosine": 0.3, "hessel": 0.75}, clip_model="m", template="a photo of a {}",
+                            classes_digest="d")
                 for i, (path, score) in enumerate(zip(reals, real_scores))
             ],
         )  # fmt: skip
@@ -85,24 +85,21 @@ def make_run(
         plan, manifest = [], []
         for row_id, scale in enumerate(lambdas):
             source = reals[row_id % len(reals)]
-            row = {"row_id": row_id, "class_name": CLASSES[row_id % 2], "label": row_id % 2,
-                   "source_path": str(source.resolve()), "source_index": row_id % len(reals), "m": row_id // len(reals),
-                   "prompt": f"best quality, high quality, a photo of a {CLASSES[row_id % 2]} number {row_id}",
-                   "ip_scale": scale, "clipscore": 0.5, "group": "high", "seed": row_id}  # fmt: skip
+            row = PlanRow(row_id=row_id, class_name=CLASSES[row_id % 2], label=row_id % 2,
+                          source_path=str(source.resolve()), source_index=row_id % len(reals), m=row_id // len(reals),
+                          prompt=f"best quality, high quality, a photo of a {CLASSES[row_id % 2]} number {row_id}",
+                          ip_scale=scale, clipscore=0.5, group="high", seed=row_id)  # fmt: skip
             plan.append(row)
-            name = f"{row['class_name']}/{row_id:06d}.png"
+            name = f"{row.class_name}/{row_id:06d}.png"
             _image(run.synthetic / name, (row_id * 20 % 256, 30, 30))
-            manifest.append({**row, "file_name": name})
-        write_jsonl_atomic(run.plan, plan)
-        write_jsonl_atomic(run.manifest, manifest)
+            manifest.append(ManifestLine(file_name=name, **asdict(row)))
+        PlanRow.write_all(run, plan)
+        ManifestLine.write_all(run, manifest)
     if clip_i is not None or lpips is not None:
-        write_json_atomic(run.diversity, {"clip_i": clip_i, "lpips": lpips, "pairing_rule": "by_source"})
+        DiversityReport({"clip_i": clip_i, "lpips": lpips, "pairing_rule": "by_source"}).write(run)
     for classifier, value in (accuracy or {}).items():
-        write_json_atomic(
-            run.results / f"{classifier}.json",
-            {"method": method, "dataset": dataset, "shots": shots, "trial": trial, "classifier": classifier,
-             "accuracy": value, "per_class_accuracy": {}, "num_eval": 10},
-        )  # fmt: skip
+        ClassifierResult(method=method, dataset=dataset, shots=shots, trial=trial, classifier=classifier,
+                         accuracy=value, per_class_accuracy={}, num_eval=10).write(run.result_file(classifier))  # fmt: skip
     return run
 
 

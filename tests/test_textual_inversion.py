@@ -8,7 +8,7 @@ from dalda.generators.textual_inversion import placeholder_token
 from dalda.generators.class_tokens import ensure_class_tokens
 from dalda.configure import build_config
 from dalda.data.stage import run_data_stage
-from dalda.models.kit import load_img2img_pipeline
+from dalda.models.loaders import load_img2img_pipeline
 from dalda.pipeline import prepare_run
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from dalda.models.kit import load_resnet50_backbone
+from dalda.models.loaders import load_resnet50_backbone
 from dalda.training.checkpoint import load_checkpoint
 from dalda.training.stage import run_train_stage
 from dalda.training.trainset import load_training_set

@@ -12,11 +12,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from dalda.artefacts import ManifestLine, Split
 from dalda.config import DaldaConfig
 from dalda.configure import build_config
-from dalda.data.splits import FewShotSplit
 from dalda.data.stage import run_data_stage
-from dalda.io import write_jsonl_atomic
 from dalda.rundir import RunDir
 
 
@@ -34,7 +33,7 @@ def tiny_run_config(tmp_path: Path, train: dict[str, Any] | None = None, **secti
     return build_config(values)
 
 
-def make_run(config: DaldaConfig, images_per_real: int = 3, without_synthetic: int = 0) -> tuple[RunDir, FewShotSplit]:
+def make_run(config: DaldaConfig, images_per_real: int = 3, without_synthetic: int = 0) -> tuple[RunDir, Split]:
     """Draw the split and write ``images_per_real`` noisy copies of each real image (skipping the first
     ``without_synthetic`` real images) plus their manifest; ``images_per_real=0`` writes no manifest."""
     run = RunDir(config.out_dir).ensure()
@@ -52,17 +51,18 @@ def make_run(config: DaldaConfig, images_per_real: int = 3, without_synthetic: i
             (run.synthetic / file_name).parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(np.clip(real + noise, 0, 255).astype(np.uint8)).save(run.synthetic / file_name)
             rows.append(
-                {
-                    "file_name": file_name,
-                    "row_id": len(rows),
-                    "class_name": split.classes[record.label],
-                    "label": record.label,
-                    "source_path": str(record.path),
-                    "source_index": index,
-                    "prompt": f"a photo of a {split.classes[record.label]}",
-                    "ip_scale": 0.5,
-                    "seed": m,
-                }
+                ManifestLine(
+                    file_name=file_name,
+                    row_id=len(rows),
+                    class_name=split.classes[record.label],
+                    label=record.label,
+                    source_path=str(record.path),
+                    source_index=index,
+                    m=m,
+                    prompt=f"a photo of a {split.classes[record.label]}",
+                    ip_scale=0.5,
+                    seed=m,
+                )
             )
-    write_jsonl_atomic(run.manifest, rows)
+    ManifestLine.write_all(run, rows)
     return run, split

@@ -56,6 +56,11 @@ class RunDir:
         return self.synthetic / "metadata.jsonl"
 
     @property
+    def manifest_parts(self) -> Path:
+        """Per-process manifest parts while several processes generate (hidden: ``datasets`` ignores it)."""
+        return self.synthetic / ".parts"
+
+    @property
     def textual_inversion(self) -> Path:
         """DA-Fusion's learned class tokens, one safetensors file per class."""
         return self.root / "textual_inversion"
@@ -68,17 +73,26 @@ class RunDir:
     def results(self) -> Path:
         return self.root / "results"
 
-    def result_file(self, classifier: str) -> Path:
-        """The evaluate stage's results of one classifier: ``results/<classifier>.json``."""
-        return self.results / f"{classifier}.json"
-
     def checkpoint_file(self, classifier: str) -> Path:
-        """The train stage's trained head of one classifier: ``results/<classifier>_head.pt``."""
+        """A trained classifier's head (and fine-tuned backbone) with its training record."""
         return self.results / f"{classifier}_head.pt"
+
+    def train_record_file(self, classifier: str) -> Path:
+        """The training record of a classifier as readable JSON (the checkpoint holds the same record)."""
+        return self.results / f"{classifier}_train.json"
+
+    def result_file(self, classifier: str) -> Path:
+        """One classifier's evaluation: a row of the paper's tables."""
+        return self.results / f"{classifier}.json"
 
     @property
     def diversity(self) -> Path:
         return self.root / "diversity.json"
+
+    @property
+    def cell(self) -> Path:
+        """Which grid cell of an experiment this run is (written by the experiment runner only)."""
+        return self.root / "cell.json"
 
     @property
     def report(self) -> Path:

@@ -3,7 +3,7 @@
 The datasets themselves (loaders, class names, descriptions) are entries of :data:`dalda.datasets.DATASETS`.
 """
 
-from dalda.data.splits import FewShotSplit, make_split, read_split, write_split
+from dalda.data.splits import make_split
 from dalda.data.stage import load_dataset_index, run_data_stage
 
-__all__ = ["FewShotSplit", "load_dataset_index", "make_split", "read_split", "run_data_stage", "write_split"]
+__all__ = ["load_dataset_index", "make_split", "run_data_stage"]

@@ -20,15 +20,12 @@ work starts): stages that read them use :func:`dalda.images.drop_unreadable` or 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from dalda.artefacts.split import Split
 from dalda.datasets import DatasetIndex, ImageRecord, sorted_records
 from dalda.images import is_readable
-from dalda.io import read_json, write_json_atomic
 
 EVAL_SPLITS = ("trainval-rest", "test")
 # Fixed seeds, one per purpose; changing any of them changes every split ever written.
@@ -36,19 +33,6 @@ _HALVING_SEED = 1001
 _DRAW_SEED = 2002
 _EVAL_CAP_SEED = 3003
 
-
-@dataclass
-class FewShotSplit:
-    """The few-shot training images and the evaluation images of one (dataset, shots, trial) run."""
-
-    dataset: str
-    classes: list[str]
-    shots: int
-    trial: int
-    eval_split: str
-    train: list[ImageRecord]
-    eval: list[ImageRecord]
-    max_eval_per_class: int | None = None
 
 
 def _by_class(records: list[ImageRecord]) -> dict[int, list[ImageRecord]]:
@@ -88,7 +72,7 @@ def _draw(
 
 def make_split(
     index: DatasetIndex, shots: int, trial: int, eval_split: str, max_eval_per_class: int | None = None
-) -> FewShotSplit:
+) -> Split:
     """Draw ``shots`` training images per class for ``trial`` and pick the evaluation images (module docstring)."""
     if shots < 1:
         raise ValueError(f"data.shots must be at least 1, got {shots}")
@@ -124,7 +108,7 @@ def make_split(
     overlap = {r.path for r in train} & {r.path for r in evaluation}
     if overlap:
         raise RuntimeError(f"few-shot training and evaluation images overlap, e.g. {sorted(overlap)[0]}")
-    return FewShotSplit(
+    return Split(
         dataset=index.name,
         classes=list(index.classes),
         shots=shots,
@@ -134,47 +118,3 @@ def make_split(
         eval=sorted_records(evaluation),
         max_eval_per_class=max_eval_per_class,
     )
-
-
-def _records_to_json(records: list[ImageRecord]) -> list[dict[str, Any]]:
-    return [{"path": str(Path(r.path).resolve()), "label": r.label} for r in records]
-
-
-def write_split(path: Path, split: FewShotSplit) -> None:
-    """Write the split as JSON (absolute image paths), atomically."""
-    write_json_atomic(
-        path,
-        {
-            "dataset": split.dataset,
-            "classes": split.classes,
-            "shots": split.shots,
-            "trial": split.trial,
-            "eval_split": split.eval_split,
-            "max_eval_per_class": split.max_eval_per_class,
-            "train": _records_to_json(split.train),
-            "eval": _records_to_json(split.eval),
-        },
-    )
-
-
-def read_split(path: Path) -> FewShotSplit:
-    """Load a split written by :func:`write_split`; a malformed file is an error naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"split file {path} does not exist; run `dalda data` first")
-    try:
-        payload = read_json(path)
-        return FewShotSplit(
-            dataset=str(payload["dataset"]),
-            classes=[str(name) for name in payload["classes"]],
-            shots=int(payload["shots"]),
-            trial=int(payload["trial"]),
-            eval_split=str(payload["eval_split"]),
-            train=[ImageRecord(Path(r["path"]), int(r["label"])) for r in payload["train"]],
-            eval=[ImageRecord(Path(r["path"]), int(r["label"])) for r in payload["eval"]],
-            max_eval_per_class=payload.get("max_eval_per_class"),
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(
-            f"split file {path} is malformed ({type(error).__name__}: {error}); delete it and rerun"
-        ) from None

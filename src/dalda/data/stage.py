@@ -1,6 +1,7 @@
 """The data stage: draw the few-shot split once and keep it in the run directory.
 
-Every later stage reads ``split.json`` rather than the dataset, so all stages of a run see the same images,
+This is the only stage that draws a split. Every later stage reads ``split.json``
+(:func:`dalda.artefacts.read_split_for`) rather than the dataset, so all stages of a run see the same images,
 and a run directory can be inspected and resumed without re-scanning the dataset.
 """
 
@@ -9,8 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from dalda.artefacts.split import Split, check_split_matches
 from dalda.config import DaldaConfig, DataConfig
-from dalda.data.splits import FewShotSplit, make_split, read_split, write_split
+from dalda.data.splits import make_split
 from dalda.datasets import DATASETS, DatasetIndex
 from dalda.rundir import RunDir
 
@@ -25,27 +27,11 @@ def load_dataset_index(cfg: DataConfig, cache_dir: Path) -> DatasetIndex:
     return DATASETS.get(cfg.dataset).load(cfg.root, cfg.download, Path(cache_dir))
 
 
-def _check_matches(split: FewShotSplit, config: DaldaConfig, run: RunDir) -> None:
-    wanted = {
-        "dataset": config.data.dataset,
-        "shots": config.data.shots,
-        "trial": config.data.trial,
-        "eval_split": config.data.eval_split,
-        "max_eval_per_class": config.data.max_eval_per_class,
-    }
-    for field, value in wanted.items():
-        if getattr(split, field) != value:
-            raise ValueError(
-                f"{run.split} was drawn with {field}={getattr(split, field)!r} but the config asks for {value!r}; "
-                "use another --out directory for a different split, or delete split.json to redraw"
-            )
-
-
-def run_data_stage(config: DaldaConfig, run: RunDir) -> FewShotSplit:
+def run_data_stage(config: DaldaConfig, run: RunDir) -> Split:
     """Reuse the run's split if it matches the config, else draw it and write ``split.json``."""
     if run.split.exists():
-        split = read_split(run.split)
-        _check_matches(split, config, run)
+        split = Split.read(run)
+        check_split_matches(split, config.data, run.split)
         return split
     index = load_dataset_index(config.data, run.data_cache)
     split = make_split(
@@ -55,6 +41,6 @@ def run_data_stage(config: DaldaConfig, run: RunDir) -> FewShotSplit:
         eval_split=config.data.eval_split,
         max_eval_per_class=config.data.max_eval_per_class,
     )
-    write_split(run.split, split)
+    split.write(run)
     log.info("split: %d classes, %d training and %d evaluation images", len(split.classes), len(split.train), len(split.eval))
     return split

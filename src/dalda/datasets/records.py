@@ -1,4 +1,4 @@
-"""The two plain record types every dataset loader returns.
+"""The plain record types every dataset loader returns (``ImageRecord`` is shared with ``split.json``).
 
 A dataset is reduced to file paths and integer labels (index into ``classes``) so that splits can be written to
 JSON, compared byte for byte and reloaded by any later stage without the dataset's own loader.
@@ -7,15 +7,8 @@ JSON, compared byte for byte and reloaded by any later stage without the dataset
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-
-@dataclass(frozen=True)
-class ImageRecord:
-    """One image on disk and its class, as an index into the dataset's ``classes``."""
-
-    path: Path
-    label: int
+from dalda.artefacts.split import ImageRecord
 
 
 @dataclass

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from dalda.artefacts import ManifestLine
 from dalda.config import EvaluateConfig
 from dalda.images import load_rgb
-from dalda.io import read_jsonl
 from dalda.metrics import DIVERSITY_METRICS
 
 PAIRING_RULE = (
@@ -53,12 +53,12 @@ def manifest_images(manifest: Path, synthetic_root: Path) -> tuple[list[Syntheti
     """The manifest's synthetic images whose files exist, and how many rows had no file."""
     images: list[SyntheticImage] = []
     missing = 0
-    for row in read_jsonl(manifest):
-        path = synthetic_root / row["file_name"]
+    for row in ManifestLine.read_all(manifest):
+        path = row.image_path(synthetic_root)
         if not path.is_file():
             missing += 1
             continue
-        images.append(SyntheticImage(path, str(row["source_path"]), str(row.get("class_name", row.get("label")))))
+        images.append(SyntheticImage(path, str(row.source_path), str(row.class_name or row.label)))
     return images, missing
 
 

@@ -19,10 +19,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from dalda.artefacts import read_split_for
 from dalda.config import DaldaConfig
 from dalda.methods import method_label
-from dalda.data.splits import FewShotSplit
-from dalda.data.stage import run_data_stage
+from dalda.artefacts import Split
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
 from dalda.images import drop_unreadable
@@ -88,7 +88,7 @@ def _zero_shot_probe(frozen: dict[str, ProbeEncoder], config: DaldaConfig) -> tu
 
 def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
     """Score every classifier of ``train.classifiers`` on the evaluation split; write results and diversity."""
-    split = run_data_stage(config, run)
+    split = read_split_for(config.data, run)
     eval_records = drop_unreadable(split.eval)
     labels = torch.as_tensor([record.label for record in eval_records])
     batch_size = config.train.encode_batch_size
@@ -142,7 +142,7 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
 
 def _result_payload(
     config: DaldaConfig,
-    split: FewShotSplit,
+    split: Split,
     classifier: str,
     report: dict[str, Any],
     record: dict[str, Any],

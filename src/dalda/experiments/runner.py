@@ -24,12 +24,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dalda.artefacts import CellInfo
 from dalda.config import DaldaConfig, ModelsConfig
-from dalda.experiments.cell import CellInfo, write_cell_info
-from dalda.experiments.sharing import SharedStore
+from dalda.experiments.shared_artefacts import SharedStore
 from dalda.experiments.spec import Cell, ExperimentSpecError, build_cells, load_spec
 from dalda.io import write_json_atomic, write_text_atomic
 from dalda.pipeline import run_pipeline
+from dalda.report.stage import build_report
 from dalda.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def _run_cell(cell: Cell, store: SharedStore, summary: ExperimentSummary) -> Cel
     started = time.perf_counter()
     try:
         run.ensure()
-        write_cell_info(run.root, CellInfo(summary.name, cell.dataset, cell.method, cell.shots, cell.trial))
+        CellInfo(summary.name, cell.dataset, cell.method, cell.shots, cell.trial).write(run)
         store.fill(cell.dataset, cell.config, run)
         run_pipeline(cell.config, list(cell.stages))
         (run.root / ERROR_FILE).unlink(missing_ok=True)
@@ -194,8 +195,6 @@ def run_experiment(spec_path: Path, models_profile: str | None = None, out: Path
     progress.stop()
 
     if spec.report:
-        from dalda.report.stage import build_report
-
         try:
             summary.report = str(build_report(summary.folder))
         except Exception as error:  # the runs are done and recorded; a report problem must not hide that

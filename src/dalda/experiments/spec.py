@@ -35,8 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from dalda.config import ConfigError, DaldaConfig
 from dalda.configure import build_config
+from dalda.experiments.shared_artefacts import SharedStore
 from dalda.methods import canonical_name, get_method, method_label
-from dalda.experiments.sharing import SharedStore
 
 
 class ExperimentSpecError(ValueError):

@@ -30,7 +30,7 @@ from typing import Any
 from PIL import Image
 
 from dalda.io import atomic_open, read_jsonl, write_jsonl_atomic
-from dalda.plan_rows import PlanRow
+from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)

@@ -46,7 +46,7 @@ from dalda.generation.truncation import one_truncation_warning
 from dalda.generators import GENERATORS, Engine, Generator
 from dalda.images import UnreadableImageError, load_rgb
 from dalda.io import append_jsonl
-from dalda.plan_rows import PlanRow, read_plan
+from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -250,7 +250,7 @@ def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
     """Generate every plan row not already finished; safe to kill and rerun; see the module docstring."""
     generator = GENERATORS.get(config.generator.name)
     processes = Processes.current(cpu=config.models.device == "cpu")
-    rows = read_plan(run.plan)
+    rows = PlanRow.read_all(run)
     _check_unique(rows, run.plan)
     _check_plan_generator(rows, generator, run.plan)
     settings = generator.manifest_settings(config)

@@ -10,7 +10,7 @@ own code or a test, call ``GENERATORS.register`` yourself).
 from dalda.generators.da_fusion import DAFusionGenerator
 from dalda.generators.ip_adapter import IPAdapterGenerator
 from dalda.generators.real_guidance import RealGuidanceGenerator
-from dalda.generators.spec import Engine, Generator, LambdaDraw, PlanInputs, PlanStreams
+from dalda.generators.spec import Engine, Generator, LambdaDraw, PlanInputs, PlanStreams, SourceImage
 from dalda.registry import Registry
 
 GENERATORS = Registry[Generator]("generator", setting="generator.name")
@@ -18,4 +18,4 @@ GENERATORS.register("ip-adapter", IPAdapterGenerator())
 GENERATORS.register("real-guidance", RealGuidanceGenerator())
 GENERATORS.register("da-fusion", DAFusionGenerator())
 
-__all__ = ["GENERATORS", "Engine", "Generator", "LambdaDraw", "PlanInputs", "PlanStreams"]
+__all__ = ["GENERATORS", "Engine", "Generator", "LambdaDraw", "PlanInputs", "PlanStreams", "SourceImage"]

@@ -22,7 +22,7 @@ from dalda.images import load_rgb
 from dalda.generators.textual_inversion import add_placeholder_tokens, learn_class_token, placeholder_token
 from dalda.hashing import file_sha256, fingerprint
 from dalda.io import atomic_open
-from dalda.plan_rows import PlanRow
+from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class ShotRecord(Protocol):
 
 
 class Shots(Protocol):
-    """The few-shot training images by class (a ``FewShotSplit`` is one; :func:`shots_from_plan` makes one)."""
+    """The few-shot training images by class (a ``Split`` is one; :func:`shots_from_plan` makes one)."""
 
     @property
     def classes(self) -> list[str]: ...

@@ -15,8 +15,8 @@ from dalda.config import DaldaConfig, ModelsConfig
 from dalda.generators.ip_adapter_engine import GenerationEngine
 from dalda.generators.settings import GenerationSettings
 from dalda.generators.spec import PlanInputs
-from dalda.models.kit import load_sd_ip_adapter_pipeline
-from dalda.plan_rows import PlanRow
+from dalda.models.loaders import load_sd_ip_adapter_pipeline
+from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
 

@@ -1,6 +1,6 @@
 """Batched Stable Diffusion + IP-Adapter generation where every image has its own prompt, lambda and seed.
 
-The engine wraps the pipeline that ``dalda.models.kit`` builds and changes exactly three things, so that a
+The engine wraps the pipeline that ``dalda.models.loaders`` builds and changes exactly three things, so that a
 batch of B rows gives the same images as B separate calls of the stock pipeline with
 ``set_ip_adapter_scale(lambda)``:
 
@@ -85,7 +85,7 @@ class GenerationEngine:
         if getattr(pipe, "image_encoder", None) is None or pipe.unet.encoder_hid_proj is None:
             raise ValueError(
                 "the pipeline has no IP-Adapter (image encoder and image projection); load it with "
-                "dalda.models.kit.load_sd_ip_adapter_pipeline"
+                "dalda.models.loaders.load_sd_ip_adapter_pipeline"
             )
         self.settings = settings
         self.pipe = PerRowIPAdapterPipeline(**pipe.components, requires_safety_checker=False)

@@ -14,8 +14,9 @@ from dalda.config import DaldaConfig, ModelsConfig
 from dalda.generators.img2img import Img2ImgEngine
 from dalda.generators.settings import GenerationSettings
 from dalda.generators.spec import PlanInputs
-from dalda.models.kit import load_img2img_pipeline
-from dalda.plan_rows import PlanRow, SourceImage
+from dalda.models.loaders import load_img2img_pipeline
+from dalda.artefacts import PlanRow
+from dalda.generators.spec import SourceImage
 from dalda.rundir import RunDir
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from dalda.config import DaldaConfig, ModelsConfig
-from dalda.plan_rows import PlanRow, SourceImage
+from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
 SEED_LIMIT = 2**31 - 1
@@ -24,6 +24,20 @@ SEED_LIMIT = 2**31 - 1
 LambdaDraw = Callable[[int, float | None], np.ndarray]
 """``draw(size, clipscore)``: ``size`` guidance weights for the images of one real image, drawn by the
 configured ``guidance.strategy`` from the plan's weight stream (the planning stage builds it)."""
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """One real training image as the plan stage hands it to a generator: the fields its rows share."""
+
+    class_name: str
+    label: int
+    source_path: str
+    source_index: int
+    """Index of the real image in the split's training list; groups the M images made from it."""
+    clipscore: float | None
+    group: str | None
+    """"high" or "low": the image's alignment group under threshold alpha; None when the run has no scores."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import torch
 
 from dalda.config import DaldaConfig, EvaluateConfig
 from dalda.metrics.spec import GroupScorer, ImageLoader
-from dalda.models.kit import ClipBundle, load_clip
+from dalda.models.loaders import ClipBundle, load_clip
 from dalda.progress import progress_bar
 
 

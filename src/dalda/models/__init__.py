@@ -1,7 +1,7 @@
-"""Every model dalda uses, built in one place (see ``kit``): real checkpoints, tiny or full-size random ones."""
+"""Every model dalda uses, built in one place (see ``loaders``): real checkpoints, tiny or full-size random ones."""
 
 from dalda.models.hub import ModelLoadError
-from dalda.models.kit import (
+from dalda.models.loaders import (
     Backbone,
     ClipBundle,
     load_clip,

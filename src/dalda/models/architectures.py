@@ -1,7 +1,7 @@
 """Architectures of the random-weight profiles, as plain data.
 
 A ``RandomArchitecture`` names every model's shape: ``tiny`` (``tiny.py``) is small enough for tests,
-``full-random`` (``full_random.py``) is the real checkpoints' architecture. ``random_build.py`` turns either one
+``full-random`` (``full_random.py``) is the real checkpoints' architecture; ``profiles.py`` names them. ``random_build.py`` turns either one
 into models with the same code, so the two differ only in numbers.
 """
 
@@ -29,14 +29,3 @@ class RandomArchitecture:
     tokenizer_vocab_size: int | None = None  # None: the byte-level tokenizer's own size
     ip_adapter_tokens: int = 4  # image tokens of the plain IP-Adapter (ip-adapter_sd15)
     seed: int = 0
-
-
-def architecture_for(profile: str) -> RandomArchitecture:
-    """The architecture of a random-weight profile (``tiny`` or ``full-random``)."""
-    from dalda.models.full_random import FULL_RANDOM
-    from dalda.models.tiny import TINY
-
-    registry = {"tiny": TINY, "full-random": FULL_RANDOM}
-    if profile not in registry:
-        raise ValueError(f"models.profile={profile!r} has no random architecture; choose one of {sorted(registry)}")
-    return registry[profile]

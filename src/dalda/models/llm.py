@@ -29,7 +29,7 @@ from transformers import (
 
 from dalda.config import ModelsConfig
 from dalda.models.hub import ModelLoadError
-from dalda.models.kit import resolve_device, resolve_dtype
+from dalda.models.loaders import resolve_device, resolve_dtype
 
 TINY_LM_NAME = "tiny-random-llama"
 BOS, EOS, PAD = "<|bos|>", "<|eos|>", "<|pad|>"

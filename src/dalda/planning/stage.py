@@ -13,16 +13,12 @@ import logging
 
 import numpy as np
 
+from dalda.artefacts import PlanRow, PromptTable, Split, read_split_for
 from dalda.config import DaldaConfig, base_prompts
-from dalda.data.splits import FewShotSplit
-from dalda.data.stage import run_data_stage
-from dalda.generators import GENERATORS, Generator, PlanInputs, PlanStreams
-from dalda.io import read_json
-from dalda.plan_rows import PlanRow, SourceImage, write_plan
+from dalda.generators import GENERATORS, Generator, PlanInputs, PlanStreams, SourceImage
 from dalda.planning.guidance import sample_lambdas
 from dalda.rundir import RunDir
 from dalda.scorers import ImageScore, clipscore_group
-from dalda.scoring.stage import load_scores
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +26,7 @@ log = logging.getLogger(__name__)
 def _prompts_for(config: DaldaConfig, run: RunDir, generator: Generator, classes: list[str]) -> dict[str, list[str]]:
     if config.prompts.source == "base" or not generator.uses_prompts:
         return base_prompts(classes, config.prompts.base_template)
-    if not run.prompts.exists():
-        raise FileNotFoundError(f"no prompts at {run.prompts}; run `dalda prompts` first (or prompts.source=base)")
-    prompts = read_json(run.prompts)
+    prompts = PromptTable.read(run).prompts
     missing = [name for name in classes if not prompts.get(name)]
     if missing:
         raise ValueError(
@@ -42,7 +36,7 @@ def _prompts_for(config: DaldaConfig, run: RunDir, generator: Generator, classes
     return prompts
 
 
-def _sources(config: DaldaConfig, split: FewShotSplit, scores: dict[str, ImageScore] | None) -> list[SourceImage]:
+def _sources(config: DaldaConfig, split: Split, scores: dict[str, ImageScore] | None) -> list[SourceImage]:
     """Every real training image in split order, with its class, CLIPScore and group."""
     sources = []
     for index, record in enumerate(split.train):
@@ -63,7 +57,7 @@ def _sources(config: DaldaConfig, split: FewShotSplit, scores: dict[str, ImageSc
 
 def build_plan(
     config: DaldaConfig,
-    split: FewShotSplit,
+    split: Split,
     prompts: dict[str, list[str]],
     scores: dict[str, ImageScore] | None,
     generator: Generator,
@@ -81,12 +75,12 @@ def build_plan(
 def run_plan_stage(config: DaldaConfig, run: RunDir) -> list[PlanRow]:
     """Build the plan from the split, the CLIPScores (when present; AGS needs them) and the prompts."""
     generator = GENERATORS.get(config.generator.name)
-    split = run_data_stage(config, run)
-    scores = load_scores(run) if run.scores.exists() else None
+    split = read_split_for(config.data, run)
+    scores = {score.path: score for score in ImageScore.read_all(run)} if run.scores.is_file() else None
     if config.guidance.strategy == "ags" and generator.uses_guidance and scores is None:
         raise FileNotFoundError(f"guidance.strategy=ags needs CLIPScores at {run.scores}; run `dalda score` first")
     rows = build_plan(config, split, _prompts_for(config, run, generator, split.classes), scores, generator)
-    write_plan(run.plan, rows)
+    PlanRow.write_all(run, rows)
     lambdas = [row.ip_scale for row in rows if row.ip_scale is not None]
     log.info("plan: %d images from %d real images (%s)", len(rows), len(split.train), generator.name)
     if lambdas:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from dalda.config import DaldaConfig, TrainConfig
-from dalda.models.kit import ClipBundle, load_clip
+from dalda.models.loaders import ClipBundle, load_clip
 from dalda.probes.encoder import ProbeEncoder, probe_encoder
 
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import yaml
 
+from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, ManifestLine, PlanRow, ScoreRecord
 from dalda.config import DaldaConfig
+from dalda.io import read_json
 from dalda.methods import method_label
-from dalda.experiments.cell import read_cell_info
-from dalda.io import read_json, read_jsonl
 from dalda.metrics import DIVERSITY_METRICS
 from dalda.rundir import RunDir
-from dalda.scoring.stage import load_scores
+from dalda.scorers import SCORERS
 
 log = logging.getLogger(__name__)
 
@@ -103,16 +103,16 @@ def _results(run: RunDir, classifiers: list[str]) -> tuple[dict[str, float], dic
         if not path.is_file():
             continue
         try:
-            payload = read_json(path)
+            result = ClassifierResult.read(path)
         except ValueError:
             log.warning("skipping unreadable results file %s", path)
             continue
-        if not isinstance(payload, dict) or _number(payload.get("accuracy")) is None:
+        if _number(result.accuracy) is None:
             log.warning("skipping %s: it has no numeric accuracy", path)
             continue
-        accuracy[classifier] = float(payload["accuracy"])
+        accuracy[classifier] = float(result.accuracy)
         files[classifier] = path
-        diversity = payload.get("diversity") or diversity
+        diversity = result.diversity or diversity
     return accuracy, files, diversity
 
 
@@ -127,8 +127,8 @@ def load_run(root: Path) -> RunRecord | None:
     if config is None:
         return None
     accuracy, files, from_results = _results(run, list(config.train.classifiers))
-    diversity = read_json(run.diversity) if run.diversity.is_file() else from_results
-    cell = read_cell_info(run.root)
+    diversity = DiversityReport.read(run).values if run.diversity.is_file() else from_results
+    cell = CellInfo.read_optional(run)
     base = method_label(config)
     return RunRecord(
         root=run.root,
@@ -156,21 +156,26 @@ def real_image_scores(records: list[RunRecord]) -> dict[str, dict[str, float]]:
     scores: dict[str, dict[str, float]] = {}
     for record in records:
         if record.run.scores.is_file():
-            for path, score in load_scores(record.run).items():
-                scores.setdefault(record.dataset, {})[path] = score.value(record.score_variant)
+            for score in ScoreRecord.read_all(record.run):
+                value = SCORERS.get(record.score_variant).value(score.measures)
+                scores.setdefault(record.dataset, {})[score.path] = value
     return scores
 
 
 def plan_lambdas(record: RunRecord) -> list[float]:
     """The λ of every planned synthetic image of a run (empty when it has no plan)."""
-    return [float(row["ip_scale"]) for row in read_jsonl(record.run.plan) if _number(row.get("ip_scale")) is not None]
+    if not record.run.plan.is_file():
+        return []
+    return [float(row.ip_scale) for row in PlanRow.read_all(record.run) if _number(row.ip_scale) is not None]
 
 
 def synthetic_rows(record: RunRecord) -> list[dict[str, Any]]:
     """Manifest lines of a run's synthetic images whose files exist, each with ``path`` added."""
+    if not record.run.manifest.is_file():
+        return []
     rows = []
-    for row in read_jsonl(record.run.manifest):
-        path = record.run.synthetic / str(row.get("file_name", ""))
+    for line in ManifestLine.read_all(record.run):
+        path = line.image_path(record.run.synthetic)
         if path.is_file():
-            rows.append({**row, "path": path})
+            rows.append({**line.to_json(), "path": path})
     return rows

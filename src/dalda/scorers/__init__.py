@@ -7,7 +7,7 @@ Adding a scorer is one module implementing :class:`AlignmentScorer` plus one ``S
 from dalda.scorers.base import SCORERS, AlignmentScorer, Measurer, Measures
 from dalda.scorers.clip import COSINE, SOFTMAX, clip_model_identity
 from dalda.scorers.groups import HIGH, LOW, clipscore_group
-from dalda.scorers.record import RUN_FIELDS, ImageScore
+from dalda.scorers.record import ImageScore
 
 SCORERS.register("softmax", SOFTMAX)
 SCORERS.register("cosine", COSINE)
@@ -17,7 +17,6 @@ SCORERS.register("clip-cosine", COSINE)
 __all__ = [
     "HIGH",
     "LOW",
-    "RUN_FIELDS",
     "SCORERS",
     "AlignmentScorer",
     "ImageScore",

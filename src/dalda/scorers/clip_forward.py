@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from dalda.config import ModelsConfig
-from dalda.models.kit import ClipBundle, load_clip
+from dalda.models.loaders import ClipBundle, load_clip
 from dalda.scorers.base import Measures
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 
+from dalda.artefacts import Split, read_split_for
 from dalda.config import DaldaConfig
-from dalda.data.splits import FewShotSplit
-from dalda.data.stage import run_data_stage
 from dalda.datasets import ImageRecord
 from dalda.hashing import file_sha256
 from dalda.images import load_rgb
-from dalda.io import read_jsonl, write_jsonl_atomic
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS, ImageScore, Measurer, clipscore_group
 from dalda.scoring.histogram import plot_score_histogram
@@ -31,21 +30,13 @@ def classes_digest(classes: list[str]) -> str:
 
 
 def _cached(run: RunDir, identity: str, template: str, digest: str) -> dict[tuple[str, str], ImageScore]:
-    cache: dict[tuple[str, str], ImageScore] = {}
-    for row in read_jsonl(run.scores):
-        if row.get("classes_digest") != digest:
-            continue
-        score = ImageScore.from_row(row)
-        if score.clip_model == identity and score.template == template:
-            cache[(score.path, score.sha256)] = score
-    return cache
-
-
-def load_scores(run: RunDir) -> dict[str, ImageScore]:
-    """Scores of the run by image path (for planning and reports)."""
-    if not run.scores.exists():
-        raise FileNotFoundError(f"no CLIPScores at {run.scores}; run `dalda score` first")
-    return {row["path"]: ImageScore.from_row(row) for row in read_jsonl(run.scores)}
+    if not run.scores.is_file():
+        return {}
+    return {
+        (score.path, score.sha256): score
+        for score in ImageScore.read_all(run)
+        if score.classes_digest == digest and score.clip_model == identity and score.template == template
+    }
 
 
 def score_images(
@@ -76,9 +67,9 @@ def score_images(
     return scores
 
 
-def run_score_stage(config: DaldaConfig, run: RunDir, split: FewShotSplit | None = None) -> list[ImageScore]:
+def run_score_stage(config: DaldaConfig, run: RunDir, split: Split | None = None) -> list[ImageScore]:
     """Scores for ``split.train`` in split order; writes ``scores.jsonl`` and the histogram PNG."""
-    split = split or run_data_stage(config, run)
+    split = split or read_split_for(config.data, run)
     scorer = SCORERS.get(config.score.variant)
     identity = scorer.identity(config.models)
     template = config.score.template
@@ -100,18 +91,11 @@ def run_score_stage(config: DaldaConfig, run: RunDir, split: FewShotSplit | None
     scores = [cache[key] for key in keys]
 
     values = [scorer.value(score.measures) for score in scores]
-    write_jsonl_atomic(
-        run.scores,
-        (
-            {
-                **score.to_row(),
-                "classes_digest": digest,
-                "score": value,
-                "group": clipscore_group(value, config.guidance.alpha),
-            }
-            for score, value in zip(scores, values)
-        ),
-    )
+    scores = [
+        replace(score, classes_digest=digest, score=value, group=clipscore_group(value, config.guidance.alpha))
+        for score, value in zip(scores, values)
+    ]
+    ImageScore.write_all(run, scores)
     plot_score_histogram(
         values, alpha=config.guidance.alpha, title=f"{split.dataset}: {scorer.title}", path=run.score_histogram
     )

@@ -11,12 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from dalda.io import atomic_open, write_json_atomic
+from dalda.artefacts.checkpoint import Checkpoint
+from dalda.io import write_json_atomic
 from dalda.training.classifier import TrainedClassifier
-
-FORMAT_VERSION = 1
 
 
 def training_record(
@@ -42,27 +39,19 @@ def training_record(
 
 
 def save_checkpoint(path: Path, trained: TrainedClassifier, classes: list[str], record: dict[str, Any]) -> None:
-    payload: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "classifier": trained.classifier,
-        "classes": list(classes),
-        "feature_dim": trained.encoder.feature_dim,
-        "backbone_identity": trained.encoder.identity,
-        "head": {k: v.detach().cpu() for k, v in trained.head.state_dict().items()},
-        "record": record,
-    }
-    if record["finetuned_backbone"]:
-        payload["backbone"] = {k: v.detach().cpu() for k, v in trained.encoder.module.state_dict().items()}
-    with atomic_open(path, "wb") as handle:
-        torch.save(payload, handle)
+    backbone = trained.encoder.module.state_dict() if record["finetuned_backbone"] else None
+    Checkpoint(
+        classifier=trained.classifier,
+        classes=list(classes),
+        feature_dim=trained.encoder.feature_dim,
+        backbone_identity=trained.encoder.identity,
+        head={k: v.detach().cpu() for k, v in trained.head.state_dict().items()},
+        record=record,
+        backbone={k: v.detach().cpu() for k, v in backbone.items()} if backbone is not None else None,
+    ).write(path)
     write_json_atomic(path.with_name(f"{trained.classifier}_train.json"), record)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no trained classifier at {path}; run `dalda train` first")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if payload.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path} was written by another dalda version; run `dalda train` again")
-    return payload
+    """The checkpoint's payload as stored (``dalda.artefacts.Checkpoint``); a missing file names `dalda train`."""
+    return Checkpoint.read(path).to_payload()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from dalda.artefacts.split import read_split_for
 from dalda.config import DaldaConfig
-from dalda.data.stage import run_data_stage
 from dalda.probes import PROBES
 from dalda.rundir import RunDir
 from dalda.training.checkpoint import save_checkpoint, training_record
@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
     """Train each classifier of ``train.classifiers``; save ``results/<classifier>_head.pt``; return their paths."""
     for classifier in config.train.classifiers:
-        PROBES.get(classifier)  # an unknown name fails here, before any data is drawn or model loaded
-    split = run_data_stage(config, run)
+        PROBES.get(classifier)  # an unknown name fails here, before any data is read or model loaded
+    split = read_split_for(config.data, run)
     training_set = load_training_set(split, run, use_synthetic=config.train.synthetic_probability > 0)
     info = training_set.describe()
     log.info(

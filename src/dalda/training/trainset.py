@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dalda.data.splits import FewShotSplit
+from dalda.artefacts import ManifestLine, Split
 from dalda.datasets import ImageRecord
-from dalda.io import read_jsonl
 from dalda.rundir import RunDir
 from dalda.training.sampling import TrainingPool, build_pool
 
@@ -60,7 +59,7 @@ class TrainingSet:
         }
 
 
-def load_training_set(split: FewShotSplit, run: RunDir, use_synthetic: bool = True) -> TrainingSet:
+def load_training_set(split: Split, run: RunDir, use_synthetic: bool = True) -> TrainingSet:
     """Real images of ``split`` and, if ``use_synthetic`` and a manifest exists, their synthetic images."""
     real = list(split.train)
     if not use_synthetic:
@@ -70,25 +69,24 @@ def load_training_set(split: FewShotSplit, run: RunDir, use_synthetic: bool = Tr
         return TrainingSet(real, [], [], f"none (no manifest at {run.manifest})")
 
     index = {_path_key(record.path): i for i, record in enumerate(real)}
-    rows = read_jsonl(run.manifest)
+    rows = ManifestLine.read_all(run)
     paths: list[Path] = []
     sources: list[int] = []
     skipped: Counter[str] = Counter()
     for number, row in enumerate(rows, start=1):
-        try:
-            file_name, source_path = row["file_name"], row["source_path"]
-        except KeyError as missing:
-            raise ValueError(f"{run.manifest} line {number} has no {missing} field; regenerate the manifest") from None
+        source_path = row.source_path
+        if source_path is None:
+            raise ValueError(f"{run.manifest} line {number} has no 'source_path' field; regenerate the manifest")
         source = index.get(_path_key(source_path))
         if source is None:
             skipped["source_not_in_split"] += 1
             continue
-        if "label" in row and int(row["label"]) != real[source].label:
+        if row.label is not None and int(row.label) != real[source].label:
             raise ValueError(
-                f"{run.manifest} line {number}: label {row['label']} but its real image {source_path} has label "
+                f"{run.manifest} line {number}: label {row.label} but its real image {source_path} has label "
                 f"{real[source].label}; the manifest does not belong to this split"
             )
-        path = run.synthetic / file_name
+        path = row.image_path(run.synthetic)
         if not path.is_file():
             skipped["file_missing"] += 1
             continue

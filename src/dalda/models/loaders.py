@@ -25,8 +25,8 @@ from PIL import Image
 
 from dalda.config import ModelsConfig
 from dalda.models import hub
-from dalda.models.architectures import RandomArchitecture, architecture_for
-from dalda.models.sharing import unet_without_ip_adapter
+from dalda.models.architectures import RandomArchitecture
+from dalda.models.profiles import PROFILES
 from dalda.models.random_build import (
     build_backbone,
     build_clip,
@@ -35,6 +35,7 @@ from dalda.models.random_build import (
     build_lpips,
     build_sd_parts,
 )
+from dalda.models.unet_sharing import unet_without_ip_adapter
 
 if TYPE_CHECKING:
     import lpips
@@ -90,7 +91,7 @@ def _frozen(module: torch.nn.Module, device: torch.device, dtype: torch.dtype | 
 
 
 def _architecture(cfg: ModelsConfig) -> RandomArchitecture:
-    return architecture_for(cfg.profile)
+    return PROFILES.get(cfg.profile)
 
 
 # ----------------------------------------------------------------------------------------------------- CLIP

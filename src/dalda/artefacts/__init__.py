@@ -1,0 +1,49 @@
+"""The typed run directory: one small record type per file a stage writes, each with ``read`` and ``write``.
+
+Every type reads and writes exactly the bytes the stages always wrote (runs made before still load), and a
+missing input raises :class:`MissingArtefactError`, naming the file and the command that makes it. Paths come
+from :class:`dalda.rundir.RunDir`; ``read``/``write`` take the run directory or a file path.
+
+=====================  ==================================  =================
+type                   file                                made by
+=====================  ==================================  =================
+``Split``              ``split.json``                      ``dalda data``
+``ScoreRecord``        ``scores.jsonl`` (one per line)     ``dalda score``
+``PromptTable``        ``prompts.json``                    ``dalda prompts``
+``PromptsRecordFile``  ``prompts_record.json``             ``dalda prompts``
+``PlanRow``            ``plan.jsonl`` (one per line)       ``dalda plan``
+``ManifestLine``       ``synthetic/metadata.jsonl``        ``dalda generate``
+``Checkpoint``         ``results/<classifier>_head.pt``    ``dalda train``
+``ClassifierResult``   ``results/<classifier>.json``       ``dalda evaluate``
+``DiversityReport``    ``diversity.json``                  ``dalda evaluate``
+``CellInfo``           ``cell.json``                       ``dalda experiment``
+=====================  ==================================  =================
+"""
+
+from dalda.artefacts.cell import CellInfo
+from dalda.artefacts.checkpoint import Checkpoint
+from dalda.artefacts.diversity import DiversityReport
+from dalda.artefacts.errors import MissingArtefactError
+from dalda.artefacts.manifest import ManifestLine
+from dalda.artefacts.plan import PlanRow
+from dalda.artefacts.prompts import PromptsRecordFile, PromptTable
+from dalda.artefacts.result import ClassifierResult
+from dalda.artefacts.scores import ScoreRecord
+from dalda.artefacts.split import ImageRecord, Split, check_split_matches, read_split_for
+
+__all__ = [
+    "CellInfo",
+    "Checkpoint",
+    "ClassifierResult",
+    "DiversityReport",
+    "ImageRecord",
+    "ManifestLine",
+    "MissingArtefactError",
+    "PlanRow",
+    "PromptTable",
+    "PromptsRecordFile",
+    "ScoreRecord",
+    "Split",
+    "check_split_matches",
+    "read_split_for",
+]

@@ -1,0 +1,68 @@
+"""``synthetic/metadata.jsonl``: one line per finished synthetic image (Hugging Face ``imagefolder`` metadata).
+
+A line holds the image's ``file_name`` (relative to ``synthetic/``), its plan row's fields, then the generation
+settings that decided its pixels (``dalda.generation.manifest.GenerationSettings``; kept as an open mapping,
+since each generator records its own).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dalda.artefacts._fields import from_mapping, to_mapping
+from dalda.artefacts.errors import MissingArtefactError
+from dalda.io import read_jsonl, write_jsonl_atomic
+from dalda.rundir import RunDir
+
+
+def _file(source: RunDir | Path) -> Path:
+    return source.manifest if isinstance(source, RunDir) else Path(source)
+
+
+@dataclass(frozen=True)
+class ManifestLine:
+    """One finished image. Every field but ``file_name`` may be absent from lines an early version wrote."""
+
+    file_name: str
+    """The image, relative to ``synthetic/`` (POSIX separators)."""
+    label: int | None = None
+    """The class index, as in the plan and split (lines from early versions may lack it)."""
+    class_name: str | None = None
+    row_id: int | None = None
+    source_path: str | None = None
+    """The real image this one was made from."""
+    source_index: int | None = None
+    m: int | None = None
+    prompt: str | None = None
+    ip_scale: float | None = None
+    generator: str = "ip-adapter"
+    strength: float | None = None
+    clipscore: float | None = None
+    group: str | None = None
+    seed: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """The generation settings of the line (model ids, scheduler, steps, ...), in file order."""
+
+    @classmethod
+    def from_json(cls, payload: Any) -> ManifestLine:
+        return from_mapping(cls, payload, "a manifest line")
+
+    def to_json(self) -> dict[str, Any]:
+        return to_mapping(self)
+
+    def image_path(self, synthetic: Path) -> Path:
+        return Path(synthetic) / self.file_name
+
+    @classmethod
+    def read_all(cls, source: RunDir | Path) -> list[ManifestLine]:
+        """Every line of the manifest; a missing manifest means generation has not run."""
+        path = _file(source)
+        if not path.is_file():
+            raise MissingArtefactError("synthetic images manifest", path, "generate")
+        return [cls.from_json(row) for row in read_jsonl(path)]
+
+    @staticmethod
+    def write_all(target: RunDir | Path, lines: list[ManifestLine]) -> None:
+        write_jsonl_atomic(_file(target), (line.to_json() for line in lines))

@@ -1,0 +1,66 @@
+"""``results/<classifier>.json``: one row of the paper's tables plus everything needed to trust and rebuild it.
+
+Written by the evaluate stage, read by the report and the experiment runner. Fields a file from an older
+version lacks read as None; keys this version does not know are kept (``extra``) and written back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dalda.artefacts._fields import from_mapping, to_mapping
+from dalda.artefacts.errors import MissingArtefactError
+from dalda.io import read_json, write_json_atomic
+
+
+@dataclass(frozen=True)
+class ClassifierResult:
+    method: str | None = None
+    """The method the training set used; "none" when it held no synthetic image."""
+    configured_method: str | None = None
+    dataset: str | None = None
+    shots: int | None = None
+    trial: int | None = None
+    eval_split: str | None = None
+    classifier: str | None = None
+    accuracy: float | None = None
+    per_class_accuracy: dict[str, float] | None = None
+    per_class_count: dict[str, int] | None = None
+    num_eval: int | None = None
+    num_eval_unreadable: int | None = None
+    num_classes: int | None = None
+    classes: list[str] | None = None
+    num_train_real: int | None = None
+    num_synthetic: int | None = None
+    synthetic_probability: float | None = None
+    effective_synthetic_rate: float | None = None
+    synthetic_source: Any = None
+    zero_shot_clip_accuracy: float | None = None
+    zero_shot_clip_per_class_accuracy: dict[str, float] | None = None
+    diversity: dict[str, Any] | None = None
+    """The run's diversity values (``clip_i``, ``lpips``, ...), repeated from ``diversity.json``."""
+    models: dict[str, Any] | None = None
+    seed: int | None = None
+    training: dict[str, Any] | None = None
+    train_config: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, payload: Any, where: object = "a results file") -> ClassifierResult:
+        return from_mapping(cls, payload, where)
+
+    def to_json(self) -> dict[str, Any]:
+        return to_mapping(self)
+
+    @classmethod
+    def read(cls, path: Path) -> ClassifierResult:
+        """Load ``results/<classifier>.json`` (``RunDir.result_file``); ValueError when it is malformed."""
+        path = Path(path)
+        if not path.is_file():
+            raise MissingArtefactError("results", path, "evaluate")
+        return cls.from_json(read_json(path), path)
+
+    def write(self, path: Path) -> None:
+        write_json_atomic(Path(path), self.to_json())

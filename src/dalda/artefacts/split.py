@@ -1,0 +1,109 @@
+"""``split.json``: the few-shot training images and the evaluation images of one run.
+
+Only the data stage draws a split (:func:`dalda.data.splits.make_split`); every other stage reads it here, so
+all stages of a run see the same images and no stage but ``dalda data`` ever writes this file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dalda.artefacts.errors import MissingArtefactError
+from dalda.config import DataConfig
+from dalda.io import read_json, write_json_atomic
+from dalda.rundir import RunDir
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image on disk and its class, as an index into the dataset's ``classes``."""
+
+    path: Path
+    label: int
+
+
+def _records_to_json(records: list[ImageRecord]) -> list[dict[str, Any]]:
+    return [{"path": str(Path(r.path).resolve()), "label": r.label} for r in records]
+
+
+def _file(source: RunDir | Path) -> Path:
+    return source.split if isinstance(source, RunDir) else Path(source)
+
+
+@dataclass
+class Split:
+    """The few-shot training images and the evaluation images of one (dataset, shots, trial) run."""
+
+    dataset: str
+    classes: list[str]
+    shots: int
+    trial: int
+    eval_split: str
+    train: list[ImageRecord]
+    eval: list[ImageRecord]
+    max_eval_per_class: int | None = None
+
+    def write(self, target: RunDir | Path) -> None:
+        """Write the split as JSON (absolute image paths), atomically."""
+        write_json_atomic(
+            _file(target),
+            {
+                "dataset": self.dataset,
+                "classes": self.classes,
+                "shots": self.shots,
+                "trial": self.trial,
+                "eval_split": self.eval_split,
+                "max_eval_per_class": self.max_eval_per_class,
+                "train": _records_to_json(self.train),
+                "eval": _records_to_json(self.eval),
+            },
+        )
+
+    @classmethod
+    def read(cls, source: RunDir | Path) -> Split:
+        """Load a split written by :meth:`write`; a missing file names ``dalda data``, a malformed one itself."""
+        path = _file(source)
+        if not path.is_file():
+            raise MissingArtefactError("split", path, "data")
+        try:
+            payload = read_json(path)
+            return cls(
+                dataset=str(payload["dataset"]),
+                classes=[str(name) for name in payload["classes"]],
+                shots=int(payload["shots"]),
+                trial=int(payload["trial"]),
+                eval_split=str(payload["eval_split"]),
+                train=[ImageRecord(Path(r["path"]), int(r["label"])) for r in payload["train"]],
+                eval=[ImageRecord(Path(r["path"]), int(r["label"])) for r in payload["eval"]],
+                max_eval_per_class=payload.get("max_eval_per_class"),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(
+                f"split file {path} is malformed ({type(error).__name__}: {error}); delete it and rerun"
+            ) from None
+
+
+def check_split_matches(split: Split, data: DataConfig, path: Path) -> None:
+    """A reused split must be the one the config asks for (dataset, shots, trial, evaluation protocol)."""
+    wanted = {
+        "dataset": data.dataset,
+        "shots": data.shots,
+        "trial": data.trial,
+        "eval_split": data.eval_split,
+        "max_eval_per_class": data.max_eval_per_class,
+    }
+    for field, value in wanted.items():
+        if getattr(split, field) != value:
+            raise ValueError(
+                f"{path} was drawn with {field}={getattr(split, field)!r} but the config asks for {value!r}; "
+                "use another --out directory for a different split, or delete split.json to redraw"
+            )
+
+
+def read_split_for(data: DataConfig, run: RunDir) -> Split:
+    """The run's split, checked against the config's data section; stages other than ``data`` call this."""
+    split = Split.read(run)
+    check_split_matches(split, data, run.split)
+    return split
