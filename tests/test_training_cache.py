@@ -5,7 +5,8 @@ import torch
 
 from dalda.probes import PROBES
 from dalda.training.classifier import train_classifier
-from dalda.training.features import FeatureCache, cached_features, file_digest
+from dalda.hashing import file_sha256
+from dalda.probes.features import FeatureCache, cached_features
 from dalda.training.trainset import load_training_set
 from test_training_support import make_run, tiny_run_config
 
@@ -29,7 +30,7 @@ def test_cached_training_matches_encoding_every_batch(tmp_path, views):
     if views:
         table = cached_features(
             cached.encoder, FeatureCache(run.features, cached.encoder.identity), [training_set.item_paths[0]],
-            [file_digest(training_set.item_paths[0])], [1, 2], 8, "test",
+            [file_sha256(training_set.item_paths[0])], [1, 2], 8, "test",
         )
         assert not torch.allclose(table[0, 0], table[0, 1])
 
@@ -39,7 +40,7 @@ def test_cache_is_reused_and_keyed_by_content_and_backbone(tmp_path):
     run, split = make_run(config, images_per_real=0)
     encoder = PROBES.get("resnet50").load_backbone(config, seed=0)
     paths = [record.path for record in split.train[:3]]
-    digests = [file_digest(path) for path in paths]
+    digests = [file_sha256(path) for path in paths]
 
     first = cached_features(encoder, FeatureCache(run.features, encoder.identity), paths, digests, [0], 8, "test")
     cache = FeatureCache(run.features, encoder.identity)
@@ -53,7 +54,7 @@ def test_cache_is_reused_and_keyed_by_content_and_backbone(tmp_path):
     # A changed file gets a new key; another backbone identity gets another file.
     edited = tmp_path / "edited.png"
     edited.write_bytes(paths[0].read_bytes() + b"\0")
-    assert file_digest(edited) != digests[0]
+    assert file_sha256(edited) != digests[0]
     other = FeatureCache(run.features, encoder.identity.replace("size=32", "size=64"))
     assert other.path != cache.path and len(other) == 0
 

@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
+from dalda.artefacts import Checkpoint
 from dalda.models.loaders import load_resnet50_backbone
-from dalda.training.checkpoint import load_checkpoint
 from dalda.training.stage import run_train_stage
 from dalda.training.trainset import load_training_set
 from test_training_support import make_run, tiny_run_config
@@ -20,7 +20,7 @@ def test_train_stage_writes_a_checkpoint_per_classifier(tmp_path):
     assert set(paths) == {"resnet50", "clip"}
     for classifier, path in paths.items():
         assert path == run.results / f"{classifier}_head.pt"
-        payload = load_checkpoint(path)
+        payload = Checkpoint.read(path).to_payload()
         record = payload["record"]
         assert payload["classes"] == split.classes and "backbone" not in payload
         assert record["num_train_real"] == len(split.train)
@@ -60,7 +60,7 @@ def test_manifest_of_another_split_is_refused(tmp_path):
 def test_no_manifest_trains_on_real_only_and_says_so(tmp_path):
     config = tiny_run_config(tmp_path, train={"classifiers": ["resnet50"]})
     run, _ = make_run(config, images_per_real=0)
-    record = load_checkpoint(run_train_stage(config, run)["resnet50"])["record"]
+    record = Checkpoint.read(run_train_stage(config, run)["resnet50"]).to_payload()["record"]
     assert record["num_synthetic"] == 0 and record["synthetic_draws"] == 0
     assert "no manifest" in record["synthetic_source"]
 
@@ -69,7 +69,7 @@ def test_finetune_saves_the_backbone_and_changes_it(tmp_path):
     train = {"classifiers": ["resnet50"], "finetune_backbone": True, "iterations_per_epoch": 2, "batch_size": 4}
     config = tiny_run_config(tmp_path, train=train)
     run, _ = make_run(config, images_per_real=1)
-    payload = load_checkpoint(run_train_stage(config, run)["resnet50"])
+    payload = Checkpoint.read(run_train_stage(config, run)["resnet50"]).to_payload()
     assert payload["record"]["feature_mode"] == "encode" and payload["record"]["finetuned_backbone"]
     original = load_resnet50_backbone(config.models).module.state_dict()
     tuned = {k.removeprefix("module."): v for k, v in payload["backbone"].items()}

@@ -13,8 +13,12 @@ from typing import Any
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 hex digest of the file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """sha256 hex digest of the file's bytes, read in 1 MiB chunks (phone photos need not fit in memory twice)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def fingerprint(payload: Any) -> str:

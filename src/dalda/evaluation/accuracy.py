@@ -16,7 +16,8 @@ from torch import nn
 
 from dalda.datasets import ImageRecord
 from dalda.probes import ProbeEncoder
-from dalda.training.features import FeatureCache, cached_features, encode_pixels, file_digest
+from dalda.hashing import file_sha256
+from dalda.probes.features import FeatureCache, cached_features, encode_pixels
 from dalda.progress import progress_bar
 from dalda.probes.transforms import PLAIN_VIEW
 
@@ -44,7 +45,7 @@ def eval_features(
 ) -> torch.Tensor:
     """(N, D) features of the evaluation images (plain view); cached unless the backbone was fine-tuned."""
     paths = [Path(record.path) for record in records]
-    digests = [file_digest(path) for path in paths]
+    digests = [file_sha256(path) for path in paths]
     if use_cache:
         cache = FeatureCache(features_dir, encoder.identity)
         table = cached_features(

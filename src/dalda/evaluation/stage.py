@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from dalda.artefacts import read_split_for
+from dalda.artefacts import Checkpoint, read_split_for
 from dalda.config import DaldaConfig
 from dalda.methods import method_label
 from dalda.artefacts import Split
@@ -30,7 +30,6 @@ from dalda.io import write_json_atomic
 from dalda.metrics import DIVERSITY_METRICS
 from dalda.probes import PROBES, ProbeEncoder
 from dalda.rundir import RunDir
-from dalda.training.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +96,7 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
     records: dict[str, dict[str, Any]] = {}
     frozen: dict[str, ProbeEncoder] = {}
     for classifier in config.train.classifiers:
-        payload = load_checkpoint(run.checkpoint_file(classifier))
+        payload = Checkpoint.read(run.checkpoint_file(classifier)).to_payload()
         if payload["classes"] != split.classes:
             raise ValueError(
                 f"{classifier} was trained on other classes than {run.split} lists; run `dalda train` again"

@@ -14,7 +14,7 @@ depend on the dataset's classes, not on shots or trial, so every shot count and 
 same prompts, and an LLM is asked once per dataset. The stages validate what they reuse as well (the split's
 dataset/shots/trial, the scores' model and image hashes, the prompts' settings), so a stale file is redone,
 never silently used. Feature caches are keyed by backbone and image content inside the file
-(``dalda.training.features``), so one folder per dataset serves every cell of it.
+(``dalda.probes.features``), so one folder per dataset serves every cell of it.
 
 Files are copied (not linked) into a cell before it runs and copied back after it, each write atomic, so a
 cell directory stays complete on its own and deleting ``_shared`` loses nothing but time.

@@ -50,8 +50,3 @@ def save_checkpoint(path: Path, trained: TrainedClassifier, classes: list[str], 
         backbone={k: v.detach().cpu() for k, v in backbone.items()} if backbone is not None else None,
     ).write(path)
     write_json_atomic(path.with_name(f"{trained.classifier}_train.json"), record)
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """The checkpoint's payload as stored (``dalda.artefacts.Checkpoint``); a missing file names `dalda train`."""
-    return Checkpoint.read(path).to_payload()

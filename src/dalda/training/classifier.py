@@ -23,7 +23,8 @@ from torch import nn
 
 from dalda.config import DaldaConfig
 from dalda.probes import PROBES, ProbeEncoder
-from dalda.training.features import FeatureCache, cached_features, file_digest
+from dalda.hashing import file_sha256
+from dalda.probes.features import FeatureCache, cached_features
 from dalda.training.sampling import MixingSampler, SamplingStats
 from dalda.training.trainer import FitResult, cached_source, encoding_source, fit
 from dalda.training.trainset import TrainingSet
@@ -99,7 +100,7 @@ def train_classifier(
     pool = training_set.pool
     views = encoder.transform.training_views
     sampler = MixingSampler(pool, cfg.synthetic_probability, cfg.batch_size, seed, num_views=len(views))
-    digests = [file_digest(path) for path in training_set.item_paths]
+    digests = [file_sha256(path) for path in training_set.item_paths]
     encode_seconds = 0.0
     if feature_mode == "cached":
         start = time.perf_counter()

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from dalda.probes import ProbeEncoder
-from dalda.training.features import encode_pixels
+from dalda.probes.features import encode_pixels
 from dalda.progress import progress_bar
 from dalda.training.sampling import Batch, MixingSampler
 

@@ -31,15 +31,6 @@ from dalda.progress import progress_bar
 log = logging.getLogger(__name__)
 
 
-def file_digest(path: Path) -> str:
-    """sha256 hex digest of a file's bytes: the image-content part of a cache key."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class FeatureCache:
     """Features of one backbone identity, loaded from and saved to ``<folder>/<slug>.safetensors``."""
 
@@ -107,8 +98,8 @@ def cached_features(
 ) -> torch.Tensor:
     """Features of every (image, view) in ``paths x views``: (N, V, D) float32 on CPU, encoding only what is missing.
 
-    ``digests[i]`` is :func:`file_digest` of ``paths[i]``. Encoding is batched and gradient-free; the cache is
-    saved once at the end.
+    ``digests[i]`` is :func:`dalda.hashing.file_sha256` of ``paths[i]``. Encoding is batched and gradient-free; the
+    cache is saved once at the end.
     """
     keys = [[f"{digest}:{encoder.transform.view_key(view)}" for view in views] for digest in digests]
     # One (image, view) per missing key: duplicated images are encoded once.
