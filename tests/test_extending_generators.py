@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dalda.artefacts import PlanRow
 from dalda.configure import build_config
+from dalda.data.stage import run_data_stage
 from dalda.generators import GENERATORS, PlanInputs
 from dalda.generation.stage import run_generate_stage
 from dalda.io import read_jsonl
 from dalda.pipeline import prepare_run
-from dalda.artefacts import PlanRow
 from dalda.planning.stage import run_plan_stage
 
 
@@ -94,6 +95,7 @@ def test_a_registered_toy_generator_runs_through_plan_and_generate(tmp_path, sol
         }
     )
     run = prepare_run(config)
+    run_data_stage(config, run)
     rows = run_plan_stage(config, run)  # no scores and no prompts needed: it uses neither
     assert rows and {row.generator for row in rows} == {"solid-colour"}
     assert {row.prompt for row in rows if row.class_name == "circle"} == {"a photo of a circle"}

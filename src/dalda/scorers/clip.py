@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from dalda.config import ModelsConfig
 from dalda.scorers.base import Measurer
+from dalda.scorers.clip_forward import load_clip_measurer
 
 
 def clip_model_identity(models: ModelsConfig) -> str:
@@ -44,9 +45,6 @@ class ClipScorer:
         return clip_model_identity(models)
 
     def load(self, models: ModelsConfig, classes: list[str], template: str) -> Measurer:
-        # torch and the model code load only when images are scored, so checking a config stays fast
-        from dalda.scorers.clip_forward import load_clip_measurer
-
         return load_clip_measurer(models, classes, template)
 
     def value(self, measures: Mapping[str, float]) -> float:
