@@ -62,7 +62,7 @@ def test_a_registered_backend_runs_in_the_real_prompts_stage(canned, tiny_config
     config = _with_prompts(tiny_config, backend="canned", model="plain")
     run = RunDir(config.out_dir).ensure()
     classes = run_data_stage(config, run).classes
-    table = run_prompts_stage(config, classes, run)
+    table = run_prompts_stage(config, run)
 
     assert list(table) == classes and len(BUILT) == 1 and BUILT[0].requests == 4  # M = 4 rounds, no repairs
     assert table["circle"] == [f"A plain circle drawn on paper, take {r}." for r in range(1, 5)]
@@ -77,9 +77,9 @@ def test_a_registered_backend_runs_in_the_real_prompts_stage(canned, tiny_config
     assert len(record["attempts"]) == 4 and record["usage"]["total_tokens"] == 28
 
     caplog.set_level(logging.INFO)
-    assert run_prompts_stage(config, classes, run) == table and len(BUILT) == 1  # cache key unchanged: reused
+    assert run_prompts_stage(config, run) == table and len(BUILT) == 1  # cache key unchanged: reused
     assert "reusing" in caplog.text
-    changed = run_prompts_stage(_with_prompts(config, model="fancy"), classes, run)  # its settings are the key
+    changed = run_prompts_stage(_with_prompts(config, model="fancy"), run)  # its settings are the key
     assert len(BUILT) == 2 and changed["circle"][0] == "A fancy circle drawn on paper, take 1."
     assert "settings changed" in caplog.text and "parameters" in caplog.text
 

@@ -82,7 +82,8 @@ def test_its_spec_is_what_the_config_check_prompts_and_report_read(toy, tmp_path
     with FakeOpenAIServer([answer_all()] * 3) as server:
         config = _config(tmp_path, backend="openai", base_url=server.url, api_key_env=KEY_ENV, timeout_s=5.0)
         run = prepare_run(config)
-        table = run_prompts_stage(config, run_data_stage(config, run).classes, run)
+        run_data_stage(config, run)
+        table = run_prompts_stage(config, run)
     assert set(table) == set(TOY_CLASSES)
     assert TOY_DESCRIPTION in server.requests[0].user_message
     assert json.loads(run.prompts_record.read_text())["settings"]["description"] == TOY_DESCRIPTION

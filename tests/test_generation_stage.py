@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -174,15 +175,19 @@ def test_resume_regenerates_missing_broken_and_stale_rows_identically(tmp_path: 
         assert np.abs(_pixels(run.synthetic / lines[row_id]["file_name"]) - before).max() <= 1
 
 
-def test_changed_settings_regenerate_and_unreadable_sources_fail(tmp_path: Path) -> None:
+def test_changed_settings_regenerate_and_unreadable_sources_fail(tmp_path: Path, caplog) -> None:
     run = make_run(tmp_path / "run", shots=1, per_real=2)
     run_generate_stage(load_config(run.config), run)
     source = PlanRow.read_all(run)[0].source_path
     Path(source).write_bytes(b"not an image")
+    caplog.set_level(logging.INFO, logger="dalda.generation")
     summary = run_generate_stage(load_config(run.config, ["generation.scheduler=dpm-solver++"]), run)
     assert summary.done_before == 0
     assert [failure.row_id for failure in summary.failed] == [0, 1]
     assert source in summary.failed[0].error
+    # The stage itself logs its summary and names a failed row (the pipeline adds nothing around it).
+    assert "generation: 4 planned, 0 done before, 2 generated now" in caplog.text
+    assert "2 rows failed" in caplog.text and "e.g. row 0" in caplog.text
     lines = read_jsonl(run.manifest)
     assert sorted(line["row_id"] for line in lines) == [2, 3]
     assert {line["scheduler"] for line in lines} == {"dpm-solver++"}

@@ -17,7 +17,7 @@ from dalda.chat import BackendError
 from dalda.chat.openai import OpenAIChatBackend
 from dalda.configure import build_config
 from dalda.datasets import DATASETS
-from dalda.prompts import PromptsIncompleteError, run_prompts_stage
+from dalda.prompts import PromptsIncompleteError, prompts_for_classes
 from dalda.rundir import RunDir
 
 KEY = "sk-dalda-test-7f3a9c1e5b2d4f6a8e0c"
@@ -67,7 +67,7 @@ def test_valid_and_fenced_json_answers_give_m_prompts_per_class(tmp_path, key, c
     round_2 = {"cat": "A cat in the snow.", "dog": "A dog in a red coat.", "tiger cat": "A tiger cat on a fence."}
     run = RunDir(tmp_path / "run")
     with FakeOpenAIServer([json_answer(round_1), json_answer(round_2, fenced=True)]) as server:
-        table = run_prompts_stage(_config(tmp_path, server.url, num_prompts=2), CLASSES, run)
+        table = prompts_for_classes(_config(tmp_path, server.url, num_prompts=2), CLASSES, run)
     assert table == {name: [round_1[name], round_2[name]] for name in CLASSES}
     assert json.loads(run.prompts.read_text()) == table
 
@@ -95,7 +95,7 @@ def test_missing_classes_and_other_class_mentions_are_repaired_by_asking_only_fo
     script = [json_answer(bad), json_answer({"cat": "A cat on a rug.", "dog": "A dog swimming.", "extra": "x"})]
     run = RunDir(tmp_path / "run")
     with FakeOpenAIServer(script) as server:
-        table = run_prompts_stage(_config(tmp_path, server.url), CLASSES, run)
+        table = prompts_for_classes(_config(tmp_path, server.url), CLASSES, run)
     assert table == {"cat": ["A cat on a rug."], "dog": ["A dog swimming."], "tiger cat": [bad["tiger cat"]]}
     repair = server.requests[1]
     assert requested_classes(repair.body) == ["cat", "dog"]
@@ -112,7 +112,7 @@ def test_garbage_and_empty_answers_are_asked_again(tmp_path, key):
     script = [completion("I am sorry, JSON is not my thing today."), no_content, answer_all()]
     run = RunDir(tmp_path / "run")
     with FakeOpenAIServer(script) as server:
-        table = run_prompts_stage(_config(tmp_path, server.url), CLASSES, run)
+        table = prompts_for_classes(_config(tmp_path, server.url), CLASSES, run)
     assert table["dog"] == ["A photo of a dog on a red sofa."]
     assert len(server.requests) == 3 and requested_classes(server.requests[2].body) == CLASSES
     problems = _record(run)["attempts"][0]["problems"]
@@ -128,7 +128,7 @@ def test_http_500_429_and_slow_answers_are_retried_with_backoff(tmp_path, key, c
     ]
     run = RunDir(tmp_path / "run")
     with FakeOpenAIServer(script) as server:
-        table = run_prompts_stage(_config(tmp_path, server.url), CLASSES, run)
+        table = prompts_for_classes(_config(tmp_path, server.url), CLASSES, run)
     assert table["cat"] == ["A photo of a cat on a red sofa."]
     arrivals = [request.received_at for request in server.requests]
     assert len(arrivals) == 4
@@ -163,7 +163,7 @@ def test_network_retries_running_out_names_the_missing_classes(tmp_path, key):
     run = RunDir(tmp_path / "run")
     with FakeOpenAIServer([error(500, "down")] * 3) as server:
         with pytest.raises(PromptsIncompleteError) as caught:
-            run_prompts_stage(_config(tmp_path, server.url, network_retries=2), CLASSES, run)
+            prompts_for_classes(_config(tmp_path, server.url, network_retries=2), CLASSES, run)
     message = str(caught.value)
     assert "gave no answer after 3 tries (last: HTTP 500 (server error))" in message
     assert "'cat', 'dog', 'tiger cat'" in message and caught.value.missing == CLASSES
@@ -175,7 +175,7 @@ def test_network_retries_running_out_names_the_missing_classes(tmp_path, key):
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
     with pytest.raises(PromptsIncompleteError, match=r"after 2 tries \(last: could not connect\)"):
-        run_prompts_stage(_config(tmp_path, closed, network_retries=1, regenerate=True), CLASSES, run)
+        prompts_for_classes(_config(tmp_path, closed, network_retries=1, regenerate=True), CLASSES, run)
 
 
 def test_exhausted_repairs_keep_what_was_obtained_and_a_rerun_continues(tmp_path, key):
@@ -186,7 +186,7 @@ def test_exhausted_repairs_keep_what_was_obtained_and_a_rerun_continues(tmp_path
     with FakeOpenAIServer(script) as server:
         config = _config(tmp_path, server.url, num_prompts=2, max_retries=1)
         with pytest.raises(PromptsIncompleteError) as caught:
-            run_prompts_stage(config, classes, run)
+            prompts_for_classes(config, classes, run)
         assert caught.value.missing == ["dog", "cow"] and caught.value.round_index == 1
         assert (
             "round 2/2: after 1 request and 1 repair(s) there is still no valid sentence for 2 class(es): "
@@ -198,7 +198,7 @@ def test_exhausted_repairs_keep_what_was_obtained_and_a_rerun_continues(tmp_path
         assert [a["response"] for a in record["attempts"]][2] == "???"
         assert not run.prompts.exists()
 
-        table = run_prompts_stage(config, classes, run)  # the same settings: continue, do not start over
+        table = prompts_for_classes(config, classes, run)  # the same settings: continue, do not start over
     assert len(server.requests) == 4 and requested_classes(server.requests[3].body) == ["dog", "cow"]
     assert table == {
         "cat": ["A cat on a roof.", "A cat in a box."],
@@ -213,24 +213,24 @@ def test_cached_prompts_are_reused_without_key_or_server_until_settings_change(t
     run = RunDir(tmp_path / "run")
     with FakeOpenAIServer([answer_all()]) as server:
         url = server.url
-        table = run_prompts_stage(_config(tmp_path, url), CLASSES, run)
+        table = prompts_for_classes(_config(tmp_path, url), CLASSES, run)
     monkeypatch.delenv(ENV)
-    assert run_prompts_stage(_config(tmp_path, url), CLASSES, run) == table  # server gone, key gone: cache
+    assert prompts_for_classes(_config(tmp_path, url), CLASSES, run) == table  # server gone, key gone: cache
     with pytest.raises(BackendError, match=f"environment variable {ENV}"):
-        run_prompts_stage(_config(tmp_path, url, temperature=0.7), CLASSES, run)  # changed: must ask again
+        prompts_for_classes(_config(tmp_path, url, temperature=0.7), CLASSES, run)  # changed: must ask again
     monkeypatch.setenv(ENV, KEY)
     with FakeOpenAIServer([answer_all("A {} under a tree.")]) as server:
-        again = run_prompts_stage(_config(tmp_path, server.url, regenerate=True), CLASSES, run)
+        again = prompts_for_classes(_config(tmp_path, server.url, regenerate=True), CLASSES, run)
     assert again["cat"] == ["A cat under a tree."] and len(server.requests) == 1
 
 
 def test_missing_key_is_a_clear_error_and_keyless_local_servers_work(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV, raising=False)
     with pytest.raises(BackendError, match=f"API key in the environment variable {ENV}.*api_key_required=false"):
-        run_prompts_stage(_config(tmp_path, "http://127.0.0.1:9/v1"), CLASSES, RunDir(tmp_path / "run"))
+        prompts_for_classes(_config(tmp_path, "http://127.0.0.1:9/v1"), CLASSES, RunDir(tmp_path / "run"))
     with FakeOpenAIServer([answer_all()]) as server:
         config = _config(tmp_path, server.url, api_key_required=False)
-        table = run_prompts_stage(config, CLASSES, RunDir(tmp_path / "run"))
+        table = prompts_for_classes(config, CLASSES, RunDir(tmp_path / "run"))
     assert table["cat"] and server.requests[0].headers["authorization"] == "Bearer no-key-needed"
 
 
@@ -238,15 +238,15 @@ def test_key_is_never_written_or_logged_even_when_the_server_echoes_it(tmp_path,
     caplog.set_level(logging.DEBUG)
     run = RunDir(tmp_path / "run")
     with FakeOpenAIServer([completion(f"Your key {KEY} is nice. No JSON."), answer_all()]) as server:
-        run_prompts_stage(_config(tmp_path, server.url), CLASSES, run)
+        prompts_for_classes(_config(tmp_path, server.url), CLASSES, run)
     assert "[REDACTED]" in _record(run)["attempts"][0]["response"]
     with FakeOpenAIServer([error(401, f"Incorrect API key provided: {KEY}.")]) as server:
         with pytest.raises(PromptsIncompleteError) as caught:
-            run_prompts_stage(_config(tmp_path, server.url, regenerate=True), CLASSES, run)
+            prompts_for_classes(_config(tmp_path, server.url, regenerate=True), CLASSES, run)
     assert f"rejected the API key (HTTP 401); check the key in the environment variable {ENV}" in str(caught.value)
     with FakeOpenAIServer([error(400, f"bad request from {KEY}")]) as server:
         with pytest.raises(PromptsIncompleteError) as caught_400:
-            run_prompts_stage(_config(tmp_path, server.url, regenerate=True), CLASSES, run)
+            prompts_for_classes(_config(tmp_path, server.url, regenerate=True), CLASSES, run)
     assert "HTTP 400: bad request from [REDACTED]" in str(caught_400.value)
     _assert_key_nowhere(tmp_path / "run", caplog.text, *capsys.readouterr(), str(caught.value), str(caught_400.value))
 
@@ -256,7 +256,7 @@ def test_azure_openai_and_json_mode_go_through_the_same_backend(tmp_path, key):
         config = _config(
             tmp_path, server.root, api_type="azure", api_version="2024-06-01", model="my-gpt4", json_mode=True
         )
-        table = run_prompts_stage(config, CLASSES, RunDir(tmp_path / "run"))
+        table = prompts_for_classes(config, CLASSES, RunDir(tmp_path / "run"))
     request = server.requests[0]
     assert table["tiger cat"] == ["A photo of a tiger cat on a red sofa."]
     assert request.path == "/openai/deployments/my-gpt4/chat/completions?api-version=2024-06-01"

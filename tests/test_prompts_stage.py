@@ -10,7 +10,7 @@ from dalda.chat.template import template_prompts
 from dalda.config import ConfigError
 from dalda.configure import build_config
 from dalda.datasets import DATASETS
-from dalda.prompts import PromptsError, run_prompts_stage
+from dalda.prompts import PromptsError, prompts_for_classes
 from dalda.prompts.descriptions import DescriptionError, require_description
 from dalda.rundir import RunDir
 
@@ -26,7 +26,7 @@ def test_offline_default_is_the_template_backend(tmp_path):
     config = _config(tmp_path)
     assert config.prompts.source == "llm" and config.prompts.backend == "template"
     run = RunDir(tmp_path / "run")
-    table = run_prompts_stage(config, CLASSES, run)
+    table = prompts_for_classes(config, CLASSES, run)
     assert list(table) == CLASSES
     matcher = ClassNameMatcher(CLASSES)
     for name, prompts in table.items():
@@ -52,29 +52,29 @@ def test_template_prompts_are_deterministic_per_seed_and_class():
 
 def test_base_prompt_mode_gives_one_prompt_per_class(tmp_path):
     config = _config(tmp_path, source="base")
-    table = run_prompts_stage(config, ["cat", "dog"], RunDir(tmp_path / "run"))
+    table = prompts_for_classes(config, ["cat", "dog"], RunDir(tmp_path / "run"))
     assert table == {"cat": ["a photo of a cat"], "dog": ["a photo of a dog"]}
 
 
 def test_cache_is_reused_until_settings_change_or_regenerate(tmp_path, caplog):
     run = RunDir(tmp_path / "run")
-    table = run_prompts_stage(_config(tmp_path), ["cat", "dog"], run)
+    table = prompts_for_classes(_config(tmp_path), ["cat", "dog"], run)
     run.prompts.write_text(json.dumps({"cat": ["A cat, edited."] * 6, "dog": ["A dog, edited."] * 6}))
     caplog.set_level(logging.INFO)
-    assert run_prompts_stage(_config(tmp_path), ["cat", "dog"], run)["cat"][0] == "A cat, edited."  # reused
+    assert prompts_for_classes(_config(tmp_path), ["cat", "dog"], run)["cat"][0] == "A cat, edited."  # reused
     assert "reusing" in caplog.text
-    assert run_prompts_stage(_config(tmp_path, regenerate=True), ["cat", "dog"], run) == table
+    assert prompts_for_classes(_config(tmp_path, regenerate=True), ["cat", "dog"], run) == table
     run.prompts.write_text(json.dumps({"cat": ["A cat, edited."] * 6, "dog": ["A dog, edited."] * 6}))
-    again = run_prompts_stage(_config(tmp_path, num_prompts=4), ["cat", "dog"], run)  # M changed
+    again = prompts_for_classes(_config(tmp_path, num_prompts=4), ["cat", "dog"], run)  # M changed
     assert len(again["cat"]) == 4 and "num_prompts" in caplog.text
-    assert run_prompts_stage(_config(tmp_path, num_prompts=4), ["cat", "dog", "cow"], run)["cow"]  # classes changed
+    assert prompts_for_classes(_config(tmp_path, num_prompts=4), ["cat", "dog", "cow"], run)["cow"]  # classes changed
 
 
 def test_hand_written_prompts_file_is_validated_and_used_as_is(tmp_path):
     good = tmp_path / "prompts.json"
     good.write_text(json.dumps({"dog": ["A dog in the snow."], "cat": ["A cat.", "A cat on a roof."]}))
     run = RunDir(tmp_path / "run")
-    table = run_prompts_stage(_config(tmp_path, prompts_file=str(good)), ["cat", "dog"], run)
+    table = prompts_for_classes(_config(tmp_path, prompts_file=str(good)), ["cat", "dog"], run)
     assert table == {"cat": ["A cat.", "A cat on a roof."], "dog": ["A dog in the snow."]}
     assert json.loads(run.prompts.read_text()) == table
     assert json.loads(run.prompts_record.read_text())["settings"]["source"] == "file"
@@ -82,12 +82,12 @@ def test_hand_written_prompts_file_is_validated_and_used_as_is(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"dog": ["A dog chasing a cat."], "cat": ["A cat."]}))
     with pytest.raises(PromptsError, match="class 'dog' .*mentions another class.*'cat'"):
-        run_prompts_stage(_config(tmp_path, prompts_file=str(bad)), ["cat", "dog"], run)
+        prompts_for_classes(_config(tmp_path, prompts_file=str(bad)), ["cat", "dog"], run)
     with pytest.raises(PromptsError, match="does not exist"):
-        run_prompts_stage(_config(tmp_path, prompts_file=str(tmp_path / "nope.json")), ["cat", "dog"], run)
+        prompts_for_classes(_config(tmp_path, prompts_file=str(tmp_path / "nope.json")), ["cat", "dog"], run)
     bad.write_text("{not json")
     with pytest.raises(PromptsError, match="is not valid JSON"):
-        run_prompts_stage(_config(tmp_path, prompts_file=str(bad)), ["cat", "dog"], run)
+        prompts_for_classes(_config(tmp_path, prompts_file=str(bad)), ["cat", "dog"], run)
 
 
 def test_descriptions_builtin_user_text_file_and_missing(tmp_path):
@@ -115,6 +115,6 @@ def test_base_template_needs_one_class_slot():
 
 def test_stage_rejects_empty_or_duplicate_classes(tmp_path):
     with pytest.raises(PromptsError, match="no classes"):
-        run_prompts_stage(_config(tmp_path), [], RunDir(tmp_path / "run"))
+        prompts_for_classes(_config(tmp_path), [], RunDir(tmp_path / "run"))
     with pytest.raises(PromptsError, match="repeated: \\['cat'\\]"):
-        run_prompts_stage(_config(tmp_path), ["cat", "cat"], RunDir(tmp_path / "run"))
+        prompts_for_classes(_config(tmp_path), ["cat", "cat"], RunDir(tmp_path / "run"))

@@ -12,7 +12,7 @@ import pytest
 from dalda.chat.transformers import TransformersChatBackend
 from dalda.configure import build_config
 from dalda.models.llm import TINY_CHAT_TEMPLATE, build_tiny_causal_lm, load_causal_lm
-from dalda.prompts import PromptsIncompleteError, run_prompts_stage
+from dalda.prompts import PromptsIncompleteError, prompts_for_classes
 from dalda.rundir import RunDir
 
 CLASSES = ["circle", "square", "triangle"]
@@ -42,7 +42,7 @@ def test_tiny_lm_loads_offline_with_a_chat_template():
 def test_gibberish_answers_go_through_validation_and_exhausted_retries_name_missing_classes(tmp_path):
     run = RunDir(tmp_path / "run")
     with pytest.raises(PromptsIncompleteError) as caught:
-        run_prompts_stage(_config(tmp_path), CLASSES, run)
+        prompts_for_classes(_config(tmp_path), CLASSES, run)
     assert caught.value.missing == CLASSES and caught.value.round_index == 0
     assert "'circle', 'square', 'triangle'" in str(caught.value)
     assert "no usable answer" in str(caught.value)

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts.split import read_split_for
 from dalda.config import DaldaConfig, config_to_yaml
 from dalda.data.stage import run_data_stage
 from dalda.evaluation.stage import run_evaluate_stage
-from dalda.generation.stage import GenerationSummary, run_generate_stage
+from dalda.generation.stage import run_generate_stage
 from dalda.io import write_text_atomic
 from dalda.methods import default_stages
 from dalda.planning.stage import run_plan_stage
@@ -53,31 +52,12 @@ class Stage:
     makes: tuple[str, ...]
 
 
-def _prompts(config: DaldaConfig, run: RunDir) -> dict[str, list[str]]:
-    """The prompts stage on the split's classes."""
-    return run_prompts_stage(config, read_split_for(config.data, run).classes, run)
-
-
-def _generate(config: DaldaConfig, run: RunDir) -> GenerationSummary:
-    """The generate stage, then one summary line (and a warning naming a failed row, if any)."""
-    summary = run_generate_stage(config, run)
-    log.info(
-        "generation: %d planned, %d done before, %d generated now", summary.planned, summary.done_before, summary.generated
-    )
-    if summary.failed:
-        log.warning(
-            "%d rows failed (their source images are unreadable), e.g. row %d: %s; the other rows are complete",
-            len(summary.failed), summary.failed[0].row_id, summary.failed[0].error,
-        )
-    return summary
-
-
 _TABLE = (
     Stage("data", run_data_stage, needs=(), makes=("split",)),
     Stage("score", run_score_stage, needs=("split",), makes=("scores",)),
-    Stage("prompts", _prompts, needs=("split",), makes=("prompts",)),
+    Stage("prompts", run_prompts_stage, needs=("split",), makes=("prompts",)),
     Stage("plan", run_plan_stage, needs=("split",), makes=("plan",)),
-    Stage("generate", _generate, needs=("plan",), makes=("synthetic images",)),
+    Stage("generate", run_generate_stage, needs=("plan",), makes=("synthetic images",)),
     Stage("train", run_train_stage, needs=("split",), makes=("trained classifiers",)),
     Stage("evaluate", run_evaluate_stage, needs=("split", "trained classifiers"), makes=("results",)),
     Stage("report", run_report_stage, needs=(), makes=("report",)),

@@ -13,11 +13,11 @@ the plan and split; imagefolder keeps a metadata ``label`` as is instead of infe
 (``Generator.manifest_settings``).
 
 Crash safety: an image is written to a temporary name and renamed (``dalda.io.atomic_open``); its manifest
-line is appended (one fsynced line) only after that. A row counts as done when its line equals the line this
-run would write for it (same plan row, same settings) and its file opens and verifies. ``consolidate`` merges
-the manifest with any per-process parts, drops everything else (torn lines, stale rows, missing or broken
-files), and rewrites the manifest atomically, so killing a run at any moment and rerunning ends with every row
-exactly once.
+line (a ``dalda.artefacts.ManifestLine``) is appended (one fsynced line) only after that. A row counts as done
+when its line equals the line this run would write for it (same plan row, same settings) and its file opens and
+verifies. ``consolidate`` merges the manifest with any per-process parts, drops everything else (torn lines,
+stale rows, missing or broken files), and rewrites the manifest atomically, so killing a run at any moment and
+rerunning ends with every row exactly once.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any
 
 from PIL import Image
 
-from dalda.io import atomic_open, read_jsonl, write_jsonl_atomic
-from dalda.artefacts import PlanRow
+from dalda.artefacts import ManifestLine, PlanRow
+from dalda.io import atomic_open, read_jsonl
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -52,26 +52,34 @@ def relative_image_path(row: PlanRow) -> str:
     return f"{class_dir(row.class_name)}/{row.file_stem}.png"
 
 
-def manifest_entry(row: PlanRow, settings: dict[str, Any]) -> dict[str, Any]:
+def manifest_entry(row: PlanRow, settings: dict[str, Any]) -> ManifestLine:
     """The manifest line of a finished row (also what a resumed run expects to find for it); ``settings`` are
     the generator's ``manifest_settings``, the settings that decide the pixels besides the row."""
-    return {
-        "file_name": relative_image_path(row),
-        "label": row.label,
-        "class_name": row.class_name,
-        "row_id": row.row_id,
-        "source_path": row.source_path,
-        "source_index": row.source_index,
-        "m": row.m,
-        "prompt": row.prompt,
-        "ip_scale": row.ip_scale,
-        "generator": row.generator,
-        "strength": row.strength,
-        "clipscore": row.clipscore,
-        "group": row.group,
-        "seed": row.seed,
-        **settings,
-    }
+    return ManifestLine(
+        file_name=relative_image_path(row),
+        label=row.label,
+        class_name=row.class_name,
+        row_id=row.row_id,
+        source_path=row.source_path,
+        source_index=row.source_index,
+        m=row.m,
+        prompt=row.prompt,
+        ip_scale=row.ip_scale,
+        generator=row.generator,
+        strength=row.strength,
+        clipscore=row.clipscore,
+        group=row.group,
+        seed=row.seed,
+        extra=dict(settings),
+    )
+
+
+def _stored_line(payload: Any) -> ManifestLine | None:
+    """A stored manifest line as a record, or None when it is not one (such a line is dropped)."""
+    try:
+        return ManifestLine.from_json(payload)
+    except (TypeError, ValueError):
+        return None
 
 
 def image_is_readable(path: Path) -> bool:
@@ -98,13 +106,15 @@ def part_path(run: RunDir, process_index: int, num_processes: int) -> Path:
     return run.synthetic / PARTS_DIR / f"part-{process_index:04d}.jsonl"
 
 
-def _stored_lines(run: RunDir) -> list[dict[str, Any]]:
+def _stored_lines(run: RunDir) -> list[ManifestLine | None]:
+    """The lines of the manifest and of any per-process parts, in that order (None for a line that is not a
+    manifest line)."""
     lines = read_jsonl(run.manifest)
     parts = run.synthetic / PARTS_DIR
     if parts.is_dir():
         for part in sorted(parts.glob("part-*.jsonl")):
             lines.extend(read_jsonl(part))
-    return lines
+    return [_stored_line(line) for line in lines]
 
 
 def _remove_leftovers(run: RunDir) -> None:
@@ -119,23 +129,22 @@ def _remove_leftovers(run: RunDir) -> None:
             temporary.unlink(missing_ok=True)
 
 
-def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def consolidate(run: RunDir, expected: dict[int, ManifestLine]) -> dict[int, ManifestLine]:
     """Rewrite the manifest with exactly the finished rows, one line each, sorted by row id; return them.
 
     ``expected`` maps every plan row id to the line this run would write. A stored line counts only if it
     equals its row's expected line and the image file verifies; anything else is dropped (with a log line
     saying how many) so the row is generated again. Must run while no other process writes.
     """
-    done: dict[int, dict[str, Any]] = {}
+    done: dict[int, ManifestLine] = {}
     dropped = 0
     for line in _stored_lines(run):
-        row_id = line.get("row_id")
-        if row_id in done:
+        if line is not None and line.row_id in done:
             continue
-        if expected.get(row_id) != line or not image_is_readable(run.synthetic / line["file_name"]):
+        if line is None or expected.get(line.row_id) != line or not image_is_readable(line.image_path(run.synthetic)):
             dropped += 1
             continue
-        done[row_id] = line
+        done[line.row_id] = line
     if dropped:
         logger.info(
             "manifest: dropped %d lines (torn, stale, or whose image is missing or unreadable); "
@@ -143,11 +152,11 @@ def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, d
             dropped,
         )
     run.synthetic.mkdir(parents=True, exist_ok=True)
-    write_jsonl_atomic(run.manifest, (done[row_id] for row_id in sorted(done)))
+    ManifestLine.write_all(run.manifest, [done[row_id] for row_id in sorted(done)])
     _remove_leftovers(run)
     return done
 
 
 def finished_row_ids(run: RunDir) -> set[int]:
     """Row ids in the (consolidated) manifest."""
-    return {line["row_id"] for line in read_jsonl(run.manifest)}
+    return {line.row_id for line in ManifestLine.read_all(run.manifest) if line.row_id is not None}

@@ -46,7 +46,7 @@ from dalda.generation.truncation import one_truncation_warning
 from dalda.generators import GENERATORS, Engine, Generator
 from dalda.images import UnreadableImageError, load_rgb
 from dalda.io import append_jsonl
-from dalda.artefacts import PlanRow
+from dalda.artefacts import ManifestLine, PlanRow
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -162,16 +162,16 @@ class _Writer:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dalda-writer")
         self.pending: list[Future[None]] = []
 
-    def submit(self, items: list[tuple[Image.Image, tuple[int, int], dict[str, Any]]]) -> None:
+    def submit(self, items: list[tuple[Image.Image, tuple[int, int], ManifestLine]]) -> None:
         self._raise_errors(wait=False)
         self.pending.append(self.pool.submit(self._write, items))
 
-    def _write(self, items: list[tuple[Image.Image, tuple[int, int], dict[str, Any]]]) -> None:
+    def _write(self, items: list[tuple[Image.Image, tuple[int, int], ManifestLine]]) -> None:
         for image, source_size, entry in items:
             if self.resize_to_source and image.size != source_size:
                 image = image.resize(source_size, Image.Resampling.BICUBIC)
-            write_image_atomic(image, self.run.synthetic / entry["file_name"])
-            append_jsonl(self.manifest_part, entry)
+            write_image_atomic(image, entry.image_path(self.run.synthetic))
+            append_jsonl(self.manifest_part, entry.to_json())
 
     def _raise_errors(self, wait: bool) -> None:
         still_running = []
@@ -194,7 +194,7 @@ def _generate_rows(
     generator: Generator,
     run: RunDir,
     rows: list[PlanRow],
-    expected: dict[int, dict[str, Any]],
+    expected: dict[int, ManifestLine],
     processes: Processes,
 ) -> list[RowFailure]:
     """Generate ``rows`` (this process's slice) and return the rows that failed."""
@@ -283,9 +283,24 @@ def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
         consolidate(run, expected)
     processes.wait()
     done_after = finished_row_ids(run)
-    return GenerationSummary(
+    summary = GenerationSummary(
         planned=len(rows),
         done_before=len(done_before),
         generated=len(done_after) - len(done_before),
         failed=sorted(failures, key=lambda failure: failure.row_id),
     )
+    if processes.is_main:
+        _log_summary(summary)
+    return summary
+
+
+def _log_summary(summary: GenerationSummary) -> None:
+    """One summary line, and a warning naming a failed row, if any."""
+    logger.info(
+        "generation: %d planned, %d done before, %d generated now", summary.planned, summary.done_before, summary.generated
+    )
+    if summary.failed:
+        logger.warning(
+            "%d rows failed (their source images are unreadable), e.g. row %d: %s; the other rows are complete",
+            len(summary.failed), summary.failed[0].row_id, summary.failed[0].error,
+        )

@@ -1,10 +1,14 @@
 """An offline CLIP tokenizer for the random-weight profiles.
 
 CLIP's real vocabulary is a 49k-entry download; the random profiles need none of its merges, only a tokenizer
-that accepts any text exactly as the real one does. A byte-level BPE whose vocabulary holds all 256 byte
-symbols (alone and as word ends) can spell every string, so nothing is ever unknown; a handful of merges keeps
-the BPE path exercised. The files are written to a temporary folder and read back with
-``CLIPTokenizer.from_pretrained``, the same path as a downloaded tokenizer, then the folder is removed.
+that accepts any text exactly as the real one does and splits it about as coarsely. A byte-level BPE whose
+vocabulary holds all 256 byte symbols (alone and as word ends) can spell every string, so nothing is ever
+unknown. On top of them, merges learned (by plain BPE, at build time) from a small built-in list of English
+words that prompts use make each of those words one token, as CLIP's own vocabulary does; any other word
+falls back to pieces and bytes. Without them a prompt costs one token per character, and ordinary prompts
+would exceed the 77-token context that the real tokenizer fits them in. The files are written to a temporary
+folder and read back with ``CLIPTokenizer.from_pretrained``, the same path as a downloaded tokenizer, then the
+folder is removed.
 """
 
 from __future__ import annotations
@@ -21,16 +25,60 @@ EOS = "<|endoftext|>"
 WORD_END = "</w>"
 CONTEXT_LENGTH = 77  # CLIP's text context, also SD's
 
-# A few merges of common prompt words ("a photo of the ..."), each pair made of tokens already in the vocabulary.
-MERGES = (
-    ("t", "h"),
-    ("th", "e" + WORD_END),
-    ("o", "f" + WORD_END),
-    ("p", "h"),
-    ("ph", "o"),
-    ("pho", "t"),
-    ("phot", "o" + WORD_END),
-)
+# Words common in image prompts (the template backend's scenes, the quality prefix, the demo's classes, everyday
+# subjects); each becomes one token. Only the words matter, not their order.
+PROMPT_WORDS = """
+a an the of in on at by to with without and or as while from into onto over under near next across around
+behind beside between above below through along up down out off for its their his her is are this that
+photo photograph picture image shot snapshot view close wide angle side top front back low high eye level
+three quarter telephoto macro portrait landscape candid best quality detailed realistic sharp focus
+table wooden garden sunny quiet living room busy city street forest clearing sandy beach snowy field
+brightly lit studio large small window public park stone path calm lake grassy meadow rooftop terrace rustic
+barn warm golden hour light soft overcast pastel colour color colours colors palette vivid saturated muted
+earthy tones dusk cool blue dappled sunlight ground leaves foreground background partly framed open doorway
+rain falls people walk gentle breeze moves grass mist drifting long shadows scene sky water tree trees
+flower flowers petals leaf bird dog cat pet animal car plane object red green yellow white black brown pink
+purple orange grey gray bright dark shadow sun morning evening night day indoor outdoor home house wall floor
+circle square triangle stripes checkerboard shape pattern drawn paper plain fancy take
+"""
+WORD_MERGES_LIMIT = 4000
+"""More merges than learning :data:`PROMPT_WORDS` needs; a bound, so the vocabulary stays far below CLIP's."""
+
+
+def learn_merges(words: list[str]) -> list[tuple[str, str]]:
+    """Plain BPE: merge the most frequent adjacent pair (ties: the first in sorted order) until each word is
+    one token; tokens are the byte-level symbols, the last one of a word carrying ``</w>``."""
+    spelled = {word: [*word[:-1], word[-1] + WORD_END] for word in dict.fromkeys(words) if word}
+    merges: list[tuple[str, str]] = []
+    while len(merges) < WORD_MERGES_LIMIT:
+        counts: dict[tuple[str, str], int] = {}
+        for pieces in spelled.values():
+            for pair in zip(pieces, pieces[1:]):
+                counts[pair] = counts.get(pair, 0) + 1
+        if not counts:
+            break
+        best = min(counts, key=lambda pair: (-counts[pair], pair))
+        merges.append(best)
+        for word, pieces in spelled.items():
+            if len(pieces) > 1:
+                spelled[word] = _merge(pieces, best)
+    return merges
+
+
+def _merge(pieces: list[str], pair: tuple[str, str]) -> list[str]:
+    merged: list[str] = []
+    index = 0
+    while index < len(pieces):
+        if index + 1 < len(pieces) and (pieces[index], pieces[index + 1]) == pair:
+            merged.append(pieces[index] + pieces[index + 1])
+            index += 2
+        else:
+            merged.append(pieces[index])
+            index += 1
+    return merged
+
+
+MERGES = tuple(learn_merges(PROMPT_WORDS.split()))
 
 
 def byte_level_vocab(vocab_size: int | None = None) -> tuple[dict[str, int], list[str]]:
@@ -39,7 +87,8 @@ def byte_level_vocab(vocab_size: int | None = None) -> tuple[dict[str, int], lis
     Order follows CLIP: byte symbols, the same as word ends, merged tokens, [fillers], then BOS and EOS last.
     """
     symbols = sorted(pre_tokenizers.ByteLevel.alphabet())
-    tokens = symbols + [symbol + WORD_END for symbol in symbols] + [left + right for left, right in MERGES]
+    merged = list(dict.fromkeys(left + right for left, right in MERGES))
+    tokens = symbols + [symbol + WORD_END for symbol in symbols] + merged
     minimum = len(tokens) + 2
     if vocab_size is not None:
         if vocab_size < minimum:

@@ -22,6 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from dalda.artefacts.split import read_split_for
 from dalda.chat import CHAT_BACKENDS, ChatBackendSpec
 from dalda.config import DaldaConfig, base_prompts
 from dalda.io import read_json, write_json_atomic
@@ -48,7 +49,12 @@ def stage_settings(config: DaldaConfig, classes: list[str]) -> dict[str, Any]:
     return settings
 
 
-def run_prompts_stage(config: DaldaConfig, classes: list[str], run: RunDir) -> dict[str, list[str]]:
+def run_prompts_stage(config: DaldaConfig, run: RunDir) -> dict[str, list[str]]:
+    """``dalda prompts``: the prompts of the classes of the run's split (``split.json``, by ``dalda data``)."""
+    return prompts_for_classes(config, read_split_for(config.data, run).classes, run)
+
+
+def prompts_for_classes(config: DaldaConfig, classes: list[str], run: RunDir) -> dict[str, list[str]]:
     """``{class: [prompts]}`` in class order; see the module docstring for sources, files and caching."""
     _check_classes(classes)
     cfg = config.prompts
