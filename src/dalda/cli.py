@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from dalda.config import ConfigError, DaldaConfig
 from dalda.configure import load_config
@@ -72,7 +73,7 @@ def _run(
     except (ConfigError, ValueError, FileNotFoundError, RuntimeError, OSError) as error:
         if verbose:
             stderr.print_exception()
-        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+        stderr.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)  # "[llm]" is not markup
         raise typer.Exit(1) from None
     stderr.print(f"[green]done:[/] {', '.join(stages or ['run'])} -> {run.root}")
 
@@ -161,6 +162,27 @@ def show_config(config: ConfigOption = None, out: OutOption = None, set_: SetOpt
     except ConfigError as error:
         stderr.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(1) from None
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            sys.stdout.write(f"dalda {version('dalda')}\n")
+        except PackageNotFoundError:
+            stderr.print("[bold red]error:[/] dalda is not installed; run `pip install -e .` in the repository")
+            raise typer.Exit(1) from None
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """DALDA data augmentation: few real images per class -> synthetic training set -> better classifier."""
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 A method is a set of config overrides (name -> config, used by the grid runner) and, read backwards, what a
 run's config says it ran (config -> name, :func:`method_label`, used by evaluation and the report). Both
 directions come from the same :class:`Method` entries, so they cannot drift apart. ``base-fixed-<λ>`` /
-``llm-fixed-<λ>`` are parsed rather than listed, since the paper sweeps λ = 0.0, 0.1, ..., 1.0.
+``llm-fixed-<λ>`` are parsed rather than listed, since the paper sweeps λ = 0.0, 0.1, ..., 1.0. Adding a method
+is one ``METHODS.register`` call (``docs/extending.md``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each entry is a :class:`ChatBackendSpec`. Adding a backend is one module that answers
 :class:`ChatBackend.complete` plus one ``CHAT_BACKENDS.register`` call; the prompts stage, its cache and its
-record work with it unchanged.
+record work with it unchanged (``docs/extending.md``).
 """
 
 from __future__ import annotations

@@ -21,13 +21,15 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from dalda.chat.protocol import BackendError, ChatBackendSpec, ChatMessage, ChatReply
 from dalda.config import DaldaConfig, PromptsConfig
+from dalda.extras import require
 from dalda.redact import redact
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +82,14 @@ def read_api_key(cfg: PromptsConfig) -> str:
     )
 
 
+def _openai() -> Any:
+    """The ``openai`` package (the ``llm`` extra)."""
+    return require("openai", "llm", "prompts.backend=openai")
+
+
 def make_client(cfg: PromptsConfig, api_key: str) -> openai.OpenAI:
     """The official client for ``cfg`` with its own retries off (this module retries)."""
+    openai = _openai()
     if cfg.api_type == "azure":
         if not cfg.base_url or not cfg.api_version:
             raise BackendError(
@@ -134,6 +142,7 @@ class OpenAIChatBackend:
             request["response_format"] = {"type": "json_object"}
         tries = cfg.network_retries + 1
         reason = ""
+        openai = _openai()
         for retry in range(tries):
             try:
                 completion = self._client.chat.completions.create(**request)
@@ -158,6 +167,7 @@ class OpenAIChatBackend:
         """(reason, seconds to wait) for a passing failure; raise :class:`BackendError` for a lasting one."""
         cfg = self.cfg
         backoff = backoff_delay(retry, cfg.backoff_base_s, cfg.backoff_max_s, self._rng)
+        openai = _openai()
         if isinstance(error, openai.APITimeoutError):
             return f"no answer within {cfg.timeout_s:g} s", backoff
         if isinstance(error, openai.APIConnectionError):

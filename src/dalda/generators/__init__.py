@@ -4,7 +4,7 @@ An entry implements :class:`Generator` (``spec``): it plans the rows of ``plan.j
 decide its pixels, prepares once per run, and builds the :class:`Engine` that turns rows into images. Each
 entry lives in its own module and is registered here, in one place, so importing ``dalda.generators`` gives
 the full table. To add one: write the module, add one ``GENERATORS.register(...)`` line below (or, from your
-own code or a test, call ``GENERATORS.register`` yourself).
+own code or a test, call ``GENERATORS.register`` yourself). Walkthrough: ``docs/extending.md``.
 """
 
 from dalda.generators.da_fusion import DAFusionGenerator

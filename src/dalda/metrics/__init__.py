@@ -1,7 +1,8 @@
 """Diversity metrics of the synthetic set (paper Sec. 4.2), by name: CLIP-I and LPIPS.
 
 Each entry is one module implementing :class:`DiversityMetric` plus one registration below; the evaluate stage
-writes every enabled entry to ``diversity.json`` under its name, and the report makes a column of each.
+writes every enabled entry to ``diversity.json`` under its name, and the report makes a column of each
+(``docs/extending.md``).
 """
 
 from dalda.metrics.clip_i import ClipI

@@ -15,6 +15,7 @@ from urllib.error import URLError
 import torch
 
 from dalda.config import ModelsConfig
+from dalda.extras import require
 
 
 class ModelLoadError(RuntimeError):
@@ -104,7 +105,7 @@ def load_torchvision_resnet50() -> torch.nn.Module:
 
 def load_lpips_alex() -> torch.nn.Module:
     """LPIPS with its ImageNet AlexNet trunk (downloaded by torchvision on first use)."""
-    import lpips
+    lpips = require("lpips", "eval", "evaluate.lpips=true (the LPIPS diversity metric)")
 
     try:
         with warnings.catch_warnings():  # lpips calls torchvision with its deprecated ``pretrained=`` argument

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import torch
 
+from dalda.extras import require
 from dalda.models.architectures import RandomArchitecture
 from dalda.models.tokenizer import build_byte_level_tokenizer
 
@@ -133,7 +134,7 @@ def build_backbone(arch: RandomArchitecture) -> tuple[torch.nn.Module, int, int]
 
 def build_lpips(arch: RandomArchitecture):
     """LPIPS with a random AlexNet trunk (offline) and the package's own calibrated linear heads."""
-    import lpips
+    lpips = require("lpips", "eval", "evaluate.lpips=true (the LPIPS diversity metric)")
 
     with seeded(arch, "lpips"), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(pretrained|weight enum).*", category=UserWarning)

@@ -1,7 +1,8 @@
 """Probes: the downstream classifiers of ``train.classifiers`` (a frozen backbone and a linear head), by name.
 
 Each entry is one module implementing :class:`ProbeSpec` (``resnet50.py``, ``clip.py``) plus one registration
-below; the train and evaluate stages and the report look a classifier up here and never branch on its name.
+below; the train and evaluate stages and the report look a classifier up here and never branch on its name
+(``docs/extending.md``).
 """
 
 from dalda.probes.clip import ClipProbe

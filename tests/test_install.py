@@ -1,0 +1,77 @@
+"""Installing: version ranges and extras in pyproject.toml, one-line errors naming a missing extra, --version."""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from typer.testing import CliRunner
+
+from dalda.chat.openai import make_client
+from dalda.cli import app
+from dalda.config import PromptsConfig
+from dalda.extras import MissingExtraError, require
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser as a package
+    tomllib = pytest.importorskip("tomli")
+
+PROJECT = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+
+
+def _requirement(requirements: list[str], name: str) -> SpecifierSet:
+    for line in requirements:
+        if line.split("[")[0].split(">")[0].split("<")[0].split("=")[0].strip() == name:
+            return SpecifierSet(line[len(name):])
+    raise AssertionError(f"{name} is not listed")
+
+
+def test_torch_is_a_range_and_python_3_10_is_allowed():
+    assert "2.14.1" in _requirement(PROJECT["dependencies"], "torch") and "2.3.0" not in _requirement(
+        PROJECT["dependencies"], "torch"
+    )
+    assert "0.29.1" in _requirement(PROJECT["dependencies"], "torchvision")
+    assert "3.10" in SpecifierSet(PROJECT["requires-python"])
+
+
+def test_extras_hold_the_optional_packages_and_the_demo_needs_none():
+    extras = PROJECT["optional-dependencies"]
+    assert {"llm", "eval", "report", "hub", "test"} <= set(extras)
+    core = " ".join(PROJECT["dependencies"])
+    assert "openai" not in core and "datasets" not in core  # only an LLM backend / the hub need them
+    assert "matplotlib" in core and "lpips" in core  # the demo's report and LPIPS need them
+    test = " ".join(extras["test"])
+    assert all(name in test for name in ("pytest", "import-linter", "openai"))
+
+
+def test_require_imports_a_present_module_and_names_the_extra_for_a_missing_one():
+    assert require("json", "llm", "anything").dumps([]) == "[]"
+    missing = r"^feature x needs the package 'dalda_absent_pkg'.*pip install 'dalda\[hub\]'"
+    with pytest.raises(MissingExtraError, match=missing):
+        require("dalda_absent_pkg.sub", "hub", "feature x")
+
+
+def test_the_openai_backend_without_openai_says_to_install_the_llm_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "openai", None)  # as if it were not installed
+    with pytest.raises(MissingExtraError, match=r"prompts.backend=openai needs the package 'openai'.*dalda\[llm\]"):
+        make_client(PromptsConfig(backend="openai"), "sk-test")
+
+
+def test_the_command_line_prints_a_missing_extra_as_one_line(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "openai", None)
+    monkeypatch.setenv("DALDA_TEST_KEY", "sk-test")
+    overrides = ["prompts.backend=openai", "prompts.source=llm", "prompts.api_key_env=DALDA_TEST_KEY"]
+    args = ["prompts", "-o", str(tmp_path / "run")] + [part for item in overrides for part in ("-s", item)]
+    assert CliRunner().invoke(app, ["data", "-o", str(tmp_path / "run")]).exit_code == 0
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "needs the package 'openai'" in result.output and "dalda[llm]" in result.output
+
+
+def test_version_option_prints_the_installed_version():
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"dalda {version('dalda')}"
