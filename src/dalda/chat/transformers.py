@@ -9,13 +9,16 @@ exact equivalent in ``generate`` and are not applied.
 
 from __future__ import annotations
 
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from dalda.chat.protocol import ChatBackendSpec, ChatMessage, ChatReply
 from dalda.config import DaldaConfig
-from dalda.models.llm import TINY_LM_NAME, CausalLM, load_causal_lm
+
+if TYPE_CHECKING:
+    from dalda.models.llm import CausalLM
+
+# torch and the language-model kit load when this backend is used, not when the registry is imported: every
+# command checks its config against the registries, and most never touch a local LLM.
 
 
 class TransformersChatBackend:
@@ -33,6 +36,8 @@ class TransformersChatBackend:
         self._requests = 0
 
     def complete(self, messages: list[ChatMessage]) -> ChatReply:
+        import torch
+
         tokenizer = self.lm.tokenizer
         prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         encoded = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.lm.device)
@@ -63,6 +68,8 @@ class TransformersChatBackend:
 
 def transformers_settings(config: DaldaConfig) -> dict[str, Any]:
     """Model and sampling parameters: what the answers depend on (the tiny profile swaps in the tiny LM)."""
+    from dalda.models.llm import TINY_LM_NAME
+
     cfg = config.prompts
     model = TINY_LM_NAME if config.models.profile == "tiny" else cfg.hf_model
     return {
@@ -78,6 +85,8 @@ def transformers_settings(config: DaldaConfig) -> dict[str, Any]:
 
 
 def build_transformers(config: DaldaConfig) -> TransformersChatBackend:
+    from dalda.models.llm import load_causal_lm
+
     cfg = config.prompts
     lm = load_causal_lm(config.models, cfg.hf_model)
     return TransformersChatBackend(
