@@ -104,7 +104,7 @@ def test_flip_rotate_draws_fresh_views_repeatably(tmp_path):
 
 
 def test_authors_results_keep_every_epoch_the_best_and_the_final(tmp_path):
-    config = tiny_run_config(tmp_path, train=AUTHORS, evaluate={"lpips": False, "clip_i": False})
+    config = tiny_run_config(tmp_path, train=AUTHORS, evaluate={"lpips": False, "clip_i": False, "clip_i_real": False})
     run, split = make_run(config, images_per_real=2)
     run_train_stage(config, run)
     checkpoint = Checkpoint.read(run.checkpoint_file("resnet50"))
@@ -127,7 +127,8 @@ def test_authors_results_keep_every_epoch_the_best_and_the_final(tmp_path):
 
 
 def test_fast_results_keep_the_final_epoch_with_macro_and_micro(tmp_path):
-    config = tiny_run_config(tmp_path, train={"classifiers": ["clip"]}, evaluate={"lpips": False, "clip_i": False})
+    no_diversity = {"lpips": False, "clip_i": False, "clip_i_real": False}
+    config = tiny_run_config(tmp_path, train={"classifiers": ["clip"]}, evaluate=no_diversity)
     run, _ = make_run(config, images_per_real=1)
     run_train_stage(config, run)
     run_evaluate_stage(config, run)

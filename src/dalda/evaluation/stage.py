@@ -60,11 +60,13 @@ def _restore(classifier: str, config: DaldaConfig, payload: dict[str, Any]) -> t
 def _diversity(config: DaldaConfig, run: RunDir) -> dict[str, Any]:
     ev = config.evaluate
     enabled = [metric for _, metric in DIVERSITY_METRICS.items() if metric.enabled(ev)]
-    settings = {
-        key: value if metric in enabled else None
-        for _, metric in DIVERSITY_METRICS.items()
-        for key, value in metric.settings(config).items()
-    }
+    settings: dict[str, Any] = {}  # a setting two metrics share (clip_model) is None only when both are off
+    for _, metric in DIVERSITY_METRICS.items():
+        for key, value in metric.settings(config).items():
+            if metric in enabled:
+                settings[key] = value
+            else:
+                settings.setdefault(key, None)
     base: dict[str, Any] = {
         "method": method_label(config),
         "dataset": config.data.dataset,
