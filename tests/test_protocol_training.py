@@ -1,16 +1,19 @@
 """train.protocol: the authors' probes (train-mode BatchNorm, flip+rotation, raw CLIP head, per-epoch macro
 accuracy with the best epoch beside the final one) against the fast cached-feature protocol (docs/protocol.md)."""
 
+import csv
 import json
 
 import pytest
 import torch
 
 from dalda.artefacts import Checkpoint, ClassifierResult
+from dalda.config import config_to_yaml
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.probes import PROBES
 from dalda.probes.accuracy import accuracy_report, best_epoch
 from dalda.probes.transforms import FlipRotate
+from dalda.report.stage import build_report
 from dalda.training.classifier import train_classifier
 from dalda.training.stage import run_train_stage
 from dalda.training.trainset import load_training_set
@@ -124,6 +127,14 @@ def test_authors_results_keep_every_epoch_the_best_and_the_final(tmp_path):
         assert "evaluation split" in result.best_epoch["selected_on"]
     # the zero-shot reference stays CLIP's zero-shot classifier (normalised features, logit scale)
     assert result.zero_shot_clip_accuracy is not None
+
+    run.config.write_text(config_to_yaml(config))
+    build_report(run.root)
+    with open(run.report / "tables" / "runs.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["Protocol"] == "clip authors: macro; resnet50 authors: macro"
+    assert float(row["Acc-CLIP best epoch†"]) == pytest.approx(result.best_epoch["macro_accuracy"], abs=1e-3)
+    assert float(row["Acc-CLIP"]) == pytest.approx(result.accuracy, abs=1e-3)
 
 
 def test_fast_results_keep_the_final_epoch_with_macro_and_micro(tmp_path):
