@@ -43,7 +43,7 @@ def _restore(classifier: str, config: DaldaConfig, payload: dict[str, Any]) -> t
     if encoder.identity != payload["backbone_identity"]:
         raise ValueError(
             f"{classifier} was trained on backbone {payload['backbone_identity']!r} but the config now gives "
-            f"{encoder.identity!r} (models or train.image_size/normalization changed); run `dalda train` again"
+            f"{encoder.identity!r} (models or train.image_size/normalization/protocol changed); run `dalda train` again"
         )
     if record["finetuned_backbone"]:
         encoder.module.load_state_dict(payload["backbone"])
