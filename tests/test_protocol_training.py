@@ -154,3 +154,9 @@ def test_authors_refuses_settings_it_cannot_honour(tmp_path):
     run, split = make_run(config, images_per_real=1)
     with pytest.raises(ValueError, match="train.augmented_views=0"):
         train_classifier("resnet50", config, load_training_set(split, run), split.classes, run.features)
+
+
+def test_results_files_from_before_the_protocols_still_load():
+    old = ClassifierResult.from_json({"method": "llm-ags", "accuracy": 0.5, "classifier": "clip"})
+    assert old.protocol is None and old.macro_accuracy is None and old.epochs is None and old.best_epoch is None
+    assert old.to_json()["accuracy"] == 0.5
