@@ -85,3 +85,37 @@ def test_group_pairs_are_seeded_per_group():
     first, again = group_pairs(groups, 10, seed=3), group_pairs({"b": groups["b"]}, 10, seed=3)
     assert np.array_equal(first["b"], again["b"])  # a group's pairs do not depend on the other groups
     assert first["b"].min() >= 30
+
+
+def _report_with_real(images, models, **kwargs):
+    clip, _ = models
+    options = EvaluateConfig(**{"max_pairs": 50, "lpips_size": 64, "batch_size": 4, "within_class": True, **kwargs})
+    return diversity_report(images, {"clip_i": clip, "clip_i_real": clip}, options, 0)
+
+
+def test_clip_i_against_the_real_source_is_one_for_copies_and_lower_for_unrelated_images(tmp_path, models):
+    real_a, real_b = _image(tmp_path / "real_a.png", 0), _image(tmp_path / "real_b.png", 1)
+    copies = [tmp_path / f"copy{i}.png" for i in range(3)]
+    for copy in copies:
+        copy.write_bytes(real_a.read_bytes())
+    unrelated = [_image(tmp_path / f"u{i}.png", 20 + i) for i in range(3)]
+    images = [SyntheticImage(p, str(real_a), "cat") for p in copies]
+    images += [SyntheticImage(p, str(real_b), "dog") for p in unrelated]
+    report = _report_with_real(images, models)
+
+    both = report["by_source"]
+    assert both["clip_i_real"]["per_class"]["cat"] == pytest.approx(1.0, abs=1e-5)  # identical to the source
+    assert both["clip_i"]["per_class"]["cat"] == pytest.approx(1.0, abs=1e-5)  # identical to each other
+    assert both["clip_i_real"]["per_class"]["dog"] < 1.0 - 1e-3
+    assert both["clip_i_real"]["num_pairs"] == 6 and both["clip_i_real"]["num_groups"] == 2  # one pair per image
+    assert report["clip_i_real"] == pytest.approx(np.mean(list(both["clip_i_real"]["per_class"].values())))
+    assert "with_source" in report["pairing_rule"]
+
+
+def test_clip_i_real_skips_images_whose_source_file_is_missing(tmp_path, models):
+    real = _image(tmp_path / "real.png", 0)
+    images = [SyntheticImage(_image(tmp_path / f"s{i}.png", i + 1), str(real), "cat") for i in range(2)]
+    images.append(SyntheticImage(_image(tmp_path / "orphan.png", 9), str(tmp_path / "gone.png"), "dog"))
+    report = _report_with_real(images, models, within_class=False)
+    assert report["by_source"]["clip_i_real"]["num_pairs"] == 2
+    assert set(report["by_source"]["clip_i_real"]["per_class"]) == {"cat"}

@@ -117,7 +117,7 @@ def _run(tmp_path: Path, classifiers: list[str], **evaluate: Any) -> tuple[Dalda
 
 
 def test_a_registered_toy_probe_trains_evaluates_and_gets_a_report_column(tmp_path, toy_probe):
-    config, run = _run(tmp_path, [toy_probe], zero_shot=False, clip_i=False, lpips=False)
+    config, run = _run(tmp_path, [toy_probe], zero_shot=False, clip_i=False, clip_i_real=False, lpips=False)
 
     assert run.checkpoint_file(toy_probe).is_file()
     result = json.loads(run.result_file(toy_probe).read_text())
@@ -140,7 +140,7 @@ def test_an_unknown_classifier_fails_up_front_and_at_the_train_stage_naming_the_
 
 
 def test_a_registered_toy_metric_lands_in_diversity_json_results_and_report(tmp_path, toy_metric):
-    config, run = _run(tmp_path, ["resnet50"], zero_shot=False, clip_i=False)
+    config, run = _run(tmp_path, ["resnet50"], zero_shot=False, clip_i=False, clip_i_real=False)
 
     diversity = json.loads(run.diversity.read_text())
     assert diversity["pixel_size"] == 16 and diversity["clip_model"] is None

@@ -261,6 +261,15 @@ class TrainConfig(_Section):
         0, ge=0, description="Random resized crop + flip views cached per image (0: no augmentation)."
     )
     encode_batch_size: int = Field(64, ge=1, description="Images per forward pass when filling the feature cache.")
+    protocol: Literal["authors", "fast"] = Field(
+        "fast",
+        description="authors: the authors' probes (ResNet50 IMAGENET1K_V2 with train-mode BatchNorm, flip + 15 degree "
+        "rotation on every draw, raw CLIP head, encoded per batch) evaluated every epoch (macro accuracy, best epoch "
+        "beside the final one); fast: cached features of eval-mode backbones, final epoch (docs/protocol.md).",
+    )
+    eval_draws: int = Field(
+        6400, ge=1, description="protocol=authors: evaluation draws (with replacement) after every epoch (200 x 32)."
+    )
 
 
 class EvaluateConfig(_Section):
@@ -275,6 +284,9 @@ class EvaluateConfig(_Section):
         True, description="Also report diversity over pairs within each class (same as per real image at 1 shot)."
     )
     zero_shot: bool = Field(True, description="Report zero-shot CLIP accuracy on the evaluation split as a reference.")
+    clip_i_real: bool = Field(
+        True, description="CLIP-I of each synthetic image against its real source (DreamBooth's; lower = more diverse)."
+    )
 
 
 class GeneratorConfig(_Section):

@@ -45,6 +45,20 @@ class ClassifierResult:
     seed: int | None = None
     training: dict[str, Any] | None = None
     train_config: dict[str, Any] | None = None
+    protocol: str | None = None
+    """``train.protocol`` that made the numbers ("authors" or "fast"); None in files written before it existed."""
+    protocol_description: str | None = None
+    accuracy_metric: str | None = None
+    """What ``accuracy`` is: "macro" (mean of per-class accuracies; authors) or "micro" (share correct; fast)."""
+    macro_accuracy: float | None = None
+    micro_accuracy: float | None = None
+    final_epoch: dict[str, Any] | None = None
+    """The final epoch's macro and micro accuracy on every evaluation image once."""
+    best_epoch: dict[str, Any] | None = None
+    """authors: the epoch with the best macro accuracy on evaluation draws, marked ``selected_on`` the evaluation
+    split; reported beside ``final_epoch``, never instead of it. None under fast."""
+    epochs: list[dict[str, Any]] | None = None
+    """Per-class, macro and micro accuracy of every evaluated epoch (fast: the final one only)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

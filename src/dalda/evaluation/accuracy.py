@@ -1,4 +1,4 @@
-"""Classification accuracy on the evaluation split: overall (the paper's number) and per class.
+"""Classification accuracy on the evaluation split: micro, macro and per class (``dalda.probes.accuracy``).
 
 Evaluation images go through the same backbone and preprocessing (the un-augmented view) as training; with a
 frozen backbone their features come from the run's feature cache, so evaluating the CLIP probe and the
@@ -9,35 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from dalda.datasets import ImageRecord
 from dalda.probes import ProbeEncoder
+from dalda.probes.accuracy import accuracy_report
 from dalda.hashing import file_sha256
 from dalda.probes.features import FeatureCache, cached_features, encode_pixels
 from dalda.progress import progress_bar
 from dalda.probes.transforms import PLAIN_VIEW
 
-
-def accuracy_report(predictions: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> dict[str, Any]:
-    """Overall accuracy, accuracy and image count per class name (None for a class with no evaluation image)."""
-    predictions, labels = predictions.cpu(), labels.cpu()
-    correct = predictions == labels
-    per_class: dict[str, float | None] = {}
-    counts: dict[str, int] = {}
-    for label, name in enumerate(classes):
-        mask = labels == label
-        counts[name] = int(mask.sum())
-        per_class[name] = float(correct[mask].float().mean()) if counts[name] else None
-    return {
-        "accuracy": float(correct.float().mean()) if len(labels) else 0.0,
-        "num_eval": int(len(labels)),
-        "per_class_accuracy": per_class,
-        "per_class_count": counts,
-    }
+__all__ = ["accuracy_report", "eval_features", "predict"]
 
 
 def eval_features(

@@ -9,6 +9,10 @@ Pairing rule (the paper does not state one; this is ours, recorded in ``diversit
   also the within-class value.
 - **by class** (``evaluate.within_class``): the same over all synthetic images of a class, averaged over classes.
 
+A metric that pairs with the source (``pairs_with_source``: ``clip_i_real``, DreamBooth's CLIP-I) pairs each
+synthetic image of a group with the real image it was generated from instead; the group means and the mean over
+groups are taken the same way. Synthetic images whose real file is missing are left out of those pairs.
+
 A group with more than ``evaluate.max_pairs`` pairs is scored on ``max_pairs`` distinct pairs drawn without
 replacement by a generator seeded with (seed, group name), so reruns give the same pairs. Groups with fewer
 than two images have no pair and are left out (counted).
@@ -37,7 +41,8 @@ from dalda.metrics import DIVERSITY_METRICS
 PAIRING_RULE = (
     "by_source: unordered pairs of distinct synthetic images generated from the same real image, mean per real "
     "image, then mean over real images; by_class: the same over all synthetic images of a class, mean over classes; "
-    "at most max_pairs pairs per group, drawn without replacement with a generator seeded by (seed, group)"
+    "at most max_pairs pairs per group, drawn without replacement with a generator seeded by (seed, group); "
+    "metrics marked with_source (clip_i_real) pair each synthetic image of a group with its real source image instead"
 )
 
 
@@ -103,6 +108,36 @@ def summarise(
     }
 
 
+def source_pairs(
+    groups: Mapping[str, Sequence[int]], source_of: Sequence[int | None], max_pairs: int, seed: int
+) -> dict[str, np.ndarray]:
+    """(synthetic index, its real image's index) pairs of each group whose images have a real file; at most
+    ``max_pairs`` per group, drawn without replacement with a generator seeded by (seed, group name)."""
+    pairs: dict[str, np.ndarray] = {}
+    for name, members in groups.items():
+        rows = np.asarray([[i, source_of[i]] for i in members if source_of[i] is not None], dtype=np.int64)
+        if not len(rows):
+            continue
+        if len(rows) > max_pairs:
+            rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 1])
+            rows = rows[np.sort(rng.choice(len(rows), size=max_pairs, replace=False))]
+        pairs[name] = rows
+    return pairs
+
+
+def _with_sources(images: Sequence[SyntheticImage]) -> tuple[list[Path], list[int | None]]:
+    """Synthetic paths followed by their distinct real source files, and each synthetic image's source index."""
+    paths = [image.path for image in images]
+    index: dict[str, int] = {}
+    source_of: list[int | None] = []
+    for image in images:
+        if image.source not in index and Path(image.source).is_file():
+            index[image.source] = len(paths)
+            paths.append(Path(image.source))
+        source_of.append(index.get(image.source))
+    return paths, source_of
+
+
 def diversity_report(
     images: Sequence[SyntheticImage], models: Mapping[str, Any], evaluate: EvaluateConfig, seed: int
 ) -> dict[str, Any]:
@@ -111,8 +146,12 @@ def diversity_report(
     if evaluate.within_class:
         rules["by_class"] = lambda image: image.class_name
     paths = [image.path for image in images]
+    with_source = {name for name in models if getattr(DIVERSITY_METRICS.get(name), "pairs_with_source", False)}
+    extended, source_of = _with_sources(images) if with_source else (paths, [])
     scorers = {
-        name: DIVERSITY_METRICS.get(name).group_scorer(model, paths, load_rgb, evaluate)
+        name: DIVERSITY_METRICS.get(name).group_scorer(
+            model, extended if name in with_source else paths, load_rgb, evaluate
+        )
         for name, model in models.items()
     }
     report: dict[str, Any] = {"pairing_rule": PAIRING_RULE, "max_pairs": evaluate.max_pairs, "num_images": len(images)}
@@ -124,8 +163,10 @@ def diversity_report(
             class_of[key_of(image)] = image.class_name
         pairs = group_pairs(groups, evaluate.max_pairs, seed)
         section: dict[str, Any] = {"num_groups_total": len(groups), "groups_without_pairs": len(groups) - len(pairs)}
+        real_pairs = source_pairs(groups, source_of, evaluate.max_pairs, seed) if with_source else {}
         for name, scorer in scorers.items():
-            section[name] = summarise(scorer(pairs), pairs, class_of)
+            chosen = real_pairs if name in with_source else pairs
+            section[name] = summarise(scorer(chosen), chosen, class_of) if chosen else summarise({}, {}, {})
         report[rule] = section
     for name in DIVERSITY_METRICS:
         report[name] = report["by_source"].get(name, {}).get("mean")

@@ -29,6 +29,8 @@ from dalda.images import drop_unreadable
 from dalda.io import write_json_atomic
 from dalda.metrics import DIVERSITY_METRICS
 from dalda.probes import PROBES, ProbeEncoder
+from dalda.probes.accuracy import best_epoch
+from dalda.probes.protocols import TrainingProtocol, training_protocol
 from dalda.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -41,10 +43,15 @@ def _restore(classifier: str, config: DaldaConfig, payload: dict[str, Any]) -> t
     if encoder.identity != payload["backbone_identity"]:
         raise ValueError(
             f"{classifier} was trained on backbone {payload['backbone_identity']!r} but the config now gives "
-            f"{encoder.identity!r} (models or train.image_size/normalization changed); run `dalda train` again"
+            f"{encoder.identity!r} (models or train.image_size/normalization/protocol changed); run `dalda train` again"
         )
     if record["finetuned_backbone"]:
         encoder.module.load_state_dict(payload["backbone"])
+    elif payload.get("backbone") is not None:  # running statistics drifted by train-mode BatchNorm (authors)
+        missing = set(payload["backbone"]) - {name for name, _ in encoder.module.named_buffers()}
+        if missing:
+            raise ValueError(f"{classifier}'s checkpoint holds buffers this backbone lacks ({sorted(missing)[:3]})")
+        encoder.module.load_state_dict(payload["backbone"], strict=False)
     head = nn.Linear(payload["feature_dim"], len(payload["classes"]))
     head.load_state_dict(payload["head"])
     return encoder, head.to(encoder.device)
@@ -53,11 +60,13 @@ def _restore(classifier: str, config: DaldaConfig, payload: dict[str, Any]) -> t
 def _diversity(config: DaldaConfig, run: RunDir) -> dict[str, Any]:
     ev = config.evaluate
     enabled = [metric for _, metric in DIVERSITY_METRICS.items() if metric.enabled(ev)]
-    settings = {
-        key: value if metric in enabled else None
-        for _, metric in DIVERSITY_METRICS.items()
-        for key, value in metric.settings(config).items()
-    }
+    settings: dict[str, Any] = {}  # a setting two metrics share (clip_model) is None only when both are off
+    for _, metric in DIVERSITY_METRICS.items():
+        for key, value in metric.settings(config).items():
+            if metric in enabled:
+                settings[key] = value
+            else:
+                settings.setdefault(key, None)
     base: dict[str, Any] = {
         "method": method_label(config),
         "dataset": config.data.dataset,
@@ -78,11 +87,16 @@ def _diversity(config: DaldaConfig, run: RunDir) -> dict[str, Any]:
 
 def _zero_shot_probe(frozen: dict[str, ProbeEncoder], config: DaldaConfig) -> tuple[str, ProbeEncoder] | None:
     """The probe giving the zero-shot reference: one just evaluated with a frozen backbone (``frozen``), else the
-    first registered probe that offers one, loaded now; None when no probe offers one."""
-    if frozen:
+    first registered probe that offers one, loaded now; None when no probe offers one.
+
+    The reference is always the ``fast`` probe's zero-shot head (normalised features, logit scale): the
+    ``authors`` head starts with a random bias and is no zero-shot classifier.
+    """
+    if frozen and config.train.protocol == "fast":
         return next(iter(frozen.items()))
     name = next((name for name, probe in PROBES.items() if probe.zero_shot), None)
-    return None if name is None else (name, PROBES.get(name).load_backbone(config, config.seed))
+    fast = config.model_copy(update={"train": config.train.model_copy(update={"protocol": "fast"})})
+    return None if name is None else (name, PROBES.get(name).load_backbone(fast, config.seed))
 
 
 def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
@@ -103,10 +117,11 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
             )
         encoder, head = _restore(classifier, config, payload)
         finetuned = payload["record"]["finetuned_backbone"]
-        features = eval_features(encoder, eval_records, run.features, batch_size, use_cache=not finetuned)
+        changed = finetuned or payload.get("backbone") is not None  # its features are this run's alone
+        features = eval_features(encoder, eval_records, run.features, batch_size, use_cache=not changed)
         reports[classifier] = accuracy_report(predict(head, features), labels, split.classes)
         records[classifier] = payload["record"]
-        if not finetuned and PROBES.get(classifier).zero_shot:
+        if not changed and PROBES.get(classifier).zero_shot:
             frozen[classifier] = encoder  # the zero-shot reference reuses it (and its feature cache)
 
     zero_shot: dict[str, Any] | None = None
@@ -114,7 +129,8 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
     if reference is not None:
         name, encoder = reference
         features = eval_features(encoder, eval_records, run.features, batch_size, use_cache=True)
-        head = PROBES.get(name).build_head(encoder, split.classes, config.train, config.seed).to(encoder.device)
+        fast_train = config.train.model_copy(update={"protocol": "fast"})
+        head = PROBES.get(name).build_head(encoder, split.classes, fast_train, config.seed).to(encoder.device)
         zero_shot = accuracy_report(predict(head, features), labels, split.classes)
 
     diversity = _diversity(config, run)
@@ -151,6 +167,7 @@ def _result_payload(
 ) -> dict[str, Any]:
     """One results file: the row of the paper's tables plus everything needed to trust and rebuild it."""
     configured = method_label(config)
+    protocol = training_protocol(record.get("protocol", "fast"))
     uses_synthetic = record["num_synthetic"] > 0 and record["synthetic_probability"] > 0
     return {
         "method": configured if uses_synthetic else "none",
@@ -160,7 +177,7 @@ def _result_payload(
         "trial": split.trial,
         "eval_split": split.eval_split,
         "classifier": classifier,
-        "accuracy": report["accuracy"],
+        "accuracy": report[f"{protocol.headline_metric}_accuracy"],
         "per_class_accuracy": report["per_class_accuracy"],
         "per_class_count": report["per_class_count"],
         "num_eval": report["num_eval"],
@@ -184,6 +201,40 @@ def _result_payload(
         "seed": config.seed,
         "training": {key: value for key, value in record.items() if key != "train_config"},
         "train_config": record["train_config"],
+        **_protocol_fields(protocol, report, record, config.train.epochs),
+    }
+
+
+def _protocol_fields(
+    protocol: TrainingProtocol, report: dict[str, Any], record: dict[str, Any], epochs: int
+) -> dict[str, Any]:
+    """Which protocol made the numbers, and per-class / macro / micro accuracy of every evaluated epoch.
+
+    The final epoch is always scored here on every evaluation image once. ``authors`` adds the per-epoch scores
+    the train stage measured on evaluation draws, and the best of those epochs, marked as chosen on the
+    evaluation split; it is reported beside the final-epoch numbers, never instead of them.
+    """
+    final = {
+        "epoch": record.get("train_config", {}).get("epochs", epochs),
+        "num_draws": None,
+        "evaluated_on": "every evaluation image once",
+        "macro_accuracy": report["macro_accuracy"],
+        "micro_accuracy": report["micro_accuracy"],
+    }
+    measured = record.get("epoch_evaluations") or []
+    per_epoch = [{**entry, "evaluated_on": "evaluation draws with replacement"} for entry in measured]
+    if not per_epoch:
+        per_class = {key: report[key] for key in ("per_class_accuracy", "per_class_count")}
+        per_epoch = [{**final, **per_class}]
+    return {
+        "protocol": protocol.name,
+        "protocol_description": protocol.description,
+        "accuracy_metric": protocol.headline_metric,
+        "macro_accuracy": report["macro_accuracy"],
+        "micro_accuracy": report["micro_accuracy"],
+        "final_epoch": final,
+        "best_epoch": best_epoch(measured),
+        "epochs": per_epoch,
     }
 
 

@@ -1,4 +1,9 @@
-"""CLIP-I: mean pairwise cosine of CLIP image embeddings (lower = more diverse); 1 for identical images.
+"""CLIP-I: mean cosine of CLIP image embeddings (lower = more diverse); 1 for identical images. Two entries:
+
+- ``clip_i``: pairs of synthetic images made from the same real image (or of the same class): how different the
+  images one image prompt gave are from each other;
+- ``clip_i_real``: each synthetic image against the real image it was made from, DreamBooth's CLIP-I (the
+  measure the paper cites): how far generation moved away from its source.
 
 Embeddings use CLIP's own preprocessing (``models.clip_model``) and are computed once per image, then shared by
 every pairing rule.
@@ -44,6 +49,7 @@ class ClipI:
     title = "CLIP-I"
     higher_is_more_diverse = False
     result_settings: tuple[str, ...] = ()
+    pairs_with_source = False
 
     def enabled(self, evaluate: EvaluateConfig) -> bool:
         return evaluate.clip_i
@@ -59,3 +65,14 @@ class ClipI:
     ) -> GroupScorer:
         embeddings = clip_embeddings(model, paths, load_image)
         return lambda pairs: clip_i_by_group(embeddings, pairs)
+
+
+class ClipIReal(ClipI):
+    """CLIP-I of each synthetic image against its real source (DreamBooth's CLIP-I)."""
+
+    name = "clip_i_real"
+    title = "CLIP-I vs real"
+    pairs_with_source = True
+
+    def enabled(self, evaluate: EvaluateConfig) -> bool:
+        return evaluate.clip_i_real

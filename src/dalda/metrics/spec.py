@@ -27,6 +27,9 @@ class DiversityMetric(Protocol):
     higher_is_more_diverse: bool
     result_settings: tuple[str, ...]
     """Keys of :meth:`settings` that the results files repeat next to the score."""
+    pairs_with_source: bool
+    """False: pairs of synthetic images of one group; True: each synthetic image with the real image it was made
+    from (its ``paths`` then also hold the real images). An entry without the attribute counts as False."""
 
     def enabled(self, evaluate: EvaluateConfig) -> bool:
         """Whether the config asks for it (``evaluate.<name>``)."""

@@ -88,12 +88,16 @@ def load_ip_adapter(pipe: Any, cfg: ModelsConfig) -> None:
         ) from error
 
 
-def load_torchvision_resnet50() -> torch.nn.Module:
-    """torchvision's ImageNet ResNet50 (IMAGENET1K_V1, what ``pretrained=True`` gave the authors), fc removed."""
+def load_torchvision_resnet50(weights: str = "IMAGENET1K_V1") -> torch.nn.Module:
+    """torchvision's ImageNet ResNet50, fc removed; ``weights`` names a ``ResNet50_Weights`` member.
+
+    IMAGENET1K_V1 is the classic torchvision checkpoint; IMAGENET1K_V2 is ``ResNet50_Weights.DEFAULT``, which the
+    authors' code loads (``train.protocol=authors``).
+    """
     from torchvision.models import ResNet50_Weights, resnet50
 
     try:
-        module = resnet50(weights=ResNet50_Weights.IMAGENET1K_V1)
+        module = resnet50(weights=ResNet50_Weights[weights])
     except (URLError, OSError, RuntimeError) as error:
         raise ModelLoadError(
             "could not load torchvision's ImageNet ResNet50 weights (torch hub cache, $TORCH_HOME/hub/checkpoints): "

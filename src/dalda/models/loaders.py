@@ -336,8 +336,8 @@ class Backbone:
     image_size: int
 
 
-def load_resnet50_backbone(cfg: ModelsConfig) -> Backbone:
-    """ResNet50 without its classification layer; real: torchvision's ImageNet weights (IMAGENET1K_V1).
+def load_resnet50_backbone(cfg: ModelsConfig, weights: str = "IMAGENET1K_V1") -> Backbone:
+    """ResNet50 without its classification layer; real: torchvision's ImageNet weights ``weights``.
 
     ``mean``/``std`` are the normalisation the weights were trained with (ImageNet); a trainer may choose
     another (the authors' code normalises with 0.5/0.5) but then departs from what the weights expect.
@@ -345,7 +345,7 @@ def load_resnet50_backbone(cfg: ModelsConfig) -> Backbone:
     device = resolve_device(cfg)
     dtype = resolve_dtype(cfg, device)
     if cfg.profile == "real":
-        module, feature_dim, image_size = hub.load_torchvision_resnet50(), 2048, 224
+        module, feature_dim, image_size = hub.load_torchvision_resnet50(weights), 2048, 224
     else:
         module, feature_dim, image_size = build_backbone(_architecture(cfg))
     return Backbone(_frozen(module, device, dtype), feature_dim, IMAGENET_MEAN, IMAGENET_STD, image_size)

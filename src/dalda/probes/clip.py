@@ -1,10 +1,14 @@
-"""The CLIP probe: CLIP's projected, L2-normalised image embedding and a head that starts as CLIP's zero-shot
-classifier.
+"""The CLIP probe: CLIP's projected image embedding and a linear head initialised from the class prompts.
 
+``train.protocol=fast``: L2-normalised image embeddings and a head that starts as CLIP's zero-shot classifier.
 The head is ``Linear(D, C)`` whose weight rows are the L2-normalised text embeddings of "a photo of a {class}"
 (``train.clip_template``) multiplied by CLIP's logit scale, bias 0. On L2-normalised image features its logits
 are exactly CLIP's zero-shot logits, so training starts from the zero-shot classifier, and the untrained head
 is the zero-shot reference evaluation reports. The authors' optimiser: AdamW, lr 2e-4, weight decay 0.1.
+
+``train.protocol=authors``: the authors' head, ``Linear(D, C)`` whose weight rows are the RAW (unnormalised)
+projected text features of the class prompts and whose bias keeps PyTorch's random initialisation (seeded),
+applied to RAW projected image features: no L2 normalisation, no logit scale (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -17,20 +21,24 @@ from torch import nn
 from dalda.config import DaldaConfig, TrainConfig
 from dalda.models.loaders import ClipBundle, load_clip
 from dalda.probes.encoder import ProbeEncoder, probe_encoder
+from dalda.probes.heads import linear_head
 
 
 class ClipImageFeatures(nn.Module):
-    """CLIP's projected, L2-normalised image embedding; other input sizes interpolate the position embeddings."""
+    """CLIP's projected image embedding, L2-normalised unless ``normalize`` is off; other input sizes interpolate
+    the position embeddings."""
 
-    def __init__(self, clip: ClipBundle, image_size: int) -> None:
+    def __init__(self, clip: ClipBundle, image_size: int, normalize: bool = True) -> None:
         super().__init__()
         self.vision_model = clip.model.vision_model
         self.visual_projection = clip.model.visual_projection
         self.interpolate = image_size != int(clip.model.config.vision_config.image_size)
+        self.normalize = normalize
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         pooled = self.vision_model(pixel_values=pixels, interpolate_pos_encoding=self.interpolate).pooler_output
-        return nn.functional.normalize(self.visual_projection(pooled), dim=-1)
+        features = self.visual_projection(pooled)
+        return nn.functional.normalize(features, dim=-1) if self.normalize else features
 
 
 def class_prompts(classes: Sequence[str], template: str) -> list[str]:
@@ -48,6 +56,26 @@ def zero_shot_head(clip: ClipBundle, classes: Sequence[str], template: str) -> n
     return head
 
 
+@torch.inference_mode()
+def raw_text_features(clip: ClipBundle, texts: Sequence[str]) -> torch.Tensor:
+    """(N, D) projected text features WITHOUT L2 normalisation (CLIP's ``get_text_features``), float32 on CPU."""
+    max_length = int(clip.model.config.text_config.max_position_embeddings)
+    tokens = clip.tokenizer(
+        list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    ).to(clip.device)
+    pooled = clip.model.text_model(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]).pooler_output
+    return clip.model.text_projection(pooled).float().cpu()
+
+
+def raw_text_head(clip: ClipBundle, classes: Sequence[str], template: str, seed: int) -> nn.Linear:
+    """The authors' head: weight = raw text features of the class prompts, bias at PyTorch's (seeded) random init."""
+    text = raw_text_features(clip, class_prompts(classes, template))
+    head = linear_head(text.shape[1], len(classes), seed)
+    with torch.no_grad():
+        head.weight.copy_(text)
+    return head
+
+
 class ClipProbe:
     name = "clip"
     title = "Acc-CLIP"
@@ -57,11 +85,17 @@ class ClipProbe:
 
     def load_backbone(self, config: DaldaConfig, seed: int) -> ProbeEncoder:
         clip = load_clip(config.models)
-        module = ClipImageFeatures(clip, config.train.image_size)
+        raw = config.train.protocol == "authors"
+        module = ClipImageFeatures(clip, config.train.image_size, normalize=not raw)
         stats = (clip.image_processor.image_mean, clip.image_processor.image_std)
-        return probe_encoder(self.name, module, clip.embed_dim, stats, config.models.clip_model, config, seed, clip)
+        variant = "raw-features" if raw else ""
+        return probe_encoder(
+            self.name, module, clip.embed_dim, stats, config.models.clip_model, config, seed, clip, variant
+        )
 
     def build_head(self, encoder: ProbeEncoder, classes: Sequence[str], train: TrainConfig, seed: int) -> nn.Linear:
+        if train.protocol == "authors":
+            return raw_text_head(encoder.bundle, classes, train.clip_template, seed)
         return zero_shot_head(encoder.bundle, classes, train.clip_template)
 
     def optimizer(self, parameters: Iterable[nn.Parameter], train: TrainConfig) -> torch.optim.Optimizer:

@@ -68,11 +68,14 @@ def probe_encoder(
     config: DaldaConfig,
     seed: int,
     bundle: Any = None,
+    variant: str = "",
 ) -> ProbeEncoder:
     """Wrap a loaded backbone: choose the normalisation (``train.normalization``), the transform and the identity.
 
     ``backbone_stats`` is the (mean, std) the weights were trained with, used when ``train.normalization`` is
     ``backbone``; ``authors`` uses mean = std = 0.5. The device and dtype are the module's own.
+    ``variant`` names another feature definition of the same weights (CLIP's raw, unnormalised features) and joins
+    the identity.
     """
     size = config.train.image_size
     if config.train.normalization == "authors":
@@ -94,6 +97,7 @@ def probe_encoder(
             f"std={','.join(f'{x:g}' for x in std)}",
             f"dtype={str(parameter.dtype).removeprefix('torch.')}",
         ]
+        + ([f"variant={variant}"] if variant else [])
     )
     return ProbeEncoder(
         classifier, module, feature_dim, transform, parameter.device, parameter.dtype, identity, model_id, bundle

@@ -1,9 +1,11 @@
 """Encode each image (and view) once through a frozen backbone and keep the features on disk.
 
-With a frozen backbone the features of an image never change, yet the authors' loop pushes every drawn image
-through the backbone in every batch: 50 epochs x 200 iterations x 32 draws = 320,000 forward passes for a
-1-shot set of a few hundred images. Here each distinct (image, view) is encoded once, in batches, and the head
-trains on a lookup table; the sampling sequence is unchanged (``sampling.py``), so the result is the same.
+With a frozen eval-mode backbone the features of an image never change, so each distinct (image, view) is encoded
+once, in batches, and the head trains on a lookup table instead of 50 epochs x 200 iterations x 32 = 320,000
+forward passes; the sampling sequence is unchanged (``sampling.py``), so the head equals the one trained by
+encoding every batch of that same eval-mode backbone. It is NOT the authors' probe: their backbone runs in train
+mode (BatchNorm batch statistics, drifting running statistics) on freshly flipped and rotated draws, which no
+cache can reproduce; that is ``train.protocol=authors``, and this cache serves ``fast`` (docs/protocol.md).
 
 The cache is one safetensors file per backbone identity in the run's ``features/`` folder. A key is
 ``<sha256 of the image file's bytes>:<view>``, so renamed or re-listed files reuse their features, an edited

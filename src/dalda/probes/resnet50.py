@@ -1,6 +1,9 @@
 """The ResNet50 probe: pooled 2048-d ImageNet features, a plain linear head, Adam at ``train.resnet_lr``.
 
 The authors' settings: ``Linear(2048, C)`` with PyTorch's default initialisation (seeded), Adam, lr 1e-4.
+Weights: ``train.protocol=fast`` keeps torchvision's IMAGENET1K_V1; ``authors`` loads ``ResNet50_Weights.DEFAULT``
+(IMAGENET1K_V2), as the authors' code does. Under ``authors`` the training loop also runs this backbone in
+``train()`` mode, so its BatchNorm running statistics drift (``dalda.probes.protocols``; docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from dalda.models.loaders import load_resnet50_backbone
 from dalda.probes.encoder import ProbeEncoder, probe_encoder
 from dalda.probes.heads import linear_head
 
-RESNET_MODEL_ID = "torchvision/resnet50.IMAGENET1K_V1"
+RESNET_WEIGHTS = {"fast": "IMAGENET1K_V1", "authors": "IMAGENET1K_V2"}
+"""torchvision weights per ``train.protocol``; IMAGENET1K_V2 is ``ResNet50_Weights.DEFAULT``."""
 
 
 class ResNetFeatures(nn.Module):
@@ -37,10 +41,12 @@ class ResNet50Probe:
     zero_shot = False
 
     def load_backbone(self, config: DaldaConfig, seed: int) -> ProbeEncoder:
-        backbone = load_resnet50_backbone(config.models)
+        weights = RESNET_WEIGHTS[config.train.protocol]
+        backbone = load_resnet50_backbone(config.models, weights)
         module = ResNetFeatures(backbone.module)
         stats = (backbone.mean, backbone.std)
-        return probe_encoder(self.name, module, backbone.feature_dim, stats, RESNET_MODEL_ID, config, seed)
+        model_id = f"torchvision/resnet50.{weights}"
+        return probe_encoder(self.name, module, backbone.feature_dim, stats, model_id, config, seed)
 
     def build_head(self, encoder: ProbeEncoder, classes: Sequence[str], train: TrainConfig, seed: int) -> nn.Linear:
         return linear_head(encoder.feature_dim, len(classes), seed)

@@ -26,11 +26,16 @@ class ProbeSpec(Protocol):
     """Whether ``build_head`` is a zero-shot classifier (no training), which evaluation reports as a reference."""
 
     def load_backbone(self, config: DaldaConfig, seed: int) -> ProbeEncoder:
-        """The frozen backbone, built through the model kit; ``seed`` seeds the augmented views."""
+        """The frozen backbone, built through the model kit; ``seed`` seeds the augmented views.
+
+        It follows ``config.train.protocol`` (``dalda.probes.protocols``): the weights and the feature definition
+        the authors' probe uses under ``authors``; a different feature definition must change the identity.
+        """
         ...
 
     def build_head(self, encoder: ProbeEncoder, classes: Sequence[str], train: TrainConfig, seed: int) -> nn.Linear:
-        """The linear head on the encoder's features; ``seed`` makes a random initialisation repeatable."""
+        """The linear head on the encoder's features (as ``train.protocol`` defines it); ``seed`` makes a random
+        initialisation repeatable."""
         ...
 
     def optimizer(self, parameters: Iterable[nn.Parameter], train: TrainConfig) -> torch.optim.Optimizer:

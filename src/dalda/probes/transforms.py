@@ -8,6 +8,10 @@ Augmented views (``train.augmented_views`` > 0) are a random resized crop plus a
 image is a pure function of (seed, image content, v): its random parameters come from a private generator seeded
 by those three, never from global state. That is what lets the feature cache encode each view once and the
 encode-every-batch trainer recreate the very same pixels later.
+
+``train.protocol=authors`` instead draws a fresh RandomHorizontalFlip(0.5) + RandomRotation(15 degrees) for every
+training draw (:class:`FlipRotate`), after the square resize, as the authors' training transform does; its
+random numbers come from its own seeded generator.
 """
 
 from __future__ import annotations
@@ -81,3 +85,28 @@ class ImageTransform:
             top, left, height, width = RandomResizedCrop.get_params(image, list(CROP_SCALE), list(CROP_RATIO))
             flip = bool(torch.rand(1).item() < 0.5)
         return top, left, height, width, flip
+
+
+ROTATION_DEGREES = 15.0
+
+
+class FlipRotate:
+    """The authors' training augmentation: resize, horizontal flip with probability 0.5, rotation in [-15, 15] deg.
+
+    Each call draws new parameters from a private generator seeded at construction, so a run is repeatable and
+    never touches global random state. Rotation keeps the image size and fills the corners with black
+    (torchvision's RandomRotation defaults: nearest interpolation, fill 0).
+    """
+
+    def __init__(self, transform: ImageTransform, seed: int) -> None:
+        self.transform = transform
+        self._rng = np.random.default_rng([seed, 15])
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        size = [self.transform.image_size, self.transform.image_size]
+        image = TF.resize(image, size, interpolation=InterpolationMode.BILINEAR)
+        if self._rng.random() < 0.5:
+            image = TF.hflip(image)
+        angle = float(self._rng.uniform(-ROTATION_DEGREES, ROTATION_DEGREES))
+        image = TF.rotate(image, angle, interpolation=InterpolationMode.NEAREST, fill=0)
+        return TF.normalize(TF.to_tensor(image), self.transform.mean, self.transform.std)

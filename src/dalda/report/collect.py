@@ -49,6 +49,10 @@ class RunRecord:
     results_files: dict[str, Path] = field(default_factory=dict)
     diversity: dict[str, float | None] = field(default_factory=dict)
     """diversity metric name (``dalda.metrics``) -> the run's value, from ``diversity.json``."""
+    protocol: dict[str, str] = field(default_factory=dict)
+    """classifier -> the ``train.protocol`` that made its accuracy and what that accuracy is ("authors: macro")."""
+    best_epoch_accuracy: dict[str, float] = field(default_factory=dict)
+    """classifier -> macro accuracy of its best epoch, chosen on the evaluation split (``authors`` only)."""
 
     @property
     def run(self) -> RunDir:
@@ -93,8 +97,11 @@ def _load_config(path: Path) -> DaldaConfig | None:
         return None
 
 
-def _results(run: RunDir, classifiers: list[str]) -> tuple[dict[str, float], dict[str, Path], dict[str, Any]]:
-    """Accuracy per classifier from ``results/<classifier>.json``, and the diversity values they carry."""
+def _results(
+    run: RunDir, classifiers: list[str], protocols: dict[str, str], best: dict[str, float]
+) -> tuple[dict[str, float], dict[str, Path], dict[str, Any]]:
+    """Accuracy per classifier from ``results/<classifier>.json``, and the diversity values they carry; fills
+    ``protocols`` (classifier -> "authors: macro", files older than the protocols: "fast: micro") and ``best``."""
     accuracy: dict[str, float] = {}
     files: dict[str, Path] = {}
     diversity: dict[str, Any] = {}
@@ -111,6 +118,9 @@ def _results(run: RunDir, classifiers: list[str]) -> tuple[dict[str, float], dic
             log.warning("skipping %s: it has no numeric accuracy", path)
             continue
         accuracy[classifier] = float(result.accuracy)
+        protocols[classifier] = f"{result.protocol or 'fast'}: {result.accuracy_metric or 'micro'}"
+        if result.best_epoch and _number(result.best_epoch.get("macro_accuracy")) is not None:
+            best[classifier] = float(result.best_epoch["macro_accuracy"])
         files[classifier] = path
         diversity = result.diversity or diversity
     return accuracy, files, diversity
@@ -126,7 +136,9 @@ def load_run(root: Path) -> RunRecord | None:
     config = _load_config(run.config)
     if config is None:
         return None
-    accuracy, files, from_results = _results(run, list(config.train.classifiers))
+    protocols: dict[str, str] = {}
+    best: dict[str, float] = {}
+    accuracy, files, from_results = _results(run, list(config.train.classifiers), protocols, best)
     diversity = DiversityReport.read(run).values if run.diversity.is_file() else from_results
     cell = CellInfo.read_optional(run)
     base = method_label(config)
@@ -141,6 +153,8 @@ def load_run(root: Path) -> RunRecord | None:
         accuracy=accuracy,
         results_files=files,
         diversity={name: _number(diversity.get(name)) for name in DIVERSITY_METRICS},
+        protocol=protocols,
+        best_epoch_accuracy=best,
     )
 
 

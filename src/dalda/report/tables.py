@@ -194,7 +194,21 @@ def accuracy_table(
     chosen = [r for r in records if r.shots == shots]
     metrics = [(classifier_title(c), accuracy_of(c), "higher") for c in classifiers_of(chosen)]
     notes = [f"{shots}-shot; mean (± sample std) over trials of results/<classifier>.json accuracy. Best in bold."]
+    notes.append(protocol_note(chosen))
     return _per_dataset_table(key, f"Tab. 2 — accuracy, {shots}-shot", chosen, datasets, groups, metrics, notes)
+
+
+def protocol_note(records: Sequence[RunRecord]) -> str:
+    """Which protocol (train.protocol) made the accuracies, and which accuracy that is; warns when they mix."""
+    used = sorted({protocol for record in records for protocol in record.protocol.values()})
+    text = (
+        "Protocol (train.protocol: accuracy): " + (", ".join(used) or "none")
+        + "; authors: final-epoch macro accuracy (mean of per-class accuracies), fast: final-epoch micro accuracy "
+        "(docs/protocol.md)."
+    )
+    if len(used) > 1:
+        text += " These numbers come from different protocols and are not comparable with each other."
+    return text
 
 
 def _group_records(
@@ -284,6 +298,8 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
     columns += [Column(classifier_title(c)) for c in classifiers]
     diversity = diversity_columns()
     columns += [Column(title) for title, _, _ in diversity]
+    best = [c for c in classifiers if any(c in record.best_epoch_accuracy for record in records)]
+    columns += [Column("Protocol")] + [Column(f"{classifier_title(c)} best epoch†") for c in best]
     rows: list[list[Cell]] = []
     ordered = sorted(records, key=lambda r: (r.dataset, r.shots, r.trial, method_sort_key(r.method)))
     for record in ordered:
@@ -292,5 +308,13 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
             [where, record.dataset, record.method, record.shots, record.trial]
             + [record.accuracy.get(c) for c in classifiers]
             + [value(record) for _, value, _ in diversity]
+            + ["; ".join(f"{c} {p}" for c, p in sorted(record.protocol.items())) or None]
+            + [record.best_epoch_accuracy.get(c) for c in best]
         )
-    return Table(key, "Runs", columns, rows, ["Each run's own values, as read from its results files."])
+    notes = ["Each run's own values, as read from its results files.", protocol_note(records)]
+    if best:
+        notes.append(
+            "† authors protocol: macro accuracy of the best epoch, chosen on the evaluation split itself (as the "
+            "authors' plotting script does), so optimistic; the accuracy columns are the final epoch."
+        )
+    return Table(key, "Runs", columns, rows, notes)

@@ -34,12 +34,19 @@ def training_record(
         "epoch_losses": trained.fit.epoch_losses,
         "train_seconds": trained.fit.seconds,
         "encode_seconds": trained.encode_seconds,
+        "protocol": trained.protocol,
+        "backbone_buffers_drifted": trained.backbone_drifted,
+        "epoch_evaluations": trained.epoch_evaluations,
         "train_config": train_config,
     }
 
 
 def save_checkpoint(path: Path, trained: TrainedClassifier, classes: list[str], record: dict[str, Any]) -> None:
-    backbone = trained.encoder.module.state_dict() if record["finetuned_backbone"] else None
+    backbone = None
+    if record["finetuned_backbone"]:
+        backbone = trained.encoder.module.state_dict()
+    elif trained.backbone_drifted:  # train-mode BatchNorm moved the running statistics: keep the buffers
+        backbone = dict(trained.encoder.module.named_buffers())
     Checkpoint(
         classifier=trained.classifier,
         classes=list(classes),

@@ -6,6 +6,10 @@
    view) once, then train the head on the cached table; otherwise encode each batch as it is drawn
    (``train.finetune_backbone`` trains the backbone too, so it always encodes per batch);
 3. the draws follow the p-mixing rule (``sampling.py``) from a seed, identical in both modes.
+
+``train.protocol=authors`` (``dalda.probes.protocols``) changes steps 2-3: the backbone runs in ``train()`` mode
+while fitting, every draw is flipped and rotated afresh and encoded now (no cache is possible), and the head is
+evaluated after every epoch on evaluation draws (``epochs.py``).
 """
 
 from __future__ import annotations
@@ -13,25 +17,30 @@ from __future__ import annotations
 import logging
 import time
 import zlib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 from dalda.config import DaldaConfig
+from dalda.datasets import ImageRecord
 from dalda.probes import PROBES, ProbeEncoder
 from dalda.hashing import file_sha256
 from dalda.probes.features import FeatureCache, cached_features
+from dalda.probes.protocols import training_protocol
+from dalda.probes.transforms import FlipRotate
 from dalda.training.sampling import MixingSampler, SamplingStats
-from dalda.training.trainer import FitResult, cached_source, encoding_source, fit
+from dalda.training.epochs import EpochEvaluator, has_running_statistics
+from dalda.training.trainer import FitResult, augmented_source, cached_source, encoding_source, fit
 from dalda.training.trainset import TrainingSet
 
 log = logging.getLogger(__name__)
 
-FeatureMode = Literal["cached", "encode"]
+FeatureMode = Literal["cached", "encode", "augmented"]
 
 
 def training_seed(config: DaldaConfig, classifier: str) -> int:
@@ -51,6 +60,11 @@ class TrainedClassifier:
     seed: int
     encode_seconds: float = 0.0
     """Time spent filling the feature cache (0 when encoding per batch)."""
+    protocol: str = "fast"
+    epoch_evaluations: list[dict[str, Any]] = field(default_factory=list)
+    """Per-class, macro and micro accuracy after each epoch (``train.protocol=authors``; empty otherwise)."""
+    backbone_drifted: bool = False
+    """Whether fitting changed the backbone's buffers (train-mode BatchNorm): the checkpoint must keep them."""
 
 
 def encode_training_items(
@@ -79,11 +93,25 @@ def train_classifier(
     encoder: ProbeEncoder | None = None,
     feature_mode: FeatureMode | None = None,
     seed: int | None = None,
+    eval_records: Sequence[ImageRecord] = (),
 ) -> TrainedClassifier:
-    """Train ``classifier`` as configured; ``feature_mode`` overrides ``train.cache_features`` (benchmarks, tests)."""
+    """Train ``classifier`` as configured; ``feature_mode`` overrides ``train.cache_features`` (benchmarks, tests).
+
+    ``eval_records`` are the evaluation images a protocol that evaluates every epoch (``authors``) scores.
+    """
     cfg = config.train
+    protocol = training_protocol(cfg.protocol)
     seed = training_seed(config, classifier) if seed is None else seed
     probe = PROBES.get(classifier)
+    if protocol.augment_every_draw:
+        if cfg.finetune_backbone or cfg.augmented_views:
+            raise ValueError(
+                "train.protocol=authors keeps the backbone frozen and augments every draw itself; set "
+                "train.finetune_backbone=false and train.augmented_views=0, or use train.protocol=fast"
+            )
+        if feature_mode == "cached":
+            raise ValueError("train.protocol=authors augments every draw afresh: its features cannot be cached")
+        feature_mode = "augmented"
     encoder = encoder or probe.load_backbone(config, seed)
     if feature_mode is None:
         feature_mode = "cached" if cfg.cache_features and not cfg.finetune_backbone else "encode"
@@ -107,9 +135,17 @@ def train_classifier(
         table = encode_training_items(encoder, training_set, digests, features_dir, cfg.encode_batch_size)
         encode_seconds = time.perf_counter() - start
         features_of = cached_source(table, encoder.device)
+    elif feature_mode == "augmented":
+        features_of = augmented_source(encoder, training_set.item_paths, FlipRotate(encoder.transform, seed))
     else:
         features_of = encoding_source(encoder, training_set.item_paths, digests, views, cfg.finetune_backbone)
 
+    evaluator = None
+    if protocol.evaluate_every_epoch:
+        evaluator = EpochEvaluator(encoder, head, eval_records, classes, cfg.eval_draws, seed, cfg.encode_batch_size)
+    drifts = protocol.backbone_train_mode and has_running_statistics(encoder.module)
+    if protocol.backbone_train_mode:
+        encoder.module.train()  # BatchNorm: batch statistics, running statistics drift (no gradients)
     result = fit(
         head,
         optimizer,
@@ -119,6 +155,7 @@ def train_classifier(
         cfg.epochs,
         cfg.iterations_per_epoch,
         description=f"training {classifier} ({feature_mode} features)",
+        on_epoch_end=evaluator,
     )
     head.eval()
     encoder.module.eval()
@@ -131,4 +168,16 @@ def train_classifier(
         result.epoch_losses[-1],
         sampler.stats.effective_rate,
     )
-    return TrainedClassifier(classifier, encoder, head, feature_mode, result, sampler.stats, seed, encode_seconds)
+    return TrainedClassifier(
+        classifier,
+        encoder,
+        head,
+        feature_mode,
+        result,
+        sampler.stats,
+        seed,
+        encode_seconds,
+        protocol.name,
+        evaluator.epochs if evaluator is not None else [],
+        drifts,
+    )

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from dalda.artefacts.split import read_split_for
 from dalda.config import DaldaConfig
+from dalda.images import drop_unreadable
 from dalda.probes import PROBES
+from dalda.probes.protocols import training_protocol
 from dalda.rundir import RunDir
 from dalda.training.checkpoint import save_checkpoint, training_record
 from dalda.training.classifier import train_classifier
@@ -30,9 +32,13 @@ def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
         info["synthetic_source"],
     )
     train_config = config.train.model_dump(mode="json")
+    # Only a protocol that evaluates every epoch (authors) reads the evaluation images while training.
+    eval_records = drop_unreadable(split.eval) if training_protocol(config.train.protocol).evaluate_every_epoch else []
     paths: dict[str, Path] = {}
     for classifier in config.train.classifiers:
-        trained = train_classifier(classifier, config, training_set, split.classes, run.features)
+        trained = train_classifier(
+            classifier, config, training_set, split.classes, run.features, eval_records=eval_records
+        )
         path = run.checkpoint_file(classifier)
         save_checkpoint(path, trained, split.classes, training_record(trained, info, train_config))
         paths[classifier] = path

@@ -6,10 +6,11 @@ function of the batch:
 
 - ``cached``: a row lookup in a table of pre-encoded features (frozen backbone; ``features.py``);
 - ``encode``: load, transform and encode the drawn images now (the authors' way; and the only way when the
-  backbone itself is fine-tuned).
+  backbone itself is fine-tuned);
+- ``augmented``: like ``encode``, with a fresh flip + rotation for every draw (``train.protocol=authors``).
 
-Both see the same draws in the same order, so on a frozen backbone they produce the same head up to
-floating-point reduction order.
+The first two see the same draws in the same order, so on a frozen eval-mode backbone they produce the same head
+up to floating-point reduction order.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import torch
 from torch import nn
 
 from dalda.probes import ProbeEncoder
+from dalda.images import load_rgb
 from dalda.probes.features import encode_pixels
+from dalda.probes.transforms import FlipRotate
 from dalda.progress import progress_bar
 from dalda.training.sampling import Batch, MixingSampler
 
@@ -46,15 +49,20 @@ def fit(
     epochs: int,
     iterations_per_epoch: int,
     description: str = "training",
+    on_epoch_end: Callable[[int], None] | None = None,
 ) -> FitResult:
-    """Train ``head`` (and whatever else ``optimizer`` holds) on the sampler's batches; mean loss per epoch."""
+    """Train ``head`` (and whatever else ``optimizer`` holds) on the sampler's batches; mean loss per epoch.
+
+    ``on_epoch_end(epoch)`` (1-based) runs after each epoch, e.g. to evaluate the head (``train.protocol=authors``);
+    it may switch modules to eval mode: the head is put back in train mode after it.
+    """
     device = next(head.parameters()).device
     labels = item_labels.to(device)
     head.train()
     losses: list[float] = []
     start = time.perf_counter()
     with progress_bar(description, total=epochs * iterations_per_epoch) as advance:
-        for _ in range(epochs):
+        for epoch in range(1, epochs + 1):
             total = torch.zeros((), device=device)
             for batch in sampler.batches(iterations_per_epoch):
                 features = features_of(batch).to(device)
@@ -66,6 +74,9 @@ def fit(
                 total += loss.detach()
                 advance(1)
             losses.append(float(total) / iterations_per_epoch)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch)
+                head.train()
     return FitResult(losses, epochs * iterations_per_epoch, time.perf_counter() - start)
 
 
@@ -92,5 +103,17 @@ def encoding_source(
             return encode_pixels(encoder, *args)
         with torch.no_grad():
             return encode_pixels(encoder, *args)
+
+    return features_of
+
+
+def augmented_source(encoder: ProbeEncoder, paths: Sequence[Path], augment: FlipRotate) -> FeatureSource:
+    """Features of freshly augmented draws, encoded now without gradients (in whatever mode the backbone is in:
+    under ``train.protocol=authors`` it is ``train()``, so BatchNorm uses and updates batch statistics)."""
+
+    def features_of(batch: Batch) -> torch.Tensor:
+        pixels = torch.stack([augment(load_rgb(paths[i])) for i in batch.items])
+        with torch.no_grad():
+            return encoder.encode(pixels)
 
     return features_of

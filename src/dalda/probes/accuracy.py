@@ -1,0 +1,62 @@
+"""Accuracy of a probe's predictions: per class, macro (mean of per-class accuracies) and micro (share correct).
+
+Shared by the train stage (``train.protocol=authors`` evaluates after every epoch) and the evaluate stage.
+Caltech-101 and Flowers102 are unbalanced, so the two summaries differ; the authors report the macro one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def accuracy_report(predictions: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> dict[str, Any]:
+    """Micro (``accuracy``) and macro accuracy, accuracy and image count per class name.
+
+    A class with no evaluation image has accuracy None and is left out of the macro mean.
+    """
+    predictions, labels = predictions.cpu(), labels.cpu()
+    correct = predictions == labels
+    per_class: dict[str, float | None] = {}
+    counts: dict[str, int] = {}
+    for label, name in enumerate(classes):
+        mask = labels == label
+        counts[name] = int(mask.sum())
+        per_class[name] = float(correct[mask].float().mean()) if counts[name] else None
+    present = [value for value in per_class.values() if value is not None]
+    micro = float(correct.float().mean()) if len(labels) else 0.0
+    return {
+        "accuracy": micro,
+        "micro_accuracy": micro,
+        "macro_accuracy": float(np.mean(present)) if present else 0.0,
+        "num_eval": int(len(labels)),
+        "per_class_accuracy": per_class,
+        "per_class_count": counts,
+    }
+
+
+def evaluation_draws(num_images: int, draws: int, seed: int) -> np.ndarray:
+    """Indices of ``draws`` evaluation images drawn uniformly with replacement (the authors' per-epoch set)."""
+    if num_images < 1:
+        raise ValueError("the evaluation split is empty: there is nothing to evaluate on")
+    return np.random.default_rng(seed).integers(num_images, size=draws)
+
+
+SELECTED_ON = "evaluation split (the authors' best-epoch choice; optimistic for every method alike)"
+
+
+def best_epoch(epochs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The evaluated epoch with the highest macro accuracy (the earliest on ties), marked as chosen on the
+    evaluation split; None when no epoch was evaluated."""
+    if not epochs:
+        return None
+    best = max(epochs, key=lambda entry: (entry["macro_accuracy"], -entry["epoch"]))
+    return {
+        "epoch": best["epoch"],
+        "macro_accuracy": best["macro_accuracy"],
+        "micro_accuracy": best["micro_accuracy"],
+        "selected_on": SELECTED_ON,
+    }

@@ -1,0 +1,92 @@
+"""Evaluation after every epoch (``train.protocol=authors``): the authors' accuracy curve and its best epoch.
+
+After each epoch the head (and the backbone, whose BatchNorm statistics drifted while fitting) is switched to
+eval mode and scored on ``train.eval_draws`` evaluation images drawn uniformly with replacement, fresh draws each
+epoch from a seeded generator; per-class, macro and micro accuracy of those draws are recorded, then the
+modules go back to training. The best epoch is chosen by macro accuracy on this evaluation split, as the authors'
+plotting script does; that choice is made on the evaluation data, so it is reported beside the final epoch and
+never instead of it (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from dalda.datasets import ImageRecord
+from dalda.images import load_rgb
+from dalda.probes import ProbeEncoder
+from dalda.probes.accuracy import accuracy_report
+from dalda.probes.transforms import PLAIN_VIEW
+
+def has_running_statistics(module: nn.Module) -> bool:
+    """Whether train-mode forwards change the module's buffers (BatchNorm running statistics)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats for m in module.modules())
+
+
+class EpochEvaluator:
+    """Called with the epoch number after every epoch; keeps one accuracy record per epoch in ``epochs``."""
+
+    def __init__(
+        self,
+        encoder: ProbeEncoder,
+        head: nn.Module,
+        records: Sequence[ImageRecord],
+        classes: Sequence[str],
+        draws: int,
+        seed: int,
+        batch_size: int,
+    ) -> None:
+        if not records:
+            raise ValueError("train.protocol=authors evaluates every epoch, but the split has no evaluation image")
+        self.encoder = encoder
+        self.head = head
+        self.paths = [Path(record.path) for record in records]
+        self.labels = torch.as_tensor([record.label for record in records])
+        self.classes = list(classes)
+        self.draws = draws
+        self.batch_size = batch_size
+        self._rng = np.random.default_rng([seed, 6400])
+        self._static = not has_running_statistics(encoder.module)
+        self._features: torch.Tensor | None = None
+        self.epochs: list[dict[str, Any]] = []
+
+    @torch.inference_mode()
+    def _encode(self, index: np.ndarray) -> torch.Tensor:
+        chunks = [torch.empty(0, self.encoder.feature_dim)]
+        for start in range(0, len(index), self.batch_size):
+            chunk = index[start : start + self.batch_size]
+            pixels = torch.stack([self.encoder.transform(load_rgb(self.paths[i]), PLAIN_VIEW, "") for i in chunk])
+            chunks.append(self.encoder.encode(pixels).cpu())
+        return torch.cat(chunks)
+
+    def __call__(self, epoch: int) -> None:
+        module = self.encoder.module
+        was_training = module.training
+        module.eval()
+        self.head.eval()
+        drawn = self._rng.integers(len(self.paths), size=self.draws)
+        unique, position = np.unique(drawn, return_inverse=True)
+        if self._static:  # a backbone without running statistics gives the same features every epoch
+            if self._features is None:
+                self._features = self._encode(np.arange(len(self.paths)))
+            features = self._features[torch.as_tensor(unique)]
+        else:
+            features = self._encode(unique)
+        with torch.inference_mode():
+            device = next(self.head.parameters()).device
+            predicted = self.head(features.to(device)).argmax(dim=1).cpu()
+        labels = self.labels[torch.as_tensor(drawn)]
+        report = accuracy_report(predicted[torch.as_tensor(position)], labels, self.classes)
+        self.epochs.append({"epoch": epoch, "num_draws": self.draws, **_accuracies(report)})
+        module.train(was_training)
+
+
+def _accuracies(report: dict[str, Any]) -> dict[str, Any]:
+    keys = ("macro_accuracy", "micro_accuracy", "per_class_accuracy", "per_class_count")
+    return {key: report[key] for key in keys}
