@@ -47,9 +47,10 @@ class DataConfig(_Section):
     download: bool = Field(False, description="Let torchvision download the dataset when it is missing.")
     shots: int = Field(1, ge=1, description="Real training images per class (n).")
     trial: int = Field(0, ge=0, description="Trial index; seeds the few-shot draw.")
-    eval_split: Literal["trainval-rest", "test"] = Field(
-        "trainval-rest",
-        description="trainval-rest: the other half of trainval, as the authors evaluate; test: the official test split.",
+    eval_split: Literal["authors", "trainval-rest", "test"] = Field(
+        "authors",
+        description="authors: the dataset's own halves, trial-seeded, as the paper's authors cut them "
+        "(docs/protocol.md); trainval-rest: trainval halved with a fixed seed; test: the official test split.",
     )
     max_eval_per_class: int | None = Field(None, ge=1, description="Cap evaluation images per class (speed).")
     description: str | None = Field(None, description="Dataset description for the LLM (built in for paper sets).")
