@@ -42,7 +42,7 @@ def test_baseline_plan_generates_through_the_stage(tiny_config, generator):
         update={
             "generation": SETTINGS,
             "generator": tiny_config.generator.model_copy(
-                update={"name": generator, "ti_steps": 2, "ti_batch_size": 1, "ti_resolution": 32}
+                update={"name": generator, "steps": 4, "ti_steps": 2, "ti_batch_size": 1, "ti_resolution": 32}
             ),
         }
     )
@@ -69,3 +69,53 @@ def test_a_plan_for_another_generator_is_refused(tiny_config):
     other = tiny_config.model_copy(update={"generator": tiny_config.generator.model_copy(update={"name": "real-guidance"})})
     with pytest.raises(ValueError, match="re-run `dalda plan`"):
         run_generate_stage(other, run)
+
+
+def test_generators_hand_their_engines_the_authors_sampling_defaults(tiny_config):
+    from diffusers import DDIMScheduler, PNDMScheduler
+
+    from dalda.generators import GENERATORS
+    from dalda.generators.ip_adapter import IP_ADAPTER_NEGATIVE_PROMPT
+
+    baseline = tiny_config.model_copy(
+        update={"generator": tiny_config.generator.model_copy(update={"name": "real-guidance"})}
+    )
+    engine = GENERATORS.get("real-guidance").build(baseline, prepare_run(baseline), baseline.models)
+    assert isinstance(engine.pipe.scheduler, PNDMScheduler)  # the DA-Fusion code base: PNDM, 50 steps, no negative
+    assert engine.settings.steps == 50 and not engine.settings.negative_prompt
+    manifest = GENERATORS.get("real-guidance").manifest_settings(baseline)
+    assert (manifest["scheduler"], manifest["steps"], manifest["negative_prompt"]) == ("pndm", 50, "")
+
+    ip = GENERATORS.get("ip-adapter")
+    assert ip.sampling(tiny_config).negative_prompt == IP_ADAPTER_NEGATIVE_PROMPT
+    assert ip.manifest_settings(tiny_config)["negative_prompt"] == IP_ADAPTER_NEGATIVE_PROMPT
+    assert ip.manifest_settings(tiny_config)["scheduler"] == "ddim"
+
+    changed = baseline.model_copy(
+        update={
+            "generator": baseline.generator.model_copy(update={"scheduler": "ddim", "steps": 7}),
+            "generation": baseline.generation.model_copy(update={"negative_prompt": "blurry"}),
+        }
+    )
+    engine = GENERATORS.get("real-guidance").build(changed, prepare_run(changed), changed.models)
+    assert isinstance(engine.pipe.scheduler, DDIMScheduler)
+    assert (engine.settings.steps, engine.settings.negative_prompt) == (7, "blurry")
+    off = tiny_config.model_copy(update={"generation": tiny_config.generation.model_copy(update={"negative_prompt": ""})})
+    assert ip.manifest_settings(off)["negative_prompt"] == ""
+
+
+def test_img2img_negative_prompt_reaches_the_pipeline(tiny_config):
+    import torch
+
+    pipe = load_img2img_pipeline(ModelsConfig(profile="tiny"))
+    negative = Img2ImgEngine(pipe, SETTINGS.model_copy(update={"negative_prompt": "blurry, dark"}))
+    start = negative.encode_references([Image.fromarray(np.full((32, 32, 3), 120, dtype=np.uint8))])
+    ours = np.asarray(negative.generate(["a photo of a cat"], [0.5], [3], start)[0], float)
+    stock = pipe(
+        prompt=["a photo of a cat"], negative_prompt=["blurry, dark"], image=start, strength=0.5,
+        num_inference_steps=steps_for(0.5, SETTINGS.steps), guidance_scale=SETTINGS.guidance_scale,
+        generator=[torch.Generator("cpu").manual_seed(3)],
+    ).images[0]
+    assert np.abs(ours - np.asarray(stock, float)).max() <= 1
+    plain = Img2ImgEngine(pipe, SETTINGS).generate(["a photo of a cat"], [0.5], [3], start)[0]
+    assert np.abs(ours - np.asarray(plain, float)).max() > 1

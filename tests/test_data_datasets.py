@@ -203,3 +203,89 @@ def test_missing_dataset_explains_the_layout_and_the_download_switch(
     assert os.listdir(tmp_path) == []  # nothing was created or downloaded
     with pytest.raises(ValueError, match=rf"data.dataset={dataset} needs data.root"):
         load_dataset_index(DataConfig(dataset=dataset), tmp_path / "cache")
+
+
+# ------------------------------------------------------------------ the authors' splits (docs/protocol.md)
+
+
+def _authors_split(dataset: str, root: Path, shots: int, trial: int):
+    from dalda.datasets import DATASETS
+
+    index = load_dataset_index(DataConfig(dataset=dataset, root=root), root / "cache")
+    return index, make_split(index, shots, trial, "authors", halves=DATASETS.get(dataset).halves)
+
+
+def _per_class(records) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for record in records:
+        counts[record.label] = counts.get(record.label, 0) + 1
+    return counts
+
+
+def test_authors_pets_pool_is_half_of_trainval_and_evaluation_half_of_test(tmp_path: Path) -> None:
+    _fake_pets(tmp_path)
+    index, split = _authors_split("pets", tmp_path, 2, 0)
+    trainval = {r.path for r in index.trainval}
+    test = {r.path for r in index.test or []}
+    assert {r.path for r in split.train} <= trainval  # shots from the first half of trainval.txt
+    assert {r.path for r in split.eval} <= test  # every evaluation image comes from test.txt
+    assert _per_class(split.eval) == {0: 1, 1: 1, 2: 1}  # the second half of 2 test images per breed
+    with pytest.raises(ValueError, match=r"has 2 images to draw from .*data\.shots=3"):
+        _authors_split("pets", tmp_path, 3, 0)  # the pool is half of 4 trainval images, not all of them
+    evaluations = {tuple(sorted(str(r.path) for r in _authors_split("pets", tmp_path, 1, t)[1].eval)) for t in range(6)}
+    assert len(evaluations) > 1  # the halves depend on the trial
+
+
+def _fake_flowers_sized(root: Path, counts: dict[int, int]) -> None:
+    """A Flowers copy with ``counts[label]`` images per official label, spread over the three official lists."""
+    base = root / "flowers-102"
+    labels = np.array([label for label, count in counts.items() for _ in range(count)])
+    for image_id in range(1, len(labels) + 1):
+        _jpeg(base / "jpg" / f"image_{image_id:05d}.jpg", image_id)
+    ids = np.arange(1, len(labels) + 1)
+    scipy.io.savemat(base / "imagelabels.mat", {"labels": labels[None, :]})
+    scipy.io.savemat(
+        base / "setid.mat",
+        {"trnid": ids[0::3][None, :], "valid": ids[1::3][None, :], "tstid": ids[2::3][None, :]},
+    )
+
+
+def test_authors_flowers_halves_all_images_so_sixteen_shots_work(tmp_path: Path) -> None:
+    counts = {label: 32 for label in range(1, 103)} | {1: 40, 2: 33}  # every class needs 16 shots
+    _fake_flowers_sized(tmp_path, counts)
+    index, split = _authors_split("flowers102", tmp_path, 16, 1)
+    assert len(index.trainval) + len(index.test or []) == sum(counts.values())
+    assert set(_per_class(split.train).values()) == {16}
+    eval_counts = _per_class(split.eval)
+    assert (eval_counts[0], eval_counts[1], eval_counts[101]) == (20, 16, 16)  # an odd image goes to the pool
+    assert not {r.path for r in split.train} & {r.path for r in split.eval}
+    assert {r.path for r in split.eval} & {r.path for r in index.test or []}  # the official lists are not used
+    with pytest.raises(ValueError, match=r"data\.shots=16"):
+        make_split(index, 16, 1, "trainval-rest")  # dalda's other split: 10 of 27 trainval images per class
+
+
+def test_authors_caltech_halves_every_class_by_the_trial(tmp_path: Path) -> None:
+    _fake_caltech(tmp_path)
+    index, split = _authors_split("caltech101", tmp_path, 1, 0)
+    assert _per_class(split.train) == {0: 1, 1: 1, 2: 1, 3: 1}
+    assert _per_class(split.eval) == {0: 1, 1: 1, 2: 2, 3: 2}  # second halves of 3, 3, 4, 5 images
+    assert not {r.path for r in split.train} & {r.path for r in split.eval}
+    halves = [_authors_split("caltech101", tmp_path, 1, t)[1].eval for t in range(4)]
+    assert len({tuple(sorted(str(r.path) for r in h)) for h in halves}) > 1
+    again = _authors_split("caltech101", tmp_path, 1, 0)[1]
+    assert again == split  # same trial, same halves
+
+
+def test_authors_is_the_default_split_and_the_data_stage_uses_the_entry_recipe(tmp_path: Path) -> None:
+    from dalda.configure import build_config
+    from dalda.data import run_data_stage
+    from dalda.rundir import RunDir
+
+    _fake_pets(tmp_path)
+    config = build_config(overrides=[f"data.root={tmp_path}", "data.dataset=pets", f"out_dir={tmp_path / 'run'}"])
+    assert config.data.eval_split == "authors"
+    run = RunDir(config.out_dir)
+    split = run_data_stage(config, run)
+    assert split.eval_split == "authors"
+    index = load_dataset_index(config.data, tmp_path / "cache")
+    assert {r.path for r in split.eval} <= {r.path for r in index.test or []}

@@ -83,7 +83,7 @@ def test_too_few_images_names_the_class_count_and_shots(demo: DatasetIndex) -> N
 
 
 def test_test_split_needs_an_official_test_set(demo: DatasetIndex) -> None:
-    with pytest.raises(ValueError, match=r"'demo' has no official test split.*eval_split=trainval-rest"):
+    with pytest.raises(ValueError, match=r"'demo' has no official test split.*eval_split=authors or trainval-rest"):
         make_split(demo, 1, 0, "test")
 
 

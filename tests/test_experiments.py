@@ -23,6 +23,7 @@ TINY_BASE = {
     "prompts": {"num_prompts": 2},
     "plan": {"images_per_real": 2},
     "generation": {"resolution": 64, "steps": 2},
+    "generator": {"steps": 2},
     "train": {"epochs": 1, "iterations_per_epoch": 3, "batch_size": 8, "image_size": 32},
     "evaluate": {"lpips_size": 64, "max_pairs": 10},
 }

@@ -150,3 +150,31 @@ def test_memory_options_do_not_change_images(engine) -> None:
     expected = engine.generate(*args, engine.encode_references(references), output_type="np")
     actual = lean.generate(*args, lean.encode_references(references), output_type="np")
     np.testing.assert_allclose(actual, expected, atol=ATOL, rtol=0)
+
+
+def test_the_negative_prompt_reaches_the_pipeline_as_in_a_stock_call(engine, stock) -> None:
+    from dalda.generators.ip_adapter import IP_ADAPTER_NEGATIVE_PROMPT
+
+    negative = GenerationEngine(engine.pipe, SETTINGS.model_copy(update={"negative_prompt": IP_ADAPTER_NEGATIVE_PROMPT}))
+    images = _references(2, offset=9)
+    batched = negative.generate(PROMPTS[:2], [0.5, 0.3], SEEDS[:2], negative.encode_references(images), output_type="np")
+    size = SETTINGS.resolution
+    expected = []
+    for prompt, scale, seed, image in zip(PROMPTS[:2], [0.5, 0.3], SEEDS[:2], images):
+        stock.set_ip_adapter_scale(scale)
+        expected.append(
+            stock(
+                prompt=prompt,
+                negative_prompt=IP_ADAPTER_NEGATIVE_PROMPT,
+                ip_adapter_image=image.resize((size, size), Image.Resampling.BICUBIC),
+                num_inference_steps=SETTINGS.steps,
+                guidance_scale=7.5,
+                height=size,
+                width=size,
+                generator=torch.Generator("cpu").manual_seed(seed),
+                output_type="np",
+            ).images[0]
+        )
+    np.testing.assert_allclose(batched, np.stack(expected), atol=ATOL, rtol=0)
+    without = _stock_one(stock, PROMPTS[0], 0.5, SEEDS[0], images[0])
+    assert np.abs(without - expected[0]).max() > 100 * ATOL  # the negative prompt changes the picture

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dalda.generators import class_tokens as token_store
-from dalda.generators.textual_inversion import placeholder_token
+from dalda.generators.textual_inversion import LearnedToken, placeholder_token
 from dalda.generators.class_tokens import ensure_class_tokens
 from dalda.configure import build_config
 from dalda.data.stage import run_data_stage
@@ -60,10 +60,37 @@ def test_learning_moves_the_token_away_from_its_initialisation(setup):
     untrained = load_img2img_pipeline(config.models)
     from dalda.generators.textual_inversion import add_placeholder_tokens
 
-    add_placeholder_tokens(untrained.tokenizer, untrained.text_encoder, split.classes)
+    add_placeholder_tokens(untrained.tokenizer, untrained.text_encoder, split.classes, config.generator.ti_init_word)
     initial = untrained.text_encoder.get_input_embeddings().weight[-len(split.classes):].detach().clone()
     pipe = load_img2img_pipeline(config.models)
     ensure_class_tokens(pipe, config, split, run)
     learned = pipe.text_encoder.get_input_embeddings().weight[-len(split.classes):].detach()
     assert not torch.allclose(learned, initial)
     assert torch.isfinite(learned).all()
+
+
+def test_tokens_start_from_the_word_the_by_default_as_in_the_da_fusion_code_base(setup, monkeypatch):
+    config, run, split = setup
+    assert config.generator.ti_init_word == "the"
+    starts = {}
+
+    def record_start(pipe, class_name, images, cfg, seed, progress=None):
+        token_id = pipe.tokenizer.convert_tokens_to_ids(placeholder_token(class_name))
+        start = pipe.text_encoder.get_input_embeddings().weight[token_id].detach().clone()
+        starts[class_name] = start
+        return LearnedToken(class_name, placeholder_token(class_name), start, 0.0)
+
+    monkeypatch.setattr(token_store, "learn_class_token", record_start)
+    pipe = load_img2img_pipeline(config.models)
+    ensure_class_tokens(pipe, config, split, run)
+    weights = pipe.text_encoder.get_input_embeddings().weight
+    the = weights[pipe.tokenizer("the", add_special_tokens=False).input_ids].mean(dim=0)
+    assert set(starts) == set(split.classes)
+    assert all(torch.equal(start, the) for start in starts.values())
+
+    # generator.ti_init_word=null: the class name's own tokens, and the tokens are relearned (new fingerprint)
+    by_name = config.model_copy(update={"generator": config.generator.model_copy(update={"ti_init_word": None})})
+    starts.clear()
+    ensure_class_tokens(load_img2img_pipeline(config.models), by_name, split, run)
+    circle = weights[pipe.tokenizer("circle", add_special_tokens=False).input_ids].mean(dim=0)
+    assert torch.equal(starts["circle"], circle) and not torch.equal(circle, the)

@@ -47,9 +47,10 @@ class DataConfig(_Section):
     download: bool = Field(False, description="Let torchvision download the dataset when it is missing.")
     shots: int = Field(1, ge=1, description="Real training images per class (n).")
     trial: int = Field(0, ge=0, description="Trial index; seeds the few-shot draw.")
-    eval_split: Literal["trainval-rest", "test"] = Field(
-        "trainval-rest",
-        description="trainval-rest: the other half of trainval, as the authors evaluate; test: the official test split.",
+    eval_split: Literal["authors", "trainval-rest", "test"] = Field(
+        "authors",
+        description="authors: the dataset's own halves, trial-seeded, as the paper's authors cut them "
+        "(docs/protocol.md); trainval-rest: trainval halved with a fixed seed; test: the official test split.",
     )
     max_eval_per_class: int | None = Field(None, ge=1, description="Cap evaluation images per class (speed).")
     description: str | None = Field(None, description="Dataset description for the LLM (built in for paper sets).")
@@ -226,6 +227,11 @@ class GenerationConfig(_Section):
     vae_slicing: bool = Field(False, description="Decode the batch one image at a time (less peak memory).")
     channels_last: bool = Field(False, description="channels_last memory format for UNet and VAE (CUDA speed).")
     compile: bool = Field(False, description="torch.compile the UNet (slow first batch, faster afterwards).")
+    negative_prompt: str | None = Field(
+        None,
+        description="Negative prompt of every image; unset: the generator's own default (ip-adapter: IP-Adapter's "
+        "'monochrome, lowres, bad anatomy, worst quality, low quality'; the img2img baselines: none).",
+    )
 
 
 class TrainConfig(_Section):
@@ -307,6 +313,15 @@ class GeneratorConfig(_Section):
     ti_scale_lr: bool = Field(True, description="Multiply the learning rate by the batch size (DA-Fusion's scale_lr).")
     ti_resolution: int = Field(512, ge=8, description="Training image size for textual inversion.")
     ti_gradient_checkpointing: bool = Field(True, description="Trade compute for memory (CUDA only).")
+    scheduler: Literal["ddim", "dpm-solver++", "euler", "pndm"] = Field(
+        "pndm", description="Sampler of the img2img baselines (their code base: the pipeline's default, PNDM)."
+    )
+    steps: int = Field(50, ge=1, description="Denoising steps of the img2img baselines (their code base: 50).")
+    ti_init_word: str | None = Field(
+        "the",
+        description="DA-Fusion: word whose embedding starts each class token (their code base: 'the'); "
+        "null: the mean embedding of the class name's tokens.",
+    )
 
     @field_validator("da_fusion_strengths")
     @classmethod

@@ -1,11 +1,15 @@
 """Few-shot splits: which real images a run trains on and which it is evaluated on.
 
-Two evaluation protocols (``data.eval_split``):
+Three evaluation splits (``data.eval_split``; ``docs/protocol.md`` compares them with the paper's):
 
-- ``trainval-rest`` (default, the authors' protocol): per class, trainval is shuffled with a FIXED seed and cut
-  in two halves. The first half is the pool the few-shot images are drawn from; the second half is the
-  evaluation set. The cut does not depend on the trial, so every trial and every shot count is scored on the
-  same images.
+- ``authors`` (default): the dataset entry's recipe (:class:`dalda.datasets.Halves`), as the paper's authors
+  cut their datasets. Per class, each source is permuted by ``numpy.random.default_rng([seed, trial, label])``
+  and cut in two with ``numpy.array_split`` (an odd image goes to the first half); the pool is the first half
+  of one source and the evaluation set the second half of the other. Pets: pool from trainval.txt, evaluation
+  from test.txt; Caltech-101, Flowers102 and every other dataset: all images of the class on both sides. The
+  cut depends on the trial, so each trial is scored on its own evaluation half.
+- ``trainval-rest``: trainval is halved per class with a FIXED seed; the shots come from the first half and
+  the second half is the evaluation set, the same images for every trial and shot count.
 - ``test``: the few-shot images are drawn from all of trainval and the official test split is the evaluation set.
 
 The draw: records are sorted by (label, path) first, so file-system order never matters; then each class's pool
@@ -24,14 +28,15 @@ from collections import defaultdict
 import numpy as np
 
 from dalda.artefacts.split import Split
-from dalda.datasets import DatasetIndex, ImageRecord, sorted_records
+from dalda.datasets import ALL_HALVED, DatasetIndex, Halves, ImageRecord, sorted_records
 from dalda.images import is_readable
 
-EVAL_SPLITS = ("trainval-rest", "test")
+EVAL_SPLITS = ("authors", "trainval-rest", "test")
 # Fixed seeds, one per purpose; changing any of them changes every split ever written.
 _HALVING_SEED = 1001
 _DRAW_SEED = 2002
 _EVAL_CAP_SEED = 3003
+_TRIAL_HALVING_SEED = 4004
 
 
 
@@ -61,7 +66,7 @@ def _draw(
         else:
             unreadable += 1
     if len(drawn) < shots:
-        where = "the first half of its trainval images" if eval_split == "trainval-rest" else "its trainval images"
+        where = "its trainval images" if eval_split == "test" else "the half of its images the shots come from"
         raise ValueError(
             f"class {class_name!r} has {len(pool)} images to draw from ({where}"
             + (f", {unreadable} of them unreadable" if unreadable else "")
@@ -70,10 +75,40 @@ def _draw(
     return drawn
 
 
+def _authors_halves(
+    index: DatasetIndex, halves: Halves, trial: int
+) -> tuple[dict[int, list[ImageRecord]], dict[int, list[ImageRecord]]]:
+    """Per class: the pool (first half of ``halves.pool_from``) and the evaluation set (second half of
+    ``halves.eval_from``), each source permuted by the trial and cut with ``array_split``."""
+    test = index.test or []
+    sources = {"all": index.trainval + test, "trainval": index.trainval, "test": test}
+    if index.test is None and halves.eval_from == "test":
+        raise ValueError(
+            f"dataset {index.name!r} evaluates on half of its official test split under data.eval_split=authors, "
+            "but its index has none; check the dataset files under data.root"
+        )
+    pools: dict[int, list[ImageRecord]] = {}
+    rests: dict[int, list[ImageRecord]] = {}
+    for side, target, part in ((halves.pool_from, pools, 0), (halves.eval_from, rests, 1)):
+        for label, records in _by_class(sources[side]).items():
+            shuffled = _permuted(records, [_TRIAL_HALVING_SEED, trial, label])
+            cut = np.array_split(np.arange(len(shuffled)), 2)[part]
+            target[label] = [shuffled[i] for i in cut]
+    return pools, rests
+
+
 def make_split(
-    index: DatasetIndex, shots: int, trial: int, eval_split: str, max_eval_per_class: int | None = None
+    index: DatasetIndex,
+    shots: int,
+    trial: int,
+    eval_split: str,
+    max_eval_per_class: int | None = None,
+    halves: Halves = ALL_HALVED,
 ) -> Split:
-    """Draw ``shots`` training images per class for ``trial`` and pick the evaluation images (module docstring)."""
+    """Draw ``shots`` training images per class for ``trial`` and pick the evaluation images (module docstring).
+
+    ``halves`` is the dataset entry's recipe for ``eval_split="authors"`` (``DatasetSpec.halves``).
+    """
     if shots < 1:
         raise ValueError(f"data.shots must be at least 1, got {shots}")
     if trial < 0:
@@ -84,17 +119,21 @@ def make_split(
         raise ValueError(f"data.max_eval_per_class must be at least 1, got {max_eval_per_class}")
     if eval_split == "test" and index.test is None:
         raise ValueError(
-            f"dataset {index.name!r} has no official test split; use data.eval_split=trainval-rest "
-            "(evaluate on the half of trainval the few-shot images are not drawn from)"
+            f"dataset {index.name!r} has no official test split; use data.eval_split=authors or trainval-rest "
+            "(evaluate on the half of the images the few-shot images are not drawn from)"
         )
 
     trainval = _by_class(index.trainval)
     test = _by_class(index.test or [])
+    if eval_split == "authors":
+        authors_pools, authors_rests = _authors_halves(index, halves, trial)
     train: list[ImageRecord] = []
     evaluation: list[ImageRecord] = []
     for label, class_name in enumerate(index.classes):
         records = trainval.get(label, [])
-        if eval_split == "trainval-rest":
+        if eval_split == "authors":
+            pool, rest = authors_pools.get(label, []), authors_rests.get(label, [])
+        elif eval_split == "trainval-rest":
             shuffled = _permuted(records, [_HALVING_SEED, label])
             half = (len(shuffled) + 1) // 2  # an odd image goes to the pool
             pool, rest = shuffled[:half], shuffled[half:]

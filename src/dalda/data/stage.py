@@ -40,6 +40,7 @@ def run_data_stage(config: DaldaConfig, run: RunDir) -> Split:
         trial=config.data.trial,
         eval_split=config.data.eval_split,
         max_eval_per_class=config.data.max_eval_per_class,
+        halves=DATASETS.get(config.data.dataset).halves,
     )
     split.write(run)
     log.info("split: %d classes, %d training and %d evaluation images", len(split.classes), len(split.train), len(split.eval))

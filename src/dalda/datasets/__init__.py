@@ -11,7 +11,7 @@ from dalda.datasets.flowers102 import FLOWERS102
 from dalda.datasets.imagefolder import IMAGEFOLDER
 from dalda.datasets.pets import PETS
 from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
-from dalda.datasets.spec import DATASETS, DatasetLoader, DatasetSpec, PaperAlignment
+from dalda.datasets.spec import ALL_HALVED, DATASETS, DatasetLoader, DatasetSpec, Halves, PaperAlignment
 
 DATASETS.register("pets", PETS)
 DATASETS.register("caltech101", CALTECH101)
@@ -20,10 +20,12 @@ DATASETS.register("demo", DEMO)
 DATASETS.register("imagefolder", IMAGEFOLDER)
 
 __all__ = [
+    "ALL_HALVED",
     "DATASETS",
     "DatasetIndex",
     "DatasetLoader",
     "DatasetSpec",
+    "Halves",
     "ImageRecord",
     "PaperAlignment",
     "sorted_records",

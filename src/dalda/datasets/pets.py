@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
-from dalda.datasets.spec import DatasetSpec, PaperAlignment
+from dalda.datasets.spec import DatasetSpec, Halves, PaperAlignment
 from dalda.datasets.torchvision_root import build, dataset_root, existing, require_files
 
 
@@ -56,4 +56,6 @@ PETS = DatasetSpec(
     ),
     load=load_pets,
     alignment=PaperAlignment(mean_clipscore=0.7782, group="HC"),
+    # The authors draw the shots from half of trainval.txt and evaluate on half of test.txt.
+    halves=Halves(pool_from="trainval", eval_from="test"),
 )

@@ -32,6 +32,29 @@ class PaperAlignment:
 
 
 @dataclass(frozen=True)
+class Halves:
+    """How ``data.eval_split=authors`` cuts this dataset, as the paper's authors cut it (``docs/protocol.md``).
+
+    Per class, the records of ``pool_from`` and of ``eval_from`` are each permuted by the trial and cut in two
+    (``numpy.array_split``): the few-shot pool is the first half of ``pool_from``, the evaluation set the
+    second half of ``eval_from``. "all" is trainval plus the official test split, "test" the official test
+    split, "trainval" the trainval records. With the same source on both sides, the two halves are disjoint.
+    """
+
+    pool_from: Literal["all", "trainval"] = "all"
+    eval_from: Literal["all", "test"] = "all"
+
+    def __post_init__(self) -> None:
+        if (self.pool_from == "all") != (self.eval_from == "all"):
+            raise ValueError(f"{self}: 'all' on one side only would let the pool and the evaluation set overlap")
+
+
+ALL_HALVED = Halves()
+"""Every image of a class, halved: the authors' recipe for Caltech-101 and Flowers102, and dalda's for any
+dataset whose entry does not name another."""
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """One dataset, complete: adding a dataset is one module defining this plus one ``DATASETS.register``."""
 
@@ -48,6 +71,8 @@ class DatasetSpec:
     """True when a config naming this dataset is invalid without ``data.root`` (the user's own folder); checked
     when the config is built. Datasets that need a root only to load (torchvision's) say so when loaded, so a
     config for e.g. the prompts stage alone stays valid."""
+    halves: Halves = ALL_HALVED
+    """The split recipe of ``data.eval_split=authors`` for this dataset."""
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset", setting="data.dataset")

@@ -27,7 +27,7 @@ from dalda.rundir import RunDir
 
 log = logging.getLogger(__name__)
 
-TI_SETTINGS = ("ti_steps", "ti_batch_size", "ti_learning_rate", "ti_scale_lr", "ti_resolution")
+TI_SETTINGS = ("ti_steps", "ti_batch_size", "ti_learning_rate", "ti_scale_lr", "ti_resolution", "ti_init_word")
 """The ``generator.*`` fields a learned token depends on (gradient checkpointing changes only rounding)."""
 
 
@@ -131,7 +131,7 @@ def _install(pipe: Any, class_names: list[str], embeddings: list[torch.Tensor]) 
 
 def ensure_class_tokens(pipe: Any, config: DaldaConfig, split: Shots, run: RunDir) -> dict[str, str]:
     """Give ``pipe`` a learned token per class (learning the missing ones); returns {class: token}."""
-    add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes)
+    add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes, config.generator.ti_init_word)
     with Progress(transient=True) as progress:
         for label, class_name, expected in _class_fingerprints(config, split):
             path = _token_path(run, class_name)

@@ -51,4 +51,4 @@ class DAFusionGenerator(RealGuidanceGenerator):
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> Img2ImgEngine:
         pipe = load_img2img_pipeline(models)
         load_class_tokens(pipe, run)
-        return Img2ImgEngine(pipe, config.generation)
+        return Img2ImgEngine(pipe, self.sampling(config))

@@ -1,7 +1,8 @@
 """Batched SD img2img for the baselines (Real Guidance, DA-Fusion), an ``Engine`` of ``dalda.generators``.
 
 diffusers' img2img takes one strength per call, and DA-Fusion draws a strength per image, so a batch is split
-into one call per distinct strength. Every row still has its own seeded generator (on the CPU, as in the
+into one call per distinct strength. ``settings`` are the generator's resolved ones (``sampling``): its
+scheduler, steps and negative prompt (None or "": none). Every row still has its own seeded generator (on the CPU, as in the
 IP-Adapter engine), so an image depends only on its row, not on how rows were grouped.
 """
 
@@ -60,9 +61,11 @@ class Img2ImgEngine:
         for index, strength in enumerate(strengths):
             groups[float(strength)].append(index)
         images: list[Image.Image | None] = [None] * len(prompts)
+        negative = self.settings.negative_prompt
         for strength, indices in groups.items():
             result = self.pipe(
                 prompt=[prompts[i] for i in indices],
+                negative_prompt=[negative] * len(indices) if negative else None,
                 image=[references[i] for i in indices],
                 strength=strength,
                 num_inference_steps=steps_for(strength, self.settings.steps),

@@ -2,7 +2,8 @@
 
 Planning: each class's prompts are shuffled once and cycled over that class's images, so the M images of one
 real image use M different prompts whenever the class has at least M prompts (the authors' scheme); every
-image gets the run's prompt prefix and a lambda from the configured guidance strategy.
+image gets the run's prompt prefix and a lambda from the configured guidance strategy. An unset
+``generation.negative_prompt`` becomes IP-Adapter's own default, the one the paper's authors generated with.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from dalda.config import DaldaConfig, ModelsConfig
+from dalda.config import DaldaConfig, GenerationConfig, ModelsConfig
 from dalda.generators.ip_adapter_engine import GenerationEngine
 from dalda.generators.settings import GenerationSettings
 from dalda.generators.spec import PlanInputs
@@ -20,11 +21,23 @@ from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
 
+IP_ADAPTER_NEGATIVE_PROMPT = "monochrome, lowres, bad anatomy, worst quality, low quality"
+"""The default negative prompt of IP-Adapter's own ``generate``, which made every image of the paper's authors."""
+
+
 class IPAdapterGenerator:
     name = "ip-adapter"
     title = "SD + IP-Adapter"
     uses_prompts = True
     uses_guidance = True
+    default_negative_prompt = IP_ADAPTER_NEGATIVE_PROMPT
+
+    def sampling(self, config: DaldaConfig) -> GenerationConfig:
+        """``generation`` with the negative prompt resolved (unset: :data:`IP_ADAPTER_NEGATIVE_PROMPT`)."""
+        negative = config.generation.negative_prompt
+        return config.generation.model_copy(
+            update={"negative_prompt": self.default_negative_prompt if negative is None else negative}
+        )
 
     def plan_rows(self, config: DaldaConfig, inputs: PlanInputs) -> list[PlanRow]:
         per_image = config.plan.images_per_real
@@ -54,7 +67,7 @@ class IPAdapterGenerator:
         return rows
 
     def manifest_settings(self, config: DaldaConfig) -> dict[str, Any]:
-        return asdict(GenerationSettings.from_config(config))
+        return asdict(GenerationSettings.from_config(config, self.sampling(config)))
 
     def row_weight(self, row: PlanRow) -> float:
         if row.ip_scale is None:
@@ -65,4 +78,4 @@ class IPAdapterGenerator:
         """Nothing to do before generation."""
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> GenerationEngine:
-        return GenerationEngine(load_sd_ip_adapter_pipeline(models), config.generation)
+        return GenerationEngine(load_sd_ip_adapter_pipeline(models), self.sampling(config))

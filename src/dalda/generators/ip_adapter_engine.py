@@ -14,6 +14,9 @@ batch of B rows gives the same images as B separate calls of the stock pipeline 
    seed, and drawing on the CPU (then moving the latents, a few KB) makes a seed mean the same noise on every
    machine.
 
+The negative prompt is ``settings.negative_prompt`` as given (None or "": none); the generator resolves an unset
+one to its default before building the engine (``IPAdapterGenerator.sampling``).
+
 Everything else (text encoding, classifier-free guidance, the scheduler loop, VAE decoding) is diffusers' own
 ``StableDiffusionPipeline.__call__``.
 """
@@ -172,6 +175,7 @@ class GenerationEngine:
         try:
             result = self.pipe(
                 prompt=list(prompts),
+                negative_prompt=[self.settings.negative_prompt] * count if self.settings.negative_prompt else None,
                 ip_adapter_image_embeds=self._layout(references),
                 num_inference_steps=self.settings.steps,
                 guidance_scale=self.settings.guidance_scale,

@@ -1,7 +1,10 @@
 """Real Guidance (He et al.), a baseline of the paper: SD img2img from each real image at one strength.
 
 Rows are made as the DA-Fusion code base makes them: the base prompt with the class name (no prompt prefix,
-no lambda), ``generator.strength`` for every image.
+no lambda), ``generator.strength`` for every image. They are sampled as that code base samples them: with
+``generator.scheduler`` and ``generator.steps`` (default PNDM, 50 steps, the pipeline's own defaults) instead of
+``generation.scheduler`` / ``generation.steps``, and no negative prompt unless ``generation.negative_prompt``
+sets one (``docs/protocol.md``).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from dalda.config import DaldaConfig, ModelsConfig
+from dalda.config import DaldaConfig, GenerationConfig, ModelsConfig
 from dalda.generators.img2img import Img2ImgEngine
 from dalda.generators.settings import GenerationSettings
 from dalda.generators.spec import PlanInputs
@@ -25,6 +28,18 @@ class RealGuidanceGenerator:
     title = "Real Guidance"
     uses_prompts = False
     uses_guidance = False
+    default_negative_prompt = ""
+
+    def sampling(self, config: DaldaConfig) -> GenerationConfig:
+        """``generation`` with the baseline's scheduler, steps and resolved negative prompt."""
+        negative = config.generation.negative_prompt
+        return config.generation.model_copy(
+            update={
+                "scheduler": config.generator.scheduler,
+                "steps": config.generator.steps,
+                "negative_prompt": self.default_negative_prompt if negative is None else negative,
+            }
+        )
 
     def subject(self, source: SourceImage) -> str:
         """What fills the base prompt's class slot."""
@@ -54,7 +69,7 @@ class RealGuidanceGenerator:
         return rows
 
     def manifest_settings(self, config: DaldaConfig) -> dict[str, Any]:
-        return asdict(GenerationSettings.from_config(config))
+        return asdict(GenerationSettings.from_config(config, self.sampling(config)))
 
     def row_weight(self, row: PlanRow) -> float:
         if row.strength is None:
@@ -65,4 +80,4 @@ class RealGuidanceGenerator:
         """Nothing to do before generation."""
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> Img2ImgEngine:
-        return Img2ImgEngine(load_img2img_pipeline(models), config.generation)
+        return Img2ImgEngine(load_img2img_pipeline(models), self.sampling(config))

@@ -2,14 +2,16 @@
 
 Batch size, dtype, device and speed options are left out: an image depends on them only within the tolerance
 documented in ``dalda.generation`` (they change rounding, not content). Every built-in generator records these
-same keys (the IP-Adapter ones too, so manifests written before generators had their own settings stay valid).
+same keys (the IP-Adapter ones too). The sampling settings are the ones the generator hands its engine
+(:meth:`Generator.sampling`): the img2img baselines swap in ``generator.scheduler`` / ``generator.steps``, and
+every generator resolves an unset ``generation.negative_prompt`` to its own default (``docs/protocol.md``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dalda.config import DaldaConfig
+from dalda.config import DaldaConfig, GenerationConfig
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,13 @@ class GenerationSettings:
     resolution: int
     resize_to_source: bool
     revisions: dict[str, str]
+    negative_prompt: str
 
     @classmethod
-    def from_config(cls, config: DaldaConfig) -> GenerationSettings:
-        models, generation = config.models, config.generation
+    def from_config(cls, config: DaldaConfig, sampling: GenerationConfig | None = None) -> GenerationSettings:
+        """The settings of ``config``, with ``sampling`` (the generator's resolved sampling settings) in place of
+        ``config.generation`` when given."""
+        models, generation = config.models, sampling or config.generation
         repo = models.ip_adapter_repo
         return cls(
             models_profile=models.profile,
@@ -42,4 +47,5 @@ class GenerationSettings:
             resolution=generation.resolution,
             resize_to_source=generation.resize_to_source,
             revisions=dict(sorted(models.revisions.items())),
+            negative_prompt=generation.negative_prompt or "",
         )

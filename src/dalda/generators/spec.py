@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-from dalda.config import DaldaConfig, ModelsConfig
+from dalda.config import DaldaConfig, GenerationConfig, ModelsConfig
 from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
@@ -110,6 +110,10 @@ class Generator(Protocol):
 
     def plan_rows(self, config: DaldaConfig, inputs: PlanInputs) -> list[PlanRow]:
         """``plan.images_per_real`` rows per source image, in source order, ``row_id`` counting from 0."""
+
+    def sampling(self, config: DaldaConfig) -> GenerationConfig:
+        """The sampling settings its engine runs with: ``config.generation`` with the generator's own choices
+        filled in (an unset negative prompt resolved to the generator's default, the baselines' scheduler)."""
 
     def manifest_settings(self, config: DaldaConfig) -> dict[str, Any]:
         """The settings that decide an image's pixels besides its row; a change invalidates finished images."""

@@ -83,8 +83,11 @@ def _to_tensor(image: Image.Image, size: int, flip: bool) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1)
 
 
-def add_placeholder_tokens(tokenizer, text_encoder, class_names: list[str]) -> list[int]:
-    """Add one token per class and initialise each from the mean embedding of its class name's tokens."""
+def add_placeholder_tokens(
+    tokenizer, text_encoder, class_names: list[str], init_word: str | None = None
+) -> list[int]:
+    """Add one token per class and initialise each from the mean embedding of ``init_word``'s tokens (the
+    DA-Fusion code base: "the"), or of its class name's tokens when ``init_word`` is None or empty."""
     tokens = [placeholder_token(name) for name in class_names]
     tokenizer.add_tokens(tokens)
     text_encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)  # rows are set just below
@@ -92,7 +95,9 @@ def add_placeholder_tokens(tokenizer, text_encoder, class_names: list[str]) -> l
     weights = text_encoder.get_input_embeddings().weight
     with torch.no_grad():
         for name, token_id in zip(class_names, ids):
-            word_ids = tokenizer(name, add_special_tokens=False).input_ids
+            word_ids = tokenizer(init_word or name, add_special_tokens=False).input_ids
+            if not word_ids:
+                raise ValueError(f"generator.ti_init_word={init_word!r} has no tokens; give a word or null")
             weights[token_id] = weights[word_ids].mean(dim=0)
     return ids
 

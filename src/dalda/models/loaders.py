@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
     from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
 
-# The authors' DDIM settings (shared/REFERENCE.md, Generation), identical to SD v1's training schedule.
+# The authors' DDIM settings (docs/protocol.md, generation), identical to SD v1's training schedule.
 DDIM_SETTINGS = {
     "num_train_timesteps": 1000,
     "beta_start": 0.00085,

@@ -1,6 +1,6 @@
 """Which image each training draw uses: a real image, or with probability p one of its own synthetic images.
 
-This is the authors' mixing rule (paper Sec. 4.1, ``shared/REFERENCE.md``): every draw first picks a real
+This is the authors' mixing rule (paper Sec. 4.1, ``docs/protocol.md``): every draw first picks a real
 training image uniformly; with probability ``p`` it is swapped for one of the synthetic images generated *from
 that real image* (uniform among them). A real image without synthetic images keeps itself, so the effective
 synthetic rate can fall below ``p``; :class:`SamplingStats` records it. ``p = 0`` never swaps (the paper's
