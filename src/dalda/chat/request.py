@@ -117,7 +117,7 @@ class ClassNameMatcher:
             return f"the answer for it is a {type(sentence).__name__}, not a sentence"
         visible = normalise_text(sentence)
         if not visible:
-            return "the sentence is empty (or only white space and invisible characters)"
+            return "the sentence is empty"  # also: only white space or invisible characters
         if not any(character.isalnum() for character in visible):
             return "the sentence has no words, only punctuation or symbols"
         others = self.others_mentioned(sentence, own)
