@@ -82,6 +82,7 @@ def scan_image_folder(root: Path) -> tuple[list[str], list[ImageRecord]]:
     if not folders:
         raise ValueError(f"image folder {root} has no class sub-folders; expected {root}/<class>/<image>")
     records: list[ImageRecord] = []
+    owner: dict[Path, str] = {}
     for label, name in enumerate(folders):
         images = _images_under(root / name)
         if not images:
@@ -89,6 +90,13 @@ def scan_image_folder(root: Path) -> tuple[list[str], list[ImageRecord]]:
                 f"class folder {root / name} holds no images with extensions {', '.join(IMAGE_EXTENSIONS)}; "
                 "add images or remove the folder"
             )
+        for path in images:
+            if path in owner:
+                raise ValueError(
+                    f"image {path} is in class folder {owner[path]!r} and (through a link) in {name!r}; "
+                    "one image cannot belong to two classes: remove the link or the copy"
+                )
+            owner[path] = name
         records.extend(ImageRecord(path=path, label=label) for path in images)
     return folders, sorted_records(records)
 

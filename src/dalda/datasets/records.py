@@ -25,9 +25,6 @@ class DatasetIndex:
     test: list[ImageRecord] | None
 
     def __post_init__(self) -> None:
-        if len(set(self.classes)) != len(self.classes):
-            repeated = sorted({name for name in self.classes if self.classes.count(name) > 1})
-            raise ValueError(f"dataset {self.name!r} has repeated class names {repeated}; class names must be unique")
         collisions = colliding_names(self.classes)
         if collisions:
             shown = "; ".join(" / ".join(repr(name) for name in group) for group in collisions)
@@ -36,6 +33,9 @@ class DatasetIndex:
                 "them apart (case, '_', '-', spaces and Unicode form are ignored when names are compared); "
                 "rename or merge those class folders"
             )
+        if len(set(self.classes)) != len(self.classes):
+            repeated = sorted({name for name in self.classes if self.classes.count(name) > 1})
+            raise ValueError(f"dataset {self.name!r} has repeated class names {repeated}; class names must be unique")
         for part, records in (("trainval", self.trainval), ("test", self.test or [])):
             for record in records:
                 if not 0 <= record.label < len(self.classes):
