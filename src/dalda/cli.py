@@ -73,7 +73,7 @@ def fail(error: BaseException, verbose: bool) -> typer.Exit:
     text = " ".join(str(error).split()) if not expected else str(error)
     if not expected:
         text = f"{type(error).__name__}: {text} (rerun with -v for the traceback)"
-    stderr.print(f"[bold red]error:[/] {escape(text)}", highlight=False)
+    stderr.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
