@@ -351,7 +351,7 @@ class GeneratorConfig(_Section):
     ti_batch_size: int = Field(4, ge=1, description="Textual inversion batch size.")
     ti_learning_rate: float = Field(5e-4, gt=0.0, description="Textual inversion base learning rate.")
     ti_scale_lr: bool = Field(True, description="Multiply the learning rate by the batch size (DA-Fusion's scale_lr).")
-    ti_resolution: int = Field(512, ge=8, multiple_of=8, description="Training image size for textual inversion.")
+    ti_resolution: int = Field(512, ge=8, multiple_of=8, description="Training image size for textual inversion (a multiple of 8).")
     ti_gradient_checkpointing: bool = Field(True, description="Trade compute for memory (CUDA only).")
 
     @field_validator("da_fusion_strengths")
