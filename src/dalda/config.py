@@ -271,7 +271,9 @@ class GenerationConfig(_Section):
     )
     steps: int = Field(30, ge=1, description="Denoising steps.")
     guidance_scale: float = Field(7.5, ge=0.0, description="Classifier-free guidance scale (paper: 7.5).")
-    resolution: int = Field(512, ge=8, multiple_of=8, description="Generation size in pixels (square), a multiple of 8.")
+    resolution: int = Field(
+        512, ge=8, multiple_of=8, description="Generation size in pixels (square), a multiple of 8."
+    )
     batch_size: int = Field(8, ge=1, description="Rows per pipeline call; lambda, prompt and seed differ per row.")
     resize_to_source: bool = Field(True, description="Resize outputs back to the real image's size.")
     attention_slicing: bool = Field(False, description="Slice self-attention (less memory, slower); small GPUs.")
@@ -351,7 +353,9 @@ class GeneratorConfig(_Section):
     ti_batch_size: int = Field(4, ge=1, description="Textual inversion batch size.")
     ti_learning_rate: float = Field(5e-4, gt=0.0, description="Textual inversion base learning rate.")
     ti_scale_lr: bool = Field(True, description="Multiply the learning rate by the batch size (DA-Fusion's scale_lr).")
-    ti_resolution: int = Field(512, ge=8, multiple_of=8, description="Training image size for textual inversion (a multiple of 8).")
+    ti_resolution: int = Field(
+        512, ge=8, multiple_of=8, description="Training image size for textual inversion (a multiple of 8)."
+    )
     ti_gradient_checkpointing: bool = Field(True, description="Trade compute for memory (CUDA only).")
 
     @field_validator("da_fusion_strengths")

@@ -45,7 +45,8 @@ def _index(root: Path):
 
 
 def _config(tmp_path: Path, root: Path, **data):
-    return build_config({"out_dir": str(tmp_path / "run"), "data": {"dataset": "imagefolder", "root": str(root), **data}})
+    data = {"dataset": "imagefolder", "root": str(root), **data}
+    return build_config({"out_dir": str(tmp_path / "run"), "data": data})
 
 
 def test_a_symlink_loop_is_not_followed(tmp_path, caplog):
@@ -152,7 +153,8 @@ def test_templates_without_a_class_slot_are_refused_at_config_time(field):
 
 @pytest.mark.parametrize("prompt", ["", "   ", "\u200b", "\u200b \ufeff", ".", "...!?", " - "])
 def test_empty_invisible_and_punctuation_only_prompts_are_refused(prompt):
-    with pytest.raises(PromptsError, match="prompt 0 of class 'cat' is not usable: the sentence (is empty|has no words)"):
+    refused = "prompt 0 of class 'cat' is not usable: the sentence (is empty|has no words)"
+    with pytest.raises(PromptsError, match=refused):
         validate_prompt_table({"cat": [prompt], "dog": ["A dog."]}, ["cat", "dog"], "prompts.json")
 
 
