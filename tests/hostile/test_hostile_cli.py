@@ -117,3 +117,15 @@ def test_python_m_dalda_generation_on_a_missing_folder_is_one_line(tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {tmp_path / 'nonexistent'} is not a run directory (no config.yaml); pass one made by "
                    "`dalda run` or `dalda plan`"]
+
+
+def test_report_that_cannot_write_is_one_line(tmp_path, monkeypatch):
+    import dalda.report.stage
+
+    def read_only(root):
+        raise PermissionError(13, "Permission denied", str(root / "report"))
+
+    monkeypatch.setattr(dalda.report.stage, "build_report", read_only)
+    result = runner.invoke(cli.app, ["report", str(tmp_path)])
+    assert result.exit_code == 1
+    assert _errors(result) == [f"error: [Errno 13] Permission denied: '{tmp_path / 'report'}'"]
