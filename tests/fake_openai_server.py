@@ -27,6 +27,9 @@ class Reply:
     body: Any = None  # dict -> JSON; str -> sent as is
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    content_type: str = "application/json"
+    trickle_s: float = 0.0  # > 0: send the body one byte at a time, this long apart (until the client leaves)
+    echo_key: bool = False  # replace "{KEY}" in the body with the bearer token the request carried
 
 
 @dataclass
@@ -163,19 +166,29 @@ class FakeOpenAIServer:
                 reply = server._next_reply(body)
                 if reply.delay_s and server._stop.wait(reply.delay_s):
                     return
-                self._send(reply)
+                self._send(reply, headers.get("authorization", "").removeprefix("Bearer "))
 
-            def _send(self, reply: Reply) -> None:
-                payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
-                data = payload.encode("utf-8")
+            def _send(self, reply: Reply, key: str = "") -> None:
+                if isinstance(reply.body, bytes):
+                    data = reply.body
+                else:
+                    payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+                    data = (payload.replace("{KEY}", key) if reply.echo_key else payload).encode("utf-8")
                 try:
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", reply.content_type)
                     self.send_header("Content-Length", str(len(data)))
-                    for key, value in reply.headers.items():
-                        self.send_header(key, value)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if reply.trickle_s <= 0:
+                        self.wfile.write(data)
+                        return
+                    for index in range(len(data)):  # bounded by the body's length and the server's lifetime
+                        self.wfile.write(data[index:index + 1])
+                        self.wfile.flush()
+                        if server._stop.wait(reply.trickle_s):
+                            return
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test); nothing to answer
 

@@ -61,6 +61,22 @@ def resolve_config(config_path: Path | None, out: Path | None, overrides: list[s
     return load_config(config_path, extra)
 
 
+def fail(error: BaseException, verbose: bool) -> typer.Exit:
+    """Print ``error`` as one line (the traceback too with ``-v``) and return the exit to raise.
+
+    The message is escaped, so rich markup in a user's path or value (``[/bold]``) is printed as typed. An error
+    dalda did not foresee is still one line, naming its type, and says how to see the traceback.
+    """
+    if verbose:
+        stderr.print_exception()
+    expected = isinstance(error, (ConfigError, ValueError, FileNotFoundError, RuntimeError, OSError))
+    text = " ".join(str(error).split()) if not expected else str(error)
+    if not expected:
+        text = f"{type(error).__name__}: {text} (rerun with -v for the traceback)"
+    stderr.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
 def _run(
     stages: list[str] | None, config_path: Path | None, out: Path | None, overrides: list[str] | None, verbose: bool
 ) -> None:
@@ -70,12 +86,9 @@ def _run(
     try:
         config = resolve_config(config_path, out, overrides)
         run = run_pipeline(config, stages)
-    except (ConfigError, ValueError, FileNotFoundError, RuntimeError, OSError) as error:
-        if verbose:
-            stderr.print_exception()
-        stderr.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)  # "[llm]" is not markup
-        raise typer.Exit(1) from None
-    stderr.print(f"[green]done:[/] {', '.join(stages or ['run'])} -> {run.root}")
+    except Exception as error:  # every failure is one line (traceback with -v)
+        raise fail(error, verbose) from None
+    stderr.print(f"[green]done:[/] {escape(', '.join(stages or ['run']))} -> {escape(str(run.root))}")
 
 
 def _stage_command(name: str, summary: str) -> None:
@@ -111,7 +124,10 @@ def run_all(
 
     With train.synthetic_probability=0 (real images only) the synthesis stages are skipped.
     """
-    chosen = [name.strip() for name in stages.split(",")] if stages else None
+    chosen = [name.strip() for name in stages.split(",") if name.strip()] if stages is not None else None
+    if chosen == []:
+        _setup_logging(verbose)
+        raise fail(ValueError(f"--stages {stages!r} names no stage; give e.g. --stages score,prompts,plan"), verbose)
     _run(chosen, config, out, set_, verbose)
 
 
@@ -125,9 +141,12 @@ def report(
     from dalda.report.stage import build_report
 
     if not run_dir.is_dir():
-        stderr.print(f"[bold red]error:[/] {run_dir} is not a directory; pass a run or experiment directory")
-        raise typer.Exit(1)
-    stderr.print(f"[green]report:[/] {build_report(run_dir)}")
+        raise fail(ValueError(f"{run_dir} is not a directory; pass a run or experiment directory"), verbose)
+    try:
+        written = build_report(run_dir)
+    except Exception as error:  # an empty or read-only directory is one line, not a traceback
+        raise fail(error, verbose) from None
+    stderr.print(f"[green]report:[/] {escape(str(written))}")
 
 
 @app.command("experiment")
@@ -145,9 +164,8 @@ def experiment(
 
     try:
         summary = run_experiment(spec, models, out)
-    except (ConfigError, ValueError, FileNotFoundError) as error:
-        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
-        raise typer.Exit(1) from None
+    except Exception as error:
+        raise fail(error, verbose) from None
     stderr.print(f"[green]done:[/] {summary.counts()} -> {summary.path}; report {summary.report}")
     raise typer.Exit(1 if summary.failed else 0)
 
@@ -160,8 +178,7 @@ def show_config(config: ConfigOption = None, out: OutOption = None, set_: SetOpt
     try:
         sys.stdout.write(config_to_yaml(resolve_config(config, out, set_)))
     except ConfigError as error:
-        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
-        raise typer.Exit(1) from None
+        raise fail(error, False) from None
 
 
 def _print_version(value: bool) -> None:

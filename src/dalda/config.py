@@ -13,15 +13,30 @@ config is built.
 from __future__ import annotations
 
 import logging
+import re
+import types
+import typing
 import warnings
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 BASE_PROMPT = "a photo of a {}"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NULLS = ("", "null", "none", "~")
+
+
+def strip_url_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part (the only way a URL can carry a secret by itself)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
 """The paper's Base Prompt ({} is the class name): the default of ``prompts.base_template``, of the CLIPScore
 prompt (``score.template``) and of the CLIP head's class prompt (``train.clip_template``)."""
 
@@ -29,6 +44,23 @@ prompt (``score.template``) and of the CLIP head's class prompt (``train.clip_te
 def base_prompts(classes: list[str], template: str = BASE_PROMPT) -> dict[str, list[str]]:
     """The Base Prompt table: one prompt per class, ``template`` filled with the class name."""
     return {name: [template.format(name)] for name in classes}
+
+
+def check_class_slot(field: str, value: str) -> str:
+    """``value`` when it holds exactly one ``{}`` for the class name; else an error naming ``field``.
+
+    A template without the slot gives every class the same text (every CLIPScore becomes 1/K, every CLIP head
+    row the same), so it is refused before any work starts.
+    """
+    try:
+        filled = value.format("\x00")
+    except (IndexError, KeyError, ValueError):
+        filled = ""
+    if filled.count("\x00") != 1:
+        raise ValueError(
+            f"{field}={value!r} must contain exactly one '{{}}' where the class name goes, e.g. 'a photo of a {{}}'"
+        )
+    return value
 
 
 class ConfigError(ValueError):
@@ -105,6 +137,11 @@ class ScoreConfig(_Section):
     )
     template: str = Field(BASE_PROMPT, description="Class prompt the image is scored against.")
     batch_size: int = Field(32, ge=1, description="Images per CLIP forward pass.")
+
+    @field_validator("template")
+    @classmethod
+    def _one_class_slot(cls, value: str) -> str:
+        return check_class_slot("score.template", value)
 
 
 class GuidanceConfig(_Section):
@@ -193,16 +230,32 @@ class PromptsConfig(_Section):
     @field_validator("base_template")
     @classmethod
     def _one_class_slot(cls, value: str) -> str:
-        try:
-            filled = value.format("\x00")
-        except (IndexError, KeyError, ValueError):
-            filled = ""
-        if filled.count("\x00") != 1:
+        return check_class_slot("prompts.base_template", value)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _variable_name(cls, value: str) -> str:
+        """A variable name, never the key itself: a pasted key would be written to config.yaml (and echoed)."""
+        if not _ENV_NAME.fullmatch(value):
             raise ValueError(
-                f"prompts.base_template={value!r} must contain exactly one '{{}}' where the class name goes, "
-                "e.g. 'a photo of a {}'"
+                "prompts.api_key_env must be the NAME of an environment variable (letters, digits and _, e.g. "
+                "OPENAI_API_KEY), not the key itself; export the key in that variable (the value is not shown)"
             )
         return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        """``user:password@`` in the URL is dropped (with a warning) so it is never written or logged."""
+        if value is None:
+            return value
+        stripped = strip_url_credentials(value)
+        if stripped != value:
+            logging.getLogger(__name__).warning(
+                "prompts.base_url held credentials (user:password@); they were removed and are never stored; "
+                "put the key in the variable named by prompts.api_key_env"
+            )
+        return stripped
 
 
 class PlanConfig(_Section):
@@ -219,7 +272,9 @@ class GenerationConfig(_Section):
     )
     steps: int = Field(30, ge=1, description="Denoising steps.")
     guidance_scale: float = Field(7.5, ge=0.0, description="Classifier-free guidance scale (paper: 7.5).")
-    resolution: int = Field(512, ge=8, description="Generation size in pixels (square).")
+    resolution: int = Field(
+        512, ge=8, multiple_of=8, description="Generation size in pixels (square), a multiple of 8."
+    )
     batch_size: int = Field(8, ge=1, description="Rows per pipeline call; lambda, prompt and seed differ per row.")
     resize_to_source: bool = Field(True, description="Resize outputs back to the real image's size.")
     attention_slicing: bool = Field(False, description="Slice self-attention (less memory, slower); small GPUs.")
@@ -277,6 +332,11 @@ class TrainConfig(_Section):
         6400, ge=1, description="protocol=authors: evaluation draws (with replacement) after every epoch (200 x 32)."
     )
 
+    @field_validator("clip_template")
+    @classmethod
+    def _one_class_slot(cls, value: str) -> str:
+        return check_class_slot("train.clip_template", value)
+
 
 class EvaluateConfig(_Section):
     """Accuracy of the trained classifiers, and diversity metrics of the synthetic set."""
@@ -311,7 +371,9 @@ class GeneratorConfig(_Section):
     ti_batch_size: int = Field(4, ge=1, description="Textual inversion batch size.")
     ti_learning_rate: float = Field(5e-4, gt=0.0, description="Textual inversion base learning rate.")
     ti_scale_lr: bool = Field(True, description="Multiply the learning rate by the batch size (DA-Fusion's scale_lr).")
-    ti_resolution: int = Field(512, ge=8, description="Training image size for textual inversion.")
+    ti_resolution: int = Field(
+        512, ge=8, multiple_of=8, description="Training image size for textual inversion (a multiple of 8)."
+    )
     ti_gradient_checkpointing: bool = Field(True, description="Trade compute for memory (CUDA only).")
     scheduler: Literal["ddim", "dpm-solver++", "euler", "pndm"] = Field(
         "pndm", description="Sampler of the img2img baselines (their code base: the pipeline's default, PNDM)."
@@ -335,7 +397,7 @@ class DaldaConfig(_Section):
     """Everything a run needs. ``seed`` drives every random choice not already fixed by ``data.trial``."""
 
     out_dir: Path = Field(Path("runs/default"), description="The run directory every stage reads and writes.")
-    seed: int = Field(0, description="Seeds prompt order, lambda draws, image seeds and training.")
+    seed: int = Field(0, ge=0, description="Seeds prompt order, lambda draws, image seeds and training.")
     data: DataConfig = Field(default_factory=DataConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     score: ScoreConfig = Field(default_factory=ScoreConfig)
@@ -383,7 +445,47 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
         renamed = ["generator", _BASELINE_FIELDS.get(path[1], path[1])]
         _warn_renamed(f"{'.'.join(path)} is now {'.'.join(renamed)}")
         path = renamed
-    return path, yaml.safe_load(raw) if raw.strip() else None
+    return path, _typed_value(path, raw)
+
+
+def _field_type(path: list[str]) -> Any:
+    """The annotation of the config field at ``path``, or None when no such field exists."""
+    model: Any = DaldaConfig
+    annotation: Any = None
+    for part in path:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        model = annotation
+    return annotation
+
+
+_SCALARS = (str, int, float, bool, Path)
+
+
+def _typed_value(path: list[str], raw: str) -> Any:
+    """The value of one ``-s`` override, read so that strings stay strings.
+
+    A scalar field (str, number, bool, path, choice) gets the raw text, exactly as typed, and pydantic coerces
+    it: ``2024-06-01`` stays a string, ``0123456`` is the number 123456 (never octal), a prefix keeps its
+    trailing space. An optional field takes ``null``/``none``/``~``/empty as None. Lists and sections are read
+    as YAML; text that is not valid YAML is taken as a string (and validation names the field if that is wrong).
+    """
+    annotation = _field_type(path)
+    options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
+    optional = type(None) in options
+    kinds = [kind for kind in options if kind is not type(None)] or [annotation]
+    scalar = len(kinds) == 1 and (kinds[0] in _SCALARS or typing.get_origin(kinds[0]) is Literal)
+    if scalar:
+        if optional and raw.strip().lower() in _NULLS:
+            return None
+        return raw.strip() if kinds[0] is not str else raw
+    if not raw.strip():
+        return None
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
 
 
 def _set_nested(tree: dict[str, Any], path: list[str], value: Any) -> None:
@@ -427,7 +529,15 @@ def read_config_file(path: Path | None) -> dict[str, Any]:
         return {}
     if not Path(path).is_file():
         raise ConfigError(f"config file {path} does not exist")
-    loaded = yaml.safe_load(Path(path).read_text())
+    try:
+        loaded = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise ConfigError(f"config file {path} is not valid YAML ({problem} at{where}); fix that line") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {path} cannot be read ({error})") from None
     if loaded is not None and not isinstance(loaded, dict):
         raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(loaded).__name__}")
     return loaded or {}

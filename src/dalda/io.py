@@ -2,7 +2,7 @@
 
 Every stage writes plain files a user can load with common tools (JSON, JSONL, PNG). A write goes to a
 temporary file in the same folder and is renamed into place, so a crash never leaves a half-written file
-under the final name.
+under the final name. Every text written here passes through key redaction (:mod:`dalda.redact`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+from dalda.redact import redact_known
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -38,8 +40,9 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` atomically, with every remembered API key masked (:func:`dalda.redact.redact_known`)."""
     with atomic_open(path, "w") as handle:
-        handle.write(text)
+        handle.write(redact_known(text))
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
@@ -56,7 +59,7 @@ def append_jsonl(path: Path, row: dict[str, Any]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.write(redact_known(json.dumps(row, ensure_ascii=False)) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
 

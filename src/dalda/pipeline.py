@@ -9,6 +9,7 @@ needs is on disk or made by an earlier chosen stage, so a missing input fails at
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from dalda.evaluation.stage import run_evaluate_stage
 from dalda.generation.stage import run_generate_stage
 from dalda.io import write_text_atomic
 from dalda.methods import default_stages
+from dalda.redact import remember_secret
 from dalda.planning.stage import run_plan_stage
 from dalda.prompts.stage import run_prompts_stage
 from dalda.report.stage import run_report_stage
@@ -105,6 +107,7 @@ def run_pipeline(config: DaldaConfig, stages: list[str] | None = None) -> RunDir
     if unknown:
         raise ValueError(f"unknown stages {unknown}; choose from {list(STAGES)}")
     check_needs(config, RunDir(config.out_dir), chosen)
+    remember_secret(os.environ.get(config.prompts.api_key_env))  # masked in every file any stage writes
     for name in STAGES:
         if name in chosen:
             log.info("stage %s", name)

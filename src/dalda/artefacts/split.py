@@ -44,6 +44,28 @@ class Split:
     train: list[ImageRecord]
     eval: list[ImageRecord]
     max_eval_per_class: int | None = None
+    root: str | None = None
+    """The resolved ``data.root`` the split was drawn from (None: a built-in dataset without one, or a split
+    written before roots were recorded, which is then not checked)."""
+
+    def warnings(self) -> list[str]:
+        """What makes this split's accuracy meaningless or partial: one class only, classes with no evaluation
+        image. The data stage logs these loudly and the results repeat them (``warnings``)."""
+        notes = []
+        if len(self.classes) < 2:
+            notes.append(
+                f"the dataset has {len(self.classes)} class: every classifier is trivially 100% accurate; "
+                "add at least one more class folder"
+            )
+        evaluated = {record.label for record in self.eval}
+        missing = [name for label, name in enumerate(self.classes) if label not in evaluated]
+        if missing:
+            notes.append(
+                f"{len(missing)} class(es) have no evaluation image ({', '.join(repr(n) for n in missing[:5])}"
+                + (", ..." if len(missing) > 5 else "")
+                + "): accuracy says nothing about them; add images of those classes"
+            )
+        return notes
 
     def write(self, target: RunDir | Path) -> None:
         """Write the split as JSON (absolute image paths), atomically."""
@@ -56,6 +78,7 @@ class Split:
                 "trial": self.trial,
                 "eval_split": self.eval_split,
                 "max_eval_per_class": self.max_eval_per_class,
+                "root": self.root,
                 "train": _records_to_json(self.train),
                 "eval": _records_to_json(self.eval),
             },
@@ -78,6 +101,7 @@ class Split:
                 train=[ImageRecord(Path(r["path"]), int(r["label"])) for r in payload["train"]],
                 eval=[ImageRecord(Path(r["path"]), int(r["label"])) for r in payload["eval"]],
                 max_eval_per_class=payload.get("max_eval_per_class"),
+                root=payload.get("root"),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(
@@ -85,8 +109,21 @@ class Split:
             ) from None
 
 
+def data_root(data: DataConfig) -> str | None:
+    """The config's ``data.root`` as recorded in ``split.json``: resolved, or None when unset."""
+    return None if data.root is None else str(Path(data.root).expanduser().resolve())
+
+
 def check_split_matches(split: Split, data: DataConfig, path: Path) -> None:
-    """A reused split must be the one the config asks for (dataset, shots, trial, evaluation protocol)."""
+    """A reused split must be the one the config asks for (dataset, root, shots, trial, evaluation protocol).
+
+    The root is compared only when the split recorded one (files written before it was recorded still load).
+    """
+    if split.root is not None and split.root != data_root(data):
+        raise ValueError(
+            f"{path} was drawn from data.root={split.root} but the config asks for data.root={data_root(data)}; "
+            "use another --out directory for another dataset folder, or delete split.json to redraw"
+        )
     wanted = {
         "dataset": data.dataset,
         "shots": data.shots,

@@ -23,10 +23,15 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+try:  # the HTTP library the installed openai client is built on (httpx2 for openai 3, httpx before)
+    import httpx2 as httpx
+except ImportError:  # pragma: no cover - older openai releases
+    import httpx  # type: ignore[no-redef]
+
 from dalda.chat.protocol import BackendError, ChatBackendSpec, ChatMessage, ChatReply
-from dalda.config import DaldaConfig, PromptsConfig
+from dalda.config import DaldaConfig, PromptsConfig, strip_url_credentials
 from dalda.extras import require
-from dalda.redact import redact
+from dalda.redact import redact, remember_secret
 
 if TYPE_CHECKING:
     import openai
@@ -72,6 +77,7 @@ def read_api_key(cfg: PromptsConfig) -> str:
     """The key from ``$prompts.api_key_env``; the placeholder for key-less local servers; else a clear error."""
     key = os.environ.get(cfg.api_key_env, "").strip()
     if key:
+        remember_secret(key)
         return key
     if not cfg.api_key_required:
         return PLACEHOLDER_KEY
@@ -87,9 +93,58 @@ def _openai() -> Any:
     return require("openai", "llm", "prompts.backend=openai")
 
 
-def make_client(cfg: PromptsConfig, api_key: str) -> openai.OpenAI:
-    """The official client for ``cfg`` with its own retries off (this module retries)."""
+class RequestDeadline:
+    """A total deadline for one request, on top of the client's per-read timeout.
+
+    httpx's timeouts bound each read, so a server that sends its headers and then one byte per second never
+    times out. :meth:`start` is called before each request; a response hook wraps the body so that reading it
+    past the deadline raises :class:`httpx.ReadTimeout`, which the client turns into a timeout we retry. The
+    check runs whenever a chunk arrives, so a request ends at most one read gap after ``seconds``.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = float("inf")
+
+    def start(self) -> None:
+        self.ends = time.monotonic() + self.seconds
+
+    def check(self, request: httpx.Request) -> None:
+        if time.monotonic() > self.ends:
+            raise httpx.ReadTimeout(f"no complete answer within {self.seconds:g} s", request=request)
+
+    def on_response(self, response: httpx.Response) -> None:
+        try:
+            self.check(response.request)
+        except httpx.ReadTimeout:
+            response.close()
+            raise
+        response.stream = _DeadlineStream(response.stream, self, response.request)
+
+
+class _DeadlineStream(httpx.SyncByteStream):
+    def __init__(self, inner: Any, deadline: RequestDeadline, request: httpx.Request) -> None:
+        self._inner = inner
+        self._deadline = deadline
+        self._request = request
+
+    def __iter__(self) -> Any:
+        for chunk in self._inner:
+            self._deadline.check(self._request)
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def make_client(cfg: PromptsConfig, api_key: str, deadline: RequestDeadline | None = None) -> openai.OpenAI:
+    """The official client for ``cfg`` with its own retries off (this module retries).
+
+    With ``deadline``, every response's body must arrive within it (:class:`RequestDeadline`).
+    """
     openai = _openai()
+    hooks = {"response": [deadline.on_response]} if deadline is not None else {}
+    http_client = openai.DefaultHttpxClient(event_hooks=hooks)
     if cfg.api_type == "azure":
         if not cfg.base_url or not cfg.api_version:
             raise BackendError(
@@ -103,8 +158,11 @@ def make_client(cfg: PromptsConfig, api_key: str) -> openai.OpenAI:
             api_version=cfg.api_version,
             timeout=cfg.timeout_s,
             max_retries=0,
+            http_client=http_client,
         )
-    return openai.OpenAI(api_key=api_key, base_url=cfg.base_url, timeout=cfg.timeout_s, max_retries=0)
+    return openai.OpenAI(
+        api_key=api_key, base_url=cfg.base_url, timeout=cfg.timeout_s, max_retries=0, http_client=http_client
+    )
 
 
 class OpenAIChatBackend:
@@ -123,10 +181,11 @@ class OpenAIChatBackend:
     ) -> None:
         self.cfg = cfg
         self.secrets: tuple[str, ...] = () if api_key == PLACEHOLDER_KEY else (api_key,)
-        self._client = client if client is not None else make_client(cfg, api_key)
+        self._deadline = RequestDeadline(cfg.timeout_s) if client is None else None
+        self._client = client if client is not None else make_client(cfg, api_key, self._deadline)
         self._sleep = sleep
         self._rng = random.Random(seed)
-        self._where = str(self._client.base_url).rstrip("/")
+        self._where = strip_url_credentials(str(self._client.base_url).rstrip("/"))
 
     def complete(self, messages: list[ChatMessage]) -> ChatReply:
         cfg = self.cfg
@@ -144,8 +203,15 @@ class OpenAIChatBackend:
         reason = ""
         openai = _openai()
         for retry in range(tries):
+            if self._deadline is not None:
+                self._deadline.start()
             try:
                 completion = self._client.chat.completions.create(**request)
+                if not hasattr(completion, "choices"):
+                    raise _NotACompletion(completion)
+            except _NotACompletion as wrong:
+                reason = f"HTTP 200 with {wrong.kind}, not a chat completion"
+                wait = backoff_delay(retry, cfg.backoff_base_s, cfg.backoff_max_s, self._rng)
             except openai.APIError as error:
                 reason, wait = self._transient_or_raise(error, retry)
             except ValueError as error:  # a 200 whose body is not JSON: not a chat API at this URL
@@ -160,7 +226,8 @@ class OpenAIChatBackend:
                 self._sleep(wait)
         raise BackendError(
             f"the chat API at {self._where} gave no answer after {tries} tries (last: {reason}); check that the "
-            "server is up and prompts.base_url is right, or raise prompts.network_retries / prompts.timeout_s"
+            "server is up and prompts.base_url is right (it should end in /v1), or raise prompts.network_retries "
+            "/ prompts.timeout_s"
         )
 
     def _transient_or_raise(self, error: openai.APIError, retry: int) -> tuple[str, float]:
@@ -224,6 +291,28 @@ class OpenAIChatBackend:
         return ChatReply(text=(getattr(message, "content", None) or ""), usage=usage, details=details)
 
 
+class _NotACompletion(Exception):
+    """The client returned something other than a completion object: the body of an HTTP 200 was not JSON."""
+
+    def __init__(self, body: Any) -> None:
+        super().__init__()
+        self.kind = describe_body(body)
+
+
+def describe_body(body: Any) -> str:
+    """A few words on what an HTTP 200 body that is not a completion looks like (never the body itself)."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    start = text.lstrip()[:200].lower()
+    if start.startswith(("<!doctype html", "<html")) or "<html" in start:
+        return "an HTML page (a login page, a proxy or a web UI?)"
+    if start.startswith(("data:", "event:")):
+        return "an event stream (a streaming endpoint?)"
+    printable = sum((ch.isprintable() or ch.isspace()) and ch != "\ufffd" for ch in text[:512])
+    if text and printable < 0.9 * min(len(text), 512):
+        return "binary data"
+    return "a body that is not JSON"
+
+
 def openai_settings(config: DaldaConfig) -> dict[str, Any]:
     """Model and sampling parameters: what the answers depend on (never the key itself, only its variable)."""
     cfg = config.prompts
@@ -231,7 +320,7 @@ def openai_settings(config: DaldaConfig) -> dict[str, Any]:
         "model": cfg.model,
         "parameters": {
             "api_type": cfg.api_type,
-            "base_url": cfg.base_url,
+            "base_url": strip_url_credentials(cfg.base_url) if cfg.base_url else None,
             "api_version": cfg.api_version,
             "temperature": cfg.temperature,
             "top_p": cfg.top_p,

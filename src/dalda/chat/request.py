@@ -8,8 +8,8 @@ the two class lists back with :func:`read_request`.
 A sentence for class ``c`` must name no *other* class of the dataset, because a synthetic image of ``c`` whose
 prompt names class ``d`` may show ``d`` and poison the training set (paper Sec. 3.3: "avoid representing
 multiple in-distribution classes within a single prompt"). The mention rule of :class:`ClassNameMatcher`,
-applied after normalising both texts (case-folded; ``_`` and ``-`` read as spaces; runs of white space
-collapsed):
+applied after normalising both texts (Unicode NFC; case-folded; ``_`` and ``-`` read as spaces; runs of white
+space collapsed; :mod:`dalda.names`):
 
 - class ``d`` is mentioned when its name occurs as whole words, optionally followed by a plural ``s``/``es``
   ("dogs" mentions "dog"; "hotdog" and "dogma" do not);
@@ -26,6 +26,7 @@ import re
 from typing import Any
 
 from dalda.chat.protocol import ChatMessage
+from dalda.names import normalise_text
 
 SYSTEM_MESSAGE = (
     "You write text prompts for a text-to-image model that creates training images for an image "
@@ -74,8 +75,9 @@ def read_request(messages: list[ChatMessage]) -> tuple[list[str], list[str]]:
 
 
 def normalise(text: str) -> str:
-    """Case-folded text with ``_``/``-`` as spaces and single spaces, the form names are compared in."""
-    return " ".join(re.sub(r"[_\-]", " ", text).casefold().split())
+    """The form names and sentences are compared in: NFC, case-folded, ``_``/``-`` as spaces, single spaces
+    (:func:`dalda.names.normalise_text`), so an NFD folder name matches an NFC sentence."""
+    return normalise_text(text)
 
 
 class ClassNameMatcher:
@@ -113,8 +115,11 @@ class ClassNameMatcher:
         """Why ``sentence`` is not an acceptable prompt for ``own``, or None when it is."""
         if not isinstance(sentence, str):
             return f"the answer for it is a {type(sentence).__name__}, not a sentence"
-        if not sentence.strip():
-            return "the sentence is empty"
+        visible = normalise_text(sentence)
+        if not visible:
+            return "the sentence is empty"  # also: only white space or invisible characters
+        if not any(character.isalnum() for character in visible):
+            return "the sentence has no words, only punctuation or symbols"
         others = self.others_mentioned(sentence, own)
         if others:
             return "the sentence mentions another class of the dataset: " + ", ".join(repr(o) for o in others)

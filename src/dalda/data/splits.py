@@ -24,6 +24,7 @@ work starts): stages that read them use :func:`dalda.images.drop_unreadable` or 
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -144,7 +145,7 @@ def make_split(
             rest = _permuted(rest, [_EVAL_CAP_SEED, label])[:max_eval_per_class]
         evaluation.extend(rest)
 
-    overlap = {r.path for r in train} & {r.path for r in evaluation}
+    overlap = {Path(r.path).resolve() for r in train} & {Path(r.path).resolve() for r in evaluation}
     if overlap:
         raise RuntimeError(f"few-shot training and evaluation images overlap, e.g. {sorted(overlap)[0]}")
     return Split(

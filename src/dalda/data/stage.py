@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from dalda.artefacts.split import Split, check_split_matches
+from dalda.artefacts.split import Split, check_split_matches, data_root
 from dalda.config import DaldaConfig, DataConfig
 from dalda.data.splits import make_split
 from dalda.datasets import DATASETS, DatasetIndex
@@ -32,6 +32,8 @@ def run_data_stage(config: DaldaConfig, run: RunDir) -> Split:
     if run.split.exists():
         split = Split.read(run)
         check_split_matches(split, config.data, run.split)
+        for note in split.warnings():
+            log.warning("WARNING: %s", note)
         return split
     index = load_dataset_index(config.data, run.data_cache)
     split = make_split(
@@ -42,6 +44,9 @@ def run_data_stage(config: DaldaConfig, run: RunDir) -> Split:
         max_eval_per_class=config.data.max_eval_per_class,
         halves=DATASETS.get(config.data.dataset).halves,
     )
+    split.root = data_root(config.data)
     split.write(run)
+    for note in split.warnings():
+        log.warning("WARNING: %s", note)
     log.info("split: %d classes, %d training and %d evaluation images", len(split.classes), len(split.train), len(split.eval))
     return split

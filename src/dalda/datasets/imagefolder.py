@@ -1,7 +1,9 @@
 """A user's own dataset laid out as ``root/<class>/<image>`` (torchvision's ImageFolder convention).
 
-If ``root/train`` and ``root/test`` are both class folders with the same classes, they are the trainval and
-official test splits; otherwise ``root`` itself is the class folder and there is no test split. Hidden files
+If ``root`` holds ``train`` plus one of ``test``/``val``/``valid``/``validation`` (and nothing else), they are
+the trainval and official test splits, and the log says which folders were used; otherwise ``root`` itself is
+the class folder and there is no test split. Paths are resolved, link loops and non-regular files (a FIFO
+named ``x.jpg``) are skipped with a warning. Hidden files
 and folders (names starting with ".", e.g. macOS "._x.jpg" copies, ".ipynb_checkpoints") are ignored; images
 in sub-folders of a class folder belong to that class. A class name is its folder name with underscores as
 spaces. There is no built-in description: the LLM backends need ``data.description`` or
@@ -10,11 +12,15 @@ spaces. There is no built-in description: the LLM backends need ``data.descripti
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from pathlib import Path
 
 from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
 from dalda.datasets.spec import DatasetSpec
+
+log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
@@ -28,16 +34,43 @@ def _class_folders(root: Path) -> list[str]:
     return sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith("."))
 
 
+def _is_regular_file(path: Path) -> bool:
+    """True for a regular file (after following links); a FIFO, socket, device or broken link is False.
+
+    Checked with ``stat`` before anything opens the file: opening a FIFO named ``x.jpg`` would block forever.
+    """
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _images_under(folder: Path) -> list[Path]:
-    found: list[Path] = []
+    """Every image file under ``folder`` as a resolved path, each file once.
+
+    Links to folders are followed, but a folder already visited (by its device and inode) is not entered
+    again, so a link loop (``cat/loop -> .``) is refused with a warning instead of walked 40 levels deep; a
+    link to a file already found is counted once. Entries that are not regular files are skipped with a warning.
+    """
+    found: dict[Path, None] = {}
+    visited: set[tuple[int, int]] = set()
     for directory, subdirs, files in os.walk(folder, followlinks=True):
-        subdirs[:] = [name for name in subdirs if not name.startswith(".")]
-        found.extend(
-            Path(directory, name)
-            for name in files
-            if not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
-        )
-    return found
+        info = os.stat(directory)
+        if (info.st_dev, info.st_ino) in visited:
+            log.warning("skipping %s: a link back to a folder already indexed (a link loop)", directory)
+            subdirs[:] = []
+            continue
+        visited.add((info.st_dev, info.st_ino))
+        subdirs[:] = sorted(name for name in subdirs if not name.startswith("."))
+        for name in sorted(files):
+            if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
+                continue
+            path = Path(directory, name)
+            if not _is_regular_file(path):
+                log.warning("skipping %s: not a regular file (a FIFO, device, socket or broken link)", path)
+                continue
+            found.setdefault(path.resolve(), None)
+    return list(found)
 
 
 def scan_image_folder(root: Path) -> tuple[list[str], list[ImageRecord]]:
@@ -49,6 +82,7 @@ def scan_image_folder(root: Path) -> tuple[list[str], list[ImageRecord]]:
     if not folders:
         raise ValueError(f"image folder {root} has no class sub-folders; expected {root}/<class>/<image>")
     records: list[ImageRecord] = []
+    owner: dict[Path, str] = {}
     for label, name in enumerate(folders):
         images = _images_under(root / name)
         if not images:
@@ -56,8 +90,35 @@ def scan_image_folder(root: Path) -> tuple[list[str], list[ImageRecord]]:
                 f"class folder {root / name} holds no images with extensions {', '.join(IMAGE_EXTENSIONS)}; "
                 "add images or remove the folder"
             )
+        for path in images:
+            if path in owner:
+                raise ValueError(
+                    f"image {path} is in class folder {owner[path]!r} and (through a link) in {name!r}; "
+                    "one image cannot belong to two classes: remove the link or the copy"
+                )
+            owner[path] = name
         records.extend(ImageRecord(path=path, label=label) for path in images)
     return folders, sorted_records(records)
+
+
+TRAIN_FOLDER = "train"
+EVAL_FOLDERS = ("test", "val", "valid", "validation")
+"""Folder names of a split layout ``root/train`` + ``root/<one of these>``, in order of preference."""
+
+
+def split_layout(root: Path) -> tuple[Path, Path | None] | None:
+    """(train folder, evaluation folder or None) when ``root`` is a split layout, else None.
+
+    ``root`` is a split layout when it has a ``train`` folder and every other (non-hidden) folder in it is
+    one of :data:`EVAL_FOLDERS`; so a dataset with a class called "train" among others is still read as classes.
+    """
+    folders = set(_class_folders(root))
+    if TRAIN_FOLDER not in folders or not folders <= {TRAIN_FOLDER, *EVAL_FOLDERS}:
+        return None
+    present = [name for name in EVAL_FOLDERS if name in folders]
+    if len(present) > 1:
+        log.warning("%s has %s; using %s/ as the test split, the others are not used", root, present, present[0])
+    return root / TRAIN_FOLDER, (root / present[0] if present else None)
 
 
 def load_imagefolder(root: Path | None, download: bool, cache_dir: Path) -> DatasetIndex:
@@ -65,18 +126,28 @@ def load_imagefolder(root: Path | None, download: bool, cache_dir: Path) -> Data
     if root is None:
         raise ValueError("data.dataset=imagefolder needs data.root pointing to a folder root/<class>/<image>")
     root = Path(root).expanduser().resolve()
-    train_dir, test_dir = root / "train", root / "test"
-    if train_dir.is_dir() and test_dir.is_dir():
-        folders, trainval = scan_image_folder(train_dir)
-        test_folders, test = scan_image_folder(test_dir)
-        if test_folders != folders:
-            raise ValueError(
-                f"{train_dir} and {test_dir} must hold the same class folders; only in train: "
-                f"{sorted(set(folders) - set(test_folders))}, only in test: {sorted(set(test_folders) - set(folders))}"
-            )
-    else:
+    if not root.is_dir():
+        raise FileNotFoundError(f"data.root={root} is not a folder; expected {root}/<class>/<image>")
+    layout = split_layout(root)
+    if layout is None:
+        log.info("imagefolder layout: %s/<class>/<image>, no official test split", root)
         folders, trainval = scan_image_folder(root)
         test = None
+    else:
+        train_dir, test_dir = layout
+        log.info(
+            "imagefolder layout: trainval from %s, official test split from %s", train_dir, test_dir or "(none)"
+        )
+        folders, trainval = scan_image_folder(train_dir)
+        test = None
+        if test_dir is not None:
+            test_folders, test = scan_image_folder(test_dir)
+            if test_folders != folders:
+                raise ValueError(
+                    f"{train_dir} and {test_dir} must hold the same class folders; only in {train_dir.name}: "
+                    f"{sorted(set(folders) - set(test_folders))}, only in {test_dir.name}: "
+                    f"{sorted(set(test_folders) - set(folders))}"
+                )
     return DatasetIndex(name="imagefolder", classes=[folder_name(f) for f in folders], trainval=trainval, test=test)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dalda.artefacts.split import ImageRecord
+from dalda.names import colliding_names
 
 
 @dataclass
@@ -24,6 +25,14 @@ class DatasetIndex:
     test: list[ImageRecord] | None
 
     def __post_init__(self) -> None:
+        collisions = colliding_names(self.classes)
+        if collisions:
+            shown = "; ".join(" / ".join(repr(name) for name in group) for group in collisions)
+            raise ValueError(
+                f"dataset {self.name!r} has class names that read as one name ({shown}): prompts could not tell "
+                "them apart (case, '_', '-', spaces and Unicode form are ignored when names are compared); "
+                "rename or merge those class folders"
+            )
         if len(set(self.classes)) != len(self.classes):
             repeated = sorted({name for name in self.classes if self.classes.count(name) > 1})
             raise ValueError(f"dataset {self.name!r} has repeated class names {repeated}; class names must be unique")

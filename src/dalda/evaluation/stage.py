@@ -146,6 +146,8 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
     for classifier, report in reports.items():
         record = records[classifier]
         result = _result_payload(config, split, classifier, report, record, zero_shot, diversity, len(split.eval))
+        if split.warnings():  # one class, or classes never evaluated: the accuracy must not be read as usual
+            result["warnings"] = split.warnings()
         path = run.result_file(classifier)
         write_json_atomic(path, result)
         summary["method"] = result["method"]

@@ -25,8 +25,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     run = RunDir(args.run_dir)
-    config = parse_config(read_config_file(run.config), args.overrides)  # checked when the run was made
-    summary = run_generate_stage(config, run)
+    try:
+        if not run.config.is_file():
+            raise FileNotFoundError(
+                f"{args.run_dir} is not a run directory (no config.yaml); pass one made by `dalda run` or `dalda plan`"
+            )
+        config = parse_config(read_config_file(run.config), args.overrides)  # checked when the run was made
+        summary = run_generate_stage(config, run)
+    except (ValueError, OSError, RuntimeError) as error:
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 1
     if Processes.current().is_main:
         print(
             f"planned {summary.planned}, done before {summary.done_before}, generated {summary.generated}, "

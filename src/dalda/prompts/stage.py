@@ -26,6 +26,7 @@ from dalda.artefacts.split import read_split_for
 from dalda.chat import CHAT_BACKENDS, ChatBackendSpec
 from dalda.config import DaldaConfig, base_prompts
 from dalda.io import read_json, write_json_atomic
+from dalda.redact import redact
 from dalda.prompts.collect import collect_prompts
 from dalda.prompts.descriptions import require_description, resolve_description
 from dalda.prompts.record import PromptsError, PromptsRecord, plain, read_record
@@ -114,6 +115,7 @@ def _from_chat(config: DaldaConfig, classes: list[str], run: RunDir, settings: d
 
 def _save(run: RunDir, table: dict[str, list[str]], record: PromptsRecord) -> dict[str, list[str]]:
     """Write the table, then mark the record complete (the order that makes a complete record imply a table)."""
+    table = redact(table, record.secrets)  # a server may echo the key inside its sentences
     write_json_atomic(run.prompts, table)
     record.finish()
     return table
