@@ -56,4 +56,5 @@ PETS = DatasetSpec(
     ),
     load=load_pets,
     alignment=PaperAlignment(mean_clipscore=0.7782, group="HC"),
+    licence="CC BY-SA 4.0 (Oxford-IIIT Pet Dataset, Parkhi et al. 2012)",
 )

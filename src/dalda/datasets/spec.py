@@ -48,6 +48,8 @@ class DatasetSpec:
     """True when a config naming this dataset is invalid without ``data.root`` (the user's own folder); checked
     when the config is built. Datasets that need a root only to load (torchvision's) say so when loaded, so a
     config for e.g. the prompts stage alone stays valid."""
+    licence: str | None = None
+    """The source images' licence, as their publishers state it, for the card of ``dalda export``; None: unknown."""
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset", setting="data.dataset")

@@ -9,12 +9,14 @@ Layout (Hugging Face ``imagefolder``, so ``datasets.load_dataset("imagefolder", 
 
 Each manifest line holds ``file_name`` (relative to ``synthetic/``), ``label`` (the integer class index, as in
 the plan and split; imagefolder keeps a metadata ``label`` as is instead of inferring one from folder names),
-``class_name``, the row's plan fields and the generator's settings that decide the pixels
-(``Generator.manifest_settings``).
+``class_name``, the row's plan fields (``source_path`` relative to the run directory) and the generator's
+settings that decide the pixels (``Generator.manifest_settings``; empty mappings left out, so the metadata
+converts to Parquet). ``synthetic/classes.json`` holds the class names in label order.
 
 Crash safety: an image is written to a temporary name and renamed (``dalda.io.atomic_open``); its manifest
 line is appended (one fsynced line) only after that. A row counts as done when its line equals the line this
-run would write for it (same plan row, same settings) and its file opens and verifies. ``consolidate`` merges
+run would write for it (same plan row, same settings; a line an earlier version wrote, with an absolute
+``source_path`` or an empty mapping, counts too and is rewritten in today's form) and its file opens and verifies. ``consolidate`` merges
 the manifest with any per-process parts, drops everything else (torn lines, stale rows, missing or broken
 files), and rewrites the manifest atomically, so killing a run at any moment and rerunning ends with every row
 exactly once.
@@ -23,6 +25,7 @@ exactly once.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,7 @@ from typing import Any
 from PIL import Image
 
 from dalda.io import atomic_open, read_jsonl, write_jsonl_atomic
-from dalda.artefacts import PlanRow
+from dalda.artefacts import PlanRow, parquet_safe, run_relative
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -52,15 +55,16 @@ def relative_image_path(row: PlanRow) -> str:
     return f"{class_dir(row.class_name)}/{row.file_stem}.png"
 
 
-def manifest_entry(row: PlanRow, settings: dict[str, Any]) -> dict[str, Any]:
+def manifest_entry(row: PlanRow, settings: dict[str, Any], run_root: Path | None = None) -> dict[str, Any]:
     """The manifest line of a finished row (also what a resumed run expects to find for it); ``settings`` are
-    the generator's ``manifest_settings``, the settings that decide the pixels besides the row."""
-    return {
+    the generator's ``manifest_settings``, the settings that decide the pixels besides the row. With
+    ``run_root``, ``source_path`` is written relative to it."""
+    return parquet_safe({
         "file_name": relative_image_path(row),
         "label": row.label,
         "class_name": row.class_name,
         "row_id": row.row_id,
-        "source_path": row.source_path,
+        "source_path": row.source_path if run_root is None else run_relative(row.source_path, run_root),
         "source_index": row.source_index,
         "m": row.m,
         "prompt": row.prompt,
@@ -71,7 +75,16 @@ def manifest_entry(row: PlanRow, settings: dict[str, Any]) -> dict[str, Any]:
         "group": row.group,
         "seed": row.seed,
         **settings,
-    }
+    })
+
+
+def _comparable(line: dict[str, Any], run_root: Path) -> dict[str, Any]:
+    """A line in a form where today's line and the same line from an earlier version are equal."""
+    line = parquet_safe(line)
+    source = line.get("source_path")
+    if isinstance(source, str):
+        line["source_path"] = os.path.normpath(os.path.join(os.path.abspath(run_root), source))
+    return line
 
 
 def image_is_readable(path: Path) -> bool:
@@ -132,10 +145,15 @@ def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, d
         row_id = line.get("row_id")
         if row_id in done:
             continue
-        if expected.get(row_id) != line or not image_is_readable(run.synthetic / line["file_name"]):
+        wanted = expected.get(row_id)
+        if (
+            wanted is None
+            or _comparable(wanted, run.root) != _comparable(line, run.root)
+            or not image_is_readable(run.synthetic / line["file_name"])
+        ):
             dropped += 1
             continue
-        done[row_id] = line
+        done[row_id] = wanted
     if dropped:
         logger.info(
             "manifest: dropped %d lines (torn, stale, or whose image is missing or unreadable); "

@@ -46,7 +46,7 @@ from dalda.generation.truncation import one_truncation_warning
 from dalda.generators import GENERATORS, Engine, Generator
 from dalda.images import UnreadableImageError, load_rgb
 from dalda.io import append_jsonl
-from dalda.artefacts import PlanRow
+from dalda.artefacts import ClassNames, PlanRow, Split
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -246,6 +246,15 @@ def _generate_rows(
     return failures
 
 
+def _write_class_names(run: RunDir) -> None:
+    """``classes.json`` in the run and in ``synthetic/`` (where ``datasets`` and torchvision users look)."""
+    if not run.split.is_file():  # a plan made by hand, without `dalda data`: no class list to state
+        return
+    names = ClassNames(Split.read(run).classes)
+    names.write(run.classes)
+    names.write(run.synthetic / run.classes.name)
+
+
 def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
     """Generate every plan row not already finished; safe to kill and rerun; see the module docstring."""
     generator = GENERATORS.get(config.generator.name)
@@ -254,7 +263,7 @@ def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
     _check_unique(rows, run.plan)
     _check_plan_generator(rows, generator, run.plan)
     settings = generator.manifest_settings(config)
-    expected = {row.row_id: manifest_entry(row, settings) for row in rows}
+    expected = {row.row_id: manifest_entry(row, settings, run.root) for row in rows}
 
     if processes.is_main:
         consolidate(run, expected)
@@ -281,6 +290,7 @@ def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
     failures = processes.gather(failures)
     if processes.is_main:
         consolidate(run, expected)
+        _write_class_names(run)
     processes.wait()
     done_after = finished_row_ids(run)
     return GenerationSummary(
