@@ -37,14 +37,15 @@ def _made_run(tmp_path: Path) -> tuple[RunDir, list[PlanRow]]:
             train.append(ImageRecord(path.resolve(), label))
     Split("demo", CLASSES, 2, 0, "test", train, []).write(run)
     rows = [
-        PlanRow(i, CLASSES[r.label], r.label, str(r.path), i, 0, f"a photo of a {CLASSES[r.label]}", 0.5, 0.9, "high", i)
+        PlanRow(i, CLASSES[r.label], r.label, str(r.path), i, 0, f"a {CLASSES[r.label]}", 0.5, 0.9, "high", i)
         for i, r in enumerate(train)
     ]
     PlanRow.write_all(run, rows)
     settings = GENERATORS.get("ip-adapter").manifest_settings(config)
     expected = {row.row_id: manifest_entry(row, settings, run.root) for row in rows}
     for row in rows:
-        write_image_atomic(Image.new("RGB", (16, 16), (0, 0, 20 * row.row_id)), run.synthetic / expected[row.row_id]["file_name"])
+        image = Image.new("RGB", (16, 16), (0, 0, 20 * row.row_id))
+        write_image_atomic(image, run.synthetic / expected[row.row_id]["file_name"])
     ManifestLine.write_all(run, [ManifestLine.from_json(expected[row.row_id]) for row in rows])
     ClassNames(CLASSES).write(run.classes)
     ClassNames(CLASSES).write(run.synthetic / "classes.json")
@@ -109,7 +110,8 @@ def test_export_gives_every_image_the_same_class_everywhere(tmp_path, monkeypatc
     as_imagefolder = datasets.load_dataset("imagefolder", data_dir=str(out / "imagefolder"), split="train")
     names = as_imagefolder.features["label"].names
     assert [name.split("_", 1)[1].replace("_", " ") for name in names] == CLASSES
-    labels = {Path(image.filename).name: label for image, label in zip(as_imagefolder["image"], as_imagefolder["label"])}
+    pairs = zip(as_imagefolder["image"], as_imagefolder["label"])
+    labels = {Path(image.filename).name: label for image, label in pairs}
     assert labels == truth
 
     card = (out / "README.md").read_text()

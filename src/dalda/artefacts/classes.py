@@ -39,5 +39,5 @@ class ClassNames:
         payload = read_json(path)
         names = payload.get("names") if isinstance(payload, dict) else None
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-            raise ValueError(f"{path}: 'names' must be a list of class names; delete the file and rerun `dalda generate`")
+            raise ValueError(f"{path}: 'names' must be a list of class names; delete it and rerun `dalda generate`")
         return cls(names)

@@ -16,8 +16,8 @@ converts to Parquet). ``synthetic/classes.json`` holds the class names in label 
 Crash safety: an image is written to a temporary name and renamed (``dalda.io.atomic_open``); its manifest
 line is appended (one fsynced line) only after that. A row counts as done when its line equals the line this
 run would write for it (same plan row, same settings; a line an earlier version wrote, with an absolute
-``source_path`` or an empty mapping, counts too and is rewritten in today's form) and its file opens and verifies. ``consolidate`` merges
-the manifest with any per-process parts, drops everything else (torn lines, stale rows, missing or broken
+``source_path`` or an empty mapping, counts too and is rewritten in today's form) and its file opens and
+verifies. ``consolidate`` merges the manifest with any per-process parts, drops everything else (torn lines, stale rows, missing or broken
 files), and rewrites the manifest atomically, so killing a run at any moment and rerunning ends with every row
 exactly once.
 """
