@@ -20,18 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from dalda.config import DaldaConfig
 from dalda.generation.manifest import (
@@ -46,6 +34,7 @@ from dalda.generation.truncation import one_truncation_warning
 from dalda.generators import GENERATORS, Engine, Generator
 from dalda.images import UnreadableImageError, load_rgb
 from dalda.io import append_jsonl
+from dalda.progress import progress_bar
 from dalda.artefacts import ClassNames, PlanRow, Split
 from dalda.rundir import RunDir
 
@@ -131,26 +120,6 @@ class _References:
                 self.prompts.pop(row.source_path, None)
 
 
-class _ImagesPerSecond(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.2f} img/s" if speed else "-- img/s", style="progress.data.speed")
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _ImagesPerSecond(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-    )
-
-
 class _Writer:
     """Saves images and appends their manifest lines on one background thread, so PNG encoding and disk
     writes overlap the next batch's denoising; one thread keeps "file complete, then its line" in order."""
@@ -214,10 +183,9 @@ def _generate_rows(
     if processes.count > 1:
         label += f" (process {processes.index + 1}/{processes.count})"
     try:
-        with one_truncation_warning(engine.tokenizer, [row.prompt for row in rows]), _progress(
-            processes.is_main
-        ) as progress:
-            task = progress.add_task(label, total=len(rows))
+        with one_truncation_warning(engine.tokenizer, [row.prompt for row in rows]), progress_bar(
+            label, total=len(rows), unit="img", enabled=processes.is_main
+        ) as advance:
             for batch in _batches(rows, settings.batch_size):
                 references.prepare(batch)
                 ready = [row for row in batch if row.source_path in references.prompts]
@@ -240,7 +208,7 @@ def _generate_rows(
                         ]
                     )
                 references.release(batch)
-                progress.advance(task, len(batch))
+                advance(len(batch))
     finally:
         writer.close()
     return failures
