@@ -292,3 +292,17 @@ def test_datasets_split_into_hc_and_lc_at_the_threshold():
     assert groups["pets"].group == "HC" and groups["pets"].mean_score == pytest.approx(0.78)
     assert groups["flowers102"].group == "LC" and groups["demo"].group is None
     assert dataset_groups(scores, ["pets"], threshold=0.79)["pets"].group == "LC"
+
+
+def test_ties_are_not_bold_and_a_run_given_as_dot_is_titled_by_its_folder(tmp_path, monkeypatch):
+    from dalda.report.tables import Column, Table
+
+    tied = Table("t", "tied", [Column("Method"), Column("Acc", better="higher")], [["a", 0.5], ["b", 0.5]])
+    assert "**" not in tied.markdown() and "<b>" not in tied.html()
+    mixed = Table("t", "mixed", [Column("Method"), Column("Acc", better="higher")], [["a", 0.5], ["b", 0.7]])
+    assert mixed.markdown().count("**") == 2
+
+    run = make_run(tmp_path / "my-run", dataset="demo", method="llm-ags", accuracy={"clip": 0.5})
+    monkeypatch.chdir(run.root)
+    index = run_report_stage(build_config({"out_dir": "."}), RunDir(Path(".")))
+    assert "<title>dalda run report: my-run</title>" in index.read_text()

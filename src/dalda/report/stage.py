@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def run_report_stage(config: DaldaConfig, run: RunDir) -> Path:
     """The report of one run directory (the last stage of `dalda run`); returns the HTML page's path."""
-    return write_report([run.root], run.report, title=f"dalda run report: {run.root.name}")
+    return write_report([run.root], run.report, title=f"dalda run report: {run.root.resolve().name}")
 
 
 def build_report(root: Path, threshold: float = HC_THRESHOLD) -> Path:
@@ -47,7 +47,8 @@ def build_report(root: Path, threshold: float = HC_THRESHOLD) -> Path:
             f"no run directory (a folder with config.yaml) under {root}; run `dalda run` or `dalda experiment` first"
         )
     summary = read_json(root / SUMMARY_FILE) if (root / SUMMARY_FILE).is_file() else None
-    title = f"dalda report: {summary.get('name', root.name) if summary else root.name}"
+    name = Path(root).resolve().name
+    title = f"dalda report: {summary.get('name', name) if summary else name}"
     return write_report(runs, root / "report", title=title, threshold=threshold, summary=summary)
 
 
