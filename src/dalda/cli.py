@@ -177,6 +177,20 @@ def export(
     )
 
 
+@app.command("doctor")
+def doctor_command(config: ConfigOption = None, out: OutOption = None, set_: SetOption = None) -> None:
+    """Check a config before a long run: device, checkpoints, dataset, LLM endpoint, disk; expected work."""
+    from dalda.doctor import doctor, render
+
+    try:
+        checks = doctor(resolve_config(config, out, set_))
+    except ConfigError as error:
+        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    sys.stdout.write(render(checks) + "\n")
+    raise typer.Exit(0 if all(check.ok for check in checks) else 1)
+
+
 @app.command("show-config")
 def show_config(config: ConfigOption = None, out: OutOption = None, set_: SetOption = None) -> None:
     """Print the resolved config as YAML (defaults are the paper's Tab. 4 values)."""
