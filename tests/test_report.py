@@ -306,3 +306,21 @@ def test_ties_are_not_bold_and_a_run_given_as_dot_is_titled_by_its_folder(tmp_pa
     monkeypatch.chdir(run.root)
     index = run_report_stage(build_config({"out_dir": "."}), RunDir(Path(".")))
     assert "<title>dalda run report: my-run</title>" in index.read_text()
+
+
+def test_header_says_how_runs_were_made_and_random_models_get_a_banner(tmp_path):
+    from dalda.config import config_to_yaml as to_yaml
+
+    real = make_run(tmp_path / "real", dataset="demo", method="llm-ags", accuracy={"clip": 0.5})
+    page = run_report_stage(build_config({"out_dir": str(real.root)}), real).read_text()
+    assert "How the runs were made" in page and "class='banner'" not in page
+    config = build_config({"out_dir": str(real.root)})
+    for text in (config.models.sd_model, f"{config.generation.steps} steps", f"{config.generation.resolution} px",
+                 f"llm via {config.prompts.backend}", "demo, 1-shot trial 0"):
+        assert text in page, text
+
+    tiny = make_run(tmp_path / "tiny", dataset="demo", method="llm-ags", accuracy={"clip": 0.5})
+    tiny_config = build_config({"out_dir": str(tiny.root), "models": {"profile": "tiny"}})
+    tiny.config.write_text(to_yaml(tiny_config))
+    page = run_report_stage(tiny_config, tiny).read_text()
+    assert "class='banner'" in page and "RANDOM MODELS (profile tiny)" in page
