@@ -3,12 +3,15 @@ a stage's missing input is one clear error naming the command to run; the pipeli
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from test_training_support import tiny_run_config
 
 from dalda.artefacts import (
     CellInfo,
+    ClassNames,
     Checkpoint,
     ClassifierResult,
     DiversityReport,
@@ -66,7 +69,9 @@ def test_typed_fields_match_the_files(finished_run):
     run = finished_run
     split, plan, manifest = Split.read(run), PlanRow.read_all(run), ManifestLine.read_all(run)
     assert len(plan) == len(manifest) == len(split.train)
-    assert {line.source_path for line in manifest} == {str(record.path) for record in split.train}
+    assert {str(line.source_file(run.root).resolve()) for line in manifest} == {str(r.path) for r in split.train}
+    assert not any(Path(line.source_path).is_absolute() for line in manifest)  # relative: the run can move
+    assert ClassNames.read(run.classes).names == split.classes == ClassNames.read(run.synthetic / "classes.json").names
     assert all(line.image_path(run.synthetic).is_file() and line.extra["steps"] == 2 for line in manifest)
     assert [score.path for score in ScoreRecord.read_all(run)] == [str(record.path) for record in split.train]
     assert sorted(PromptTable.read(run).prompts) == sorted(split.classes)

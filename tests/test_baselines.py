@@ -56,7 +56,7 @@ def test_baseline_plan_generates_through_the_stage(tiny_config, generator):
     assert {line["generator"] for line in manifest} == {generator}
     assert all(line["ip_scale"] is None and line["strength"] > 0 for line in manifest)
     for line in manifest:  # resized back to the source image's size, readable
-        assert load_rgb(run.synthetic / line["file_name"]).size == load_rgb(line["source_path"]).size
+        assert load_rgb(run.synthetic / line["file_name"]).size == load_rgb(run.root / line["source_path"]).size
     if generator == "da-fusion":
         assert len(list(run.textual_inversion.glob("*.safetensors"))) == len(split.classes)
 

@@ -292,3 +292,35 @@ def test_datasets_split_into_hc_and_lc_at_the_threshold():
     assert groups["pets"].group == "HC" and groups["pets"].mean_score == pytest.approx(0.78)
     assert groups["flowers102"].group == "LC" and groups["demo"].group is None
     assert dataset_groups(scores, ["pets"], threshold=0.79)["pets"].group == "LC"
+
+
+def test_ties_are_not_bold_and_a_run_given_as_dot_is_titled_by_its_folder(tmp_path, monkeypatch):
+    from dalda.report.tables import Column, Table
+
+    tied = Table("t", "tied", [Column("Method"), Column("Acc", better="higher")], [["a", 0.5], ["b", 0.5]])
+    assert "**" not in tied.markdown() and "<b>" not in tied.html()
+    mixed = Table("t", "mixed", [Column("Method"), Column("Acc", better="higher")], [["a", 0.5], ["b", 0.7]])
+    assert mixed.markdown().count("**") == 2
+
+    run = make_run(tmp_path / "my-run", dataset="demo", method="llm-ags", accuracy={"clip": 0.5})
+    monkeypatch.chdir(run.root)
+    index = run_report_stage(build_config({"out_dir": "."}), RunDir(Path(".")))
+    assert "<title>dalda run report: my-run</title>" in index.read_text()
+
+
+def test_header_says_how_runs_were_made_and_random_models_get_a_banner(tmp_path):
+    from dalda.config import config_to_yaml as to_yaml
+
+    real = make_run(tmp_path / "real", dataset="demo", method="llm-ags", accuracy={"clip": 0.5})
+    page = run_report_stage(build_config({"out_dir": str(real.root)}), real).read_text()
+    assert "How the runs were made" in page and "class='banner'" not in page
+    config = build_config({"out_dir": str(real.root)})
+    for text in (config.models.sd_model, f"{config.generation.steps} steps", f"{config.generation.resolution} px",
+                 f"llm via {config.prompts.backend}", "demo, 1-shot trial 0"):
+        assert text in page, text
+
+    tiny = make_run(tmp_path / "tiny", dataset="demo", method="llm-ags", accuracy={"clip": 0.5})
+    tiny_config = build_config({"out_dir": str(tiny.root), "models": {"profile": "tiny"}})
+    tiny.config.write_text(to_yaml(tiny_config))
+    page = run_report_stage(tiny_config, tiny).read_text()
+    assert "class='banner'" in page and "RANDOM MODELS (profile tiny)" in page

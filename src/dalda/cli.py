@@ -170,6 +170,46 @@ def experiment(
     raise typer.Exit(1 if summary.failed else 0)
 
 
+@app.command("export")
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run directory (after `dalda generate`).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write (default: RUN/export).")] = None,
+    push_to_hub: Annotated[
+        str | None, typer.Option("--push-to-hub", help="Also upload the dataset and card to this Hub repo.")
+    ] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """The run's real + synthetic images as a torchvision ImageFolder and a Hugging Face dataset with a card."""
+    _setup_logging(verbose)
+    from dalda.export import export_run
+    from dalda.methods import method_label
+
+    try:
+        config = resolve_config(None, run_dir, None)
+        summary = export_run(config, RunDir(run_dir), out or run_dir / "export", method_label(config), push_to_hub)
+    except (ConfigError, ValueError, FileNotFoundError, FileExistsError) as error:
+        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    stderr.print(
+        f"[green]export:[/] {summary.real} real + {summary.synthetic} synthetic images, {len(summary.classes)} "
+        f"classes -> {summary.imagefolder} and {summary.hf}" + (f"; pushed to {push_to_hub}" if push_to_hub else "")
+    )
+
+
+@app.command("doctor")
+def doctor_command(config: ConfigOption = None, out: OutOption = None, set_: SetOption = None) -> None:
+    """Check a config before a long run: device, checkpoints, dataset, LLM endpoint, disk; expected work."""
+    from dalda.doctor import doctor, render
+
+    try:
+        checks = doctor(resolve_config(config, out, set_))
+    except ConfigError as error:
+        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    sys.stdout.write(render(checks) + "\n")
+    raise typer.Exit(0 if all(check.ok for check in checks) else 1)
+
+
 @app.command("show-config")
 def show_config(config: ConfigOption = None, out: OutOption = None, set_: SetOption = None) -> None:
     """Print the resolved config as YAML (defaults are the paper's Tab. 4 values)."""

@@ -56,6 +56,11 @@ class RunDir:
         return self.synthetic / "metadata.jsonl"
 
     @property
+    def classes(self) -> Path:
+        """dalda's class order (``names`` and ``class_to_idx``); a copy sits in ``synthetic/classes.json``."""
+        return self.root / "classes.json"
+
+    @property
     def manifest_parts(self) -> Path:
         """Per-process manifest parts while several processes generate (hidden: ``datasets`` ignores it)."""
         return self.synthetic / ".parts"

@@ -13,6 +13,7 @@ type                   file                                made by
 ``PromptsRecordFile``  ``prompts_record.json``             ``dalda prompts``
 ``PlanRow``            ``plan.jsonl`` (one per line)       ``dalda plan``
 ``ManifestLine``       ``synthetic/metadata.jsonl``        ``dalda generate``
+``ClassNames``         ``classes.json``, ``synthetic/``     ``dalda generate``
 ``Checkpoint``         ``results/<classifier>_head.pt``    ``dalda train``
 ``ClassifierResult``   ``results/<classifier>.json``       ``dalda evaluate``
 ``DiversityReport``    ``diversity.json``                  ``dalda evaluate``
@@ -21,10 +22,11 @@ type                   file                                made by
 """
 
 from dalda.artefacts.cell import CellInfo
+from dalda.artefacts.classes import ClassNames
 from dalda.artefacts.checkpoint import Checkpoint
 from dalda.artefacts.diversity import DiversityReport
 from dalda.artefacts.errors import MissingArtefactError
-from dalda.artefacts.manifest import ManifestLine
+from dalda.artefacts.manifest import ManifestLine, parquet_safe, run_relative
 from dalda.artefacts.plan import PlanRow
 from dalda.artefacts.prompts import PromptsRecordFile, PromptTable
 from dalda.artefacts.result import ClassifierResult
@@ -33,6 +35,7 @@ from dalda.artefacts.split import ImageRecord, Split, check_split_matches, read_
 
 __all__ = [
     "CellInfo",
+    "ClassNames",
     "Checkpoint",
     "ClassifierResult",
     "DiversityReport",
@@ -45,5 +48,7 @@ __all__ = [
     "ScoreRecord",
     "Split",
     "check_split_matches",
+    "parquet_safe",
     "read_split_for",
+    "run_relative",
 ]

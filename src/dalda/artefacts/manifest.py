@@ -3,10 +3,16 @@
 A line holds the image's ``file_name`` (relative to ``synthetic/``), its plan row's fields, then the generation
 settings that decided its pixels (``dalda.generation.manifest.GenerationSettings``; kept as an open mapping,
 since each generator records its own).
+
+``source_path`` is written relative to the run directory (POSIX separators, e.g. ``data/cat/001.jpg`` or
+``../photos/cat/001.jpg``) so a run can be moved or shared without leaking local paths; manifests written
+before hold absolute paths and still load. Resolve it with :meth:`ManifestLine.source_file`. Lines hold no
+empty mappings (an empty struct cannot be stored in Parquet, so ``Dataset.to_parquet`` would fail).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +38,7 @@ class ManifestLine:
     class_name: str | None = None
     row_id: int | None = None
     source_path: str | None = None
-    """The real image this one was made from."""
+    """The real image this one was made from: relative to the run directory, or absolute (older runs)."""
     source_index: int | None = None
     m: int | None = None
     prompt: str | None = None
@@ -55,6 +61,13 @@ class ManifestLine:
     def image_path(self, synthetic: Path) -> Path:
         return Path(synthetic) / self.file_name
 
+    def source_file(self, run_root: Path) -> Path | None:
+        """The real image this one was made from, as a path usable from here (``None`` when not recorded)."""
+        if self.source_path is None:
+            return None
+        path = Path(self.source_path)
+        return path if path.is_absolute() else Path(run_root) / path
+
     @classmethod
     def read_all(cls, source: RunDir | Path) -> list[ManifestLine]:
         """Every line of the manifest; a missing manifest means generation has not run."""
@@ -66,3 +79,18 @@ class ManifestLine:
     @staticmethod
     def write_all(target: RunDir | Path, lines: list[ManifestLine]) -> None:
         write_jsonl_atomic(_file(target), (line.to_json() for line in lines))
+
+
+def run_relative(path: str | Path, run_root: Path) -> str:
+    """``path`` relative to the run directory with POSIX separators (absolute when no relative path exists,
+    e.g. another drive on Windows); the form ``source_path`` takes in a manifest line."""
+    absolute = os.path.abspath(os.fspath(path))
+    try:
+        return Path(os.path.relpath(absolute, os.path.abspath(os.fspath(run_root)))).as_posix()
+    except ValueError:
+        return Path(absolute).as_posix()
+
+
+def parquet_safe(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` without empty mappings (Parquet cannot store an empty struct; a missing key reads as null)."""
+    return {key: value for key, value in payload.items() if not (isinstance(value, dict) and not value)}

@@ -76,4 +76,8 @@ FLOWERS102 = DatasetSpec(
     ),
     load=load_flowers102,
     alignment=PaperAlignment(mean_clipscore=0.5548, group="LC"),
+    licence=(
+        "no licence stated by the publishers (Oxford 102 Flowers, Nilsback & Zisserman 2008); the images come "
+        "from the web: use them for research and check before redistributing"
+    ),
 )

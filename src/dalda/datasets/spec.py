@@ -73,6 +73,8 @@ class DatasetSpec:
     config for e.g. the prompts stage alone stays valid."""
     halves: Halves = ALL_HALVED
     """The split recipe of ``data.eval_split=authors`` for this dataset."""
+    licence: str | None = None
+    """The source images' licence, as their publishers state it, for the card of ``dalda export``; None: unknown."""
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset", setting="data.dataset")

@@ -39,7 +39,7 @@ def eval_features(
     encoder.module.eval()
     chunks = [torch.empty(0, encoder.feature_dim)]
     description = f"encoding {encoder.classifier} eval images"
-    with progress_bar(description, total=len(paths)) as advance, torch.inference_mode():
+    with progress_bar(description, total=len(paths), unit="img") as advance, torch.inference_mode():
         for start in range(0, len(paths), batch_size):
             batch = slice(start, start + batch_size)
             views = [PLAIN_VIEW] * len(paths[batch])

@@ -63,7 +63,8 @@ def manifest_images(manifest: Path, synthetic_root: Path) -> tuple[list[Syntheti
         if not path.is_file():
             missing += 1
             continue
-        images.append(SyntheticImage(path, str(row.source_path), str(row.class_name or row.label)))
+        source = row.source_file(Path(synthetic_root).parent)
+        images.append(SyntheticImage(path, str(source), str(row.class_name or row.label)))
     return images, missing
 
 

@@ -9,28 +9,31 @@ Layout (Hugging Face ``imagefolder``, so ``datasets.load_dataset("imagefolder", 
 
 Each manifest line holds ``file_name`` (relative to ``synthetic/``), ``label`` (the integer class index, as in
 the plan and split; imagefolder keeps a metadata ``label`` as is instead of inferring one from folder names),
-``class_name``, the row's plan fields and the generator's settings that decide the pixels
-(``Generator.manifest_settings``).
+``class_name``, the row's plan fields (``source_path`` relative to the run directory) and the generator's
+settings that decide the pixels (``Generator.manifest_settings``; empty mappings left out, so the metadata
+converts to Parquet). ``synthetic/classes.json`` holds the class names in label order.
 
 Crash safety: an image is written to a temporary name and renamed (``dalda.io.atomic_open``); its manifest
-line (a ``dalda.artefacts.ManifestLine``) is appended (one fsynced line) only after that. A row counts as done
-when its line equals the line this run would write for it (same plan row, same settings) and its file opens and
-verifies. ``consolidate`` merges the manifest with any per-process parts, drops everything else (torn lines,
-stale rows, missing or broken files), and rewrites the manifest atomically, so killing a run at any moment and
-rerunning ends with every row exactly once.
+line is appended (one fsynced line) only after that. A row counts as done when its line equals the line this
+run would write for it (same plan row, same settings; a line an earlier version wrote, with an absolute
+``source_path`` or an empty mapping, counts too and is rewritten in today's form) and its file opens and
+verifies. ``consolidate`` merges the manifest with any per-process parts, drops everything else (torn lines, stale rows, missing or broken
+files), and rewrites the manifest atomically, so killing a run at any moment and rerunning ends with every row
+exactly once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from dalda.artefacts import ManifestLine, PlanRow
-from dalda.io import atomic_open, read_jsonl
+from dalda.io import atomic_open, read_jsonl, write_jsonl_atomic
+from dalda.artefacts import PlanRow, parquet_safe, run_relative
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -52,34 +55,36 @@ def relative_image_path(row: PlanRow) -> str:
     return f"{class_dir(row.class_name)}/{row.file_stem}.png"
 
 
-def manifest_entry(row: PlanRow, settings: dict[str, Any]) -> ManifestLine:
+def manifest_entry(row: PlanRow, settings: dict[str, Any], run_root: Path | None = None) -> dict[str, Any]:
     """The manifest line of a finished row (also what a resumed run expects to find for it); ``settings`` are
-    the generator's ``manifest_settings``, the settings that decide the pixels besides the row."""
-    return ManifestLine(
-        file_name=relative_image_path(row),
-        label=row.label,
-        class_name=row.class_name,
-        row_id=row.row_id,
-        source_path=row.source_path,
-        source_index=row.source_index,
-        m=row.m,
-        prompt=row.prompt,
-        ip_scale=row.ip_scale,
-        generator=row.generator,
-        strength=row.strength,
-        clipscore=row.clipscore,
-        group=row.group,
-        seed=row.seed,
-        extra=dict(settings),
-    )
+    the generator's ``manifest_settings``, the settings that decide the pixels besides the row. With
+    ``run_root``, ``source_path`` is written relative to it."""
+    return parquet_safe({
+        "file_name": relative_image_path(row),
+        "label": row.label,
+        "class_name": row.class_name,
+        "row_id": row.row_id,
+        "source_path": row.source_path if run_root is None else run_relative(row.source_path, run_root),
+        "source_index": row.source_index,
+        "m": row.m,
+        "prompt": row.prompt,
+        "ip_scale": row.ip_scale,
+        "generator": row.generator,
+        "strength": row.strength,
+        "clipscore": row.clipscore,
+        "group": row.group,
+        "seed": row.seed,
+        **settings,
+    })
 
 
-def _stored_line(payload: Any) -> ManifestLine | None:
-    """A stored manifest line as a record, or None when it is not one (such a line is dropped)."""
-    try:
-        return ManifestLine.from_json(payload)
-    except (TypeError, ValueError):
-        return None
+def _comparable(line: dict[str, Any], run_root: Path) -> dict[str, Any]:
+    """A line in a form where today's line and the same line from an earlier version are equal."""
+    line = parquet_safe(line)
+    source = line.get("source_path")
+    if isinstance(source, str):
+        line["source_path"] = os.path.normpath(os.path.join(os.path.abspath(run_root), source))
+    return line
 
 
 def image_is_readable(path: Path) -> bool:
@@ -106,15 +111,13 @@ def part_path(run: RunDir, process_index: int, num_processes: int) -> Path:
     return run.synthetic / PARTS_DIR / f"part-{process_index:04d}.jsonl"
 
 
-def _stored_lines(run: RunDir) -> list[ManifestLine | None]:
-    """The lines of the manifest and of any per-process parts, in that order (None for a line that is not a
-    manifest line)."""
+def _stored_lines(run: RunDir) -> list[dict[str, Any]]:
     lines = read_jsonl(run.manifest)
     parts = run.synthetic / PARTS_DIR
     if parts.is_dir():
         for part in sorted(parts.glob("part-*.jsonl")):
             lines.extend(read_jsonl(part))
-    return [_stored_line(line) for line in lines]
+    return lines
 
 
 def _remove_leftovers(run: RunDir) -> None:
@@ -129,22 +132,28 @@ def _remove_leftovers(run: RunDir) -> None:
             temporary.unlink(missing_ok=True)
 
 
-def consolidate(run: RunDir, expected: dict[int, ManifestLine]) -> dict[int, ManifestLine]:
+def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """Rewrite the manifest with exactly the finished rows, one line each, sorted by row id; return them.
 
     ``expected`` maps every plan row id to the line this run would write. A stored line counts only if it
     equals its row's expected line and the image file verifies; anything else is dropped (with a log line
     saying how many) so the row is generated again. Must run while no other process writes.
     """
-    done: dict[int, ManifestLine] = {}
+    done: dict[int, dict[str, Any]] = {}
     dropped = 0
     for line in _stored_lines(run):
-        if line is not None and line.row_id in done:
+        row_id = line.get("row_id")
+        if row_id in done:
             continue
-        if line is None or expected.get(line.row_id) != line or not image_is_readable(line.image_path(run.synthetic)):
+        wanted = expected.get(row_id)
+        if (
+            wanted is None
+            or _comparable(wanted, run.root) != _comparable(line, run.root)
+            or not image_is_readable(run.synthetic / line["file_name"])
+        ):
             dropped += 1
             continue
-        done[line.row_id] = line
+        done[row_id] = wanted
     if dropped:
         logger.info(
             "manifest: dropped %d lines (torn, stale, or whose image is missing or unreadable); "
@@ -152,11 +161,11 @@ def consolidate(run: RunDir, expected: dict[int, ManifestLine]) -> dict[int, Man
             dropped,
         )
     run.synthetic.mkdir(parents=True, exist_ok=True)
-    ManifestLine.write_all(run.manifest, [done[row_id] for row_id in sorted(done)])
+    write_jsonl_atomic(run.manifest, (done[row_id] for row_id in sorted(done)))
     _remove_leftovers(run)
     return done
 
 
 def finished_row_ids(run: RunDir) -> set[int]:
     """Row ids in the (consolidated) manifest."""
-    return {line.row_id for line in ManifestLine.read_all(run.manifest) if line.row_id is not None}
+    return {line["row_id"] for line in read_jsonl(run.manifest)}

@@ -20,18 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from dalda.config import DaldaConfig
 from dalda.generation.manifest import (
@@ -46,7 +34,8 @@ from dalda.generation.truncation import one_truncation_warning
 from dalda.generators import GENERATORS, Engine, Generator
 from dalda.images import UnreadableImageError, load_rgb
 from dalda.io import append_jsonl
-from dalda.artefacts import ManifestLine, PlanRow
+from dalda.artefacts import ClassNames, PlanRow, Split
+from dalda.progress import progress_bar
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -131,26 +120,6 @@ class _References:
                 self.prompts.pop(row.source_path, None)
 
 
-class _ImagesPerSecond(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.2f} img/s" if speed else "-- img/s", style="progress.data.speed")
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _ImagesPerSecond(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-    )
-
-
 class _Writer:
     """Saves images and appends their manifest lines on one background thread, so PNG encoding and disk
     writes overlap the next batch's denoising; one thread keeps "file complete, then its line" in order."""
@@ -162,16 +131,16 @@ class _Writer:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dalda-writer")
         self.pending: list[Future[None]] = []
 
-    def submit(self, items: list[tuple[Image.Image, tuple[int, int], ManifestLine]]) -> None:
+    def submit(self, items: list[tuple[Image.Image, tuple[int, int], dict[str, Any]]]) -> None:
         self._raise_errors(wait=False)
         self.pending.append(self.pool.submit(self._write, items))
 
-    def _write(self, items: list[tuple[Image.Image, tuple[int, int], ManifestLine]]) -> None:
+    def _write(self, items: list[tuple[Image.Image, tuple[int, int], dict[str, Any]]]) -> None:
         for image, source_size, entry in items:
             if self.resize_to_source and image.size != source_size:
                 image = image.resize(source_size, Image.Resampling.BICUBIC)
-            write_image_atomic(image, entry.image_path(self.run.synthetic))
-            append_jsonl(self.manifest_part, entry.to_json())
+            write_image_atomic(image, self.run.synthetic / entry["file_name"])
+            append_jsonl(self.manifest_part, entry)
 
     def _raise_errors(self, wait: bool) -> None:
         still_running = []
@@ -194,7 +163,7 @@ def _generate_rows(
     generator: Generator,
     run: RunDir,
     rows: list[PlanRow],
-    expected: dict[int, ManifestLine],
+    expected: dict[int, dict[str, Any]],
     processes: Processes,
 ) -> list[RowFailure]:
     """Generate ``rows`` (this process's slice) and return the rows that failed."""
@@ -214,10 +183,9 @@ def _generate_rows(
     if processes.count > 1:
         label += f" (process {processes.index + 1}/{processes.count})"
     try:
-        with one_truncation_warning(engine.tokenizer, [row.prompt for row in rows]), _progress(
-            processes.is_main
-        ) as progress:
-            task = progress.add_task(label, total=len(rows))
+        with one_truncation_warning(engine.tokenizer, [row.prompt for row in rows]), progress_bar(
+            label, total=len(rows), unit="img", enabled=processes.is_main
+        ) as advance:
             for batch in _batches(rows, settings.batch_size):
                 references.prepare(batch)
                 ready = [row for row in batch if row.source_path in references.prompts]
@@ -240,10 +208,19 @@ def _generate_rows(
                         ]
                     )
                 references.release(batch)
-                progress.advance(task, len(batch))
+                advance(len(batch))
     finally:
         writer.close()
     return failures
+
+
+def _write_class_names(run: RunDir) -> None:
+    """``classes.json`` in the run and in ``synthetic/`` (where ``datasets`` and torchvision users look)."""
+    if not run.split.is_file():  # a plan made by hand, without `dalda data`: no class list to state
+        return
+    names = ClassNames(Split.read(run).classes)
+    names.write(run.classes)
+    names.write(run.synthetic / run.classes.name)
 
 
 def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
@@ -254,7 +231,7 @@ def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
     _check_unique(rows, run.plan)
     _check_plan_generator(rows, generator, run.plan)
     settings = generator.manifest_settings(config)
-    expected = {row.row_id: manifest_entry(row, settings) for row in rows}
+    expected = {row.row_id: manifest_entry(row, settings, run.root) for row in rows}
 
     if processes.is_main:
         consolidate(run, expected)
@@ -281,6 +258,7 @@ def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
     failures = processes.gather(failures)
     if processes.is_main:
         consolidate(run, expected)
+        _write_class_names(run)
     processes.wait()
     done_after = finished_row_ids(run)
     summary = GenerationSummary(

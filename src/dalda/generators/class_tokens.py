@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
-from rich.progress import Progress
 from safetensors import safe_open
 from safetensors.torch import save
 
 from dalda.config import DaldaConfig
+from dalda.progress import progress_bar
 from dalda.images import load_rgb
 from dalda.generators.textual_inversion import add_placeholder_tokens, learn_class_token, placeholder_token
 from dalda.hashing import file_sha256, fingerprint
@@ -132,22 +132,24 @@ def _install(pipe: Any, class_names: list[str], embeddings: list[torch.Tensor]) 
 def ensure_class_tokens(pipe: Any, config: DaldaConfig, split: Shots, run: RunDir) -> dict[str, str]:
     """Give ``pipe`` a learned token per class (learning the missing ones); returns {class: token}."""
     add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes, config.generator.ti_init_word)
-    with Progress(transient=True) as progress:
-        for label, class_name, expected in _class_fingerprints(config, split):
-            path = _token_path(run, class_name)
-            saved = _load_if_fresh(path, expected)
-            if saved is None:
-                records = [record for record in split.train if record.label == label]
+    for label, class_name, expected in _class_fingerprints(config, split):
+        path = _token_path(run, class_name)
+        saved = _load_if_fresh(path, expected)
+        if saved is None:
+            records = [record for record in split.train if record.label == label]
+            with progress_bar(
+                f"textual inversion: {class_name}", total=config.generator.ti_steps, unit="step"
+            ) as advance:
                 learned = learn_class_token(
                     pipe, class_name, [load_rgb(record.path) for record in records], config.generator,
-                    seed=config.seed + label, progress=progress,
+                    seed=config.seed + label, progress=advance,
                 )
-                saved = learned.embedding
-                metadata = {"fingerprint": expected, "class": class_name, "token": placeholder_token(class_name),
-                            "final_loss": f"{learned.final_loss:.6f}"}
-                _save(path, saved, metadata)
-                log.info("learned %s for %r (final loss %.4f)", metadata["token"], class_name, learned.final_loss)
-            _install(pipe, [class_name], [saved])  # the next class learns with this one in place, as before
+            saved = learned.embedding
+            metadata = {"fingerprint": expected, "class": class_name, "token": placeholder_token(class_name),
+                        "final_loss": f"{learned.final_loss:.6f}"}
+            _save(path, saved, metadata)
+            log.info("learned %s for %r (final loss %.4f)", metadata["token"], class_name, learned.final_loss)
+        _install(pipe, [class_name], [saved])  # the next class learns with this one in place, as before
     return {name: placeholder_token(name) for name in split.classes}
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from rich.progress import Progress
 
 from dalda.config import GeneratorConfig
 
@@ -108,7 +108,7 @@ def learn_class_token(
     images: list[Image.Image],
     cfg: GeneratorConfig,
     seed: int,
-    progress: Progress | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> LearnedToken:
     """Learn the embedding of ``class_name``'s placeholder token from its real images.
 
@@ -135,7 +135,6 @@ def learn_class_token(
     rng = np.random.default_rng(seed)
     if cfg.ti_gradient_checkpointing and device.type == "cuda":
         pipe.unet.enable_gradient_checkpointing()
-    task = progress.add_task(f"textual inversion: {class_name}", total=cfg.ti_steps) if progress else None
     loss_value = float("nan")
     text_encoder.train()
     try:
@@ -169,7 +168,7 @@ def learn_class_token(
                 embeddings.weight[keep] = original[keep]
             loss_value = float(loss.detach())
             if progress is not None:
-                progress.update(task, advance=1)
+                progress(1)
     finally:
         embeddings.weight.requires_grad_(False)
         text_encoder.to(encoder_dtype).eval()

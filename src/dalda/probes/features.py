@@ -113,7 +113,7 @@ def cached_features(
     missing = list(first.values())
     if missing:
         encoder.module.eval()
-        with progress_bar(description, total=len(missing)) as advance, torch.inference_mode():
+        with progress_bar(description, total=len(missing), unit="img") as advance, torch.inference_mode():
             for start in range(0, len(missing), batch_size):
                 chunk = missing[start : start + batch_size]
                 features = encode_pixels(

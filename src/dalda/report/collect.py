@@ -191,5 +191,6 @@ def synthetic_rows(record: RunRecord) -> list[dict[str, Any]]:
     for line in ManifestLine.read_all(record.run):
         path = line.image_path(record.run.synthetic)
         if path.is_file():
-            rows.append({**line.to_json(), "path": path})
+            source = line.source_file(record.run.root)
+            rows.append({**line.to_json(), "path": path, "source_path": None if source is None else str(source)})
     return rows

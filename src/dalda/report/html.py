@@ -14,6 +14,8 @@ from pathlib import Path
 from dalda.report.tables import Table
 
 _STYLE = """
+.banner { background: #b00020; color: #fff; font-weight: bold; font-size: 1.2em; padding: 0.8em 1em; margin: 1em 0; }
+table.provenance td { text-align: left; }
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }

@@ -27,6 +27,7 @@ from dalda.report.collect import SUMMARY_FILE, RunRecord, find_run_dirs, load_ru
 from dalda.report.grids import image_grids
 from dalda.report.groups import HC_THRESHOLD, DatasetGroup, dataset_groups, dataset_order, dataset_title
 from dalda.report.html import FigureEntry, render_page
+from dalda.report.provenance import provenance_html
 from dalda.report.tables import Table, accuracy_table, diversity_table, group_table, runs_table, ttest_table
 from dalda.rundir import RunDir
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def run_report_stage(config: DaldaConfig, run: RunDir) -> Path:
     """The report of one run directory (the last stage of `dalda run`); returns the HTML page's path."""
-    return write_report([run.root], run.report, title=f"dalda run report: {run.root.name}")
+    return write_report([run.root], run.report, title=f"dalda run report: {run.root.resolve().name}")
 
 
 def build_report(root: Path, threshold: float = HC_THRESHOLD) -> Path:
@@ -47,7 +48,8 @@ def build_report(root: Path, threshold: float = HC_THRESHOLD) -> Path:
             f"no run directory (a folder with config.yaml) under {root}; run `dalda run` or `dalda experiment` first"
         )
     summary = read_json(root / SUMMARY_FILE) if (root / SUMMARY_FILE).is_file() else None
-    title = f"dalda report: {summary.get('name', root.name) if summary else root.name}"
+    name = Path(root).resolve().name
+    title = f"dalda report: {summary.get('name', name) if summary else name}"
     return write_report(runs, root / "report", title=title, threshold=threshold, summary=summary)
 
 
@@ -118,7 +120,7 @@ def _figures(
 def _overview(
     records: list[RunRecord], groups: dict[str, DatasetGroup], threshold: float, summary: dict[str, Any] | None
 ) -> str:
-    parts = [f"<p>{len(records)} run(s).</p>", "<h2>Datasets</h2><table><thead><tr>"]
+    parts = [provenance_html(records), f"<p>{len(records)} run(s).</p>", "<h2>Datasets</h2><table><thead><tr>"]
     parts.append("<th>Dataset</th><th>mean CLIPScore</th><th>scored images</th><th>group</th></tr></thead><tbody>")
     for group in groups.values():
         mean = "–" if group.mean_score is None else f"{group.mean_score:.4f}"

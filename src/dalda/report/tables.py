@@ -58,7 +58,7 @@ class Table:
         for index, column in enumerate(self.columns):
             values = [_mean(row[index]) for row in self.rows]
             values = [value for value in values if value is not None and not math.isnan(value)]
-            if column.better and len(values) > 1:
+            if column.better and len(set(values)) > 1:  # all tied: no row is best
                 best[index] = min(values) if column.better == "lower" else max(values)
         return best
 

@@ -20,6 +20,7 @@ from dalda.images import load_rgb
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS, ImageScore, Measurer, clipscore_group
 from dalda.scoring.histogram import plot_score_histogram
+from dalda.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +50,23 @@ def score_images(
 ) -> list[ImageScore]:
     """Measure images in batches against the class list; one record per image, in input order."""
     scores: list[ImageScore] = []
-    for start in range(0, len(records), batch_size):
-        batch = records[start : start + batch_size]
-        measured = measure([load_rgb(record.path) for record in batch], [record.label for record in batch])
-        for record, measures in zip(batch, measured, strict=True):
-            scores.append(
-                ImageScore(
-                    path=str(record.path),
-                    class_name=classes[record.label],
-                    label=record.label,
-                    sha256=file_sha256(record.path),
-                    measures=measures,
-                    clip_model=identity,
-                    template=template,
+    with progress_bar("scoring real images", total=len(records), unit="img") as advance:
+        for start in range(0, len(records), batch_size):
+            batch = records[start : start + batch_size]
+            measured = measure([load_rgb(record.path) for record in batch], [record.label for record in batch])
+            for record, measures in zip(batch, measured, strict=True):
+                scores.append(
+                    ImageScore(
+                        path=str(record.path),
+                        class_name=classes[record.label],
+                        label=record.label,
+                        sha256=file_sha256(record.path),
+                        measures=measures,
+                        clip_model=identity,
+                        template=template,
+                    )
                 )
-            )
+            advance(len(batch))
     return scores
 
 

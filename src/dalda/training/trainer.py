@@ -61,7 +61,7 @@ def fit(
     head.train()
     losses: list[float] = []
     start = time.perf_counter()
-    with progress_bar(description, total=epochs * iterations_per_epoch) as advance:
+    with progress_bar(description, total=epochs * iterations_per_epoch, unit="step") as advance:
         for epoch in range(1, epochs + 1):
             total = torch.zeros((), device=device)
             for batch in sampler.batches(iterations_per_epoch):

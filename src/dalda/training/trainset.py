@@ -77,7 +77,7 @@ def load_training_set(split: Split, run: RunDir, use_synthetic: bool = True) -> 
         source_path = row.source_path
         if source_path is None:
             raise ValueError(f"{run.manifest} line {number} has no 'source_path' field; regenerate the manifest")
-        source = index.get(_path_key(source_path))
+        source = index.get(_path_key(row.source_file(run.root) or source_path))
         if source is None:
             skipped["source_not_in_split"] += 1
             continue

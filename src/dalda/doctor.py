@@ -1,0 +1,172 @@
+"""``dalda doctor``: check before a long run what would otherwise fail hours into it; one line per check.
+
+Checks, in the order a run meets them: the device and dtype; every configured checkpoint resolves (a local
+folder, the Hugging Face cache, or the Hub when online; offline it says so); the dataset root and its layout
+(the dataset's own loader indexes it); the LLM endpoint answers one tiny request, only when the prompts stage
+will ask an LLM; free disk for the planned images. Then the expected work: synthetic images, LLM prompt
+rounds, and a time estimate when ``benchmarks/results/generation.md`` has a row for this profile.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dalda.chat import CHAT_BACKENDS
+from dalda.config import DaldaConfig
+from dalda.datasets import DATASETS
+from dalda.methods import default_stages
+
+RANDOM_PROFILES = ("tiny", "full-random")
+CHECKPOINT_FIELDS = ("sd_model", "vae", "ip_adapter_repo", "clip_model")
+BYTES_PER_PIXEL_PNG = 2.0
+"""A generous size of a generated PNG per pixel (photographic content compresses to about 1.5)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    """What was found, and with ``ok`` false, what to do."""
+
+    def line(self) -> str:
+        return f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
+
+
+def _guard(name: str, probe: Callable[[], Check]) -> Check:
+    try:
+        return probe()
+    except Exception as error:  # a check must report, never crash the doctor
+        return Check(name, False, f"{type(error).__name__}: {error}")
+
+
+def check_device(config: DaldaConfig) -> Check:
+    from dalda.models.loaders import resolve_device, resolve_dtype
+
+    try:
+        device = resolve_device(config.models)
+    except ValueError as error:
+        return Check("device", False, str(error))
+    dtype = resolve_dtype(config.models, device)
+    note = " (slow: set models.dtype=float32 on CPU)" if device.type == "cpu" and dtype != _float32() else ""
+    return Check("device", not note, f"{device}, dtype {str(dtype).removeprefix('torch.')}{note}")
+
+
+def _float32():
+    import torch
+
+    return torch.float32
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
+def check_checkpoint(config: DaldaConfig, field: str) -> Check:
+    name = getattr(config.models, field)
+    label = f"models.{field}"
+    if Path(name).expanduser().exists():
+        return Check(label, True, f"local folder {name}")
+    if name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1):
+        return Check(label, False, f"{name} does not exist; fix the path or use a Hub id (owner/name)")
+    revision = config.models.revisions.get(field)
+    from huggingface_hub import snapshot_download
+
+    try:
+        snapshot_download(name, revision=revision, local_files_only=True)
+        return Check(label, True, f"{name} in the Hugging Face cache")
+    except Exception:
+        pass
+    if _offline():
+        return Check(label, False, f"{name} is not cached and HF_HUB_OFFLINE is set: download it on a machine online")
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().model_info(name, revision=revision, timeout=10)
+    except Exception as error:
+        return Check(label, False, f"{name} is neither cached nor reachable on the Hub ({type(error).__name__}); "
+                     "check the id, your network, or `huggingface-cli login` for gated models")
+    return Check(label, True, f"{name} on the Hub (downloaded on first use)")
+
+
+def check_checkpoints(config: DaldaConfig) -> list[Check]:
+    if config.models.profile in RANDOM_PROFILES:
+        return [Check("checkpoints", True, f"profile {config.models.profile}: random models, nothing to download "
+                      "(results mean nothing; use models.profile=real for real images)")]
+    return [
+        _guard(f"models.{field}", lambda field=field: check_checkpoint(config, field))
+        for field in CHECKPOINT_FIELDS
+        if getattr(config.models, field, None)
+    ]
+
+
+def check_dataset(config: DaldaConfig) -> tuple[Check, int, int]:
+    """The dataset's own loader indexes the root; returns the check, the class count and the images per class."""
+    spec = DATASETS.get(config.data.dataset)
+    root = config.data.root
+    if spec.needs_root and (root is None or not Path(root).is_dir()):
+        return Check("dataset", False, f"data.root={root} is not a folder; point it at one folder per class"), 0, 0
+    with tempfile.TemporaryDirectory() as cache:
+        index = spec.load(Path(root) if root else None, False, Path(cache))
+    classes = list(index.classes)
+    counts = Counter(record.label for record in index.trainval)
+    fewest = min((counts[label] for label in range(len(classes))), default=0)
+    where = root or "built in"
+    detail = f"{config.data.dataset} at {where}: {len(classes)} classes, {len(index.trainval)} images"
+    if fewest < config.data.shots:
+        empty = [name for label, name in enumerate(classes) if counts[label] < config.data.shots][:5]
+        return Check("dataset", False, f"{detail}; classes {empty} have fewer than data.shots={config.data.shots} "
+                     "images: add images or lower data.shots"), len(classes), fewest
+    return Check("dataset", True, detail), len(classes), config.data.shots
+
+
+def check_llm(config: DaldaConfig) -> Check | None:
+    """One tiny request, only when the prompts stage will ask a language model."""
+    spec = CHAT_BACKENDS.get(config.prompts.backend)
+    if config.prompts.source != "llm" or not spec.is_llm or "prompts" not in default_stages(config):
+        return None
+    reply = spec.build(config).complete([{"role": "user", "content": "Reply with the word ok."}])
+    return Check(f"LLM ({config.prompts.backend})", True, f"answered one request ({len(reply.text)} characters)")
+
+
+def check_disk(config: DaldaConfig, images: int) -> Check:
+    target = Path(config.out_dir).resolve()
+    while not target.exists():
+        target = target.parent
+    free = shutil.disk_usage(target).free
+    need = int(images * config.generation.resolution**2 * BYTES_PER_PIXEL_PNG)
+    detail = f"{free / 1e9:.1f} GB free at {target}, about {need / 1e9:.2f} GB needed for {images} images"
+    return Check("disk", free > need, detail + ("" if free > need else "; free space or choose another --out"))
+
+
+def doctor(config: DaldaConfig) -> list[Check]:
+    """Every check, in the order a run meets them; see the module docstring."""
+    checks = [_guard("device", lambda: check_device(config)), *check_checkpoints(config)]
+    try:
+        dataset, classes, per_class = check_dataset(config)
+    except Exception as error:
+        dataset, classes, per_class = Check("dataset", False, f"{type(error).__name__}: {error}"), 0, 0
+    checks.append(dataset)
+    llm = _guard(f"LLM ({config.prompts.backend})", lambda: check_llm(config))  # type: ignore[arg-type, return-value]
+    if llm is not None:
+        checks.append(llm)
+    images = classes * per_class * config.plan.images_per_real if "generate" in default_stages(config) else 0
+    checks.append(_guard("disk", lambda: check_disk(config, images)))
+    rounds = config.prompts.num_prompts if llm is not None else 0
+    checks.append(
+        Check("expected work", True, f"{images} synthetic images ({classes} classes × {per_class} shots × "
+              f"{config.plan.images_per_real}); {rounds} LLM prompt rounds, one request each (more when an "
+              "answer needs repair)")
+    )
+    return checks
+
+
+def render(checks: list[Check]) -> str:
+    return "\n".join(check.line() for check in checks)
+
