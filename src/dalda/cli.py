@@ -37,6 +37,18 @@ SetOption = Annotated[
     typer.Option("--set", "-s", help="Override a config value, e.g. -s data.shots=4 -s models.profile=tiny."),
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
+RegenerateOption = Annotated[
+    bool,
+    typer.Option(
+        "--regenerate",
+        help="Ask the LLM for new prompts even when complete ones are stored (this command only; never saved).",
+    ),
+]
+
+
+def _with_regenerate(overrides: list[str] | None, regenerate: bool) -> list[str]:
+    """``--regenerate`` is an action of one command: an override that the run's stored config never keeps."""
+    return [*(overrides or []), *(["prompts.regenerate=true"] if regenerate else [])]
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -68,7 +80,7 @@ def _run(
 
     try:
         config = resolve_config(config_path, out, overrides)
-        run = run_pipeline(config, stages)
+        run = run_pipeline(config, stages, overrides)
     except (ConfigError, ValueError, FileNotFoundError, RuntimeError, OSError) as error:
         if verbose:
             stderr.print_exception()
@@ -89,7 +101,20 @@ def _stage_command(name: str, summary: str) -> None:
 
 _stage_command("data", "Draw the few-shot split (split.json) from the configured dataset.")
 _stage_command("score", "CLIPScore every real training image (scores.jsonl) and plot the distribution.")
-_stage_command("prompts", "Write M class-specific prompts per class with the configured LLM backend (prompts.json).")
+
+
+@app.command("prompts")
+def prompts_command(
+    config: ConfigOption = None,
+    out: OutOption = None,
+    set_: SetOption = None,
+    regenerate: RegenerateOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Write M class-specific prompts per class with the configured LLM backend (prompts.json)."""
+    _run(["prompts"], config, out, _with_regenerate(set_, regenerate), verbose)
+
+
 _stage_command("plan", "Plan every synthetic image: source image, prompt, lambda, seed (plan.jsonl).")
 _stage_command("generate", "Generate the planned images with SD + IP-Adapter (synthetic/); resumable.")
 _stage_command("train", "Train the downstream classifiers on real + synthetic images.")
@@ -104,6 +129,7 @@ def run_all(
     stages: Annotated[
         str | None, typer.Option(help="Comma-separated subset of stages, e.g. score,prompts,plan.")
     ] = None,
+    regenerate: RegenerateOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Run every stage in order: data, score, prompts, plan, generate, train, evaluate, report.
@@ -111,7 +137,7 @@ def run_all(
     With train.synthetic_probability=0 (real images only) the synthesis stages are skipped.
     """
     chosen = [name.strip() for name in stages.split(",")] if stages else None
-    _run(chosen, config, out, set_, verbose)
+    _run(chosen, config, out, _with_regenerate(set_, regenerate), verbose)
 
 
 @app.command("report")
@@ -126,7 +152,18 @@ def report(
     if not run_dir.is_dir():
         stderr.print(f"[bold red]error:[/] {run_dir} is not a directory; pass a run or experiment directory")
         raise typer.Exit(1)
-    stderr.print(f"[green]report:[/] {build_report(run_dir)}")
+    from dalda.ownership import is_dalda_run, locked
+
+    try:
+        if is_dalda_run(run_dir):
+            with locked(run_dir, "dalda report"):
+                index = build_report(run_dir)
+        else:
+            index = build_report(run_dir)
+    except (OSError, RuntimeError, ValueError) as error:
+        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    stderr.print(f"[green]report:[/] {index}")
 
 
 @app.command("experiment")
