@@ -18,6 +18,7 @@ from rich.logging import RichHandler
 
 from dalda.config import ConfigError, DaldaConfig
 from dalda.configure import load_config
+from dalda.ownership import is_dalda_run
 from dalda.rundir import RunDir
 
 app = typer.Typer(
@@ -63,11 +64,12 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def resolve_config(config_path: Path | None, out: Path | None, overrides: list[str] | None) -> DaldaConfig:
-    """Config file, else the run directory's recorded config, else defaults; then --out and --set."""
+    """Config file, else the run directory's recorded config (only a dalda run's), else defaults; then --out and
+    --set."""
     extra = list(overrides or [])
     if out is not None:
         extra.append(f"out_dir={out}")
-    if config_path is None and out is not None and RunDir(out).config.exists():
+    if config_path is None and out is not None and RunDir(out).config.exists() and is_dalda_run(out):
         config_path = RunDir(out).config
     return load_config(config_path, extra)
 
@@ -152,7 +154,7 @@ def report(
     if not run_dir.is_dir():
         stderr.print(f"[bold red]error:[/] {run_dir} is not a directory; pass a run or experiment directory")
         raise typer.Exit(1)
-    from dalda.ownership import is_dalda_run, locked
+    from dalda.ownership import locked
 
     try:
         if is_dalda_run(run_dir):

@@ -36,6 +36,9 @@ from dalda.rundir import RunDir
 logger = logging.getLogger(__name__)
 
 PARTS_DIR = ".parts"
+_OWN_TEMPORARY = re.compile(r"^\.(metadata\.jsonl|\d{6,}\.png)\.[A-Za-z0-9_]+\.tmp$")
+"""The temporary names ``dalda.io.atomic_open`` gives the manifest and the images: the only temporaries that
+cleanup deletes (a user's own ``.notes.tmp`` in ``synthetic/`` stays)."""
 
 
 def class_dir(class_name: str) -> str:
@@ -108,15 +111,18 @@ def _stored_lines(run: RunDir) -> list[dict[str, Any]]:
 
 
 def _remove_leftovers(run: RunDir) -> None:
-    """Delete per-process parts and temporary files a killed run left behind (call when no process writes)."""
+    """Delete per-process parts and temporary files a killed run left behind (call when no process writes);
+    only dalda's own names are deleted, and ``.parts/`` only once it is empty."""
     parts = run.synthetic / PARTS_DIR
     if parts.is_dir():
-        for part in parts.glob("part-*.jsonl"):
+        for part in parts.glob("part-[0-9][0-9][0-9][0-9].jsonl"):
             part.unlink()
-        parts.rmdir()
-    for pattern in (".*.tmp", "*/.*.tmp"):
+        if not any(parts.iterdir()):
+            parts.rmdir()
+    for pattern in (f".{run.manifest.name}.*.tmp", "*/.[0-9]*.png.*.tmp"):
         for temporary in run.synthetic.glob(pattern):
-            temporary.unlink(missing_ok=True)
+            if _OWN_TEMPORARY.match(temporary.name):
+                temporary.unlink(missing_ok=True)
 
 
 def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
