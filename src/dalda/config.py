@@ -226,6 +226,12 @@ class GenerationConfig(_Section):
     vae_slicing: bool = Field(False, description="Decode the batch one image at a time (less peak memory).")
     channels_last: bool = Field(False, description="channels_last memory format for UNet and VAE (CUDA speed).")
     compile: bool = Field(False, description="torch.compile the UNet (slow first batch, faster afterwards).")
+    png_compress_level: int = Field(
+        6, ge=0, le=9, description="PNG zlib level: 0 writes fastest (large files), 9 smallest; pixels are the same."
+    )
+    writer_threads: int = Field(
+        4, ge=1, le=64, description="Threads that encode and write PNGs while the next batch is denoised."
+    )
 
 
 class TrainConfig(_Section):

@@ -91,6 +91,10 @@ STAGES: dict[str, Stage] = {stage.name: stage for stage in _TABLE}
 _MADE_BY = {artefact: stage.name for stage in _TABLE for artefact in stage.makes}
 
 
+class RowsFailedError(RuntimeError):
+    """Generation finished every row it could, but some rows failed; the command exits non-zero."""
+
+
 def recorded_config(config: DaldaConfig) -> DaldaConfig:
     """The config as a run stores it: actions (``prompts.regenerate``) are not state, so they are dropped."""
     stored = config.model_copy(deep=True)
@@ -157,13 +161,20 @@ def run_pipeline(
             check_needs(config, run, chosen)
             if not run.config.exists():
                 write_text_atomic(run.config, config_to_yaml(recorded_config(config)))
+            results = []
             for name in STAGES:
                 if name in chosen:
                     log.info("stage %s", name)
-                    run_stage(name, config)
+                    results.append(run_stage(name, config))
         except BaseException as error:
             record(run.root, {**entry, "ended": utc_now(), "status": "failed", "error": f"{type(error).__name__}: {error}"})
             raise
         write_text_atomic(run.config, config_to_yaml(recorded_config(config)))
-        record(run.root, {**entry, "ended": utc_now(), "status": "ok"})
+        failed = [row for result in results if isinstance(result, GenerationSummary) for row in result.failed]
+        record(run.root, {**entry, "ended": utc_now(), "status": "ok", "failed_rows": len(failed)})
+    if failed:
+        raise RowsFailedError(
+            f"{len(failed)} synthetic rows failed (their source images are unreadable), e.g. row {failed[0].row_id}: "
+            f"{failed[0].error}; every other stage finished: fix or remove those images and run `dalda generate` again"
+        )
     return run

@@ -87,10 +87,10 @@ def image_is_readable(path: Path) -> bool:
         return False
 
 
-def write_image_atomic(image: Image.Image, path: Path) -> None:
+def write_image_atomic(image: Image.Image, path: Path, compress_level: int = 6) -> None:
     """Save a PNG under a temporary sibling name and rename it into place only once complete."""
     with atomic_open(path, "wb") as handle:
-        image.save(handle, format="PNG")
+        image.save(handle, format="PNG", compress_level=compress_level)
 
 
 def part_path(run: RunDir, process_index: int, num_processes: int) -> Path:
