@@ -89,6 +89,12 @@ def test_cell_configs_layer_base_tiny_dataset_method_and_overrides(tmp_path):
         ({"base": {"train": {"epochs": 0}}}, "cell demo/1shot/trial0/none: invalid configuration"),
         ({"methods": ["ours"]}, "method 'ours': unknown method"),
         ({"shots": []}, "shots is empty"),
+        ({"datasets": [{"name": "demo", "label": "../escape"}]}, "datasets\\[0\\] label .* path separator"),
+        ({"datasets": [{"name": "demo", "label": "/abs"}]}, "path separator"),
+        ({"datasets": [{"name": "demo", "label": ".."}]}, "not a folder name"),
+        ({"datasets": [{"name": "demo", "label": " "}]}, "is empty"),
+        ({"methods": [{"name": "a\nb", "method": "none"}]}, "methods\\[0\\] name .* control character"),
+        ({"methods": [{"name": "../../x", "method": "none"}]}, "grid.yaml is invalid: .*methods\\[0\\] name .*path separator"),
     ],
 )
 def test_invalid_grids_fail_before_anything_runs(tmp_path, change, message):

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from typer.testing import CliRunner
 
+from dalda.cli import app
 from dalda.config import config_to_yaml
 from dalda.configure import build_config, load_config
 from dalda.generation import run_generate_stage
@@ -23,6 +25,7 @@ from dalda.generation.manifest import class_dir, image_is_readable
 from dalda.generation.sharding import shard
 from dalda.io import read_jsonl
 from dalda.artefacts import PlanRow
+from dalda.ownership import claim
 from dalda.rundir import RunDir
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -53,7 +56,7 @@ def _draw_reference(path: Path, label: int, index: int) -> Path:
 
 def make_run(root: Path, shots: int = 2, per_real: int = 3, overrides: list[str] | None = None) -> RunDir:
     """config.yaml + plan.jsonl for CLASSES x shots real images x per_real synthetic images each."""
-    run = RunDir(root).ensure()
+    run = claim(root)
     config = build_config({"out_dir": str(root)}, TINY_GENERATION + (overrides or []))
     run.config.write_text(config_to_yaml(config))
     rows = []
@@ -191,6 +194,32 @@ def test_changed_settings_regenerate_and_unreadable_sources_fail(tmp_path: Path,
     lines = read_jsonl(run.manifest)
     assert sorted(line["row_id"] for line in lines) == [2, 3]
     assert {line["scheduler"] for line in lines} == {"dpm-solver++"}
+
+
+def test_writer_threads_and_compress_level_keep_pixels_and_failed_rows_make_generate_exit_1(tmp_path: Path) -> None:
+    one = make_run(tmp_path / "one", shots=1, per_real=3, overrides=["generation.writer_threads=1"])
+    run_generate_stage(load_config(one.config), one)
+    many = make_run(
+        tmp_path / "many",
+        shots=1,
+        per_real=3,
+        overrides=["generation.writer_threads=3", "generation.png_compress_level=0", "generation.batch_size=4"],
+    )
+    run_generate_stage(load_config(many.config), many)
+    lines = _assert_complete(many)
+    assert [line["row_id"] for line in lines] == sorted(line["row_id"] for line in lines)
+    for line in lines:
+        # Same picture whatever the threads (other batches round by at most one 8-bit level); lossless PNG.
+        assert np.abs(_pixels(one.synthetic / line["file_name"]) - _pixels(many.synthetic / line["file_name"])).max() <= 1
+        assert (many.synthetic / line["file_name"]).stat().st_size > (one.synthetic / line["file_name"]).stat().st_size
+
+    Path(PlanRow.read_all(many)[0].source_path).write_bytes(b"not an image")
+    for line in lines[:3]:
+        (many.synthetic / line["file_name"]).unlink()
+    result = CliRunner().invoke(app, ["generate", "-o", str(many.root)])
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert "3 synthetic rows failed" in said and "run `dalda generate` again" in said
 
 
 @pytest.mark.slow

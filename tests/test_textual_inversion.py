@@ -94,3 +94,35 @@ def test_tokens_start_from_the_word_the_by_default_as_in_the_da_fusion_code_base
     ensure_class_tokens(load_img2img_pipeline(config.models), by_name, split, run)
     circle = weights[pipe.tokenizer("circle", add_special_tokens=False).input_ids].mean(dim=0)
     assert torch.equal(starts["circle"], circle) and not torch.equal(circle, the)
+
+
+def test_class_names_that_slug_alike_or_are_long_get_their_own_token_and_file(setup):
+    config, run, _ = setup
+    names = ["猫", "犬", "a b", "a-b", "A-B", "x" * 240, "tabby"]
+    tokens = [placeholder_token(name) for name in names]
+    assert len(set(tokens)) == len(names) and tokens[-1] == "<dalda-tabby>"
+    paths = [token_store._token_path(run, name) for name in names]
+    assert len(set(paths)) == len(names) and max(len(path.name) for path in paths) < 100
+    pipe = load_img2img_pipeline(config.models)
+    from dalda.generators.textual_inversion import add_placeholder_tokens
+
+    ids = add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, names)
+    assert len(set(ids)) == len(names)
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")  # every name is a valid file name on disk
+
+
+def test_the_same_seed_learns_the_same_token(setup):
+    from dalda.generators.textual_inversion import add_placeholder_tokens, learn_class_token
+    from PIL import Image
+
+    config, run, split = setup
+    images = [Image.open(record.path).convert("RGB") for record in split.train if record.label == 0]
+    learned = []
+    for _ in range(2):
+        pipe = load_img2img_pipeline(config.models)
+        add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes[:1])
+        torch.manual_seed(len(learned))  # the global RNG differs between the two runs; the result must not
+        learned.append(learn_class_token(pipe, split.classes[0], images, config.generator, seed=7).embedding)
+    assert torch.equal(learned[0], learned[1])

@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from dalda.config import ConfigError, DaldaConfig
 from dalda.configure import load_config
+from dalda.ownership import is_dalda_run
 from dalda.rundir import RunDir
 
 app = typer.Typer(
@@ -38,6 +39,18 @@ SetOption = Annotated[
     typer.Option("--set", "-s", help="Override a config value, e.g. -s data.shots=4 -s models.profile=tiny."),
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
+RegenerateOption = Annotated[
+    bool,
+    typer.Option(
+        "--regenerate",
+        help="Ask the LLM for new prompts even when complete ones are stored (this command only; never saved).",
+    ),
+]
+
+
+def _with_regenerate(overrides: list[str] | None, regenerate: bool) -> list[str]:
+    """``--regenerate`` is an action of one command: an override that the run's stored config never keeps."""
+    return [*(overrides or []), *(["prompts.regenerate=true"] if regenerate else [])]
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -52,11 +65,12 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def resolve_config(config_path: Path | None, out: Path | None, overrides: list[str] | None) -> DaldaConfig:
-    """Config file, else the run directory's recorded config, else defaults; then --out and --set."""
+    """Config file, else the run directory's recorded config (only a dalda run's), else defaults; then --out and
+    --set."""
     extra = list(overrides or [])
     if out is not None:
         extra.append(f"out_dir={out}")
-    if config_path is None and out is not None and RunDir(out).config.exists():
+    if config_path is None and out is not None and RunDir(out).config.exists() and is_dalda_run(out):
         config_path = RunDir(out).config
     return load_config(config_path, extra)
 
@@ -85,7 +99,7 @@ def _run(
 
     try:
         config = resolve_config(config_path, out, overrides)
-        run = run_pipeline(config, stages)
+        run = run_pipeline(config, stages, overrides)
     except Exception as error:  # every failure is one line (traceback with -v)
         raise fail(error, verbose) from None
     stderr.print(f"[green]done:[/] {escape(', '.join(stages or ['run']))} -> {escape(str(run.root))}")
@@ -103,7 +117,20 @@ def _stage_command(name: str, summary: str) -> None:
 
 _stage_command("data", "Draw the few-shot split (split.json) from the configured dataset.")
 _stage_command("score", "CLIPScore every real training image (scores.jsonl) and plot the distribution.")
-_stage_command("prompts", "Write M class-specific prompts per class with the configured LLM backend (prompts.json).")
+
+
+@app.command("prompts")
+def prompts_command(
+    config: ConfigOption = None,
+    out: OutOption = None,
+    set_: SetOption = None,
+    regenerate: RegenerateOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Write M class-specific prompts per class with the configured LLM backend (prompts.json)."""
+    _run(["prompts"], config, out, _with_regenerate(set_, regenerate), verbose)
+
+
 _stage_command("plan", "Plan every synthetic image: source image, prompt, lambda, seed (plan.jsonl).")
 _stage_command("generate", "Generate the planned images with SD + IP-Adapter (synthetic/); resumable.")
 _stage_command("train", "Train the downstream classifiers on real + synthetic images.")
@@ -118,6 +145,7 @@ def run_all(
     stages: Annotated[
         str | None, typer.Option(help="Comma-separated subset of stages, e.g. score,prompts,plan.")
     ] = None,
+    regenerate: RegenerateOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Run every stage in order: data, score, prompts, plan, generate, train, evaluate, report.
@@ -128,7 +156,7 @@ def run_all(
     if chosen == []:
         _setup_logging(verbose)
         raise fail(ValueError(f"--stages {stages!r} names no stage; give e.g. --stages score,prompts,plan"), verbose)
-    _run(chosen, config, out, set_, verbose)
+    _run(chosen, config, out, _with_regenerate(set_, regenerate), verbose)
 
 
 @app.command("report")
@@ -142,8 +170,14 @@ def report(
 
     if not run_dir.is_dir():
         raise fail(ValueError(f"{run_dir} is not a directory; pass a run or experiment directory"), verbose)
+    from dalda.ownership import locked
+
     try:
-        written = build_report(run_dir)
+        if is_dalda_run(run_dir):
+            with locked(run_dir, "dalda report"):
+                written = build_report(run_dir)
+        else:
+            written = build_report(run_dir)
     except Exception as error:  # an empty or read-only directory is one line, not a traceback
         raise fail(error, verbose) from None
     stderr.print(f"[green]report:[/] {escape(str(written))}")

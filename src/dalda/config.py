@@ -287,6 +287,12 @@ class GenerationConfig(_Section):
         description="Negative prompt of every image; unset: the generator's own default (ip-adapter: IP-Adapter's "
         "'monochrome, lowres, bad anatomy, worst quality, low quality'; the img2img baselines: none).",
     )
+    png_compress_level: int = Field(
+        6, ge=0, le=9, description="PNG zlib level: 0 writes fastest (large files), 9 smallest; pixels are the same."
+    )
+    writer_threads: int = Field(
+        4, ge=1, le=64, description="Threads that encode and write PNGs while the next batch is denoised."
+    )
 
 
 class TrainConfig(_Section):

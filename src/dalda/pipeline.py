@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from dalda.evaluation.stage import run_evaluate_stage
 from dalda.generation.stage import run_generate_stage
 from dalda.io import write_text_atomic
 from dalda.methods import default_stages
+from dalda.ownership import claim, locked, record, utc_now
 from dalda.redact import remember_secret
 from dalda.planning.stage import run_plan_stage
 from dalda.prompts.stage import run_prompts_stage
@@ -70,18 +72,34 @@ STAGES: dict[str, Stage] = {stage.name: stage for stage in _TABLE}
 _MADE_BY = {artefact: stage.name for stage in _TABLE for artefact in stage.makes}
 
 
+class RowsFailedError(RuntimeError):
+    """Generation finished every row it could, but some rows failed; the command exits non-zero."""
+
+
+def recorded_config(config: DaldaConfig) -> DaldaConfig:
+    """The config as a run stores it: actions (``prompts.regenerate``) are not state, so they are dropped."""
+    stored = config.model_copy(deep=True)
+    stored.prompts.regenerate = False
+    return stored
+
+
 def prepare_run(config: DaldaConfig) -> RunDir:
-    """Create the run directory and record the resolved config in it."""
-    run = RunDir(config.out_dir).ensure()
-    write_text_atomic(run.config, config_to_yaml(config))
+    """Claim the run directory (refusing a folder that is not dalda's) and record the resolved config in it."""
+    run = claim(config.out_dir)
+    write_text_atomic(run.config, config_to_yaml(recorded_config(config)))
     return run
 
 
 def run_stage(name: str, config: DaldaConfig) -> Any:
-    run = prepare_run(config)
-    started = time.perf_counter()
-    result = STAGES[name].run(config, run)
-    log.info("stage %s done in %.1f s", name, time.perf_counter() - started)
+    """Run one stage on a claimed, locked run directory; the history gets a line when it finishes."""
+    run = claim(config.out_dir)
+    with locked(run.root, f"dalda {name}"):
+        started = time.perf_counter()
+        result = STAGES[name].run(config, run)
+        seconds = time.perf_counter() - started
+        record(run.root, {"event": "stage", "stage": name, "ended": utc_now(), "seconds": round(seconds, 3),
+                          "config": recorded_config(config).model_dump(mode="json")})
+    log.info("stage %s done in %.1f s", name, seconds)
     return result
 
 
@@ -100,16 +118,45 @@ def check_needs(config: DaldaConfig, run: RunDir, chosen: list[str]) -> None:
         made.update(stage.makes)
 
 
-def run_pipeline(config: DaldaConfig, stages: list[str] | None = None) -> RunDir:
-    """Run the given stages (by default every stage the config needs) in pipeline order."""
+def run_pipeline(
+    config: DaldaConfig, stages: list[str] | None = None, overrides: list[str] | None = None
+) -> RunDir:
+    """Run the given stages (by default every stage the config needs) in pipeline order.
+
+    The run directory is claimed and locked for the whole command; the command (argv, ``overrides``, resolved
+    config, times, status) is appended to ``history.jsonl``; ``config.yaml`` is written when the run has none yet
+    and replaced only when every stage succeeded, so a refused or failed command never changes the run's config.
+    """
     chosen = stages or default_stages(config)
     unknown = [name for name in chosen if name not in STAGES]
     if unknown:
         raise ValueError(f"unknown stages {unknown}; choose from {list(STAGES)}")
-    check_needs(config, RunDir(config.out_dir), chosen)
-    remember_secret(os.environ.get(config.prompts.api_key_env))  # masked in every file any stage writes
-    for name in STAGES:
-        if name in chosen:
-            log.info("stage %s", name)
-            run_stage(name, config)
-    return RunDir(config.out_dir)
+    run = claim(config.out_dir)
+    with locked(run.root, "dalda " + " ".join(chosen)):
+        entry: dict[str, Any] = {
+            "event": "command", "argv": sys.argv[1:], "stages": [n for n in STAGES if n in chosen],
+            "overrides": list(overrides or []), "started": utc_now(), "pid": os.getpid(),
+            "config": recorded_config(config).model_dump(mode="json"),
+        }
+        try:
+            check_needs(config, run, chosen)
+            remember_secret(os.environ.get(config.prompts.api_key_env))  # masked in every file any stage writes
+            if not run.config.exists():
+                write_text_atomic(run.config, config_to_yaml(recorded_config(config)))
+            results = []
+            for name in STAGES:
+                if name in chosen:
+                    log.info("stage %s", name)
+                    results.append(run_stage(name, config))
+        except BaseException as error:
+            record(run.root, {**entry, "ended": utc_now(), "status": "failed", "error": f"{type(error).__name__}: {error}"})
+            raise
+        write_text_atomic(run.config, config_to_yaml(recorded_config(config)))
+        failed = [row for result in results if isinstance(result, GenerationSummary) for row in result.failed]
+        record(run.root, {**entry, "ended": utc_now(), "status": "ok", "failed_rows": len(failed)})
+    if failed:
+        raise RowsFailedError(
+            f"{len(failed)} synthetic rows failed (their source images are unreadable), e.g. row {failed[0].row_id}: "
+            f"{failed[0].error}; every other stage finished: fix or remove those images and run `dalda generate` again"
+        )
+    return run

@@ -44,6 +44,11 @@ class RunDir:
         return self.root / "prompts_record.json"
 
     @property
+    def prompts_record_pending(self) -> Path:
+        """An LLM run's record while it is under way beside a complete record, which it replaces only on success."""
+        return self.root / "prompts_record.pending.json"
+
+    @property
     def plan(self) -> Path:
         return self.root / "plan.jsonl"
 

@@ -20,8 +20,9 @@ import torch
 from torch import nn
 
 from dalda.artefacts import Checkpoint, read_split_for
-from dalda.config import DaldaConfig
+from dalda.config import ConfigError, DaldaConfig, parse_config
 from dalda.methods import method_label
+from dalda.ownership import last_stage_config
 from dalda.artefacts import Split
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
@@ -57,6 +58,29 @@ def _restore(classifier: str, config: DaldaConfig, payload: dict[str, Any]) -> t
     return encoder, head.to(encoder.device)
 
 
+def synthetic_method_label(config: DaldaConfig, run: RunDir) -> str:
+    """The method that made this run's plan (and so its synthetic set), from the config the plan stage last
+    finished with (``history.jsonl``); the current config's method for a run made before the history existed.
+
+    ``dalda evaluate -s guidance.strategy=random`` on an AGS run thus still labels its results ``llm-ags``: an
+    override on a later command cannot relabel images it did not make.
+    """
+    current = method_label(config)
+    made = last_stage_config(run.root, "plan")
+    if made is None:
+        return current
+    try:
+        recorded = method_label(parse_config(made))
+    except ConfigError:
+        return current
+    if recorded != current:
+        log.warning(
+            "the plan of %s was made by method %s, but this command's config runs %s; results are labelled %s "
+            "(re-run `dalda plan` and `dalda generate` to make a %s set)", run.root, recorded, current, recorded, current
+        )
+    return recorded
+
+
 def _diversity(config: DaldaConfig, run: RunDir) -> dict[str, Any]:
     ev = config.evaluate
     enabled = [metric for _, metric in DIVERSITY_METRICS.items() if metric.enabled(ev)]
@@ -68,7 +92,7 @@ def _diversity(config: DaldaConfig, run: RunDir) -> dict[str, Any]:
             else:
                 settings.setdefault(key, None)
     base: dict[str, Any] = {
-        "method": method_label(config),
+        "method": synthetic_method_label(config, run),
         "dataset": config.data.dataset,
         "shots": config.data.shots,
         "trial": config.data.trial,
@@ -145,7 +169,9 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
     }
     for classifier, report in reports.items():
         record = records[classifier]
-        result = _result_payload(config, split, classifier, report, record, zero_shot, diversity, len(split.eval))
+        result = _result_payload(
+            config, split, classifier, report, record, zero_shot, diversity, len(split.eval), diversity["method"]
+        )
         if split.warnings():  # one class, or classes never evaluated: the accuracy must not be read as usual
             result["warnings"] = split.warnings()
         path = run.result_file(classifier)
@@ -166,9 +192,10 @@ def _result_payload(
     zero_shot: dict[str, Any] | None,
     diversity: dict[str, Any],
     num_eval_listed: int,
+    configured: str,
 ) -> dict[str, Any]:
-    """One results file: the row of the paper's tables plus everything needed to trust and rebuild it."""
-    configured = method_label(config)
+    """One results file: the row of the paper's tables plus everything needed to trust and rebuild it;
+    ``configured`` is the method that made the synthetic set (:func:`synthetic_method_label`)."""
     protocol = training_protocol(record.get("protocol", "fast"))
     uses_synthetic = record["num_synthetic"] > 0 and record["synthetic_probability"] > 0
     return {

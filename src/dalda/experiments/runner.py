@@ -29,6 +29,7 @@ from dalda.config import DaldaConfig, ModelsConfig
 from dalda.experiments.shared_artefacts import SharedStore
 from dalda.experiments.spec import Cell, ExperimentSpecError, build_cells, load_spec
 from dalda.io import write_json_atomic, write_text_atomic
+from dalda.ownership import claim
 from dalda.pipeline import run_pipeline
 from dalda.report.stage import build_report
 from dalda.rundir import RunDir
@@ -130,7 +131,7 @@ def _run_cell(cell: Cell, store: SharedStore, summary: ExperimentSummary) -> Cel
         return outcome
     started = time.perf_counter()
     try:
-        run.ensure()
+        claim(run.root)
         CellInfo(summary.name, cell.dataset, cell.method, cell.shots, cell.trial).write(run)
         store.fill(cell.dataset, cell.config, run)
         run_pipeline(cell.config, list(cell.stages))

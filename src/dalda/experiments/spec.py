@@ -43,6 +43,22 @@ class ExperimentSpecError(ValueError):
     """The grid file is invalid; the message names the file and the value to fix."""
 
 
+def path_component_problem(name: str) -> str | None:
+    """Why ``name`` cannot be one folder name inside ``out_dir`` (None when it can): empty, a path separator,
+    ``.``/``..``, an absolute path, or a control character would write run directories elsewhere."""
+    if not name.strip():
+        return "is empty"
+    if "/" in name or "\\" in name:
+        return "contains a path separator"
+    if name in (".", ".."):
+        return "is not a folder name"
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        return "contains a control character"
+    if len(name.encode("utf-8")) > 200:
+        return "is longer than 200 bytes"
+    return None
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -110,6 +126,14 @@ class ExperimentSpec(_Strict):
             raise ValueError(f"shots must be >= 1 and trials >= 0, got shots={self.shots} trials={self.trials}")
         for what, names in (("dataset", self.dataset_entries()), ("method", self.method_entries())):
             keys = [entry.key if what == "dataset" else entry.name for entry in names]
+            for index, key in enumerate(keys):
+                problem = path_component_problem(key)
+                if problem:
+                    field = "label (or name)" if what == "dataset" else "name"
+                    raise ValueError(
+                        f"{what}s[{index}] {field} {key!r} {problem}; it names a folder under out_dir, so use "
+                        "letters, digits, spaces, '.', '-' or '_'"
+                    )
             repeated = sorted({key for key in keys if keys.count(key) > 1})
             if repeated:
                 raise ValueError(f"{what} names must be unique, repeated: {repeated} (give variants their own name)")

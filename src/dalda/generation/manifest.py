@@ -39,6 +39,9 @@ from dalda.rundir import RunDir
 logger = logging.getLogger(__name__)
 
 PARTS_DIR = ".parts"
+_OWN_TEMPORARY = re.compile(r"^\.(metadata\.jsonl|\d{6,}\.png)\.[A-Za-z0-9_]+\.tmp$")
+"""The temporary names ``dalda.io.atomic_open`` gives the manifest and the images: the only temporaries that
+cleanup deletes (a user's own ``.notes.tmp`` in ``synthetic/`` stays)."""
 
 
 def class_dir(class_name: str) -> str:
@@ -97,10 +100,10 @@ def image_is_readable(path: Path) -> bool:
         return False
 
 
-def write_image_atomic(image: Image.Image, path: Path) -> None:
+def write_image_atomic(image: Image.Image, path: Path, compress_level: int = 6) -> None:
     """Save a PNG under a temporary sibling name and rename it into place only once complete."""
     with atomic_open(path, "wb") as handle:
-        image.save(handle, format="PNG")
+        image.save(handle, format="PNG", compress_level=compress_level)
 
 
 def part_path(run: RunDir, process_index: int, num_processes: int) -> Path:
@@ -121,15 +124,18 @@ def _stored_lines(run: RunDir) -> list[dict[str, Any]]:
 
 
 def _remove_leftovers(run: RunDir) -> None:
-    """Delete per-process parts and temporary files a killed run left behind (call when no process writes)."""
+    """Delete per-process parts and temporary files a killed run left behind (call when no process writes);
+    only dalda's own names are deleted, and ``.parts/`` only once it is empty."""
     parts = run.synthetic / PARTS_DIR
     if parts.is_dir():
-        for part in parts.glob("part-*.jsonl"):
+        for part in parts.glob("part-[0-9][0-9][0-9][0-9].jsonl"):
             part.unlink()
-        parts.rmdir()
-    for pattern in (".*.tmp", "*/.*.tmp"):
+        if not any(parts.iterdir()):
+            parts.rmdir()
+    for pattern in (f".{run.manifest.name}.*.tmp", "*/.[0-9]*.png.*.tmp"):
         for temporary in run.synthetic.glob(pattern):
-            temporary.unlink(missing_ok=True)
+            if _OWN_TEMPORARY.match(temporary.name):
+                temporary.unlink(missing_ok=True)
 
 
 def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:

@@ -2,16 +2,17 @@
 
 Everything that depends on the generator (its manifest settings, its one-off preparation, its engine, each
 row's weight) comes from its ``dalda.generators`` entry. Steps: the main process consolidates the manifest
-(what is already done, checked on disk) and runs the generator's ``prepare``; every process
-takes its slice of the pending rows (``sharding``); each process generates its rows in batches, writes every
-image atomically and appends its manifest line after the file is complete; finally the main process merges
-the per-process lines into one manifest. Rows whose reference image cannot be read are reported as failed and
-skipped; any other error stops the run (rerunning resumes it).
+(what is already done, checked on disk) and runs the generator's ``prepare``; every process takes its slice of
+the pending rows (``sharding``); each process generates its rows in batches while a few writer threads (a
+bounded queue) write every image atomically and append its manifest line after the file is complete; finally
+the main process merges the per-process lines into one manifest. Rows whose reference image cannot be read are
+reported as failed and skipped; any other error stops the run (rerunning resumes it).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -121,25 +122,39 @@ class _References:
 
 
 class _Writer:
-    """Saves images and appends their manifest lines on one background thread, so PNG encoding and disk
-    writes overlap the next batch's denoising; one thread keeps "file complete, then its line" in order."""
+    """Saves images and appends their manifest lines on a few background threads, so PNG encoding and disk
+    writes (slow for large sources resized back to their size) overlap the next batch's denoising.
 
-    def __init__(self, run: RunDir, manifest_part: Path, resize_to_source: bool) -> None:
+    At most ``2 * threads`` images wait at a time (``submit`` blocks beyond that, so memory stays bounded when
+    writing is slower than generating); each image's manifest line is appended only after its file is complete.
+    """
+
+    def __init__(
+        self, run: RunDir, manifest_part: Path, resize_to_source: bool, compress_level: int = 6, threads: int = 1
+    ) -> None:
         self.run = run
         self.manifest_part = manifest_part
         self.resize_to_source = resize_to_source
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dalda-writer")
+        self.compress_level = compress_level
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dalda-writer")
+        self.slots = threading.BoundedSemaphore(2 * threads)
+        self.append_lock = threading.Lock()
         self.pending: list[Future[None]] = []
 
     def submit(self, items: list[tuple[Image.Image, tuple[int, int], dict[str, Any]]]) -> None:
         self._raise_errors(wait=False)
-        self.pending.append(self.pool.submit(self._write, items))
+        for item in items:
+            self.slots.acquire()
+            future = self.pool.submit(self._write, item)
+            future.add_done_callback(lambda _: self.slots.release())
+            self.pending.append(future)
 
-    def _write(self, items: list[tuple[Image.Image, tuple[int, int], dict[str, Any]]]) -> None:
-        for image, source_size, entry in items:
-            if self.resize_to_source and image.size != source_size:
-                image = image.resize(source_size, Image.Resampling.BICUBIC)
-            write_image_atomic(image, self.run.synthetic / entry["file_name"])
+    def _write(self, item: tuple[Image.Image, tuple[int, int], dict[str, Any]]) -> None:
+        image, source_size, entry = item
+        if self.resize_to_source and image.size != source_size:
+            image = image.resize(source_size, Image.Resampling.BICUBIC)
+        write_image_atomic(image, self.run.synthetic / entry["file_name"], self.compress_level)
+        with self.append_lock:  # one line at a time into the shared manifest part
             append_jsonl(self.manifest_part, entry)
 
     def _raise_errors(self, wait: bool) -> None:
@@ -177,7 +192,13 @@ def _generate_rows(
     )
     engine = generator.build(config, run, processes.models_config(config.models))
     references = _References(engine, rows)
-    writer = _Writer(run, part_path(run, processes.index, processes.count), settings.resize_to_source)
+    writer = _Writer(
+        run,
+        part_path(run, processes.index, processes.count),
+        settings.resize_to_source,
+        settings.png_compress_level,
+        settings.writer_threads,
+    )
     failures: list[RowFailure] = []
     label = "generating"
     if processes.count > 1:

@@ -11,6 +11,7 @@ class name is the word that needs no per-dataset choice and works for any tokeni
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -57,9 +58,17 @@ OBJECT_TEMPLATES = (
 
 
 def placeholder_token(class_name: str) -> str:
-    """A token string no tokenizer already knows, e.g. 'golden retriever' -> '<dalda-golden-retriever>'."""
-    slug = re.sub(r"[^a-z0-9]+", "-", class_name.lower()).strip("-") or "class"
-    return f"<dalda-{slug}>"
+    """A token string no tokenizer already knows, unique per class name and short enough for a file name.
+
+    A plain lowercase ASCII name is used as is ('tabby' -> '<dalda-tabby>'); any other name gets a readable
+    ASCII part (at most 40 characters) plus a hash of the whole name, so names that slug alike ('猫' and '犬',
+    'a b' and 'a-b') still get two tokens and two files: 'golden retriever' -> '<dalda-golden-retriever-1c2d3e4f>'.
+    """
+    if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", class_name) and len(class_name) <= 40:
+        return f"<dalda-{class_name}>"
+    slug = re.sub(r"[^a-z0-9]+", "-", class_name.lower()).strip("-")[:40].strip("-") or "class"
+    digest = hashlib.sha256(class_name.encode("utf-8")).hexdigest()[:8]
+    return f"<dalda-{slug}-{digest}>"
 
 
 @dataclass(frozen=True)
@@ -145,7 +154,7 @@ def learn_class_token(
             ).to(device, pipe.vae.dtype)
             captions = [OBJECT_TEMPLATES[i].format(token) for i in rng.integers(0, len(OBJECT_TEMPLATES), size=len(picks))]
             with torch.no_grad():
-                latents = pipe.vae.encode(pixels).latent_dist.sample(generator=None) * pipe.vae.config.scaling_factor
+                latents = pipe.vae.encode(pixels).latent_dist.sample(generator=generator) * pipe.vae.config.scaling_factor
             noise = torch.randn(latents.shape, generator=generator).to(device, latents.dtype)
             steps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(picks),), generator=generator)
             steps = steps.to(device)

@@ -30,7 +30,7 @@ def _prompts_for(config: DaldaConfig, run: RunDir, generator: Generator, classes
     missing = [name for name in classes if not prompts.get(name)]
     if missing:
         raise ValueError(
-            f"no prompts for classes {missing}; re-run `dalda prompts` (prompts.regenerate=true) or add them to "
+            f"no prompts for classes {missing}; re-run `dalda prompts --regenerate` or add them to "
             "prompts.prompts_file"
         )
     return prompts

@@ -9,7 +9,9 @@ Sources, in order of precedence:
 
 Writes ``run.prompts`` (the table) and ``run.prompts_record`` (settings, raw answers, token usage, never the
 API key). A later run reuses ``run.prompts`` when its record is complete and was made with the same classes,
-M and backend settings, unless ``prompts.regenerate`` is set; an incomplete LLM run is continued. The
+M and backend settings, unless ``prompts.regenerate`` is set (``--regenerate``, never stored); an incomplete
+LLM run is continued. A new LLM run beside a complete record writes ``run.prompts_record_pending`` and replaces
+the complete record only once it completes, so a failed attempt never loses a finished one. The
 "best quality, high quality, " prefix is not applied here: the plan stage adds it.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from typing import Any
 
 from rich.console import Console
@@ -65,7 +68,7 @@ def prompts_for_classes(config: DaldaConfig, classes: list[str], run: RunDir) ->
     if not cfg.regenerate:
         cached = _cached(run, settings, classes)
         if cached is not None:
-            log.info("prompts: reusing %s (same classes and settings; prompts.regenerate=true asks again)", run.prompts)
+            log.info("prompts: reusing %s (same classes and settings; --regenerate asks again)", run.prompts)
             return cached
     if cfg.source == "base":
         return _save(run, base_prompts(classes, cfg.base_template), PromptsRecord(run.prompts_record, settings))
@@ -90,10 +93,13 @@ def _from_chat(config: DaldaConfig, classes: list[str], run: RunDir, settings: d
     spec = CHAT_BACKENDS.get(cfg.backend)
     description = _description(config, spec)
     backend = spec.build(config)
-    if cfg.regenerate:
-        record = PromptsRecord(run.prompts_record, settings, backend.secrets)
+    # A complete record stays in place until the new run completes: the new one is kept beside it meanwhile.
+    stored = read_record(run.prompts_record)
+    working = run.prompts_record_pending if stored and stored.get("status") == "complete" else run.prompts_record
+    if cfg.regenerate and not run.prompts_record_pending.exists():
+        record = PromptsRecord(working, settings, backend.secrets)
     else:
-        record = PromptsRecord.resume_or_new(run.prompts_record, settings, backend.secrets)
+        record = PromptsRecord.resume_or_new(working, settings, backend.secrets)
     done = sum(1 for got in record.rounds[: cfg.num_prompts] if all(name in got for name in classes))
     if done:
         log.info("prompts: continuing an interrupted run, %d of %d rounds already complete", done, cfg.num_prompts)
@@ -118,6 +124,8 @@ def _save(run: RunDir, table: dict[str, list[str]], record: PromptsRecord) -> di
     table = redact(table, record.secrets)  # a server may echo the key inside its sentences
     write_json_atomic(run.prompts, table)
     record.finish()
+    if record.path != run.prompts_record:
+        os.replace(record.path, run.prompts_record)
     return table
 
 

@@ -8,7 +8,8 @@ Output, under ``<root>/report/``::
                           Fig. 8 (fixed-λ runs), Fig. 9 (several prompt counts)
     manifest.json         what was written, for tools and tests
 
-The tables/ and figures/ folders are rewritten each time, so they never hold files from an earlier report.
+Each report is built in a fresh folder and swapped in (``dalda.report.install``), so it never holds files from an
+earlier report, and a file a user put inside ``report/`` is never replaced or deleted.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dalda.report.grids import image_grids
 from dalda.report.groups import HC_THRESHOLD, DatasetGroup, dataset_groups, dataset_order, dataset_title
 from dalda.report.html import FigureEntry, render_page
 from dalda.report.provenance import provenance_html
+from dalda.report.install import fresh_folder, install
 from dalda.report.tables import Table, accuracy_table, diversity_table, group_table, runs_table, ttest_table
 from dalda.rundir import RunDir
 
@@ -146,14 +148,31 @@ def _overview(
 def write_report(
     run_dirs: list[Path], dest: Path, title: str, threshold: float = HC_THRESHOLD, summary: dict[str, Any] | None = None
 ) -> Path:
-    """Tables, figures, manifest and ``index.html`` for ``run_dirs`` into ``dest``; returns the HTML path."""
+    """Tables, figures, manifest and ``index.html`` for ``run_dirs``, built in a fresh folder and then put in
+    place as ``dest`` (``dalda.report.install``: a user's file inside ``dest`` is never replaced or deleted);
+    returns the HTML path."""
     dest = Path(dest)
+    work = fresh_folder(dest)
+    try:
+        _write_report_files(run_dirs, work, title, threshold, summary)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    install(work, dest)
+    index = dest / "index.html"
+    log.info("report -> %s", index)
+    return index
+
+
+def _write_report_files(
+    run_dirs: list[Path], dest: Path, title: str, threshold: float, summary: dict[str, Any] | None
+) -> None:
+    """Every report file for ``run_dirs`` into the new, empty folder ``dest``."""
     records = load_runs(run_dirs)
     scores = real_image_scores(records)
     datasets = dataset_order([record.dataset for record in records])
     groups = dataset_groups(scores, datasets, threshold)
     for folder in (dest / "tables", dest / "figures"):
-        shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
 
     tables = _tables(records, datasets, groups, threshold, dest.parent)
@@ -179,7 +198,7 @@ def write_report(
             "groups": {name: asdict(group) for name, group in groups.items()},
             "tables": [files for _, files in table_files],
             "figures": [asdict(entry) for entry in figures],
+            "files": sorted([*(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()), "manifest.json"]),
         },
     )
-    log.info("report: %d tables, %d figures -> %s", len(tables), len(figures), index)
-    return index
+    log.info("report: %d tables, %d figures", len(tables), len(figures))

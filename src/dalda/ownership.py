@@ -1,0 +1,146 @@
+"""What makes a folder dalda's run directory, who may write it now, and what each command did to it.
+
+Three small files at the top of a run directory (README, "Reliability"):
+
+- ``.dalda-run.json``, the run marker (dalda version, creation time), written when dalda creates the run
+  directory. dalda writes into a folder only when it carries the marker, is empty or new, or is a run made before
+  the marker existed (it holds dalda's ``config.yaml`` and ``split.json``; the marker is added then). Any other
+  non-empty folder is refused, so ``-o`` pointed at a user's folder never overwrites or deletes anything there.
+- ``.dalda-run.lock``, a ``filelock`` lock held by every command that writes the run, with
+  ``.dalda-run.owner.json`` (pid, command, start time) beside it, so a second command fails at once naming the
+  process that holds the run instead of interleaving with it.
+- ``history.jsonl``, an append-only record of each command (argv, overrides, resolved config, start and end
+  time, status) and of each stage it finished, with the config that stage ran with. ``config.yaml`` itself is
+  replaced only when a command succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from dalda import __version__
+from dalda.io import append_jsonl, read_jsonl, write_json_atomic
+from dalda.rundir import RunDir
+
+MARKER = ".dalda-run.json"
+LOCK = ".dalda-run.lock"
+OWNER = ".dalda-run.owner.json"
+HISTORY = "history.jsonl"
+
+_HELD: dict[Path, int] = {}
+"""Run directories this process holds the lock of, with a nesting count (a command that runs stages, each
+of which claims the run again, takes the lock once)."""
+
+
+class ForeignFolderError(RuntimeError):
+    """The output folder holds files and is not a dalda run directory."""
+
+
+class RunInUseError(RuntimeError):
+    """Another process holds the run directory's lock."""
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def marker_path(root: Path) -> Path:
+    return Path(root) / MARKER
+
+
+def is_dalda_run(root: Path) -> bool:
+    """True when ``root`` carries the run marker, or is a run made before the marker (config.yaml + split.json)."""
+    run = RunDir(Path(root))
+    return marker_path(run.root).is_file() or (run.config.is_file() and run.split.is_file())
+
+
+def claim(root: Path) -> RunDir:
+    """Make ``root`` dalda's run directory, or refuse a folder that belongs to someone else.
+
+    A new or empty folder is created and marked; a marked folder, or an older run without the marker (which gets
+    one now), is used as is; anything else raises :class:`ForeignFolderError` without touching the folder.
+    """
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise ForeignFolderError(f"{root} is a file, not a folder; choose another --out / out_dir")
+    if marker_path(root).is_file():
+        return RunDir(root)
+    if root.is_dir() and any(root.iterdir()) and not is_dalda_run(root):
+        raise ForeignFolderError(
+            f"{root} is not empty and is not a dalda run directory (no {MARKER}); dalda writes only into its own "
+            "run directories: choose a new or empty --out / out_dir, or move the files there elsewhere"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(marker_path(root), {"dalda_version": __version__, "created": utc_now()})
+    return RunDir(root)
+
+
+def _owner(root: Path) -> str:
+    try:
+        owner = json.loads((root / OWNER).read_text(encoding="utf-8"))
+        return f"pid {owner['pid']} (started {owner['started']}, {owner.get('command', 'dalda')})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+@contextmanager
+def locked(root: Path, command: str = "") -> Iterator[None]:
+    """Hold the run directory's lock for the block; fail at once when another process holds it."""
+    root = Path(root).resolve()
+    if root in _HELD:
+        _HELD[root] += 1
+        try:
+            yield
+        finally:
+            _HELD[root] -= 1
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(root / LOCK), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RunInUseError(
+            f"{root} is in use by {_owner(root)}; wait for it to finish or use another --out"
+        ) from None
+    _HELD[root] = 1
+    try:
+        write_json_atomic(
+            root / OWNER, {"pid": os.getpid(), "started": utc_now(), "command": command or " ".join(sys.argv[:2])}
+        )
+        yield
+    finally:
+        del _HELD[root]
+        (root / OWNER).unlink(missing_ok=True)
+        lock.release()
+
+
+def holds_lock(root: Path) -> bool:
+    """True when this process holds ``root``'s lock (the stages' own guard for direct Python callers)."""
+    return Path(root).resolve() in _HELD
+
+
+def record(root: Path, entry: dict[str, Any]) -> None:
+    """Append one entry (a command or a finished stage) to the run's history."""
+    append_jsonl(Path(root) / HISTORY, entry)
+
+
+def history(root: Path) -> list[dict[str, Any]]:
+    return read_jsonl(Path(root) / HISTORY)
+
+
+def last_stage_config(root: Path, stage: str) -> dict[str, Any] | None:
+    """The resolved config the stage ``stage`` last finished with in this run, from the history; None when the
+    history has no such entry (a run made before the history existed)."""
+    for entry in reversed(history(root)):
+        if entry.get("event") == "stage" and entry.get("stage") == stage and isinstance(entry.get("config"), dict):
+            return entry["config"]
+    return None
