@@ -68,4 +68,5 @@ CALTECH101 = DatasetSpec(
     ),
     load=load_caltech101,
     alignment=PaperAlignment(mean_clipscore=0.8406, group="HC"),
+    num_classes=101,
 )

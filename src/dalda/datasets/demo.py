@@ -132,4 +132,5 @@ DEMO = DatasetSpec(
         "geometric shape or texture in two flat random colours, at a random position, size and angle."
     ),
     load=load_demo,
+    num_classes=len(DEMO_CLASSES),
 )

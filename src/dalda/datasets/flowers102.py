@@ -74,4 +74,5 @@ FLOWERS102 = DatasetSpec(
     ),
     load=load_flowers102,
     alignment=PaperAlignment(mean_clipscore=0.5548, group="LC"),
+    num_classes=102,
 )

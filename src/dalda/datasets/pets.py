@@ -56,4 +56,5 @@ PETS = DatasetSpec(
     ),
     load=load_pets,
     alignment=PaperAlignment(mean_clipscore=0.7782, group="HC"),
+    num_classes=37,
 )

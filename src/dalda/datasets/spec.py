@@ -48,6 +48,9 @@ class DatasetSpec:
     """True when a config naming this dataset is invalid without ``data.root`` (the user's own folder); checked
     when the config is built. Datasets that need a root only to load (torchvision's) say so when loaded, so a
     config for e.g. the prompts stage alone stays valid."""
+    num_classes: int | None = None
+    """How many classes the dataset has, for cost estimates made before it is read (``dalda experiment
+    --dry-run``); None: unknown until the dataset is indexed."""
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset", setting="data.dataset")
