@@ -219,3 +219,21 @@ def test_slurm_launcher_runs_a_tiny_grid_through_submitits_local_executor(tmp_pa
     again = submit_grid(grid, cluster="local", overrides={"gpus_per_task": 0})
     assert [job.cell for job in again] == ["demo/1shot/trial0/base-rs"]
     again[0].job.result()
+
+
+def test_slurm_requests_from_the_grid_file_and_flags_reach_the_sbatch_script(tmp_path, monkeypatch):
+    import submitit
+
+    monkeypatch.setattr(submitit.SlurmExecutor, "affinity", staticmethod(lambda: 1))  # as if srun were installed
+
+    from dalda.experiments.launcher import _executor
+    from dalda.experiments.spec import SlurmBlock
+
+    block = SlurmBlock(partition="gpu", gpus_per_task=2, time_min=600, mem_gb=64, array_parallelism=10,
+                       sbatch={"account": "proj1"}, setup=["module load cuda"])  # fmt: skip
+    executor = _executor(submitit, tmp_path, block, "slurm", "tab3")
+    script = executor._make_submission_file_text("python -m task", "uid")  # what sbatch would receive
+    for line in ("--partition=gpu", "--gpus-per-node=2", "--time=600", "--mem=65536MB", "--account=proj1",
+                 "--job-name=dalda-tab3", "module load cuda"):  # fmt: skip
+        assert line in script, line
+    assert executor.parameters["array_parallelism"] == 10

@@ -48,27 +48,31 @@ def run_cells(spec_path: str, models_profile: str | None, out: str | None, keys:
     return summary.counts()
 
 
-def _parameters(block: SlurmBlock, cluster: str, name: str) -> dict[str, Any]:
+def _executor(submitit: Any, folder: Path, block: SlurmBlock, cluster: str, name: str) -> Any:
+    """submitit's Slurm (or local) executor with the block's requests, each in the executor's own parameter
+    names (``SlurmExecutor``: sbatch's; ``LocalExecutor`` ignores partition, memory and sbatch options)."""
+    if cluster == "local":
+        executor = submitit.LocalExecutor(folder=folder / "%j")
+        executor.update_parameters(timeout_min=block.time_min, gpus_per_node=block.gpus_per_task, tasks_per_node=1)
+        return executor
+    executor = submitit.SlurmExecutor(folder=folder / "%j")
     parameters: dict[str, Any] = {
-        "name": f"dalda-{name}",
-        "timeout_min": block.time_min,
-        "cpus_per_task": block.cpus_per_task,
-        "tasks_per_node": 1,
+        "job_name": f"dalda-{name}",
+        "time": block.time_min,
         "nodes": 1,
+        "ntasks_per_node": 1,
+        "cpus_per_task": block.cpus_per_task,
+        "gpus_per_node": block.gpus_per_task,
     }
-    if cluster == "slurm":
-        parameters["gpus_per_node"] = block.gpus_per_task
-        if block.mem_gb is not None:
-            parameters["mem_gb"] = block.mem_gb
-        if block.partition:
-            parameters["slurm_partition"] = block.partition
-        if block.array_parallelism:
-            parameters["slurm_array_parallelism"] = block.array_parallelism
-        if block.sbatch:
-            parameters["slurm_additional_parameters"] = dict(block.sbatch)
-        if block.setup:
-            parameters["slurm_setup"] = list(block.setup)
-    return parameters
+    optional = {
+        "partition": block.partition,
+        "mem": f"{int(block.mem_gb * 1024)}MB" if block.mem_gb else None,
+        "array_parallelism": block.array_parallelism,
+        "additional_parameters": dict(block.sbatch) or None,
+        "setup": list(block.setup) or None,
+    }
+    executor.update_parameters(**parameters, **{key: value for key, value in optional.items() if value is not None})
+    return executor
 
 
 def submit_grid(
@@ -92,8 +96,7 @@ def submit_grid(
     if not todo:
         log.info("nothing to submit: every cell of %s is done or running", spec.name)
         return []
-    executor = submitit.AutoExecutor(folder=folder / "%j", cluster=cluster)
-    executor.update_parameters(**_parameters(block, cluster, spec.name))
+    executor = _executor(submitit, folder, block, cluster, spec.name)
     spec_arg, out_arg = str(Path(spec_path).resolve()), str(Path(out_dir).resolve())
     jobs = executor.map_array(
         run_cells,

@@ -16,6 +16,7 @@ Example::
     tiny:                                  # applied with --models tiny: offline demo in minutes on a CPU
       datasets: [demo]
       base: {generation: {resolution: 64, steps: 2}}
+    slurm: {partition: gpu, gpus_per_task: 1, time_min: 600, sbatch: {account: proj1}}   # --launcher slurm
 
 A cell's config is, from weakest to strongest: defaults, ``base``, ``tiny.base`` (tiny only), the dataset
 entry's data values, the method's registry values, the method entry's ``overrides``, ``overrides[<method>]``,
