@@ -155,8 +155,9 @@ def test_concurrent_shards_finish_every_cell_and_make_each_shared_artefact_once(
     _, _, cells = load_grid(grid)
     assert set(grid_states(cells).values()) == {"done"}
     made = Counter(line["folder"] for line in SharedStore(out).created())
-    assert made == Counter(line["folder"] for line in SharedStore(serial).created())  # the same artefacts...
-    assert set(made.values()) == {1}  # ...each made once
+    assert set(made.values()) == {1}  # each artefact made once...
+    kinds = sorted(line["folder"].rsplit("-", 1)[0] for line in SharedStore(out).created())
+    assert kinds == sorted(line["folder"].rsplit("-", 1)[0] for line in SharedStore(serial).created())  # ...as serially
     assert {line["artefact"] for line in SharedStore(out).created()} == {"split", "scores", "prompts"}
     encoded = Counter()
     for log in logs:
@@ -165,7 +166,9 @@ def test_concurrent_shards_finish_every_cell_and_make_each_shared_artefact_once(
     for name, number in encoded.items():  # every feature encoded by exactly one process, none lost
         with safe_open(str(SharedStore(out).features("demo") / name), framework="pt") as handle:
             assert len(list(handle.keys())) == number
-    assert _tables(out) == _tables(serial)
+    assert _tables(out).keys() == _tables(serial).keys()
+    for name, text in _tables(serial).items():
+        assert _tables(out)[name] == text, name
     summary = json.loads((out / "experiments" / "conc" / "summary.json").read_text())
     assert [cell["method"] for cell in summary["cells"]] == METHODS and summary["report"]
 
@@ -212,7 +215,8 @@ def test_slurm_launcher_runs_a_tiny_grid_through_submitits_local_executor(tmp_pa
     records = [json.loads(line) for line in (out / "experiments" / "conc" / "slurm" / "submissions.jsonl").open()]
     assert [record["cell"] for record in records] == [job.cell for job in jobs]
     assert all(Path(record["stdout"]).is_file() for record in records)
-    assert "cell demo/1shot/trial0/base-rs" in Path(records[1]["stderr"]).read_text() + Path(records[1]["stdout"]).read_text()
+    output = Path(records[1]["stderr"]).read_text() + Path(records[1]["stdout"]).read_text()
+    assert "cell demo/1shot/trial0/base-rs" in output
 
     assert submit_grid(grid, cluster="local") == []  # nothing left: a re-run submits nothing
     RunDir(cells[1].config.out_dir).result_file("clip").unlink()

@@ -181,7 +181,12 @@ def experiment(
 
 
 def _experiment_overview(
-    spec: Path, models: str | None, out: Path | None, shard: tuple[int, int] | None, status: bool, throughput: Path | None
+    spec: Path,
+    models: str | None,
+    out: Path | None,
+    shard: tuple[int, int] | None,
+    status: bool,
+    throughput: Path | None,
 ) -> None:
     """``--status`` / ``--dry-run``: tables on stdout, nothing runs."""
     from dalda.experiments.overview import dry_run_table, status_table

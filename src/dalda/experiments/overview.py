@@ -68,7 +68,8 @@ def dry_run_table(
         totals["requests"] += requests
         totals["seconds"] += seconds
         classes = "?" if work.classes is None else str(work.classes)
-        table.add_row(cell.key, classes, f"{work.images:,}", str(requests), f"{work.ti_steps:,}", f"{seconds / 3600:.2f}")
+        hours = f"{seconds / 3600:.2f}"
+        table.add_row(cell.key, classes, f"{work.images:,}", str(requests), f"{work.ti_steps:,}", hours)
     hardware = "GPU" if speed.gpu else "CPU"
     lines = [
         f"total: {totals['images']:,} images, {totals['requests']} LLM requests, "
