@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -56,6 +57,23 @@ def _env() -> dict[str, str]:
 def _shard(grid: Path, index: int, count: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "dalda.cli", "experiment", str(grid), "--shard", f"{index}/{count}"]
     return subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _same_table(left: str, right: str) -> bool:
+    """Equal cell by cell; numbers to 1e-4 relative (the serial run computes with more CPU threads than the
+    shards, which changes the last float bits of CLIP-I and LPIPS, never a count or an accuracy)."""
+    rows = [(a.split(","), b.split(",")) for a, b in zip(left.splitlines(), right.splitlines(), strict=True)]
+    for a, b in rows:
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b):
+            try:
+                if not math.isclose(float(x), float(y), rel_tol=1e-4) and not (math.isnan(float(x)) and math.isnan(float(y))):
+                    return False
+            except ValueError:
+                if x != y:
+                    return False
+    return True
 
 
 def _tables(out: Path) -> dict[str, str]:
@@ -168,7 +186,7 @@ def test_concurrent_shards_finish_every_cell_and_make_each_shared_artefact_once(
             assert len(list(handle.keys())) == number
     assert _tables(out).keys() == _tables(serial).keys()
     for name, text in _tables(serial).items():
-        assert _tables(out)[name] == text, name
+        assert _same_table(_tables(out)[name], text), name
     summary = json.loads((out / "experiments" / "conc" / "summary.json").read_text())
     assert [cell["method"] for cell in summary["cells"]] == METHODS and summary["report"]
 
@@ -193,7 +211,7 @@ def test_a_killed_shard_is_finished_by_running_it_again(serial, tmp_path):
 
     again = run_experiment(grid, shard=(0, 2))
     assert again.failed == [] and set(grid_states(cells).values()) == {"done"}
-    assert _tables(out) == _tables(serial)
+    assert all(_same_table(_tables(out)[name], text) for name, text in _tables(serial).items())
 
 
 @pytest.mark.slow
