@@ -219,7 +219,7 @@ def test_a_broken_cell_is_reported_and_the_others_finish(tmp_path, capsys):
     assert "image folder" in summary.cells[0].error and "does not exist" in summary.cells[0].error
     assert "1 failed cell(s)" in capsys.readouterr().err
     recorded = json.loads(summary.path.read_text())
-    assert recorded["counts"] == {"done": 1, "skipped": 0, "failed": 1}
+    assert recorded["counts"] == {"done": 1, "skipped": 0, "failed": 1, "running": 0}
     assert recorded["cells"][0]["error"] == summary.cells[0].error
     assert (out / "broken" / "1shot" / "trial0" / "none" / "experiment_error.txt").is_file()
     demo = RunDir(out / "demo" / "1shot" / "trial0" / "none")

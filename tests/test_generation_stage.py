@@ -263,3 +263,45 @@ def test_two_cpu_processes_split_rows_without_overlap(tmp_path: Path) -> None:
     assert sorted(shares[0] + shares[1]) == list(range(12))
     _assert_complete(run)
     assert not (run.synthetic / ".parts").exists()
+
+
+def _children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds torchrun's workers through Linux /proc")
+def test_one_of_two_processes_killed_then_a_rerun_makes_only_the_missing_rows(tmp_path: Path) -> None:
+    """The multi-process recipe's failure case (README, "Several GPUs or nodes inside one cell"): one worker dies,
+    torchrun stops the other, and a re-run (here one process) generates only the rows not yet on disk."""
+    run = make_run(tmp_path / "run", overrides=["generation.batch_size=1"])
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        "-m", "dalda.generation", str(run.root),
+    ]  # fmt: skip
+    env = dict(_subprocess_env(), ACCELERATE_USE_CPU="true")
+    launcher = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while sum(len(read_jsonl(part)) for part in run.manifest_parts.glob("part-*.jsonl")) < 2:
+            assert launcher.poll() is None, "generation ended before a worker could be killed"
+            assert time.monotonic() < deadline, "generation made no progress"
+            time.sleep(0.05)
+        workers = _children(launcher.pid)
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)
+        assert launcher.wait(timeout=120) != 0  # the launcher reports the failure and stops the other worker
+    finally:
+        launcher.kill()
+        launcher.wait()
+    finished_before = sum(len(read_jsonl(part)) for part in run.manifest_parts.glob("part-*.jsonl"))
+    assert 2 <= finished_before < 12
+
+    summary = run_generate_stage(load_config(run.config), run)
+    assert summary.done_before >= 2 and summary.done_before + summary.generated == summary.planned == 12
+    _assert_complete(run)
+    assert not run.manifest_parts.exists() and not list(run.synthetic.rglob("*.tmp"))

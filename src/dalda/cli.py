@@ -191,13 +191,42 @@ def experiment(
     ] = None,
     out: OutOption = None,
     verbose: VerboseOption = False,
+    shard: Annotated[
+        str | None, typer.Option("--shard", help="i/n: run shard i (from 0) of n, e.g. $SLURM_ARRAY_TASK_ID/8.")
+    ] = None,
+    status: Annotated[bool, typer.Option("--status", help="List done / running / failed / pending cells.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print each cell's images, LLM requests and estimated GPU-hours.")
+    ] = False,
+    launcher: Annotated[
+        str | None, typer.Option("--launcher", help="slurm: submit unfinished cells as a job array (submitit).")
+    ] = None,
+    partition: Annotated[str | None, typer.Option(help="Slurm partition (overrides the grid's slurm block).")] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs per Slurm task.")] = None,
+    time_min: Annotated[int | None, typer.Option("--time-min", help="Slurm time limit per cell, minutes.")] = None,
+    mem_gb: Annotated[float | None, typer.Option("--mem-gb", help="Slurm memory per task, GB.")] = None,
+    sbatch: Annotated[
+        list[str] | None, typer.Option("--sbatch", help="Extra sbatch option KEY=VALUE, e.g. --sbatch account=p1.")
+    ] = None,
+    throughput: Annotated[
+        Path | None, typer.Option(help="Throughput rows for --dry-run (default benchmarks/results/throughput.json).")
+    ] = None,
 ) -> None:
     """Run a grid of datasets x methods x shots x trials x classifiers; finished cells are skipped on re-run."""
     _setup_logging(verbose)
     from dalda.experiments.runner import run_experiment
+    from dalda.experiments.shards import parse_shard
 
     try:
-        summary = run_experiment(spec, models, out)
+        shard_index = parse_shard(shard) if shard is not None else None
+        if status or dry_run:
+            _experiment_overview(spec, models, out, shard_index, status, throughput)
+            return
+        if launcher is not None:
+            slurm = {"partition": partition, "gpus_per_task": gpus, "time_min": time_min, "mem_gb": mem_gb}
+            _experiment_submit(spec, models, out, launcher, slurm, sbatch)
+            return
+        summary = run_experiment(spec, models, out, shard=shard_index)
     except Exception as error:
         raise fail(error, verbose) from None
     stderr.print(f"[green]done:[/] {summary.counts()} -> {summary.path}; report {summary.report}")
@@ -242,6 +271,48 @@ def doctor_command(config: ConfigOption = None, out: OutOption = None, set_: Set
         raise typer.Exit(1) from None
     sys.stdout.write(render(checks) + "\n")
     raise typer.Exit(0 if all(check.ok for check in checks) else 1)
+def _experiment_overview(
+    spec: Path,
+    models: str | None,
+    out: Path | None,
+    shard: tuple[int, int] | None,
+    status: bool,
+    throughput: Path | None,
+) -> None:
+    """``--status`` / ``--dry-run``: tables on stdout, nothing runs."""
+    from dalda.experiments.overview import dry_run_table, status_table
+    from dalda.experiments.shards import THROUGHPUT_FILE, load_throughput
+
+    console = Console()
+    if status:
+        console.print(status_table(spec, models, out, shard[1] if shard else None))
+    else:
+        table, notes = dry_run_table(spec, models, out, load_throughput(throughput or THROUGHPUT_FILE))
+        console.print(table)
+        console.print(notes, highlight=False)
+
+
+def _experiment_submit(
+    spec: Path, models: str | None, out: Path | None, launcher: str, slurm: dict, sbatch: list[str] | None
+) -> None:
+    """``--launcher slurm`` (or ``local``: submitit's local executor, for trying the array on one machine)."""
+    from dalda.experiments.launcher import submit_grid
+
+    if launcher not in ("slurm", "local"):
+        raise ValueError(f"--launcher {launcher!r} is not a launcher; choose slurm (or local, to try it here)")
+    extra = {}
+    for item in sbatch or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--sbatch {item!r} is not KEY=VALUE, e.g. --sbatch account=proj1")
+        extra[key] = value
+    if extra:
+        slurm["sbatch"] = extra
+    jobs = submit_grid(spec, models, out, cluster=launcher, overrides=slurm)
+    if not jobs:
+        stderr.print("[green]nothing to submit:[/] every cell is done or running (see --status)")
+    for job in jobs:
+        stderr.print(f"submitted {job.cell}: job {job.job_id}, output {job.stdout}", highlight=False)
 
 
 @app.command("show-config")

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from filelock import FileLock, Timeout
+
 from dalda.redact import redact_known
 
 _UMASK = os.umask(0)
@@ -85,3 +87,27 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
                 break
             raise ValueError(f"{path}:{number} is not valid JSON; fix or delete that line") from None
     return rows
+
+
+def file_lock(path: Path) -> FileLock:
+    """An inter-process lock held on ``path`` (a lock file, created if missing and never deleted).
+
+    The operating system drops the lock when its holder exits, killed or not, so a lock is held only by a live
+    process. Use as ``with file_lock(p):``; on a shared filesystem this needs working ``flock`` (NFSv4, Lustre,
+    GPFS and BeeGFS provide it).
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path))
+
+
+def lock_is_held(path: Path) -> bool:
+    """Whether a live process holds the lock on ``path`` (a missing lock file: nobody does)."""
+    if not Path(path).exists():
+        return False
+    probe = FileLock(str(path))
+    try:
+        probe.acquire(timeout=0)
+    except Timeout:
+        return True
+    probe.release()
+    return False

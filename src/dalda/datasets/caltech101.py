@@ -69,4 +69,5 @@ CALTECH101 = DatasetSpec(
     load=load_caltech101,
     alignment=PaperAlignment(mean_clipscore=0.8406, group="HC"),
     licence="CC BY 4.0 (Caltech 101, Fei-Fei et al. 2004, CaltechDATA)",
+    num_classes=101,
 )

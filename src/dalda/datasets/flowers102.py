@@ -80,4 +80,5 @@ FLOWERS102 = DatasetSpec(
         "no licence stated by the publishers (Oxford 102 Flowers, Nilsback & Zisserman 2008); the images come "
         "from the web: use them for research and check before redistributing"
     ),
+    num_classes=102,
 )

@@ -59,4 +59,5 @@ PETS = DatasetSpec(
     # The authors draw the shots from half of trainval.txt and evaluate on half of test.txt.
     halves=Halves(pool_from="trainval", eval_from="test"),
     licence="CC BY-SA 4.0 (Oxford-IIIT Pet Dataset, Parkhi et al. 2012)",
+    num_classes=37,
 )

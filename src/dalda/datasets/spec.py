@@ -75,6 +75,9 @@ class DatasetSpec:
     """The split recipe of ``data.eval_split=authors`` for this dataset."""
     licence: str | None = None
     """The source images' licence, as their publishers state it, for the card of ``dalda export``; None: unknown."""
+    num_classes: int | None = None
+    """How many classes the dataset has, for cost estimates made before it is read (``dalda experiment
+    --dry-run``); None: unknown until the dataset is indexed."""
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset", setting="data.dataset")

@@ -7,6 +7,8 @@ Everything lives under ``<out_dir>/_shared/``::
     <dataset>/prompts-<digest>/                  prompts.json + prompts_record.json
     <dataset>/<shots>shot/trial<t>/split-<digest>/split.json
     <dataset>/<shots>shot/trial<t>/scores-<digest>/scores.jsonl
+    <dataset>/<shots>shot/trial<t>/textual_inversion-<digest>/textual_inversion/<class>.safetensors
+    creations.jsonl                              one line per artefact stored: which cell made it, when
 
 A stored file is keyed by a digest of the config sections its content depends on, so a cell only ever gets a
 file made under the same settings (methods differ in prompts and guidance, never in the split). Prompts
@@ -16,8 +18,14 @@ dataset/shots/trial, the scores' model and image hashes, the prompts' settings),
 never silently used. Feature caches are keyed by backbone and image content inside the file
 (``dalda.probes.features``), so one folder per dataset serves every cell of it.
 
-Files are copied (not linked) into a cell before it runs and copied back after it, each write atomic, so a
-cell directory stays complete on its own and deleting ``_shared`` loses nothing but time.
+Files are copied (not linked) into a cell before it runs and copied back after it, so a cell directory stays
+complete on its own and deleting ``_shared`` loses nothing but time.
+
+Cells of one grid may run at the same time (``--shard``, Slurm array tasks) on a shared filesystem. The runner
+makes each artefact while holding ``<artefact folder>.lock`` (:meth:`SharedStore.lock`): a second cell that
+needs it waits, then copies the stored one instead of computing it again. An artefact is published by writing
+its files into a temporary sibling folder and renaming that folder into place, so a reader sees the whole
+artefact or none of it, and a killed writer leaves only a hidden temporary folder behind.
 """
 
 from __future__ import annotations
@@ -25,11 +33,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
 
 from dalda.config import DaldaConfig
-from dalda.io import atomic_open
+from dalda.generators.class_tokens import TI_SETTINGS
+from dalda.io import append_jsonl, atomic_open, file_lock, read_jsonl
 from dalda.rundir import RunDir
 
 SHARED_DIR = "_shared"
@@ -43,29 +58,58 @@ class Artefact:
     per_trial: bool
     """True: one per (shots, trial); False: one per dataset."""
     depends_on: tuple[str, ...]
-    """Config sections (and ``seed``) the files' content depends on."""
+    """Config sections (``seed``, or one field as ``section.field``) the files' content depends on."""
+    made_by: str
+    """The pipeline stage that makes it; ``tokens``: the generator's ``prepare`` step (run after ``plan``)."""
 
+
+TI_FIELDS = tuple(f"generator.{name}" for name in TI_SETTINGS)
 
 ARTEFACTS = (
-    Artefact("split", ("split",), per_trial=True, depends_on=("data",)),
-    Artefact("scores", ("scores",), per_trial=True, depends_on=("data", "models", "score")),
+    Artefact("split", ("split",), per_trial=True, depends_on=("data",), made_by="data"),
+    Artefact("scores", ("scores",), per_trial=True, depends_on=("data", "models", "score"), made_by="score"),
     Artefact(
-        "prompts", ("prompts", "prompts_record"), per_trial=False, depends_on=("data", "models", "prompts", "seed")
+        "prompts",
+        ("prompts", "prompts_record"),
+        per_trial=False,
+        depends_on=("data", "models", "prompts", "seed"),
+        made_by="prompts",
+    ),
+    Artefact(
+        "textual_inversion",
+        ("textual_inversion",),
+        per_trial=True,
+        depends_on=("data", "models", "seed", "generator.name", *TI_FIELDS),
+        made_by="tokens",
     ),
 )
+ARTEFACT_NAMES = {artefact.name: artefact for artefact in ARTEFACTS}
 
 
 def _digest(config: DaldaConfig, artefact: Artefact) -> str:
     values = config.model_dump(mode="json")
-    picked = {section: values[section] for section in artefact.depends_on}
+    picked: dict[str, Any] = {}
+    for name in artefact.depends_on:
+        section, _, field = name.partition(".")
+        picked[name] = values[section][field] if field else values[section]
     if not artefact.per_trial:
         picked["data"] = {k: v for k, v in picked["data"].items() if k not in ("shots", "trial")}
     return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _copy(source: Path, dest: Path) -> None:
+    """Copy a file (atomically) or a folder's files (each atomically) to ``dest``."""
+    if source.is_dir():
+        for item in sorted(source.iterdir()):
+            _copy(item, dest / item.name)
+        return
     with atomic_open(dest, "wb") as handle:
         handle.write(source.read_bytes())
+
+
+def _present(path: Path) -> bool:
+    """A file, or a folder holding at least one file."""
+    return path.is_file() or (path.is_dir() and any(item.is_file() for item in path.iterdir()))
 
 
 @dataclass(frozen=True)
@@ -89,31 +133,70 @@ class SharedStore:
             base = base / f"{config.data.shots}shot" / f"trial{config.data.trial}"
         return base / f"{artefact.name}-{_digest(config, artefact)}"
 
+    @property
+    def creations(self) -> Path:
+        """One JSON line per artefact stored (artefact, folder, cell, time): proof that each was made once."""
+        return self.root / "creations.jsonl"
+
+    def lock(self, artefact: Artefact, dataset: str, config: DaldaConfig) -> FileLock:
+        """The lock a cell holds while it makes (or waits for) this artefact."""
+        folder = self.folder(artefact, dataset, config)
+        return file_lock(folder.with_name(folder.name + ".lock"))
+
+    def fill_one(self, artefact: Artefact, dataset: str, config: DaldaConfig, run: RunDir) -> bool:
+        """Copy the stored artefact into the run if it is stored and the run has none of its files."""
+        targets = [getattr(run, name) for name in artefact.files]
+        folder = self.folder(artefact, dataset, config)
+        sources = [folder / target.name for target in targets]
+        if any(target.exists() for target in targets) or not all(_present(source) for source in sources):
+            return False
+        for source, target in zip(sources, targets):
+            _copy(source, target)
+        return True
+
+    def publish_one(self, artefact: Artefact, dataset: str, config: DaldaConfig, run: RunDir, cell: str = "") -> bool:
+        """Store the run's artefact if the store lacks it: files into a hidden temporary folder, then one rename."""
+        sources = [getattr(run, name) for name in artefact.files]
+        folder = self.folder(artefact, dataset, config)
+        if folder.exists() or not all(_present(source) for source in sources):
+            return False
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+        try:
+            for source in sources:
+                _copy(source, staging / source.name)
+            os.rename(staging, folder)  # fails if another process published meanwhile: theirs stays
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if folder.exists():
+                return False
+            raise
+        record = {
+            "artefact": artefact.name,
+            "folder": os.path.relpath(folder, self.root),
+            "cell": cell,
+            "pid": os.getpid(),
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        append_jsonl(self.creations, record)
+        return True
+
+    def created(self) -> list[dict[str, Any]]:
+        """The lines of :attr:`creations`."""
+        return read_jsonl(self.creations)
+
     def fill(self, dataset: str, config: DaldaConfig, run: RunDir) -> list[str]:
         """Copy stored artefacts the run lacks into it and link its features; returns the names copied."""
-        copied = []
-        for artefact in ARTEFACTS:
-            targets = [getattr(run, name) for name in artefact.files]
-            sources = [self.folder(artefact, dataset, config) / target.name for target in targets]
-            if not any(target.exists() for target in targets) and all(source.is_file() for source in sources):
-                for source, target in zip(sources, targets):
-                    _copy(source, target)
-                copied.append(artefact.name)
+        copied = [artefact.name for artefact in ARTEFACTS if self.fill_one(artefact, dataset, config, run)]
         self._link_features(dataset, run)
         return copied
 
-    def publish(self, dataset: str, config: DaldaConfig, run: RunDir) -> list[str]:
+    def publish(self, dataset: str, config: DaldaConfig, run: RunDir, cell: str = "") -> list[str]:
         """Store the run's artefacts that the store lacks (the first cell to make one shares it)."""
-        stored = []
-        for artefact in ARTEFACTS:
-            sources = [getattr(run, name) for name in artefact.files]
-            folder = self.folder(artefact, dataset, config)
-            targets = [folder / source.name for source in sources]
-            if all(source.is_file() for source in sources) and not any(target.exists() for target in targets):
-                for source, target in zip(sources, targets):
-                    _copy(source, target)
-                stored.append(artefact.name)
-        return stored
+        return [artefact.name for artefact in ARTEFACTS if self.publish_one(artefact, dataset, config, run, cell)]
+
+    def link_features(self, dataset: str, run: RunDir) -> None:
+        self._link_features(dataset, run)
 
     def _link_features(self, dataset: str, run: RunDir) -> None:
         """``run/features`` -> the dataset's shared cache (relative link); a real folder already there is kept."""
@@ -122,4 +205,7 @@ class SharedStore:
         if run.features.is_symlink() or run.features.exists():
             return
         run.root.mkdir(parents=True, exist_ok=True)
-        os.symlink(os.path.relpath(shared, run.root), run.features, target_is_directory=True)
+        try:
+            os.symlink(os.path.relpath(shared, run.root), run.features, target_is_directory=True)
+        except FileExistsError:  # another process running this cell linked it first
+            pass

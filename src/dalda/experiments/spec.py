@@ -16,6 +16,7 @@ Example::
     tiny:                                  # applied with --models tiny: offline demo in minutes on a CPU
       datasets: [demo]
       base: {generation: {resolution: 64, steps: 2}}
+    slurm: {partition: gpu, gpus_per_task: 1, time_min: 600, sbatch: {account: proj1}}   # --launcher slurm
 
 A cell's config is, from weakest to strongest: defaults, ``base``, ``tiny.base`` (tiny only), the dataset
 entry's data values, the method's registry values, the method entry's ``overrides``, ``overrides[<method>]``,
@@ -103,6 +104,21 @@ class TinyBlock(_Strict):
     base: dict[str, Any] = Field(default_factory=dict)
 
 
+class SlurmBlock(_Strict):
+    """How ``dalda experiment GRID --launcher slurm`` asks Slurm for each cell (flags override these)."""
+
+    partition: str | None = None
+    gpus_per_task: int = Field(1, ge=0)
+    cpus_per_task: int = Field(8, ge=1)
+    time_min: int = Field(240, ge=1, description="Wall-clock limit of one cell's job, in minutes.")
+    mem_gb: float | None = Field(None, gt=0)
+    array_parallelism: int | None = Field(None, ge=1, description="Most array tasks running at once.")
+    sbatch: dict[str, str | int] = Field(
+        default_factory=dict, description="Extra sbatch options, e.g. {account: proj1, qos: normal}."
+    )
+    setup: list[str] = Field(default_factory=list, description="Shell lines run before each task (module load ...).")
+
+
 class ExperimentSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
     description: str = ""
@@ -116,6 +132,7 @@ class ExperimentSpec(_Strict):
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tiny: TinyBlock | None = None
     report: bool = Field(True, description="Write the experiment's report when the grid is done.")
+    slurm: SlurmBlock = Field(default_factory=SlurmBlock)
 
     @model_validator(mode="after")
     def _axes_valid(self) -> ExperimentSpec:

@@ -11,6 +11,10 @@ The cache is one safetensors file per backbone identity in the run's ``features/
 ``<sha256 of the image file's bytes>:<view>``, so renamed or re-listed files reuse their features, an edited
 file gets new ones, and the file's metadata records the full backbone identity (a cache written by another
 model or preprocessing is never mixed in: it lives in another file).
+
+Cells of an experiment grid share one features folder per dataset, and several may run at once. Encoding holds
+an inter-process lock on the cache file (``<cache>.lock``): the holder first merges in what others saved, encodes
+only what is still missing and saves the union atomically, so no feature is encoded twice and none is lost.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_tensors
 
 from dalda.images import load_rgb
-from dalda.io import atomic_open
+from dalda.io import atomic_open, file_lock
 from dalda.probes import ProbeEncoder
 from dalda.progress import progress_bar
 
@@ -52,9 +56,18 @@ class FeatureCache:
             if stored != self.identity:
                 log.warning("feature cache %s belongs to %r, not %r; rebuilding it", self.path, stored, self.identity)
                 return
-            self._features = load_file(str(self.path))
+            self._features = {**load_file(str(self.path)), **self._features}
         except (SafetensorError, OSError) as error:
             log.warning("feature cache %s is unreadable (%s); rebuilding it", self.path, error)
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def refresh(self) -> None:
+        """Merge in features another process saved since this cache was loaded (hold :attr:`lock_path`)."""
+        if self.path.exists():
+            self._load()
 
     def __len__(self) -> int:
         return len(self._features)
@@ -104,6 +117,26 @@ def cached_features(
     cache is saved once at the end.
     """
     keys = [[f"{digest}:{encoder.transform.view_key(view)}" for view in views] for digest in digests]
+    if any(key not in cache for row in keys for key in row):
+        cache.path.parent.mkdir(parents=True, exist_ok=True)
+        with file_lock(cache.lock_path):  # cells sharing this cache encode one at a time (module docstring)
+            cache.refresh()
+            _encode_missing(encoder, cache, keys, paths, digests, views, batch_size, description)
+    if not keys:
+        return torch.empty(0, len(views), encoder.feature_dim)
+    return torch.stack([torch.stack([cache.get(key) for key in row]) for row in keys])
+
+
+def _encode_missing(
+    encoder: ProbeEncoder,
+    cache: FeatureCache,
+    keys: list[list[str]],
+    paths: Sequence[Path],
+    digests: Sequence[str],
+    views: Sequence[int],
+    batch_size: int,
+    description: str,
+) -> None:
     # One (image, view) per missing key: duplicated images are encoded once.
     first: dict[str, tuple[int, int]] = {}
     for i, row in enumerate(keys):
@@ -123,6 +156,4 @@ def cached_features(
                     cache.put(keys[i][v], feature)
                 advance(len(chunk))
         cache.save()
-    if not keys:
-        return torch.empty(0, len(views), encoder.feature_dim)
-    return torch.stack([torch.stack([cache.get(key) for key in row]) for row in keys])
+        log.info("feature cache %s: encoded %d new features", cache.path.name, len(missing))
