@@ -118,14 +118,19 @@ def _images(run: RunDir, split: Split, out: Path) -> Iterator[ExportedImage]:
         )
 
 
+def _datasets() -> Any:
+    """The ``datasets`` package (the ``hub`` extra)."""
+    return require("datasets", "hub", "dalda export")
+
+
 def hf_features(classes: list[str]) -> Any:
     """The ``datasets.Features`` of the export: the image, a ``ClassLabel`` in dalda's order, the metadata."""
-    from datasets import ClassLabel, Features, Image, Value
-
-    return Features(
+    datasets = _datasets()
+    Value = datasets.Value
+    return datasets.Features(
         {
-            "image": Image(),
-            "label": ClassLabel(names=list(classes)),
+            "image": datasets.Image(),
+            "label": datasets.ClassLabel(names=list(classes)),
             "synthetic": Value("bool"),
             "file_name": Value("string"),
             "source_index": Value("int64"),
@@ -195,8 +200,7 @@ def export_run(
     config: DaldaConfig, run: RunDir, out: Path, method: str, push_to_hub: str | None = None
 ) -> ExportSummary:
     """Write ``out/imagefolder``, ``out/hf`` and ``out/README.md`` for ``run`` (see the module docstring)."""
-    from datasets import Dataset
-
+    datasets = _datasets()
     out = Path(out)
     _check_out(out)
     split = Split.read(run)
@@ -205,7 +209,7 @@ def export_run(
     counts = Counter("synthetic" if image.synthetic else "real" for image in images)
     card = dataset_card(config, split, counts, method)
     with tempfile.TemporaryDirectory(dir=out, prefix=".cache-") as cache:
-        dataset = Dataset.from_generator(
+        dataset = datasets.Dataset.from_generator(
             _hf_rows, gen_kwargs={"images": images, "out": out}, features=hf_features(split.classes), cache_dir=cache
         )
         dataset.save_to_disk(str(out / HF))
@@ -219,8 +223,6 @@ def export_run(
 def upload(out: Path, repo: str) -> None:
     """Push ``out/hf`` and its card to the Hub dataset ``repo`` (the token comes from ``huggingface-cli login``
     or ``HF_TOKEN``, never from a file dalda writes)."""
-    from datasets import load_from_disk
-    from huggingface_hub import HfApi
-
-    load_from_disk(str(out / HF)).push_to_hub(repo)
-    HfApi().upload_file(path_or_fileobj=str(out / CARD), path_in_repo=CARD, repo_id=repo, repo_type="dataset")
+    hub = require("huggingface_hub", "hub", "dalda export --push-to-hub")
+    _datasets().load_from_disk(str(out / HF)).push_to_hub(repo)
+    hub.HfApi().upload_file(path_or_fileobj=str(out / CARD), path_in_repo=CARD, repo_id=repo, repo_type="dataset")
