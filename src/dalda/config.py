@@ -92,6 +92,13 @@ class ModelsConfig(_Section):
         description="Pin Hub checkpoints to a revision (branch, tag or commit), e.g. {sd_model: <commit>}; "
         "recorded in the generation manifest.",
     )
+    siglip_model: str = Field(
+        "google/siglip-base-patch16-224", description="SigLIP for the siglip alignment scorer (id or local folder)."
+    )
+    vqa_model: str = Field(
+        "Salesforce/blip-vqa-base",
+        description="BLIP visual-question-answering model for the vqa alignment scorer (id or local folder).",
+    )
 
 
 class ScoreConfig(_Section):
@@ -126,6 +133,13 @@ class GuidanceConfig(_Section):
     random_min: float = Field(0.0, ge=0.0, description="random (RS): lambda ~ Uniform(random_min, random_max).")
     random_max: float = Field(1.0, ge=0.0, description="random (RS): upper end.")
     fixed_scale: float = Field(0.5, ge=0.0, description="fixed: the lambda of every image (paper sweeps 0.0-1.0).")
+    alpha_quantile: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Set alpha to this quantile of the dataset's alignment scores instead of a fixed number "
+        "(e.g. 0.25: the lowest quarter of the images is Low); unset: guidance.alpha.",
+    )
 
     @model_validator(mode="after")
     def _ranges_ordered(self) -> GuidanceConfig:

@@ -51,6 +51,10 @@ def _problems(config: DaldaConfig) -> list[str]:
         problems.append(
             f"data.dataset={config.data.dataset} needs data.root pointing to the folder that holds the dataset"
         )
+    if config.guidance.alpha_quantile is not None and "alpha" in config.guidance.model_fields_set:
+        problems.append(
+            "guidance.alpha and guidance.alpha_quantile are both set; keep one (the quantile replaces the fixed alpha)"
+        )
     return problems
 
 
