@@ -150,11 +150,8 @@ def test_alpha_and_alpha_quantile_together_are_refused():
 
 
 def test_plans_written_before_the_scorer_field_still_load(tmp_path):
-    row = {
-        "row_id": 0, "class_name": "cat", "label": 0, "source_path": "x.png", "source_index": 0, "m": 0,
-        "prompt": "a photo of a cat", "ip_scale": 0.5, "clipscore": 0.9, "group": "high", "seed": 1,
-        "generator": "ip-adapter", "strength": None,
-    }
+    row = dict(row_id=0, class_name="cat", label=0, source_path="x.png", source_index=0, m=0, prompt="a photo")
+    row.update(ip_scale=0.5, clipscore=0.9, group="high", seed=1, generator="ip-adapter", strength=None)
     write_jsonl_atomic(tmp_path / "plan.jsonl", [row])
     (loaded,) = PlanRow.read_all(tmp_path / "plan.jsonl")
     assert loaded.scorer is None and loaded.clipscore == 0.9

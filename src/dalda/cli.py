@@ -92,6 +92,7 @@ _stage_command("score", "CLIPScore every real training image (scores.jsonl) and 
 _stage_command("prompts", "Write M class-specific prompts per class with the configured LLM backend (prompts.json).")
 _stage_command("plan", "Plan every synthetic image: source image, prompt, lambda, seed (plan.jsonl).")
 _stage_command("generate", "Generate the planned images with SD + IP-Adapter (synthetic/); resumable.")
+_stage_command("filter", "Keep or reject each synthetic image by its alignment score (synthetic/filter.jsonl).")
 _stage_command("train", "Train the downstream classifiers on real + synthetic images.")
 _stage_command("evaluate", "Accuracy of the trained classifiers, and diversity (CLIP-I, LPIPS) of the synthetic set.")
 

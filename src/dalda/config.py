@@ -318,6 +318,30 @@ class GeneratorConfig(_Section):
         return values
 
 
+class FilterConfig(_Section):
+    """The optional filter stage between generate and train: reject off-class synthetic images and near-copies.
+
+    Off by default (the paper trains on every synthetic image). Nothing is deleted: the decisions go to
+    ``synthetic/filter.jsonl`` and the manifest's ``filter`` column, and training skips rejected images.
+    """
+
+    enabled: bool = Field(False, description="Run the filter stage after generate (off: the paper's pipeline).")
+    scorer: str = Field("softmax", description="An alignment scorer of dalda.scorers scoring each synthetic image.")
+    min_score: float = Field(
+        0.1, ge=0.0, le=1.0, description="Reject an image whose score against its intended class is below this."
+    )
+    reject_other_class: bool = Field(
+        True, description="Reject an image whose top class (scorers comparing classes: CLIP, SigLIP) is another one."
+    )
+    max_source_similarity: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description="Reject near-copies: CLIP image-embedding cosine with the source image above this; null: off.",
+    )
+    batch_size: int = Field(32, ge=1, description="Images per scoring forward pass.")
+
+
 class DaldaConfig(_Section):
     """Everything a run needs. ``seed`` drives every random choice not already fixed by ``data.trial``."""
 
@@ -333,6 +357,7 @@ class DaldaConfig(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+    filter: FilterConfig = Field(default_factory=FilterConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from dalda.scorers import SCORERS
 REGISTRY_FIELDS: tuple[tuple[str, Registry[Any]], ...] = (
     ("data.dataset", DATASETS),
     ("score.variant", SCORERS),
+    ("filter.scorer", SCORERS),
     ("generator.name", GENERATORS),
     ("prompts.backend", CHAT_BACKENDS),
     ("train.classifiers", PROBES),

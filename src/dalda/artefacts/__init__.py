@@ -13,6 +13,7 @@ type                   file                                made by
 ``PromptsRecordFile``  ``prompts_record.json``             ``dalda prompts``
 ``PlanRow``            ``plan.jsonl`` (one per line)       ``dalda plan``
 ``ManifestLine``       ``synthetic/metadata.jsonl``        ``dalda generate``
+``FilterRecord``       ``synthetic/filter.jsonl``          ``dalda filter``
 ``Checkpoint``         ``results/<classifier>_head.pt``    ``dalda train``
 ``ClassifierResult``   ``results/<classifier>.json``       ``dalda evaluate``
 ``DiversityReport``    ``diversity.json``                  ``dalda evaluate``
@@ -24,6 +25,7 @@ from dalda.artefacts.cell import CellInfo
 from dalda.artefacts.checkpoint import Checkpoint
 from dalda.artefacts.diversity import DiversityReport
 from dalda.artefacts.errors import MissingArtefactError
+from dalda.artefacts.filter import FILTER_COLUMN, FilterRecord
 from dalda.artefacts.manifest import ManifestLine
 from dalda.artefacts.plan import PlanRow
 from dalda.artefacts.prompts import PromptsRecordFile, PromptTable
@@ -36,6 +38,8 @@ __all__ = [
     "Checkpoint",
     "ClassifierResult",
     "DiversityReport",
+    "FILTER_COLUMN",
+    "FilterRecord",
     "ImageRecord",
     "ManifestLine",
     "MissingArtefactError",

@@ -5,7 +5,7 @@ Adding a scorer is one module implementing :class:`AlignmentScorer` plus one ``S
 and ``vqa`` read other models (``dalda.models.alignment``), each with its own default alpha.
 """
 
-from dalda.scorers.base import SCORERS, AlignmentScorer, Measurer, Measures
+from dalda.scorers.base import SCORERS, TOP_LABEL, AlignmentScorer, Measurer, Measures
 from dalda.scorers.clip import COSINE, SOFTMAX, clip_model_identity
 from dalda.scorers.groups import HIGH, LOW, clipscore_group, resolve_alpha
 from dalda.scorers.record import ImageScore
@@ -23,6 +23,7 @@ __all__ = [
     "HIGH",
     "LOW",
     "SCORERS",
+    "TOP_LABEL",
     "AlignmentScorer",
     "ImageScore",
     "Measurer",

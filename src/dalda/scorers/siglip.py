@@ -22,7 +22,7 @@ from PIL import Image
 
 from dalda.config import ModelsConfig
 from dalda.models.alignment import SiglipBundle, load_siglip
-from dalda.scorers.base import Measurer, Measures
+from dalda.scorers.base import TOP_LABEL, Measurer, Measures
 
 
 def siglip_model_identity(models: ModelsConfig) -> str:
@@ -49,6 +49,7 @@ class SiglipMeasurer:
                 "siglip_softmax": float(softmax[row, label]),
                 "siglip_sigmoid": float(sigmoid[row, label]),
                 "siglip_cosine": float(cosines[row, label]),
+                TOP_LABEL: float(logits[row].argmax()),
             }
             for row, label in enumerate(labels)
         ]
