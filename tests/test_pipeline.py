@@ -8,7 +8,9 @@ from dalda.pipeline import STAGES, run_pipeline
 
 
 def test_default_stages():
-    assert default_stages(build_config()) == list(STAGES)
+    assert default_stages(build_config()) == [name for name in STAGES if name != "filter"]  # filter: opt-in
+    with_filter = default_stages(build_config(overrides=["filter.enabled=true"]))
+    assert with_filter == list(STAGES)
     real_only = default_stages(build_config(overrides=["train.synthetic_probability=0"]))
     assert real_only == ["data", "train", "evaluate", "report"]
 

@@ -133,6 +133,7 @@ def prompts_command(
 
 _stage_command("plan", "Plan every synthetic image: source image, prompt, lambda, seed (plan.jsonl).")
 _stage_command("generate", "Generate the planned images with SD + IP-Adapter (synthetic/); resumable.")
+_stage_command("filter", "Keep or reject each synthetic image by its alignment score (synthetic/filter.jsonl).")
 _stage_command("train", "Train the downstream classifiers on real + synthetic images.")
 _stage_command("evaluate", "Accuracy of the trained classifiers, and diversity (CLIP-I, LPIPS) of the synthetic set.")
 

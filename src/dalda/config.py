@@ -125,6 +125,13 @@ class ModelsConfig(_Section):
         description="Pin Hub checkpoints to a revision (branch, tag or commit), e.g. {sd_model: <commit>}; "
         "recorded in the generation manifest.",
     )
+    siglip_model: str = Field(
+        "google/siglip-base-patch16-224", description="SigLIP for the siglip alignment scorer (id or local folder)."
+    )
+    vqa_model: str = Field(
+        "Salesforce/blip-vqa-base",
+        description="BLIP visual-question-answering model for the vqa alignment scorer (id or local folder).",
+    )
 
 
 class ScoreConfig(_Section):
@@ -164,6 +171,13 @@ class GuidanceConfig(_Section):
     random_min: float = Field(0.0, ge=0.0, description="random (RS): lambda ~ Uniform(random_min, random_max).")
     random_max: float = Field(1.0, ge=0.0, description="random (RS): upper end.")
     fixed_scale: float = Field(0.5, ge=0.0, description="fixed: the lambda of every image (paper sweeps 0.0-1.0).")
+    alpha_quantile: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Set alpha to this quantile of the dataset's alignment scores instead of a fixed number "
+        "(e.g. 0.25: the lowest quarter of the images is Low); unset: guidance.alpha.",
+    )
 
     @model_validator(mode="after")
     def _ranges_ordered(self) -> GuidanceConfig:
@@ -399,6 +413,30 @@ class GeneratorConfig(_Section):
         return values
 
 
+class FilterConfig(_Section):
+    """The optional filter stage between generate and train: reject off-class synthetic images and near-copies.
+
+    Off by default (the paper trains on every synthetic image). Nothing is deleted: the decisions go to
+    ``synthetic/filter.jsonl`` and the manifest's ``filter`` column, and training skips rejected images.
+    """
+
+    enabled: bool = Field(False, description="Run the filter stage after generate (off: the paper's pipeline).")
+    scorer: str = Field("softmax", description="An alignment scorer of dalda.scorers scoring each synthetic image.")
+    min_score: float = Field(
+        0.1, ge=0.0, le=1.0, description="Reject an image whose score against its intended class is below this."
+    )
+    reject_other_class: bool = Field(
+        True, description="Reject an image whose top class (scorers comparing classes: CLIP, SigLIP) is another one."
+    )
+    max_source_similarity: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description="Reject near-copies: CLIP image-embedding cosine with the source image above this; null: off.",
+    )
+    batch_size: int = Field(32, ge=1, description="Images per scoring forward pass.")
+
+
 class DaldaConfig(_Section):
     """Everything a run needs. ``seed`` drives every random choice not already fixed by ``data.trial``."""
 
@@ -414,6 +452,7 @@ class DaldaConfig(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+    filter: FilterConfig = Field(default_factory=FilterConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from dalda.scorers import SCORERS
 REGISTRY_FIELDS: tuple[tuple[str, Registry[Any]], ...] = (
     ("data.dataset", DATASETS),
     ("score.variant", SCORERS),
+    ("filter.scorer", SCORERS),
     ("generator.name", GENERATORS),
     ("prompts.backend", CHAT_BACKENDS),
     ("train.classifiers", PROBES),
@@ -50,6 +51,10 @@ def _problems(config: DaldaConfig) -> list[str]:
     if not problems and DATASETS.get(config.data.dataset).needs_root and config.data.root is None:
         problems.append(
             f"data.dataset={config.data.dataset} needs data.root pointing to the folder that holds the dataset"
+        )
+    if config.guidance.alpha_quantile is not None and "alpha" in config.guidance.model_fields_set:
+        problems.append(
+            "guidance.alpha and guidance.alpha_quantile are both set; keep one (the quantile replaces the fixed alpha)"
         )
     return problems
 

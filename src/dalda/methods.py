@@ -104,8 +104,12 @@ def method_label(config: DaldaConfig) -> str:
 
 
 def default_stages(config: DaldaConfig) -> list[str]:
-    """The stages a single run of ``config`` needs: its method's stages, then its report."""
-    return [*method_of(config).stages, "report"]
+    """The stages a single run of ``config`` needs: its method's stages (with ``filter`` after ``generate`` when
+    ``filter.enabled``), then its report."""
+    stages = list(method_of(config).stages)
+    if config.filter.enabled and "generate" in stages and "filter" not in stages:
+        stages.insert(stages.index("generate") + 1, "filter")
+    return [*stages, "report"]
 
 
 def canonical_name(name: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from dalda.config import DaldaConfig, config_to_yaml
 from dalda.data.stage import run_data_stage
 from dalda.evaluation.stage import run_evaluate_stage
+from dalda.filtering.stage import run_filter_stage
 from dalda.generation.stage import run_generate_stage
 from dalda.io import write_text_atomic
 from dalda.methods import default_stages
@@ -40,6 +41,7 @@ ARTEFACT_FILES: dict[str, Callable[[RunDir, DaldaConfig], list[Path]]] = {
     "prompts": lambda run, config: [run.prompts, run.prompts_record],
     "plan": lambda run, config: [run.plan],
     "synthetic images": lambda run, config: [run.manifest],
+    "filter decisions": lambda run, config: [run.filter_decisions],
     "trained classifiers": lambda run, config: [run.checkpoint_file(c) for c in config.train.classifiers],
     "results": lambda run, config: [run.result_file(c) for c in config.train.classifiers] + [run.diversity],
     "report": lambda run, config: [run.report],
@@ -62,6 +64,7 @@ _TABLE = (
     Stage("prompts", run_prompts_stage, needs=("split",), makes=("prompts",)),
     Stage("plan", run_plan_stage, needs=("split",), makes=("plan",)),
     Stage("generate", run_generate_stage, needs=("plan",), makes=("synthetic images",)),
+    Stage("filter", run_filter_stage, needs=("split", "synthetic images"), makes=("filter decisions",)),
     Stage("train", run_train_stage, needs=("split",), makes=("trained classifiers",)),
     Stage("evaluate", run_evaluate_stage, needs=("split", "trained classifiers"), makes=("results",)),
     Stage("report", run_report_stage, needs=(), makes=("report",)),

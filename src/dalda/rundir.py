@@ -66,6 +66,11 @@ class RunDir:
         return self.root / "classes.json"
 
     @property
+    def filter_decisions(self) -> Path:
+        """The filter stage's decision and numbers per synthetic image."""
+        return self.synthetic / "filter.jsonl"
+
+    @property
     def manifest_parts(self) -> Path:
         """Per-process manifest parts while several processes generate (hidden: ``datasets`` ignores it)."""
         return self.synthetic / ".parts"

@@ -14,6 +14,7 @@ type                   file                                made by
 ``PlanRow``            ``plan.jsonl`` (one per line)       ``dalda plan``
 ``ManifestLine``       ``synthetic/metadata.jsonl``        ``dalda generate``
 ``ClassNames``         ``classes.json``, ``synthetic/``     ``dalda generate``
+``FilterRecord``       ``synthetic/filter.jsonl``          ``dalda filter``
 ``Checkpoint``         ``results/<classifier>_head.pt``    ``dalda train``
 ``ClassifierResult``   ``results/<classifier>.json``       ``dalda evaluate``
 ``DiversityReport``    ``diversity.json``                  ``dalda evaluate``
@@ -26,6 +27,7 @@ from dalda.artefacts.classes import ClassNames
 from dalda.artefacts.checkpoint import Checkpoint
 from dalda.artefacts.diversity import DiversityReport
 from dalda.artefacts.errors import MissingArtefactError
+from dalda.artefacts.filter import FILTER_COLUMN, FilterRecord
 from dalda.artefacts.manifest import ManifestLine, parquet_safe, run_relative
 from dalda.artefacts.plan import PlanRow
 from dalda.artefacts.prompts import PromptsRecordFile, PromptTable
@@ -39,6 +41,8 @@ __all__ = [
     "Checkpoint",
     "ClassifierResult",
     "DiversityReport",
+    "FILTER_COLUMN",
+    "FilterRecord",
     "ImageRecord",
     "ManifestLine",
     "MissingArtefactError",

@@ -48,6 +48,8 @@ class ManifestLine:
     clipscore: float | None = None
     group: str | None = None
     seed: int | None = None
+    scorer: str | None = None
+    """The plan row's alignment scorer (``score.variant``); absent from lines written before it existed."""
     extra: dict[str, Any] = field(default_factory=dict)
     """The generation settings of the line (model ids, scheduler, steps, ...), in file order."""
 
@@ -56,7 +58,10 @@ class ManifestLine:
         return from_mapping(cls, payload, "a manifest line")
 
     def to_json(self) -> dict[str, Any]:
-        return to_mapping(self)
+        payload = to_mapping(self)
+        if payload.get("scorer") is None:  # lines written before the field existed keep their bytes
+            payload.pop("scorer", None)
+        return payload
 
     def image_path(self, synthetic: Path) -> Path:
         return Path(synthetic) / self.file_name

@@ -37,6 +37,9 @@ class PlanRow:
     """What makes the image: "ip-adapter" (DALDA) or a baseline ("real-guidance", "da-fusion")."""
     strength: float | None = None
     """img2img strength for the baselines; None for IP-Adapter rows."""
+    scorer: str | None = None
+    """The alignment scorer (``score.variant``) whose value set ``clipscore``, ``group`` and so AGS's lambda;
+    None when the run has no scores (and in plans written before this field existed)."""
 
     @property
     def file_stem(self) -> str:

@@ -38,6 +38,8 @@ class SourceImage:
     clipscore: float | None
     group: str | None
     """"high" or "low": the image's alignment group under threshold alpha; None when the run has no scores."""
+    scorer: str | None = None
+    """The alignment scorer (``score.variant``) whose value is ``clipscore``; None when the run has no scores."""
 
 
 @dataclass(frozen=True)

@@ -29,3 +29,5 @@ class RandomArchitecture:
     tokenizer_vocab_size: int | None = None  # None: the byte-level tokenizer's own size
     ip_adapter_tokens: int = 4  # image tokens of the plain IP-Adapter (ip-adapter_sd15)
     seed: int = 0
+    siglip: dict[str, Any] | None = None  # transformers.SiglipConfig kwargs ({text,vision}_config); None: not built
+    blip_vqa: dict[str, Any] | None = None  # transformers.BlipConfig kwargs ({text,vision}_config); None: not built

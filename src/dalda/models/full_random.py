@@ -92,4 +92,7 @@ FULL_RANDOM = RandomArchitecture(
     backbone_layers=(3, 4, 6, 3),
     backbone_image_size=224,
     tokenizer_vocab_size=CLIP_VOCAB_SIZE,
+    # SigLIP base-patch16-224 and BLIP-VQA base: transformers' config defaults are these checkpoints' shapes.
+    siglip={"text_config": {"vocab_size": 32000}, "vision_config": {}},
+    blip_vqa={"text_config": {"vocab_size": 30524}, "vision_config": {"image_size": 384}},
 )

@@ -14,7 +14,7 @@ import torch
 
 from dalda.extras import require
 from dalda.models.architectures import RandomArchitecture
-from dalda.models.tokenizer import build_byte_level_tokenizer
+from dalda.models.tokenizer import build_byte_level_tokenizer, build_wordpiece_tokenizer
 
 # Per-component seed offsets: each part's weights depend only on the architecture's seed and the part.
 _SEEDS = {
@@ -26,6 +26,8 @@ _SEEDS = {
     "clip": 6,
     "backbone": 7,
     "lpips": 8,
+    "siglip": 9,
+    "blip_vqa": 10,
 }
 
 
@@ -139,3 +141,49 @@ def build_lpips(arch: RandomArchitecture):
     with seeded(arch, "lpips"), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(pretrained|weight enum).*", category=UserWarning)
         return lpips.LPIPS(net="alex", pnet_rand=True, verbose=False)
+
+
+def _needs(arch: RandomArchitecture, part: str) -> dict:
+    shape = getattr(arch, part)
+    if shape is None:
+        raise ValueError(f"models.profile={arch.name!r} defines no {part} model; use models.profile=tiny or real")
+    return shape
+
+
+def build_siglip(arch: RandomArchitecture):
+    """SigLIP (text + vision towers), a byte-level tokenizer and an image processor at the vision tower's size."""
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+
+    shape = _needs(arch, "siglip")
+    tokenizer = build_byte_level_tokenizer(arch.tokenizer_vocab_size)
+    text = {"vocab_size": len(tokenizer), **shape["text_config"]}
+    text.update({key: value for key, value in _special_ids(tokenizer).items() if key != "vocab_size"})
+    config = SiglipConfig(text_config=text, vision_config=shape["vision_config"])
+    with seeded(arch, "siglip"):
+        model = SiglipModel(config)
+    size = int(config.vision_config.image_size)
+    processor = SiglipImageProcessor(size={"height": size, "width": size})
+    return model, tokenizer, processor
+
+
+def build_blip_vqa(arch: RandomArchitecture):
+    """BLIP for visual question answering and its processor (an offline BERT tokenizer + image processor)."""
+    from transformers import BlipConfig, BlipForQuestionAnswering, BlipImageProcessor, BlipProcessor
+
+    shape = _needs(arch, "blip_vqa")
+    tokenizer = build_wordpiece_tokenizer()
+    text = {
+        "vocab_size": len(tokenizer),
+        **shape["text_config"],
+        "pad_token_id": tokenizer.pad_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+        "sep_token_id": tokenizer.sep_token_id,
+        "eos_token_id": tokenizer.sep_token_id,
+    }
+    config = BlipConfig(text_config=text, vision_config=shape["vision_config"])
+    with seeded(arch, "blip_vqa"):
+        model = BlipForQuestionAnswering(config)
+    size = int(config.vision_config.image_size)
+    image_processor = BlipImageProcessor(size={"height": size, "width": size})
+    processor = BlipProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    return model, processor

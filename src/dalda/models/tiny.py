@@ -62,4 +62,14 @@ TINY = RandomArchitecture(
     backbone_block="basic",
     backbone_layers=(1, 1, 1, 1),
     backbone_image_size=32,
+    siglip={
+        "text_config": {**_TEXT, "max_position_embeddings": 64, "projection_size": 32},
+        "vision_config": {k: v for k, v in _VISION.items() if k != "layer_norm_eps"},
+    },
+    blip_vqa={
+        "text_config": {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2, "num_attention_heads": 4,
+                        "encoder_hidden_size": 32, "max_position_embeddings": 64},
+        "vision_config": {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2,
+                          "num_attention_heads": 4, "image_size": 32, "patch_size": 8},
+    },
 )

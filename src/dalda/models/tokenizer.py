@@ -106,3 +106,47 @@ def build_byte_level_tokenizer(vocab_size: int | None = None) -> CLIPTokenizer:
         (root / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         (root / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
         return CLIPTokenizer.from_pretrained(root, model_max_length=CONTEXT_LENGTH)
+
+
+# BERT-style special tokens, and the "[DEC]" start-of-answer token BLIP adds to BERT's vocabulary.
+WORDPIECE_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+BLIP_DECODER_START = "[DEC]"
+WORDPIECE_WORDS = ("is", "this", "a", "photo", "of", "yes", "no")
+
+
+def build_wordpiece_tokenizer():
+    """An offline BERT tokenizer (lower-cased WordPiece) for BLIP's random-weight models.
+
+    Every lower-case ASCII letter and digit is in the vocabulary alone and as a ``##`` continuation, so any
+    ASCII word is spelled without ``[UNK]``; "yes" and "no" are whole tokens, as in BERT's real vocabulary, so
+    the VQA scorer reads one token's probability. ``[DEC]`` is the last entry and the tokenizer's BOS token.
+    """
+    import string
+
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import BertTokenizerFast
+
+    symbols = list(string.ascii_lowercase + string.digits)
+    punctuation = list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+    tokens = [*WORDPIECE_SPECIALS, *symbols, *punctuation, *(f"##{symbol}" for symbol in symbols)]
+    tokens += [word for word in WORDPIECE_WORDS if word not in tokens] + [BLIP_DECODER_START]
+    vocab = {token: index for index, token in enumerate(tokens)}
+    backend = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    backend.decoder = decoders.WordPiece()
+    return BertTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="[UNK]",
+        sep_token="[SEP]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        mask_token="[MASK]",
+        bos_token=BLIP_DECODER_START,
+        model_max_length=512,
+    )

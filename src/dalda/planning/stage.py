@@ -18,7 +18,7 @@ from dalda.config import DaldaConfig, base_prompts
 from dalda.generators import GENERATORS, Generator, PlanInputs, PlanStreams, SourceImage
 from dalda.planning.guidance import sample_lambdas
 from dalda.rundir import RunDir
-from dalda.scorers import ImageScore, clipscore_group
+from dalda.scorers import ImageScore, clipscore_group, resolve_alpha
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,10 @@ def _prompts_for(config: DaldaConfig, run: RunDir, generator: Generator, classes
     return prompts
 
 
-def _sources(config: DaldaConfig, split: Split, scores: dict[str, ImageScore] | None) -> list[SourceImage]:
-    """Every real training image in split order, with its class, CLIPScore and group."""
+def _sources(
+    config: DaldaConfig, split: Split, scores: dict[str, ImageScore] | None, alpha: float
+) -> list[SourceImage]:
+    """Every real training image in split order, with its class, alignment score, group and scorer."""
     sources = []
     for index, record in enumerate(split.train):
         score_record = scores.get(str(record.path)) if scores else None
@@ -49,7 +51,8 @@ def _sources(config: DaldaConfig, split: Split, scores: dict[str, ImageScore] | 
                 source_path=str(record.path),
                 source_index=index,
                 clipscore=score,
-                group=clipscore_group(score, config.guidance.alpha) if score is not None else None,
+                group=clipscore_group(score, alpha) if score is not None else None,
+                scorer=config.score.variant if score is not None else None,
             )
         )
     return sources
@@ -64,11 +67,16 @@ def build_plan(
 ) -> list[PlanRow]:
     """``plan.images_per_real`` rows for every real training image, in split order, made by ``generator``."""
     streams = PlanStreams.from_seed(config.seed)
+    guidance = config.guidance
+    if guidance.alpha_quantile is not None and scores:
+        paths = [str(record.path) for record in split.train if str(record.path) in scores]
+        values = [scores[path].value(config.score.variant) for path in paths]
+        guidance = guidance.model_copy(update={"alpha": resolve_alpha(guidance.alpha, guidance.alpha_quantile, values)})
 
     def draw_lambdas(size: int, score: float | None) -> np.ndarray:
-        return sample_lambdas(config.guidance, size, streams.weight, score=score, shots=split.shots)[0]
+        return sample_lambdas(guidance, size, streams.weight, score=score, shots=split.shots)[0]
 
-    inputs = PlanInputs(split.classes, _sources(config, split, scores), prompts, streams, draw_lambdas)
+    inputs = PlanInputs(split.classes, _sources(config, split, scores, guidance.alpha), prompts, streams, draw_lambdas)
     return generator.plan_rows(config, inputs)
 
 

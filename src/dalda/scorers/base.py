@@ -19,6 +19,10 @@ from dalda.registry import Registry
 Measures = dict[str, float]
 """The numbers one forward pass gives for one image, by name (stored as fields of its ``scores.jsonl`` line)."""
 
+TOP_LABEL = "top_label"
+"""Optional measure: the class index the scorer's model ranks first for the image (scorers that compare the
+image with every class prompt give it; the filter stage rejects images whose top class is not their own)."""
+
 Measurer = Callable[[list[Image.Image], list[int]], list[Measures]]
 """A loaded scorer bound to the class list: (RGB images, their labels) -> one :data:`Measures` per image."""
 

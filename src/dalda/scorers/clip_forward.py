@@ -9,7 +9,7 @@ from PIL import Image
 
 from dalda.config import ModelsConfig
 from dalda.models.loaders import ClipBundle, load_clip
-from dalda.scorers.base import Measures
+from dalda.scorers.base import TOP_LABEL, Measures
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,12 @@ class ClipMeasurer:
         for row, label in enumerate(labels):
             cosine = float(cosines[row, label])
             measures.append(
-                {"softmax": float(probabilities[row, label]), "cosine": cosine, "hessel": 2.5 * max(cosine, 0.0)}
+                {
+                    "softmax": float(probabilities[row, label]),
+                    "cosine": cosine,
+                    "hessel": 2.5 * max(cosine, 0.0),
+                    TOP_LABEL: float(cosines[row].argmax()),
+                }
             )
         return measures
 

@@ -18,7 +18,7 @@ from dalda.datasets import ImageRecord
 from dalda.hashing import file_sha256
 from dalda.images import load_rgb
 from dalda.rundir import RunDir
-from dalda.scorers import SCORERS, ImageScore, Measurer, clipscore_group
+from dalda.scorers import SCORERS, ImageScore, Measurer, clipscore_group, resolve_alpha
 from dalda.scoring.histogram import plot_score_histogram
 from dalda.progress import progress_bar
 
@@ -94,13 +94,14 @@ def run_score_stage(config: DaldaConfig, run: RunDir, split: Split | None = None
     scores = [cache[key] for key in keys]
 
     values = [scorer.value(score.measures) for score in scores]
+    alpha = resolve_alpha(config.guidance.alpha, config.guidance.alpha_quantile, values)
     scores = [
-        replace(score, classes_digest=digest, score=value, group=clipscore_group(value, config.guidance.alpha))
+        replace(score, classes_digest=digest, score=value, group=clipscore_group(value, alpha))
         for score, value in zip(scores, values)
     ]
     ImageScore.write_all(run, scores)
     plot_score_histogram(
-        values, alpha=config.guidance.alpha, title=f"{split.dataset}: {scorer.title}", path=run.score_histogram
+        values, alpha=alpha, title=f"{split.dataset}: {scorer.title}", path=run.score_histogram, xlabel=scorer.title
     )
     mean = sum(values) / len(values)
     log.info("mean %s over %d images: %.4f", scorer.title, len(values), mean)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts import ManifestLine, Split
+from dalda.artefacts import FILTER_COLUMN, ManifestLine, Split
 from dalda.datasets import ImageRecord
 from dalda.rundir import RunDir
 from dalda.training.sampling import TrainingPool, build_pool
@@ -86,6 +86,9 @@ def load_training_set(split: Split, run: RunDir, use_synthetic: bool = True) -> 
                 f"{run.manifest} line {number}: label {row.label} but its real image {source_path} has label "
                 f"{real[source].label}; the manifest does not belong to this split"
             )
+        if row.extra.get(FILTER_COLUMN) == "rejected":
+            skipped["rejected_by_filter"] += 1
+            continue
         path = row.image_path(run.synthetic)
         if not path.is_file():
             skipped["file_missing"] += 1
