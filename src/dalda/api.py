@@ -32,6 +32,7 @@ from dalda.config import DaldaConfig
 from dalda.configure import build_config, load_config
 from dalda.io import atomic_open
 from dalda.methods import default_stages
+from dalda.ownership import claim
 from dalda.pipeline import run_pipeline
 from dalda.rundir import RunDir
 
@@ -84,7 +85,7 @@ class Augmenter:
             )
         if not images:
             raise ValueError("augment: no images given")
-        run = RunDir(Path(self.config.out_dir)).ensure()
+        run = claim(Path(self.config.out_dir))  # refuses a folder dalda did not make
         counts = Counter(int(label) for label in labels)
         records = _save_inputs(run, images, labels)
         config = build_config(

@@ -21,7 +21,7 @@ from dalda.config import DaldaConfig, config_to_yaml
 from dalda.data.stage import run_data_stage
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.filtering.stage import run_filter_stage
-from dalda.generation.stage import run_generate_stage
+from dalda.generation.stage import GenerationSummary, run_generate_stage
 from dalda.io import write_text_atomic
 from dalda.methods import default_stages
 from dalda.ownership import claim, locked, record, utc_now

@@ -82,7 +82,7 @@ def test_markup_in_user_strings_is_printed_as_typed(tmp_path):
 def test_unexpected_errors_are_one_line_and_verbose_shows_the_traceback(tmp_path, monkeypatch):
     import dalda.pipeline
 
-    def broken(config, stages):
+    def broken(config, stages, overrides=None):
         raise KeyError("surprise")
 
     monkeypatch.setattr(dalda.pipeline, "run_pipeline", broken)

@@ -17,7 +17,7 @@ from dalda.chat.openai import OpenAIChatBackend
 from dalda.config import ConfigError, config_to_yaml
 from dalda.configure import build_config
 from dalda.io import write_jsonl_atomic
-from dalda.prompts import run_prompts_stage
+from dalda.prompts.stage import prompts_for_classes
 from dalda.rundir import RunDir
 
 KEY = "sk-hostile-0d9e8f7a6b5c4d3e2f1a"
@@ -71,7 +71,7 @@ def test_http_200_without_json_is_a_clear_retried_error(tmp_path, key, caplog, r
 def test_a_non_json_200_then_a_good_answer_gives_prompts(tmp_path, key):
     run = RunDir(tmp_path / "run")
     with FakeOpenAIServer([html_200(), answer_all()]) as server:
-        table = run_prompts_stage(_config(tmp_path, server.url), CLASSES, run)
+        table = prompts_for_classes(_config(tmp_path, server.url), CLASSES, run)
     assert table == {"cat": ["A photo of a cat on a red sofa."], "dog": ["A photo of a dog on a red sofa."]}
 
 
@@ -79,7 +79,7 @@ def test_a_key_echoed_inside_sentences_reaches_no_file(tmp_path, key, caplog):
     caplog.set_level(logging.DEBUG)
     run = RunDir(tmp_path / "run")
     with FakeOpenAIServer([key_echo()]) as server:
-        table = run_prompts_stage(_config(tmp_path, server.url), CLASSES, run)
+        table = prompts_for_classes(_config(tmp_path, server.url), CLASSES, run)
     assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"  # the key did reach the server
     assert table["cat"] == ["A photo of a cat (served for [REDACTED])."]
     # Any later writer (plan rows, manifest lines) masks the key too, whatever it was handed.
@@ -103,7 +103,7 @@ def test_credentials_in_base_url_are_never_stored_or_logged(tmp_path, key, caplo
         url = server.url.replace("http://", "http://alice:s3cr3t-passw0rd@")
         config = _config(tmp_path, url)
         run = RunDir(tmp_path / "run")
-        run_prompts_stage(config, CLASSES, run)
+        prompts_for_classes(config, CLASSES, run)
     assert config.prompts.base_url == server.url
     assert "s3cr3t-passw0rd" not in config_to_yaml(config)
     assert "credentials" in caplog.text and "s3cr3t-passw0rd" not in caplog.text

@@ -127,7 +127,8 @@ def load_imagefolder(root: Path | None, download: bool, cache_dir: Path) -> Data
         raise ValueError("data.dataset=imagefolder needs data.root pointing to a folder root/<class>/<image>")
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
-        raise FileNotFoundError(f"data.root={root} is not a folder; expected {root}/<class>/<image>")
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise FileNotFoundError(f"image folder data.root={root} {what}; expected {root}/<class>/<image>")
     layout = split_layout(root)
     if layout is None:
         log.info("imagefolder layout: %s/<class>/<image>, no official test split", root)

@@ -37,7 +37,7 @@ from dalda.experiments.shared_artefacts import ARTEFACTS, Artefact, SharedStore
 from dalda.experiments.spec import Cell, ExperimentSpec, ExperimentSpecError, build_cells, load_spec
 from dalda.generators import GENERATORS
 from dalda.io import file_lock, lock_is_held, read_json, write_json_atomic, write_text_atomic
-from dalda.ownership import claim
+from dalda.ownership import ForeignFolderError, claim
 from dalda.pipeline import run_pipeline
 from dalda.report.stage import build_report
 from dalda.rundir import RunDir
@@ -198,7 +198,11 @@ def _run_cell(cell: Cell, store: SharedStore, summary: ExperimentSummary) -> Cel
     if lock_is_held(run.root / CELL_LOCK):
         outcome.status = "running"
         return outcome
-    run.ensure()
+    try:
+        claim(run.root)  # before the cell lock file: a folder dalda did not make is refused, never written
+    except ForeignFolderError as error:
+        outcome.status, outcome.error = "failed", f"{type(error).__name__}: {error}"
+        return outcome
     lock = file_lock(run.root / CELL_LOCK)
     try:
         lock.acquire(timeout=0)
@@ -230,7 +234,6 @@ def _run_locked_cell(
         return outcome
     started = time.perf_counter()
     try:
-        claim(run.root)
         CellInfo(summary.name, cell.dataset, cell.method, cell.shots, cell.trial).write(run)
         _take_shared(cell, store, run)
         run_pipeline(cell.config, list(cell.stages))

@@ -28,6 +28,7 @@ from typing import Any
 from dalda.artefacts import ManifestLine, Split
 from dalda.config import DaldaConfig, config_to_yaml
 from dalda.datasets import DATASETS
+from dalda.extras import require
 from dalda.io import atomic_open, write_text_atomic
 from dalda.rundir import RunDir
 

@@ -74,7 +74,7 @@ def _similarities(config: DaldaConfig, run: RunDir, lines: list[ManifestLine]) -
     for start in range(0, len(lines), size):
         batch = lines[start : start + size]
         synthetic = clip.encode_images([load_rgb(line.image_path(run.synthetic)) for line in batch])
-        sources = clip.encode_images([load_rgb(line.source_path) for line in batch])
+        sources = clip.encode_images([load_rgb(line.source_file(run.root)) for line in batch])
         values.extend(float(value) for value in (synthetic * sources).sum(dim=-1))
     return values
 
