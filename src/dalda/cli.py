@@ -60,7 +60,7 @@ def _setup_logging(verbose: bool) -> None:
         handlers=[RichHandler(console=stderr, show_path=False, show_time=False)],
         force=True,
     )
-    for noisy in ("httpx", "httpcore", "urllib3", "PIL", "matplotlib"):
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "urllib3", "PIL", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -49,7 +49,8 @@ def test_a_trickling_server_is_cut_off_at_about_the_timeout(tmp_path, key):
             _ask(_config(tmp_path, server.url))
         elapsed = time.monotonic() - started
     assert len(server.requests) == 2
-    assert elapsed < 2 * (1.0 + 0.5) + 0.5, elapsed  # two tries of ~1 s each, not the body's ~80 s
+    # two tries of ~1 s each plus a back-off, not the body's ~80 s per try (slack for a loaded CI machine)
+    assert elapsed < 12.0, elapsed
 
 
 @pytest.mark.parametrize(
