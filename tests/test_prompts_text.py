@@ -58,7 +58,7 @@ def test_check_answer_accepts_matching_keys_and_names_each_problem():
         "hot dog": ["not", "a", "string"],
         "unknown": "ignored",
     }
-    accepted, problems = check_answer(answer, ["cat", "tiger cat", "dog", "hot dog", "water lily"], m)
+    accepted, problems, flags = check_answer(answer, ["cat", "tiger cat", "dog", "hot dog", "water lily"], m)
     assert accepted == {"cat": "A cat on a sofa."}
     assert problems == {
         "tiger cat": "the sentence is empty",
@@ -66,6 +66,7 @@ def test_check_answer_accepts_matching_keys_and_names_each_problem():
         "hot dog": "the answer for it is a list, not a sentence",
         "water lily": "the answer has no sentence for it",
     }
+    assert [(flag.class_name, flag.action) for flag in flags] == [("dog", "asked again")]
 
 
 def test_validate_prompt_table_names_the_bad_class():

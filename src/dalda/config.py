@@ -240,6 +240,11 @@ class PromptsConfig(_Section):
     max_new_tokens: int = Field(4096, ge=1, description="transformers backend: tokens per response.")
     prompts_file: Path | None = Field(None, description="Hand-written prompts JSON {class: [prompt, ...]}.")
     regenerate: bool = Field(False, description="Ignore cached prompts and ask again.")
+    validation: Literal["repair", "warn", "off"] = Field(
+        "repair",
+        description="Sentences naming another class: repair (ask the LLM again, refuse a file), warn (keep them, "
+        "listed in prompts_record.json and the report), off (no check).",
+    )
 
     @field_validator("base_template")
     @classmethod

@@ -50,6 +50,24 @@ class PromptsRecordFile:
     """Accepted sentences, one dict (class -> sentence) per round."""
     attempts: list[dict[str, Any]]
     extra: dict[str, Any] = field(default_factory=dict)
+    """Keys after ``attempts``: ``validation``, ``flagged_count``, ``flagged`` (read through the properties
+    below, so a record written before they existed reads and writes back byte for byte)."""
+
+    @property
+    def validation(self) -> str:
+        """``prompts.validation`` of the run that wrote the record ("repair" for records older than the setting)."""
+        return str(self.extra.get("validation", "repair"))
+
+    @property
+    def flagged(self) -> list[dict[str, Any]]:
+        """Sentences the validator flagged, each ``{"round", "class", "sentence", "reason", "action"}`` with action
+        "asked again" (``repair``) or "kept" (``warn``); empty for records older than the list."""
+        value = self.extra.get("flagged", [])
+        return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+    @property
+    def flagged_count(self) -> int:
+        return len(self.flagged)
 
     @classmethod
     def read(cls, source: RunDir | Path) -> PromptsRecordFile:
@@ -57,6 +75,12 @@ class PromptsRecordFile:
         if not path.is_file():
             raise MissingArtefactError("prompts record", path, "prompts")
         return from_mapping(cls, read_json(path), path)
+
+    @property
+    def prompt_source(self) -> str | None:
+        """Who wrote the prompts: "base", "file", or the chat backend's name (e.g. "template", "openai")."""
+        source = self.settings.get("source")
+        return self.settings.get("backend") if source == "llm" else source
 
     def write(self, target: RunDir | Path) -> None:
         write_json_atomic(target.prompts_record if isinstance(target, RunDir) else Path(target), to_mapping(self))

@@ -1,7 +1,9 @@
 """Caltech-101, read through torchvision: 101 categories, every image in trainval, no official test split.
 
 Raw category names are folder names ("Faces_easy", "car_side"); :func:`caltech101_name` turns them into words a
-text encoder and an LLM understand, with every rule written in :data:`CALTECH101_RENAMES`.
+text encoder and an LLM understand, with every rule written in :data:`CALTECH101_RENAMES`. Three names are
+still ambiguous to an LLM writing a sentence, so the LLM alone is asked with the noun phrases of
+:data:`CALTECH101_LLM_NAMES` (``docs/protocol.md``, row Prompts).
 """
 
 from __future__ import annotations
@@ -23,6 +25,22 @@ CALTECH101_RENAMES: dict[str, str] = {
     "Motorbikes": "motorbike",
     "airplanes": "airplane",
     "water_lilly": "water lily",
+}
+
+
+# Class name -> the name the LLM is asked with (DatasetSpec.llm_names). The authors disambiguate the same three
+# categories for their LLM only ("bass" -> "bass fish", "faces" -> "face", "faces easy" -> "closed-up face");
+# dalda's class names already tell the two face folders apart ("portrait", "face"), so each gets a noun phrase
+# that names what its images show and contains its class name:
+# - "bass" alone is also the instrument, a voice and a guitar part; the folder holds the fish;
+# - "face" (Faces_easy) holds tight crops of a face: "close-up face" (the authors' "closed-up face" in standard
+#   spelling);
+# - "portrait" (Faces) holds head-and-shoulders photos of people; "portrait" alone may be read as a painting
+#   of anything: "portrait of a person".
+CALTECH101_LLM_NAMES: dict[str, str] = {
+    "bass": "bass fish",
+    "face": "close-up face",
+    "portrait": "portrait of a person",
 }
 
 
@@ -70,4 +88,5 @@ CALTECH101 = DatasetSpec(
     alignment=PaperAlignment(mean_clipscore=0.8406, group="HC"),
     licence="CC BY 4.0 (Caltech 101, Fei-Fei et al. 2004, CaltechDATA)",
     num_classes=101,
+    llm_names=CALTECH101_LLM_NAMES,
 )

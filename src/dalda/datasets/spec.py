@@ -6,8 +6,8 @@ title, config check); the data, prompts and report stages and ``dalda.configure`
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -78,6 +78,10 @@ class DatasetSpec:
     num_classes: int | None = None
     """How many classes the dataset has, for cost estimates made before it is read (``dalda experiment
     --dry-run``); None: unknown until the dataset is indexed."""
+    llm_names: Mapping[str, str] = field(default_factory=dict)
+    """class name -> the noun phrase the LLM is asked with, for names an LLM would misread ("bass" -> "bass
+    fish"). Used ONLY to build the LLM request and to check its answer (``dalda.chat.request``); the class
+    label, the CLIP prompts, the file names and ``prompts.json`` keep the dataset's names."""
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset", setting="data.dataset")

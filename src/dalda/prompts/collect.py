@@ -5,18 +5,22 @@ validation are kept; for the classes still missing (absent, empty, or naming ano
 asks again for those classes only, with the reason each was rejected, up to ``max_retries`` times per round.
 After every request the record is saved, so whatever was obtained survives an error or an interrupt, and a
 later run with the same settings continues from it.
+
+The LLM is asked with the LLM-facing class names (``llm_names``, from the dataset's entry), and its answer is
+read back into the dataset's names. ``validation`` (``prompts.validation``) says what a sentence the validator
+flags does (``dalda.prompts.validation``); every flagged sentence is listed in the record.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from dalda.chat import BackendError, ChatBackend
-from dalda.chat.request import ClassNameMatcher, build_messages
+from dalda.chat.request import ClassNameMatcher, build_messages, llm_facing
 from dalda.prompts.record import PromptsIncompleteError, PromptsRecord, utc_now
-from dalda.prompts.validation import AnswerNotJSON, check_answer, extract_json_object
+from dalda.prompts.validation import AnswerNotJSON, ValidationMode, check_answer, extract_json_object
 from dalda.redact import redact
 
 log = logging.getLogger(__name__)
@@ -42,16 +46,19 @@ def collect_prompts(
     max_retries: int,
     record: PromptsRecord,
     on_round_done: Callable[[], None] = lambda: None,
+    *,
+    llm_names: Mapping[str, str] | None = None,
+    validation: ValidationMode = "repair",
 ) -> dict[str, list[str]]:
     """``{class: [M sentences]}`` in class order; raise :class:`PromptsIncompleteError` when retries run out."""
-    matcher = ClassNameMatcher(classes)
+    matcher = ClassNameMatcher(classes, llm_names)
     while len(record.rounds) < num_prompts:
         record.rounds.append({})
     for index in range(num_prompts):
         got = record.rounds[index]
         if all(name in got for name in classes):
             continue
-        _collect_round(backend, classes, description, index, num_prompts, max_retries, record, matcher)
+        _collect_round(backend, classes, description, index, num_prompts, max_retries, record, matcher, validation)
         on_round_done()
     return {name: [record.rounds[index][name] for index in range(num_prompts)] for name in classes}
 
@@ -65,8 +72,10 @@ def _collect_round(
     max_retries: int,
     record: PromptsRecord,
     matcher: ClassNameMatcher,
+    validation: ValidationMode,
 ) -> None:
     got = record.rounds[index]
+    asked = dict(zip(classes, llm_facing(classes, matcher.llm_names), strict=True))
     problems: dict[str, str] = {}
     for attempt in range(max_retries + 1):
         wanted = [name for name in classes if name not in got]
@@ -78,7 +87,8 @@ def _collect_round(
                 index + 1, num_prompts, len(wanted), attempt, max_retries,
                 redact(_group_reasons(problems), backend.secrets),
             )
-        messages = build_messages(description, classes, wanted, problems)
+        feedback = {asked[name]: why for name, why in problems.items()}
+        messages = build_messages(description, list(asked.values()), [asked[name] for name in wanted], feedback)
         entry = {"round": index, "attempt": attempt, "requested": wanted, "messages": messages, "started_at": utc_now()}
         started = time.perf_counter()
         try:
@@ -99,7 +109,14 @@ def _collect_round(
         except AnswerNotJSON as error:
             accepted, problems = {}, {name: f"no usable answer ({error})" for name in wanted}
         else:
-            accepted, problems = check_answer(answer, wanted, matcher)
+            accepted, problems, flags = check_answer(answer, wanted, matcher, validation)
+            record.flagged += [flag.to_json(round=index, attempt=attempt) for flag in flags]
+            if flags:
+                log.warning(
+                    "round %d/%d: %d sentence(s) flagged by the validator (%s): %s",
+                    index + 1, num_prompts, len(flags), flags[0].action,
+                    redact("; ".join(f"{f.class_name!r}: {f.reason}" for f in flags), backend.secrets),
+                )
         got.update(accepted)
         entry.update(
             response=reply.text,

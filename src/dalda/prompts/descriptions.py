@@ -8,6 +8,7 @@ a dataset without one (e.g. ``imagefolder``) needs it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from dalda.config import DataConfig
@@ -49,3 +50,9 @@ def require_description(data: DataConfig, backend: str) -> str:
             "data.description_file=path/to/description.txt"
         )
     return description
+
+
+def resolve_llm_names(data: DataConfig) -> Mapping[str, str]:
+    """class -> the name the LLM is asked with, from the dataset's entry (``DatasetSpec.llm_names``); empty for a
+    dataset without one. Only the LLM request and the check of its answer use these names."""
+    return DATASETS.get(data.dataset).llm_names if data.dataset in DATASETS else {}

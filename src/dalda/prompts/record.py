@@ -10,7 +10,13 @@ Layout::
      "usage": {"prompt_tokens": ..., "completion_tokens": ..., "total_tokens": ...},
      "rounds": [{class: sentence}, ...],          # accepted sentences, one dict per round (M rounds)
      "attempts": [{"round", "attempt", "requested", "messages", "response", "usage", "details",
-                   "accepted", "problems", "error", "started_at", "seconds"}, ...]}
+                   "accepted", "problems", "error", "started_at", "seconds"}, ...],
+     "validation": "repair" | "warn" | "off",     # prompts.validation when the record was written
+     "flagged_count": n,                          # len(flagged)
+     "flagged": [{"round", "class", "sentence", "reason", "action": "asked again" | "kept"}, ...]}
+
+``flagged`` lists every sentence the validator flagged (``dalda.prompts.validation``) and what was done with
+it. Records written before these three keys existed still load (``dalda.artefacts.PromptsRecordFile``).
 """
 
 from __future__ import annotations
@@ -53,8 +59,12 @@ def plain(value: Any) -> Any:
 class PromptsRecord:
     """In-memory record of one prompts run, saved to ``path`` with ``secrets`` masked."""
 
-    def __init__(self, path: Path, settings: dict[str, Any], secrets: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, path: Path, settings: dict[str, Any], secrets: tuple[str, ...] = (), validation: str = "repair"
+    ) -> None:
         self.path = Path(path)
+        self.validation = validation
+        self.flagged: list[dict[str, Any]] = []
         self.settings = plain(settings)
         self.secrets = secrets
         self.status = "incomplete"
@@ -64,13 +74,16 @@ class PromptsRecord:
         self.attempts: list[dict[str, Any]] = []
 
     @classmethod
-    def resume_or_new(cls, path: Path, settings: dict[str, Any], secrets: tuple[str, ...] = ()) -> PromptsRecord:
-        """A new record, carrying over the rounds and attempts of an incomplete one with the same settings."""
-        record = cls(path, settings, secrets)
+    def resume_or_new(
+        cls, path: Path, settings: dict[str, Any], secrets: tuple[str, ...] = (), validation: str = "repair"
+    ) -> PromptsRecord:
+        """A new record, carrying over the rounds, attempts and flags of an incomplete one with the same settings."""
+        record = cls(path, settings, secrets, validation)
         previous = read_record(path)
         if previous and previous.get("status") == "incomplete" and previous.get("settings") == record.settings:
             record.rounds = [dict(r) for r in previous.get("rounds", [])]
             record.attempts = list(previous.get("attempts", []))
+            record.flagged = list(previous.get("flagged", []))
             record.started_at = previous.get("started_at", record.started_at)
         return record
 
@@ -90,6 +103,9 @@ class PromptsRecord:
             "usage": self.usage(),
             "rounds": self.rounds,
             "attempts": self.attempts,
+            "validation": self.validation,
+            "flagged_count": len(self.flagged),
+            "flagged": self.flagged,
         }
 
     def save(self) -> None:

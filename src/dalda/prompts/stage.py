@@ -31,9 +31,9 @@ from dalda.config import DaldaConfig, base_prompts
 from dalda.io import read_json, write_json_atomic
 from dalda.redact import redact
 from dalda.prompts.collect import collect_prompts
-from dalda.prompts.descriptions import require_description, resolve_description
+from dalda.prompts.descriptions import require_description, resolve_description, resolve_llm_names
 from dalda.prompts.record import PromptsError, PromptsRecord, plain, read_record
-from dalda.prompts.validation import validate_prompt_table
+from dalda.prompts.validation import Flag, ValidationMode, validate_prompt_table
 from dalda.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ def stage_settings(config: DaldaConfig, classes: list[str]) -> dict[str, Any]:
     settings["classes"] = classes
     if spec.is_llm:
         settings["description"] = resolve_description(config.data)
+    asked = {name: llm for name, llm in resolve_llm_names(config.data).items() if name in classes}
+    if asked:  # only then, so the settings (and caches) of every other dataset are unchanged
+        settings["llm_names"] = asked
     return settings
 
 
@@ -66,12 +69,13 @@ def prompts_for_classes(config: DaldaConfig, classes: list[str], run: RunDir) ->
         return _from_file(config, classes, run)
     settings = stage_settings(config, classes)
     if not cfg.regenerate:
-        cached = _cached(run, settings, classes)
+        cached = _cached(run, settings, classes, cfg.validation)
         if cached is not None:
             log.info("prompts: reusing %s (same classes and settings; --regenerate asks again)", run.prompts)
             return cached
     if cfg.source == "base":
-        return _save(run, base_prompts(classes, cfg.base_template), PromptsRecord(run.prompts_record, settings))
+        record = PromptsRecord(run.prompts_record, settings, validation=cfg.validation)
+        return _save(run, base_prompts(classes, cfg.base_template), record)
     return _from_chat(config, classes, run, settings)
 
 
@@ -97,9 +101,9 @@ def _from_chat(config: DaldaConfig, classes: list[str], run: RunDir, settings: d
     stored = read_record(run.prompts_record)
     working = run.prompts_record_pending if stored and stored.get("status") == "complete" else run.prompts_record
     if cfg.regenerate and not run.prompts_record_pending.exists():
-        record = PromptsRecord(working, settings, backend.secrets)
+        record = PromptsRecord(working, settings, backend.secrets, cfg.validation)
     else:
-        record = PromptsRecord.resume_or_new(working, settings, backend.secrets)
+        record = PromptsRecord.resume_or_new(working, settings, backend.secrets, cfg.validation)
     done = sum(1 for got in record.rounds[: cfg.num_prompts] if all(name in got for name in classes))
     if done:
         log.info("prompts: continuing an interrupted run, %d of %d rounds already complete", done, cfg.num_prompts)
@@ -115,6 +119,8 @@ def _from_chat(config: DaldaConfig, classes: list[str], run: RunDir, settings: d
             cfg.max_retries,
             record,
             on_round_done=lambda: progress.advance(task),
+            llm_names=settings.get("llm_names"),
+            validation=cfg.validation,
         )
     return _save(run, table, record)
 
@@ -129,8 +135,11 @@ def _save(run: RunDir, table: dict[str, list[str]], record: PromptsRecord) -> di
     return table
 
 
-def _cached(run: RunDir, settings: dict[str, Any], classes: list[str]) -> dict[str, list[str]] | None:
-    """The stored table when its record is complete and has ``settings``; None (with the reason logged) otherwise."""
+def _cached(
+    run: RunDir, settings: dict[str, Any], classes: list[str], mode: ValidationMode
+) -> dict[str, list[str]] | None:
+    """The stored table when its record is complete and has ``settings`` and its sentences pass validation in
+    ``mode``; None (with the reason logged) otherwise."""
     if not run.prompts.exists():
         return None
     record = read_record(run.prompts_record)
@@ -145,7 +154,9 @@ def _cached(run: RunDir, settings: dict[str, Any], classes: list[str]) -> dict[s
         log.info("prompts: settings changed since %s was made (%s); generating again", run.prompts, ", ".join(changed))
         return None
     try:
-        table = validate_prompt_table(read_json(run.prompts), classes, str(run.prompts))
+        table = validate_prompt_table(
+            read_json(run.prompts), classes, str(run.prompts), mode, llm_names=settings.get("llm_names")
+        )
     except (PromptsError, ValueError) as error:
         log.warning("prompts: cached %s is not usable (%s); generating again", run.prompts, error)
         return None
@@ -167,6 +178,13 @@ def _from_file(config: DaldaConfig, classes: list[str], run: RunDir) -> dict[str
         loaded = read_json(path)
     except ValueError as error:
         raise PromptsError(f"prompts.prompts_file={path} is not valid JSON: {error}") from None
-    table = validate_prompt_table(loaded, classes, f"prompts.prompts_file={path}")
+    flags: list[Flag] = []
+    mode = config.prompts.validation
+    table = validate_prompt_table(loaded, classes, f"prompts.prompts_file={path}", mode, flags)
     settings = {"source": "file", "path": str(path), "sha256": hashlib.sha256(raw).hexdigest(), "classes": classes}
-    return _save(run, table, PromptsRecord(run.prompts_record, settings))
+    record = PromptsRecord(run.prompts_record, settings, validation=mode)
+    record.flagged = [flag.to_json() for flag in flags]
+    if flags:
+        log.warning("prompts: %d prompt(s) of %s flagged by the validator and kept (prompts.validation=warn); "
+                    "they are listed in %s", len(flags), path, run.prompts_record)  # fmt: skip
+    return _save(run, table, record)
