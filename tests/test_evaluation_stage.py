@@ -39,7 +39,8 @@ def test_evaluate_writes_results_consistent_with_the_split(tmp_path):
     for classifier in ("resnet50", "clip"):
         result = json.loads((run.results / f"{classifier}.json").read_text())
         assert TABLE_FIELDS <= set(result)
-        assert result["method"] == method_label(config) == "llm-ags"
+        # The template backend wrote the prompts: the honest label, and the config's own method underneath.
+        assert result["method"] == "template-ags" and method_label(config) == "llm-ags"
         assert (result["dataset"], result["shots"], result["trial"]) == ("demo", split.shots, split.trial)
         assert result["classifier"] == classifier and result["classes"] == split.classes
         assert result["num_eval"] == len(split.eval) == sum(result["per_class_count"].values())
@@ -62,7 +63,7 @@ def test_zero_shot_reference_equals_the_untrained_clip_probe(tmp_path):
     result = json.loads((run.results / "clip.json").read_text())
     assert result["accuracy"] == result["zero_shot_clip_accuracy"]
     assert result["per_class_accuracy"] == result["zero_shot_clip_per_class_accuracy"]
-    assert result["method"] == "none" and result["configured_method"] == "llm-ags"
+    assert result["method"] == "none" and result["configured_method"] == "template-ags"
     assert json.loads(run.diversity.read_text())["clip_i"] is None
 
 

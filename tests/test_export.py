@@ -115,7 +115,7 @@ def test_export_gives_every_image_the_same_class_everywhere(tmp_path, monkeypatc
     assert labels == truth
 
     card = (out / "README.md").read_text()
-    assert "llm-ags" in card and "licence of the source images" in card and "3 classes" in card
+    assert "template-ags" in card and "licence of the source images" in card and "3 classes" in card
 
     again = CliRunner().invoke(app, ["export", str(run.root), "-o", str(out)])
     assert again.exit_code == 1 and "not empty" in again.output

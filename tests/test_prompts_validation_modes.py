@@ -192,3 +192,25 @@ def test_old_records_without_the_flag_list_still_load(tmp_path):
     before = path.read_bytes()
     record.write(path)
     assert json.loads(path.read_bytes()) == json.loads(before)
+
+
+def test_the_report_lists_the_flagged_prompts(tmp_path, scripted):
+    from dalda.config import config_to_yaml
+    from dalda.report.stage import build_report
+
+    scripted.append(_bad_then_good)
+    config = _config(tmp_path, validation="warn")
+    run = RunDir(tmp_path / "run").ensure()
+    run.config.write_text(config_to_yaml(config))
+    prompts_for_classes(config, CALTECH, run)
+    page = build_report(run.root).read_text()
+    assert "Flagged prompts" in page and "2 sentence(s) flagged by the prompt validator: 2 kept" in page
+    rows = (run.report / "tables" / "flagged_prompts.csv").read_text().splitlines()
+    assert len(rows) == 3 and BAD_BASS in rows[1] and "kept" in rows[1] and "bass" in rows[1]
+
+    clean = RunDir(tmp_path / "clean").ensure()
+    clean.config.write_text(config_to_yaml(_config(tmp_path, validation="warn")))
+    SCRIPT[:] = [lambda wanted: {name: f"A {name} in a photo." for name in wanted}]
+    prompts_for_classes(config, CALTECH, clean)
+    build_report(clean.root)
+    assert not (clean.report / "tables" / "flagged_prompts.csv").exists()  # nothing flagged: no table

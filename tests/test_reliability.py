@@ -128,7 +128,7 @@ def test_regenerate_is_an_action_and_a_failed_regenerate_keeps_the_complete_reco
 
     original = prompts_stage.collect_prompts
 
-    def failing(backend, classes, description, rounds, retries, record, on_round_done):
+    def failing(backend, classes, description, rounds, retries, record, on_round_done, **options):
         record.rounds.append({classes[0]: "a half-finished answer"})
         record.save()
         raise PromptsError("the LLM stopped answering")
@@ -151,9 +151,10 @@ def test_evaluate_labels_results_with_the_method_that_made_the_plan(tmp_path):
     assert ags.guidance.strategy == "ags"
     run = claim(tmp_path)
     random = build_config({"out_dir": str(tmp_path)}, ["guidance.strategy=random"])
-    assert synthetic_method_label(random, run) == "llm-rs"  # no history: the config's own method
+    # The default backend is the offline template, so the honest labels are template-*, never llm-*.
+    assert synthetic_method_label(random, run) == "template-rs"  # no history: the config's own method
     record(run.root, {"event": "stage", "stage": "plan", "config": recorded_config(ags).model_dump(mode="json")})
-    assert synthetic_method_label(random, run) == "llm-ags"
+    assert synthetic_method_label(random, run) == "template-ags"
 
 
 _HOLDER = textwrap.dedent(

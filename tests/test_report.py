@@ -21,7 +21,7 @@ from scipy import stats
 from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, ManifestLine, PlanRow, ScoreRecord
 from dalda.config import config_to_yaml
 from dalda.configure import build_config
-from dalda.methods import get_method, method_title
+from dalda.methods import get_method, method_title, relabelled
 from dalda.report.groups import dataset_groups
 from dalda.report.stage import build_report, run_report_stage
 from dalda.report.stats import summarize, welch_test
@@ -57,13 +57,19 @@ def make_run(
     lambdas: list[float] | None = None,
     num_prompts: int = 10,
     alias: str | None = None,
+    backend: str = "template",
 ) -> RunDir:
-    """A finished run directory as the pipeline would leave it (only the files the report reads)."""
+    """A finished run directory as the pipeline would leave it (only the files the report reads).
+
+    ``method`` may be an honest name (``template-ags``: the ``llm-ags`` recipe, prompts by the template backend);
+    ``backend`` is ``prompts.backend`` (the default, template, is no LLM: its runs are reported as template-*).
+    """
+    runs = relabelled(method)[1] if relabelled(method) else method
     values = _deep_merge(
         {"out_dir": str(root), "data": {"dataset": dataset, "shots": shots, "trial": trial}},
-        get_method(method).overrides,
+        get_method(runs).overrides,
     )
-    values = _deep_merge(values, {"prompts": {"num_prompts": num_prompts}})
+    values = _deep_merge(values, {"prompts": {"num_prompts": num_prompts, "backend": backend}})
     config = build_config(values)
     run = RunDir(root).ensure()
     run.config.write_text(config_to_yaml(config))
@@ -115,12 +121,15 @@ def _row(rows: list[dict[str, str]], method: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
-    """Two datasets (pets HC, flowers LC) x three methods x three trials, accuracies drawn at random."""
+    """Two datasets (pets HC, flowers LC) x three methods x three trials, accuracies drawn at random.
+
+    The runs' prompts come from the template backend (the offline default), so DALDA's recipe is reported as
+    template-ags, and the t-tests compare against it."""
     root = tmp_path_factory.mktemp("experiment")
     rng = np.random.default_rng(7)
     truth: dict[tuple[str, str, int], dict] = {}
     for dataset, level in (("pets", 0.85), ("flowers102", 0.45)):
-        for method in ("real-guidance", "base-rs", "llm-ags"):
+        for method in ("real-guidance", "base-rs", "template-ags"):
             for trial in range(3):
                 values = {
                     "accuracy": {"clip": float(rng.uniform(0.6, 0.95)), "resnet50": float(rng.uniform(0.4, 0.8))},
@@ -148,7 +157,7 @@ def test_accuracy_and_diversity_tables_equal_the_results_files(grid):
     root, _, truth = grid
     tab2 = _read_csv(root / "report" / "tables" / "tab2_accuracy_1shot.csv")
     tab1 = _read_csv(root / "report" / "tables" / "tab1_diversity_1shot.csv")
-    for method in ("real-guidance", "base-rs", "llm-ags"):
+    for method in ("real-guidance", "base-rs", "template-ags"):
         for dataset, title in (("pets", "Oxford Pets (HC)"), ("flowers102", "Flowers102 (LC)")):
             for classifier, column in (("clip", "Acc-CLIP"), ("resnet50", "Acc-RN50")):
                 values = _values(truth, dataset, method, "accuracy", classifier)
@@ -178,8 +187,8 @@ def test_group_table_pools_trials_and_ttests_equal_scipy(grid):
     tests = _read_csv(root / "report" / "tables" / "tab3_ttests_1shot.csv")
     for group, dataset in (("HC", "pets"), ("LC", "flowers102")):
         for classifier, column in (("resnet50", "Acc-RN50"), ("clip", "Acc-CLIP")):
-            ours = _values(truth, dataset, "llm-ags", "accuracy", classifier)
-            assert float(_row(tab3, "llm-ags")[f"{group} {column}"]) == pytest.approx(np.mean(ours), abs=1e-15)
+            ours = _values(truth, dataset, "template-ags", "accuracy", classifier)
+            assert float(_row(tab3, "template-ags")[f"{group} {column}"]) == pytest.approx(np.mean(ours), abs=1e-15)
             for other in ("real-guidance", "base-rs"):
                 theirs = _values(truth, dataset, other, "accuracy", classifier)
                 expected = stats.ttest_ind(ours, theirs, equal_var=False)
@@ -190,13 +199,16 @@ def test_group_table_pools_trials_and_ttests_equal_scipy(grid):
                 assert float(row["p"]) == pytest.approx(expected.pvalue, rel=1e-12)
                 assert float(row["t"]) == pytest.approx(expected.statistic, rel=1e-12)
                 assert float(row["difference"]) == pytest.approx(np.mean(ours) - np.mean(theirs), abs=1e-15)
-    assert not [r for r in tests if r["Method"] == method_title("llm-ags")]
+                assert row["Reference"] == method_title("template-ags") == "Template Prompt + AGS"
+    assert not [r for r in tests if r["Method"] == method_title("template-ags")]
+    titles = {row["Method"] for row in tab3}
+    assert "Template Prompt + AGS" in titles and not any("DALDA" in t or "LLM" in t for t in titles)
 
 
 def test_markdown_rounds_and_bolds_the_best_value(grid):
     root, _, truth = grid
     text = (root / "report" / "tables" / "tab2_accuracy_1shot.md").read_text()
-    methods = ("real-guidance", "base-rs", "llm-ags")
+    methods = ("real-guidance", "base-rs", "template-ags")
     best = max(methods, key=lambda m: np.mean(_values(truth, "pets", m, "accuracy", "clip")))
     line = next(line for line in text.splitlines() if line.startswith(f"| {method_title(best)} |"))
     mean = np.mean(_values(truth, "pets", best, "accuracy", "clip"))
@@ -244,7 +256,33 @@ def test_sweep_figures_appear_only_with_their_runs(tmp_path):
     assert {"fig7_accuracy_vs_shots.png", "fig8_fixed_lambda_1shot.png", "fig9_num_prompts_1shot.png"} <= names
     assert "fig6_diversity_vs_shots.png" not in names  # diversity exists at one shot count only
     runs = _read_csv(tmp_path / "report" / "tables" / "runs.csv")
-    assert {row["Method"] for row in runs} >= {"llm-rs-m1", "llm-rs-m5", "llm-fixed-0.5", "base-fixed-0"}
+    # Template prompts: an alias or fixed-λ name of an llm-* method is reported under the template source.
+    assert {row["Method"] for row in runs} >= {"template-rs-m1", "template-rs-m5", "template-fixed-0.5", "base-fixed-0"}
+
+
+def test_llm_and_template_runs_are_labelled_apart_and_each_tested_against_its_own_dalda(tmp_path):
+    """An LLM backend's run keeps llm-ags (DALDA); a template run of the same grid cell is template-ags, and
+    each prompt source's methods are t-tested against the AGS run of that source."""
+    rng = np.random.default_rng(3)
+    for trial in range(3):
+        for method, backend in (("llm-ags", "openai"), ("llm-rs", "openai"), ("llm-ags", "template"),
+                                ("llm-rs", "template"), ("base-rs", "template")):  # fmt: skip
+            accuracy = {"clip": float(rng.uniform(0.4, 0.9))}
+            make_run(tmp_path / backend / f"t{trial}" / method, dataset="pets", method=method, trial=trial,
+                     accuracy=accuracy, backend=backend, alias=method, real_scores=[0.9, 0.8])  # fmt: skip
+    build_report(tmp_path)
+    runs = _read_csv(tmp_path / "report" / "tables" / "runs.csv")
+    assert {(row["Run"].split("/")[0], row["Method"]) for row in runs} == {
+        ("openai", "llm-ags"), ("openai", "llm-rs"), ("template", "template-ags"), ("template", "template-rs"),
+        ("template", "base-rs"),
+    }
+    tests = _read_csv(tmp_path / "report" / "tables" / "tab3_ttests_1shot.csv")
+    versus = {row["Method"]: row["Reference"] for row in tests}
+    assert versus == {  # the two AGS runs are references, not compared with each other
+        "LLM Prompt + RS": "LLM Prompt + AGS (DALDA)",
+        "Template Prompt + RS": "Template Prompt + AGS",
+        "Base Prompt + RS": "LLM Prompt + AGS (DALDA)",
+    }
 
 
 def test_single_run_report(tmp_path):

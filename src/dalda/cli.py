@@ -246,11 +246,13 @@ def export(
     """The run's real + synthetic images as a torchvision ImageFolder and a Hugging Face dataset with a card."""
     _setup_logging(verbose)
     from dalda.export import export_run
+    from dalda.chat import prompt_source
     from dalda.methods import method_label
 
     try:
         config = resolve_config(None, run_dir, None)
-        summary = export_run(config, RunDir(run_dir), out or run_dir / "export", method_label(config), push_to_hub)
+        label = method_label(config, prompt_source(config, RunDir(run_dir)))  # honest: template-ags without an LLM
+        summary = export_run(config, RunDir(run_dir), out or run_dir / "export", label, push_to_hub)
     except (ConfigError, ValueError, FileNotFoundError, FileExistsError) as error:
         stderr.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(1) from None

@@ -5,6 +5,14 @@ run's config says it ran (config -> name, :func:`method_label`, used by evaluati
 directions come from the same :class:`Method` entries, so they cannot drift apart. ``base-fixed-<λ>`` /
 ``llm-fixed-<λ>`` are parsed rather than listed, since the paper sweeps λ = 0.0, 0.1, ..., 1.0. Adding a method
 is one ``METHODS.register`` call (``docs/extending.md``).
+
+Honest labels: an ``llm-*`` method whose prompts no LLM wrote is reported under the name of its actual prompt
+source: ``template-ags`` ("Template Prompt + AGS") for the offline ``template`` backend, ``file-ags`` for a
+hand-written ``prompts.prompts_file``. This module cannot know which backends are LLMs (``dalda.chat`` sits
+above it), so the layer that knows passes the source in: :func:`method_label` takes ``prompt_source``, and the
+evaluation and report stages get it from ``dalda.chat.prompt_source`` (the run's prompts record first, else
+the config). The report compares each method with DALDA's recipe from the same prompt source
+(:func:`reference_for`), so a template-only grid's t-tests are against ``template-ags``.
 """
 
 from __future__ import annotations
@@ -23,7 +31,10 @@ REAL_ONLY_STAGES = tuple(name for name in ALL_STAGES if name not in SYNTHESIS_ST
 DALDA = "llm-ags"
 """The paper's method (LLM Prompt + AGS); the report tests every other method against it."""
 
-_FIXED = re.compile(r"^(base|llm)-fixed-(\d+(?:\.\d+)?)$")
+_FIXED = re.compile(r"^(base|llm|template|file)-fixed-(\d+(?:\.\d+)?)$")
+PROMPT_TITLES = {"base": "Base Prompt", "llm": "LLM Prompt", "template": "Template Prompt", "file": "File Prompt"}
+"""How a prompt source is named in method titles; another non-LLM backend's name is shown capitalised."""
+_SOURCED = re.compile(r"^([a-z][a-z0-9_]*)-(.+)$")
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,45 @@ def _fixed(source: str, scale: float) -> Method:
     return Method(name, f"{prompt} + λ={scale:g}", _ip_adapter(source, "fixed", fixed_scale=scale))
 
 
+def honest_name(name: str, prompt_source: str | None) -> str:
+    """``name`` under the prompt source that really wrote its prompts: ``llm-ags`` with source "template" is
+    ``template-ags``; any other name, or source None/"llm", is returned as is."""
+    if prompt_source in (None, "llm") or not name.startswith("llm-"):
+        return name
+    return f"{prompt_source}-{name[len('llm-'):]}"
+
+
+def relabelled(name: str) -> tuple[str, str] | None:
+    """(prompt source, the ``llm-*`` method) of an honest name such as ``template-ags``; None for any other."""
+    match = _SOURCED.match(name)
+    if match is None or match.group(1) in ("llm", "base"):
+        return None
+    llm = "llm-" + match.group(2)
+    return (match.group(1), llm) if llm in METHODS or _FIXED.match(llm) else None
+
+
+def prompt_source_of(name: str) -> str:
+    """The prompt source a method name says: "llm" for ``llm-*``, "template" for ``template-*`` ..., else ""."""
+    found = relabelled(name)
+    if found is not None:
+        return found[0]
+    return name.split("-", 1)[0] if name.startswith(("llm-", "base-")) else ""
+
+
+def reference_for(name: str, present: set[str] | list[str], reference: str = DALDA) -> str | None:
+    """The method ``name`` is compared with in the report: ``reference`` (DALDA) under ``name``'s own prompt
+    source when that run exists (``template-rs`` -> ``template-ags``), else ``reference`` itself, else the first
+    present variant of it; None when none is present."""
+    present = set(present)
+    own = honest_name(reference, prompt_source_of(name) or None) if prompt_source_of(name) != "base" else reference
+    if own in present:
+        return own
+    if reference in present:
+        return reference
+    variants = sorted(m for m in present if (relabelled(m) or ("", ""))[1] == reference)
+    return variants[0] if variants else None
+
+
 def method_of(config: DaldaConfig) -> Method:
     """The method ``config`` runs: the first table entry it matches, else its fixed-λ or generator method."""
     for _, method in METHODS.items():
@@ -94,13 +144,15 @@ def method_of(config: DaldaConfig) -> Method:
     return Method(generator, generator, {"generator": {"name": generator}}, identity=("generator.name",))
 
 
-def method_label(config: DaldaConfig) -> str:
+def method_label(config: DaldaConfig, prompt_source: str | None = None) -> str:
     """The method a config runs, named as in the paper's tables (e.g. ``llm-ags`` = DALDA, ``base-rs``).
 
     ``none`` means real images only (synthetic probability 0); ``llm-fixed-0.3`` is a fixed-lambda run;
-    ``real-guidance`` and ``da-fusion`` are the baselines.
+    ``real-guidance`` and ``da-fusion`` are the baselines. ``prompt_source`` (``dalda.chat.prompt_source``:
+    "llm", "template", "file", ...) makes the label honest: ``template-ags`` when no LLM wrote the prompts;
+    None keeps the config's own name (what the grid runner checks a cell against).
     """
-    return method_of(config).name
+    return honest_name(method_of(config).name, prompt_source)
 
 
 def default_stages(config: DaldaConfig) -> list[str]:
@@ -126,7 +178,7 @@ def get_method(name: str) -> Method:
     if name in METHODS:
         return METHODS.get(name)
     fixed = fixed_scale(name)
-    if fixed is not None:
+    if fixed is not None and fixed[0] in ("base", "llm"):
         return _fixed(*fixed)
     raise ValueError(
         f"unknown method {name!r}; choose one of {METHODS.names()} or base-fixed-<λ> / llm-fixed-<λ> "
@@ -141,7 +193,14 @@ def fixed_scale(name: str) -> tuple[str, float] | None:
 
 
 def method_title(name: str) -> str:
-    """Paper-style name of a method; names outside the table (aliases in a grid) are shown as written."""
+    """Paper-style name of a method; names outside the table (aliases in a grid) are shown as written.
+
+    An honest name takes its source's title and never DALDA's: ``template-ags`` is "Template Prompt + AGS"."""
+    found = relabelled(canonical_name(name))
+    if found is not None:
+        source, llm = found
+        title = method_title(llm).replace(" (DALDA)", "")
+        return title.replace(PROMPT_TITLES["llm"], PROMPT_TITLES.get(source, f"{source.capitalize()} Prompt"))
     try:
         return get_method(name).title
     except ValueError:
@@ -151,6 +210,9 @@ def method_title(name: str) -> str:
 def method_sort_key(name: str) -> tuple[int, float, str]:
     """Order of rows in tables and lines in plots: the paper's table order, then fixed λ, then the rest."""
     order = list(METHODS)
+    found = relabelled(name)
+    if found is not None:  # beside its llm-* method (ties broken by the name)
+        return (*method_sort_key(found[1])[:2], name)
     if name in METHODS:
         return (order.index(name), 0.0, name)
     fixed = fixed_scale(name)

@@ -8,13 +8,25 @@ record work with it unchanged (``docs/extending.md``).
 from __future__ import annotations
 
 from dalda.chat.openai import OPENAI
+from dalda.chat import source as _source
 from dalda.chat.protocol import BackendError, ChatBackend, ChatBackendSpec, ChatMessage, ChatReply
 from dalda.chat.template import TEMPLATE
 from dalda.chat.transformers import TRANSFORMERS
+from dalda.config import DaldaConfig
 from dalda.registry import Registry
+from dalda.rundir import RunDir
 
 CHAT_BACKENDS = Registry[ChatBackendSpec]("chat backend", setting="prompts.backend")
 for _spec in (TEMPLATE, OPENAI, TRANSFORMERS):
     CHAT_BACKENDS.register(_spec.name, _spec)
 
-__all__ = ["CHAT_BACKENDS", "BackendError", "ChatBackend", "ChatBackendSpec", "ChatMessage", "ChatReply"]
+
+def prompt_source(config: DaldaConfig, run: RunDir | None = None) -> str:
+    """Who wrote the prompts of ``config`` (or of ``run``, from its prompts record): "llm", "template", "file",
+    "base" (``dalda.chat.source``); the evaluation and report stages pass it to ``dalda.methods.method_label``."""
+    return _source.prompt_source(config, CHAT_BACKENDS, run)
+
+
+__all__ = [
+    "CHAT_BACKENDS", "BackendError", "ChatBackend", "ChatBackendSpec", "ChatMessage", "ChatReply", "prompt_source"
+]

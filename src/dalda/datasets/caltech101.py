@@ -81,7 +81,7 @@ CALTECH101 = DatasetSpec(
     title="Caltech-101",
     # The facts of the paper's Tab. 5 row, in our words.
     description=(
-        "Photos of objects from 101 categories. A category has between about 40 and 800 images, most of them "
+        "Pictures of objects from 101 categories. A category has between about 40 and 800 images, most of them "
         "about 50. Images are roughly 300 x 200 pixels, and the outline of each object was traced by hand."
     ),
     load=load_caltech101,

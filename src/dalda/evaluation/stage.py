@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from dalda.artefacts import Checkpoint, read_split_for
+from dalda.chat import prompt_source
 from dalda.config import ConfigError, DaldaConfig, parse_config
 from dalda.methods import method_label
 from dalda.ownership import last_stage_config
@@ -63,16 +64,18 @@ def synthetic_method_label(config: DaldaConfig, run: RunDir) -> str:
     finished with (``history.jsonl``); the current config's method for a run made before the history existed.
 
     ``dalda evaluate -s guidance.strategy=random`` on an AGS run thus still labels its results ``llm-ags``: an
-    override on a later command cannot relabel images it did not make.
+    override on a later command cannot relabel images it did not make. The label names the prompt source the
+    run's prompts record states (``template-ags`` when the offline template wrote them, ``docs/protocol.md``).
     """
-    current = method_label(config)
+    current = method_label(config, prompt_source(config, run))
     made = last_stage_config(run.root, "plan")
     if made is None:
         return current
     try:
-        recorded = method_label(parse_config(made))
+        planned = parse_config(made)
     except ConfigError:
         return current
+    recorded = method_label(planned, prompt_source(planned, run))
     if recorded != current:
         log.warning(
             "the plan of %s was made by method %s, but this command's config runs %s; results are labelled %s "

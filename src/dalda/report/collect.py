@@ -19,7 +19,8 @@ import yaml
 from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, ManifestLine, PlanRow, ScoreRecord
 from dalda.config import DaldaConfig
 from dalda.io import read_json
-from dalda.methods import method_label
+from dalda.chat import prompt_source
+from dalda.methods import honest_name, method_label
 from dalda.metrics import DIVERSITY_METRICS
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS
@@ -39,9 +40,10 @@ class RunRecord:
     dataset: str
     """Dataset label: the grid's label for the cell, else ``data.dataset``."""
     method: str
-    """The grid's name for the cell, else the method the config runs."""
+    """The grid's name for the cell, else the method the config runs; both under the prompt source that wrote
+    the run's prompts (a cell named ``llm-ags`` whose prompts the template wrote is ``template-ags``)."""
     base_method: str
-    """:func:`method_label` of the config (an alias's underlying method)."""
+    """:func:`method_label` of the config (an alias's underlying method), with the same prompt source."""
     shots: int
     trial: int
     accuracy: dict[str, float] = field(default_factory=dict)
@@ -141,12 +143,13 @@ def load_run(root: Path) -> RunRecord | None:
     accuracy, files, from_results = _results(run, list(config.train.classifiers), protocols, best)
     diversity = DiversityReport.read(run).values if run.diversity.is_file() else from_results
     cell = CellInfo.read_optional(run)
-    base = method_label(config)
+    source = prompt_source(config, run)
+    base = method_label(config, source)
     return RunRecord(
         root=run.root,
         config=config,
         dataset=cell.dataset if cell else config.data.dataset,
-        method=cell.method if cell else base,
+        method=honest_name(cell.method, source) if cell else base,
         base_method=base,
         shots=config.data.shots,
         trial=config.data.trial,

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
 from matplotlib.figure import Figure  # noqa: E402
 
-from dalda.methods import DALDA, fixed_scale, method_sort_key, method_title  # noqa: E402
+from dalda.methods import PROMPT_TITLES, fixed_scale, method_sort_key, method_title, reference_for  # noqa: E402
 from dalda.io import atomic_open  # noqa: E402
 from dalda.report.collect import RunRecord, plan_lambdas  # noqa: E402
 from dalda.report.groups import DatasetGroup, dataset_order, dataset_title  # noqa: E402
@@ -165,12 +165,12 @@ def accuracy_vs_fixed_lambda(records: Sequence[RunRecord], shots: int, path: Pat
     classifiers = classifiers_in_figure_order(fixed)  # the paper: ResNet row first
     if not classifiers:
         return None
-    colours = {"base": "#4C72B0", "llm": "#DD8452"}
+    colours = {"base": "#4C72B0", "llm": "#DD8452", "template": "#55A868", "file": "#8172B3"}
     figure, axes = _grid(len(classifiers), len(datasets))
     for row, classifier in zip(axes, classifiers):
         metric = accuracy_of(classifier)
         for ax, dataset in zip(row, datasets):
-            for source, label in (("base", "Base Prompt"), ("llm", "LLM Prompt")):
+            for source, label in PROMPT_TITLES.items():
                 mine = [r for r in fixed if r.dataset == dataset and fixed_scale(r.method)[0] == source]
                 xs, means, stds = _curve(mine, lambda r: fixed_scale(r.method)[1], metric)
                 if not xs:
@@ -178,9 +178,11 @@ def accuracy_vs_fixed_lambda(records: Sequence[RunRecord], shots: int, path: Pat
                 colour = colours[source]
                 ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=colour, label=f"{label}, fixed λ")
                 ax.axhline(sum(means) / len(means), color=colours[source], linestyle="--", label=f"{label} mean")
-            dalda = summarize(_values([r for r in chosen if r.dataset == dataset and r.method == DALDA], metric))
+            here = [r for r in chosen if r.dataset == dataset]
+            reference = reference_for("", {r.method for r in here})  # DALDA, or its recipe from another source
+            dalda = summarize(_values([r for r in here if r.method == reference], metric))
             if dalda is not None:
-                ax.axhline(dalda.mean, color="#C44E52", label=method_title(DALDA))
+                ax.axhline(dalda.mean, color="#C44E52", label=method_title(str(reference)))
             ax.set_xlabel("fixed IP-Adapter weight λ")
             ax.set_ylabel(classifier_title(classifier))
             ax.set_title(f"{dataset_title(dataset)}: {classifier_title(classifier)}")

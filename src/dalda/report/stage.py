@@ -3,7 +3,8 @@
 Output, under ``<root>/report/``::
 
     index.html            self-contained page (figures embedded)
-    tables/<key>.md|.csv  Tab. 1, 2, 3 (+ t-tests) per shot count, and the per-run index
+    tables/<key>.md|.csv  Tab. 1, 2, 3 (+ t-tests) per shot count, the per-run index, and the prompts the
+                          validator flagged (when any)
     figures/<name>.png    Fig. 4 histograms, λ distribution, Fig. 5 grids, Fig. 6/7 (several shots),
                           Fig. 8 (fixed-λ runs), Fig. 9 (several prompt counts)
     manifest.json         what was written, for tools and tests
@@ -24,6 +25,7 @@ from typing import Any
 from dalda.config import DaldaConfig
 from dalda.io import read_json, write_json_atomic, write_text_atomic
 from dalda.report import plots
+from dalda.report.flagged_prompts import flagged_prompts_table
 from dalda.report.collect import SUMMARY_FILE, RunRecord, find_run_dirs, load_runs, real_image_scores
 from dalda.report.grids import image_grids
 from dalda.report.groups import HC_THRESHOLD, DatasetGroup, dataset_groups, dataset_order, dataset_title
@@ -67,6 +69,7 @@ def _tables(
             ttest_table(records, shots, groups, f"tab3_ttests_{shots}shot"),
         ]
     tables.append(runs_table(records, base, "runs"))
+    tables.append(flagged_prompts_table(records, base, "flagged_prompts"))
     return [table for table in tables if table is not None]
 
 

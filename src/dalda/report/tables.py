@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from dalda.methods import DALDA, method_sort_key, method_title
+from dalda.methods import DALDA, method_sort_key, method_title, reference_for
 from dalda.report.collect import RunRecord
 from dalda.report.columns import (
     accuracy_of,
@@ -256,37 +256,48 @@ def group_table(
 def ttest_table(
     records: Sequence[RunRecord], shots: int, groups: dict[str, DatasetGroup], key: str, reference: str = DALDA
 ) -> Table | None:
-    """Welch's t-test of ``reference`` (DALDA) against each other method, per group and classifier."""
+    """Welch's t-test of ``reference`` (DALDA) against each other method, per group and classifier.
+
+    Each method is compared with ``reference`` under its own prompt source where that run exists
+    (:func:`dalda.methods.reference_for`: ``template-rs`` against ``template-ags``), so a grid whose prompts
+    no LLM wrote is still tested against DALDA's recipe; the "Reference" column names the run compared with.
+    """
     pooled = _group_records(records, shots, groups)
-    ours = "DALDA" if reference == DALDA else reference
     columns = [
         Column("Group"), Column("Classifier"), Column("Method"),
-        Column(f"{ours} mean"), Column("method mean"), Column("difference"),
-        Column("t", digits=3), Column("p"), Column(f"n {ours}"), Column("n method"),
+        Column("reference mean"), Column("method mean"), Column("difference"),
+        Column("t", digits=3), Column("p"), Column("n reference"), Column("n method"), Column("Reference"),
     ]  # fmt: skip
     rows: list[list[Cell]] = []
+    references: set[str] = set()
     for group, chosen in pooled.items():
+        present = {record.method for record in chosen}
         for classifier in classifiers_in_figure_order(chosen):
-            ours = _values([r for r in chosen if r.method == reference], accuracy_of(classifier))
-            if not ours:
-                continue
             for method in _methods(chosen):
+                versus = reference_for(method, present, reference)
+                if versus is None or method == versus:
+                    continue  # no reference in the group, or the method is a reference itself
+                mine = _values([r for r in chosen if r.method == versus], accuracy_of(classifier))
                 theirs = _values([r for r in chosen if r.method == method], accuracy_of(classifier))
-                if method == reference or not theirs:
+                if not mine or not theirs:
                     continue
-                test = welch_test(ours, theirs)
+                test = welch_test(mine, theirs)
+                references.add(versus)
                 rows.append([
                     group, classifier_title(classifier), method_title(method),
                     test.mean_a, test.mean_b, test.difference, test.statistic, test.pvalue, test.n_a, test.n_b,
+                    method_title(versus),
                 ])  # fmt: skip
     if not rows:
         return None
+    against = " / ".join(method_title(name) for name in sorted(references, key=method_sort_key))
     notes = [
-        f"Welch's two-sided t-test (scipy.stats.ttest_ind, equal_var=False) of {method_title(reference)} against "
+        f"Welch's two-sided t-test (scipy.stats.ttest_ind, equal_var=False) of {against} against "
         "each method over the group's pooled (dataset, trial) accuracies; difference = reference - method. "
+        "Each method is compared with the reference written by the same prompt source where one exists. "
         "n/a: fewer than two runs on a side, or no variance on either."
     ]
-    return Table(key, f"Tab. 3 — t-tests against {method_title(reference)}, {shots}-shot", columns, rows, notes)
+    return Table(key, f"Tab. 3 — t-tests against {against}, {shots}-shot", columns, rows, notes)
 
 
 def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | None:
