@@ -51,11 +51,12 @@ ROWS = [
     (CALTECH, CALTECH101_LLM_NAMES, "bass", "A bass fish swims past a sunken anchor.", "'anchor'"),
     (CALTECH, CALTECH101_LLM_NAMES, "bass", "A largemouth bass fish leaps from a lake.", ACCEPT),
     (CALTECH, CALTECH101_LLM_NAMES, "bass", "A bass guitar leaning on a bass fish tank.", ACCEPT),  # names the fish
-    (CALTECH, CALTECH101_LLM_NAMES, "crab", "A crab scuttles past a bass fish.", "'bass fish'"),
+    (CALTECH, CALTECH101_LLM_NAMES, "crab", "A crab scuttles past a bass fish.", "dataset: 'bass fish'"),
     (CALTECH, CALTECH101_LLM_NAMES, "crab", "A crab scuttles past a bass on the reef.", "'bass fish' (as 'bass')"),
     (CALTECH, CALTECH101_LLM_NAMES, "crab", "A crab beside a bass guitar on the sand.", ACCEPT),  # compound
     (CALTECH, CALTECH101_LLM_NAMES, "portrait", "A portrait of a person against a grey wall.", ACCEPT),
-    (CALTECH, CALTECH101_LLM_NAMES, "portrait", "A portrait of a person next to a close-up face.", "'close-up face'"),
+    (CALTECH, CALTECH101_LLM_NAMES, "portrait", "A portrait of a person next to a close-up face.",
+     "dataset: 'close-up face'"),
     (CALTECH, {}, "butterfly", "Two dragonflies hover over a butterfly.", "'dragonfly' (as 'dragonflies')"),
     (CALTECH, {}, "dragonfly", "A dragonfly resting on water lilies.", "'water lily' (as 'water lilies')"),
     (CALTECH, {}, "dragonfly", "A dragonfly near the water, lilac sky.", ACCEPT),  # "water" alone is no lily
@@ -94,3 +95,10 @@ def test_the_validator_limits_stated_in_its_docstring_hold():
     """The documented limits are real: these readings are wrong, and the docstring says so."""
     assert ClassNameMatcher(CALTECH).problem("Watch the crab scuttle.", "crab") is not None  # imperative
     assert ClassNameMatcher(ANIMALS).problem("A cat next to a hot dog.", "cat") is not None  # fixed expression
+
+
+def test_the_flag_names_the_class_as_the_llm_was_asked_and_the_words_it_found():
+    matcher = ClassNameMatcher(CALTECH, CALTECH101_LLM_NAMES)
+    assert matcher.problem("A crab scuttles past a bass fish.", "crab").endswith("dataset: 'bass fish'")
+    assert matcher.problem("A crab scuttles past a bass.", "crab").endswith("dataset: 'bass fish' (as 'bass')")
+    assert matcher.problem("A crab near a close-up face.", "crab").endswith("dataset: 'close-up face'")

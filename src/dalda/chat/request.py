@@ -200,11 +200,13 @@ class ClassNameMatcher:
         return self.llm_names.get(name, name)
 
     def _occurrences(self, name: str, text: str) -> list[_Occurrence]:
-        return [
+        """Every occurrence of either name of class ``name`` in ``text``, in text order, longer ones first."""
+        found = [
             _Occurrence(match.start(), match.end(), form, match.group("last"))
             for form, pattern in self._forms.get(name, [])
             for match in pattern.finditer(text)
         ]
+        return sorted(found, key=lambda occurrence: (occurrence.start, occurrence.start - occurrence.end))
 
     def _excused(self, found: _Occurrence, text: str) -> bool:
         """Whether the words around ``found`` say it is not the class (verb, quantity, gaze idiom, compound)."""
