@@ -166,7 +166,8 @@ def test_warn_and_repair_on_a_hand_written_file(tmp_path, scripted):
     with pytest.raises(PromptsError, match="prompt 0 of class 'cat' is not usable: .*'dog'"):
         prompts_for_classes(_config(tmp_path, dataset="demo", prompts_file=str(path)), classes, RunDir(tmp_path / "a"))
     run = RunDir(tmp_path / "b")
-    table = prompts_for_classes(_config(tmp_path, dataset="demo", prompts_file=str(path), validation="warn"), classes, run)
+    warn = _config(tmp_path, dataset="demo", prompts_file=str(path), validation="warn")
+    table = prompts_for_classes(warn, classes, run)
     assert table == table_file
     record = PromptsRecordFile.read(run)
     assert [(f["class"], f["action"]) for f in record.flagged] == [("cat", "kept")]  # the gaze idiom is no flag

@@ -60,8 +60,9 @@ class PromptsRecordFile:
 
     @property
     def flagged(self) -> list[dict[str, Any]]:
-        """Sentences the validator flagged, each ``{"round", "class", "sentence", "reason", "action"}`` with action
-        "asked again" (``repair``) or "kept" (``warn``); empty for records older than the list."""
+        """Sentences the validator flagged, each ``{"round", "attempt", "class", "sentence", "reason", "action"}``
+        (a hand-written file's have no round or attempt), action "asked again" (``repair``) or "kept" (``warn``);
+        empty for records older than the list."""
         value = self.extra.get("flagged", [])
         return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
 

@@ -13,7 +13,7 @@ Layout::
                    "accepted", "problems", "error", "started_at", "seconds"}, ...],
      "validation": "repair" | "warn" | "off",     # prompts.validation when the record was written
      "flagged_count": n,                          # len(flagged)
-     "flagged": [{"round", "class", "sentence", "reason", "action": "asked again" | "kept"}, ...]}
+     "flagged": [{"round", "attempt", "class", "sentence", "reason", "action": "asked again" | "kept"}, ...]}
 
 ``flagged`` lists every sentence the validator flagged (``dalda.prompts.validation``) and what was done with
 it. Records written before these three keys existed still load (``dalda.artefacts.PromptsRecordFile``).

@@ -13,6 +13,10 @@ M and backend settings, unless ``prompts.regenerate`` is set (``--regenerate``, 
 LLM run is continued. A new LLM run beside a complete record writes ``run.prompts_record_pending`` and replaces
 the complete record only once it completes, so a failed attempt never loses a finished one. The
 "best quality, high quality, " prefix is not applied here: the plan stage adds it.
+
+The chat backend is asked with the dataset's LLM-facing class names (``DatasetSpec.llm_names``, recorded in the
+settings when a class has one); ``prompts.validation`` (repair | warn | off) decides what happens to a sentence
+the validator flags, in an answer, a hand-written file or a cached table (``dalda.prompts.validation``).
 """
 
 from __future__ import annotations
