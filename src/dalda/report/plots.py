@@ -156,7 +156,8 @@ def _values(records: Sequence[RunRecord], metric: Metric) -> list[float]:
 
 
 def accuracy_vs_fixed_lambda(records: Sequence[RunRecord], shots: int, path: Path) -> Path | None:
-    """Fig. 8: accuracy against a fixed λ, Base vs LLM Prompt; dashed lines: each curve's mean; solid: DALDA."""
+    """Fig. 8: accuracy against a fixed λ per prompt source (Base, LLM, template, ...); dashed lines: each curve's
+    mean; solid: DALDA, or its recipe from the grid's prompt source (``dalda.methods.reference_for``)."""
     chosen = [r for r in records if r.shots == shots]
     fixed = [r for r in chosen if fixed_scale(r.method) is not None]
     if not fixed:

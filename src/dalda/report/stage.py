@@ -102,8 +102,8 @@ def _figures(
     for shots in sorted({record.shots for record in records}):
         found.append((
             plots.accuracy_vs_fixed_lambda(records, shots, folder / f"fig8_fixed_lambda_{shots}shot.png"),
-            f"Fig. 8 — {shots}-shot accuracy at a fixed λ, Base vs LLM Prompt; dashed: each curve's mean, "
-            "solid red: DALDA.",
+            f"Fig. 8 — {shots}-shot accuracy at a fixed λ, Base vs LLM (or template) Prompt; dashed: each curve's "
+            "mean, solid red: the AGS run (DALDA when an LLM wrote its prompts; the legend names it).",
             "Fixed λ and prompt count",
         ))  # fmt: skip
         found.append((
