@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,8 @@ figure { margin: 1em 0; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption, .note { font-size: 0.85em; color: #555; }
 .failed { color: #b00; }
+td.prompts { text-align: left; }
+td.prompts ol { margin: 0; padding-left: 1.4em; }
 """
 
 
@@ -55,8 +58,10 @@ def render_page(
     overview: str,
     tables: list[tuple[Table, dict[str, str]]],
     figures: list[FigureEntry],
+    extra: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The page: overview (trusted HTML built by the caller), then tables, then figures grouped by section."""
+    """The page: overview (trusted HTML built by the caller), then tables, then figures grouped by section, then
+    ``extra`` ((heading, trusted HTML built by the caller), e.g. the prompt table and the gallery)."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -71,5 +76,7 @@ def render_page(
     for section in sections:
         parts.append(f"<h2>{html.escape(section)}</h2>")
         parts += [embedded_image(folder, entry) for entry in figures if entry.section == section]
+    for heading, body in extra:
+        parts += [f"<h2>{html.escape(heading)}</h2>", body]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
