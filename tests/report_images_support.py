@@ -46,8 +46,10 @@ def make_image_run(
     method: str = "llm-ags",
     overrides: dict | None = None,
     seed: int = 0,
+    data: Path | None = None,
 ) -> RunDir:
-    """A finished run of ``method`` on the demo dataset with ``classes`` classes (see the module doc)."""
+    """A finished run of ``method`` on the demo dataset with ``classes`` classes (see the module doc); the real
+    images go to ``data`` (runs of one experiment share them), else into the run's own ``data/``."""
     values = {"out_dir": str(root), "data": {"dataset": "demo", "shots": reals_per_class},
               "prompts": {"num_prompts": num_prompts}, **get_method(method).overrides}  # fmt: skip
     for key, section in (overrides or {}).items():
@@ -60,7 +62,7 @@ def make_image_run(
     reals, scores = [], []
     for label, name in enumerate(names):
         for index in range(reals_per_class):
-            path = _image(run.root / "data" / name / f"{index:03d}.png", (20 * label % 256, 60 * index % 256, 120))
+            path = _image((data or run.root / "data") / name / f"{index:03d}.png", (20 * label % 256, 60 * index % 256, 120))
             score = float(rng.uniform(0.0, 1.0))
             reals.append((label, name, path, score))
             scores.append(ScoreRecord(path=str(path), class_name=name, label=label, sha256="x",

@@ -118,13 +118,14 @@ def test_gallery_shows_every_image_as_a_thumbnail_with_its_prompt_lambda_and_see
 
 
 def test_gallery_shows_strength_for_img2img_and_puts_methods_side_by_side(tmp_path):
-    for method in ("llm-ags", "real-guidance"):
-        make_image_run(tmp_path / "exp" / method, classes=2, method=method)
+    for method in ("llm-ags", "real-guidance"):  # one shared split: the same real images
+        make_image_run(tmp_path / "exp" / method, classes=2, method=method, data=tmp_path / "data")
     index = build_report(tmp_path / "exp")
     page = index.read_text()
     gallery = page[page.index("<h2>Gallery</h2>") :]
     assert "strength 0.5 · seed" in gallery and "λ 0." in gallery
-    assert gallery.count("class='gallery-method'") == 2 * 2 * 2  # 2 classes x 2 real images x 2 methods
+    assert gallery.count("class='gallery-row'") == 2 * 2  # 2 classes x 2 real images, each once ...
+    assert gallery.count("class='gallery-method'") == 2 * 2 * 2  # ... with both methods' images beside it
     report = tmp_path / "exp" / "report"
     written = json.loads((report / "manifest.json").read_text())["files"]
     srcs = {image["src"] for image in _gallery_images(page) if not image["src"].startswith("data:")}

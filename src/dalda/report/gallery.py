@@ -67,11 +67,12 @@ _STYLE = """<style>
 .gallery-row { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 0.6em; margin-bottom: 0.6em;
   padding-bottom: 0.4em; border-bottom: 1px solid #eee; }
 .gallery-row figure { margin: 0; width: 128px; }
-.gallery-row figure img { max-width: 128px; height: auto; display: block; border: 1px solid #ddd; }
+.gallery-row figure img { width: 128px; height: auto; display: block; border: 1px solid #ddd; }
 .gallery-row figure.real img { border: 2px solid #222; }
 .gallery-row figcaption { font-size: 0.7em; color: #555; overflow-wrap: anywhere; }
-.gallery-method { display: flex; flex-wrap: wrap; gap: 0.3em; align-items: flex-start; }
-.gallery-method .method-name { writing-mode: vertical-rl; transform: rotate(180deg); font-size: 0.75em; color: #333; }
+.gallery-method { border-left: 3px solid #ccc; padding-left: 0.4em; }
+.gallery-method .method-name { font-size: 0.75em; font-weight: bold; color: #333; margin-bottom: 0.2em; }
+.gallery-method .method-images { display: flex; flex-wrap: wrap; gap: 0.3em; align-items: flex-start; }
 .pager-controls { margin: 0.5em 0; }
 .pager-controls button { margin: 0 0.5em; }
 </style>"""
@@ -183,7 +184,10 @@ def _class_blocks(cell: Sequence[RunRecord], thumbs: Thumbnails) -> list[str]:
                     continue
                 figures = "".join(_figure(thumbs(row["path"]), image_title(row), image_caption(row)) for row in mine)
                 name = html.escape(method_title(record.method))
-                methods.append(f"<div class='gallery-method'><span class='method-name'>{name}</span>{figures}</div>")
+                methods.append(
+                    f"<div class='gallery-method'><div class='method-name'>{name}</div>"
+                    f"<div class='method-images'>{figures}</div></div>"
+                )
             rows.append(f"<div class='gallery-row'>{real}{''.join(methods)}</div>")
         count = sum(len(images) for per_method in sources.values() for images in per_method.values())
         blocks.append(
