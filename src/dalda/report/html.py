@@ -26,7 +26,7 @@ figure { margin: 1em 0; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption, .note { font-size: 0.85em; color: #555; }
 .failed { color: #b00; }
-td.prompts { text-align: left; }
+td.prompts, table.prompt-table th:last-child { text-align: left; }
 td.prompts ol { margin: 0; padding-left: 1.4em; }
 """
 

@@ -116,7 +116,7 @@ def lambda_vs_score(records: Sequence[RunRecord], path: Path) -> Path | None:
         return None
     cols = min(len(panels), 3)
     rows = -(-len(panels) // cols)
-    figure, axes = _grid(rows, cols, width=4.6, height=3.6)
+    figure, axes = _grid(rows, cols, width=6.2, height=3.6)
     flat = [ax for row in axes for ax in row]
     for ax, (dataset, record, guidance, points) in zip(flat, panels):
         _draw_band(ax, guidance, record.shots)
@@ -130,7 +130,7 @@ def lambda_vs_score(records: Sequence[RunRecord], path: Path) -> Path | None:
         ax.set_xlabel(f"alignment score of the real image ({record.score_variant})")
         ax.set_ylabel("IP-Adapter weight λ")
         ax.set_title(f"{dataset_title(dataset)}, {method_title(record.method)}\n{cell_title([record])}", fontsize=9)
-        ax.legend(fontsize=6, loc="best")
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     for ax in flat[len(panels) :]:
         ax.axis("off")
     return _save(figure, path)
