@@ -81,7 +81,7 @@ def make_image_run(
         lambdas, group = sample_lambdas(config.guidance, images_per_real, rng, score=score, shots=reals_per_class)
         for m in range(images_per_real):
             row = PlanRow(row_id=len(plan), class_name=name, label=label, source_path=str(path),
-                          source_index=source_index, m=m, prompt=f"best quality, high quality, {prompts[name][m]}",
+                          source_index=source_index, m=m, prompt=f"best quality, high quality, {prompts[name][m % num_prompts]}",
                           ip_scale=None if img2img else float(lambdas[m]), clipscore=score, group=group,
                           seed=1000 + len(plan), generator="real-guidance" if img2img else "ip-adapter",
                           strength=0.5 if img2img else None, scorer="softmax")  # fmt: skip

@@ -2,6 +2,8 @@
 
 Each embedded image also names its file (``data-file``, relative to the report folder) and each table links
 its Markdown and CSV files, so a reader can find the originals and tests can check the page against them.
+Sections given as HTML (the prompt table, the gallery) come last; the gallery's thumbnails are files beside the
+page (``thumbs/``, ``dalda.report.gallery``), so the page with its folder is what to copy or share.
 """
 
 from __future__ import annotations
