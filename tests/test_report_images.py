@@ -147,3 +147,26 @@ def test_report_with_gallery_replaces_its_thumbnails_and_keeps_a_users_file(tmp_
     page = index.read_text()
     assert "<h2>Prompts per class</h2>" in page and "<h2>Gallery</h2>" in page
     assert all((run.report / image["src"]).is_file() for image in _gallery_images(page) if image["src"].startswith("thumbs/"))
+
+
+def test_rebuilding_a_report_reuses_thumbnails_of_unchanged_images_only(tmp_path, monkeypatch):
+    import dalda.report.gallery as gallery
+
+    run = make_image_run(tmp_path / "run", classes=2, reals_per_class=1, images_per_real=2)
+    config = build_config({"out_dir": str(run.root)})
+    run_report_stage(config, run)
+    before = sorted(path.name for path in (run.report / "thumbs").iterdir())
+    decoded: list[Path] = []
+    real_load = gallery.load_rgb
+    monkeypatch.setattr(gallery, "load_rgb", lambda path: decoded.append(Path(path)) or real_load(path))
+    run_report_stage(config, run)
+    assert decoded == [] and sorted(path.name for path in (run.report / "thumbs").iterdir()) == before
+
+    changed = sorted(run.synthetic.rglob("*.png"))[0]
+    Image.new("RGB", (40, 20), (255, 0, 0)).save(changed)
+    index = run_report_stage(config, run)
+    assert decoded == [changed.resolve()]
+    (image,) = [image for image in _gallery_images(index.read_text()) if changed.name in image.get("title", "")]
+    with Image.open(run.report / image["src"]) as thumb:
+        assert thumb.size == (40, 20) and thumb.getpixel((5, 5))[0] > 200
+    assert len(list((run.report / "thumbs").iterdir())) == len(before)  # the old thumbnail is gone with its report

@@ -17,6 +17,7 @@ import hashlib
 import html
 import logging
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,11 +88,17 @@ class Thumb:
 
 
 class Thumbnails:
-    """Makes each thumbnail once (keyed by the source file) under ``folder/thumbs`` and gives its relative path."""
+    """Makes each thumbnail once (keyed by the source file) under ``folder/thumbs`` and gives its relative path.
 
-    def __init__(self, folder: Path, size: int = THUMB_SIZE) -> None:
+    A thumbnail's name is a digest of the source's resolved path, size, modification time and the thumbnail size;
+    when ``previous`` (the report being replaced) already holds a thumbnail of that name, it is copied instead of
+    decoding the source again, so rebuilding a report only makes thumbnails of new or changed images.
+    """
+
+    def __init__(self, folder: Path, size: int = THUMB_SIZE, previous: Path | None = None) -> None:
         self.folder = Path(folder)
         self.size = size
+        self.previous = None if previous is None else Path(previous)
         self._made: dict[str, Thumb | None] = {}
 
     def __call__(self, source: str | Path) -> Thumb | None:
@@ -103,16 +110,39 @@ class Thumbnails:
 
     def _make(self, source: Path) -> Thumb | None:
         try:
+            stat = source.stat()
+        except OSError as error:
+            log.warning("gallery: no thumbnail for %s (%s)", source, error)
+            return None
+        identity = f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}\0{self.size}"
+        name = f"{hashlib.sha1(identity.encode()).hexdigest()[:16]}.jpg"
+        target = self.folder / THUMBS / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        reused = self._reuse(name, target)
+        if reused is not None:
+            return reused
+        try:
             image = load_rgb(source)
         except UnreadableImageError as error:
             log.warning("gallery: no thumbnail for %s (%s)", source, error)
             return None
         image.thumbnail((self.size, self.size), Image.Resampling.LANCZOS)
-        name = f"{hashlib.sha1(str(source).encode()).hexdigest()[:16]}.jpg"
-        (self.folder / THUMBS).mkdir(parents=True, exist_ok=True)
-        with atomic_open(self.folder / THUMBS / name, "wb") as handle:
+        with atomic_open(target, "wb") as handle:
             image.save(handle, format="JPEG", quality=85)
         return Thumb(f"{THUMBS}/{name}", image.width, image.height)
+
+    def _reuse(self, name: str, target: Path) -> Thumb | None:
+        """The previous report's thumbnail of the same name, copied to ``target``; None when there is none."""
+        old = None if self.previous is None else self.previous / THUMBS / name
+        if old is None or not old.is_file():
+            return None
+        try:
+            with Image.open(old) as image:
+                width, height = image.size
+            shutil.copyfile(old, target)
+        except OSError:
+            return None
+        return Thumb(f"{THUMBS}/{name}", width, height)
 
 
 def image_title(row: dict[str, Any]) -> str:
@@ -210,10 +240,13 @@ def _pager(blocks: list[str], per_page: int) -> str:
     return f"<div class='pager'>{controls}{body}</div>"
 
 
-def gallery_html(records: Sequence[RunRecord], folder: Path, per_page: int = CLASSES_PER_PAGE) -> str | None:
-    """The gallery section's HTML (trusted: every value escaped here), writing its thumbnails under ``folder``;
-    None when no run has synthetic images."""
-    thumbs = Thumbnails(folder)
+def gallery_html(
+    records: Sequence[RunRecord], folder: Path, per_page: int = CLASSES_PER_PAGE, previous: Path | None = None
+) -> str | None:
+    """The gallery section's HTML (trusted: every value escaped here), writing its thumbnails under ``folder``
+    (reusing those of the report ``previous`` where the source is unchanged); None when no run has synthetic
+    images."""
+    thumbs = Thumbnails(folder, previous=previous)
     parts = []
     for dataset, cell in showcase_cells(records, lambda record: bool(synthetic_rows(record))):
         blocks = _class_blocks(cell, thumbs)

@@ -164,7 +164,7 @@ def write_report(
     dest = Path(dest)
     work = fresh_folder(dest)
     try:
-        _write_report_files(run_dirs, work, title, threshold, summary)
+        _write_report_files(run_dirs, work, title, threshold, summary, previous=dest)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -175,9 +175,11 @@ def write_report(
 
 
 def _write_report_files(
-    run_dirs: list[Path], dest: Path, title: str, threshold: float, summary: dict[str, Any] | None
+    run_dirs: list[Path], dest: Path, title: str, threshold: float, summary: dict[str, Any] | None,
+    previous: Path | None = None,
 ) -> None:
-    """Every report file for ``run_dirs`` into the new, empty folder ``dest``."""
+    """Every report file for ``run_dirs`` into the new, empty folder ``dest`` (``previous``: the report it will
+    replace, whose gallery thumbnails are reused where their image is unchanged)."""
     records = load_runs(run_dirs)
     scores = real_image_scores(records)
     datasets = dataset_order([record.dataset for record in records])
@@ -198,7 +200,7 @@ def _write_report_files(
     ]
     sections = [(heading, body) for heading, body in (
         ("Prompts per class", prompt_tables_html(records)),
-        ("Gallery", gallery_html(records, dest)),
+        ("Gallery", gallery_html(records, dest, previous=previous)),
     ) if body]  # fmt: skip
     page = render_page(dest, title, _overview(records, groups, threshold, summary), table_files, figures, sections)
     index = dest / "index.html"
