@@ -10,42 +10,19 @@ Three strategies:
   with the High group's upper clamp widened to max + 0.1 * sqrt(shots).
 - ``random`` (RS): lambda ~ Uniform(random_min, random_max).
 - ``fixed``: one lambda for every image (the paper's Fig. 8 sweep).
+
+The group, mean and range for a score are defined in ``dalda.scorers.groups`` (the report draws them too).
 """
 
 from __future__ import annotations
-
-import math
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import truncnorm
 
 from dalda.config import GuidanceConfig
-from dalda.scorers import HIGH, LOW, clipscore_group
+from dalda.scorers import AgsParameters, ags_parameters, sampling_range
 
-
-@dataclass(frozen=True)
-class AgsParameters:
-    """The distribution AGS samples lambda from for one real image."""
-
-    group: str
-    mu: float
-    sigma: float
-    low: float
-    high: float
-
-
-def ags_parameters(score: float, shots: int, cfg: GuidanceConfig) -> AgsParameters:
-    """mu, sigma and range of the truncated normal for an image with this CLIPScore (paper Eq. 2-3)."""
-    if not 0.0 <= score <= 1.0:
-        raise ValueError(
-            f"CLIPScore {score} is outside [0, 1]; AGS needs a score in [0, 1] (use score.variant=softmax, "
-            "or a cosine score clipped to [0, 1])"
-        )
-    group = clipscore_group(score, cfg.alpha)
-    low, high = (cfg.min_low, cfg.max_low) if group == LOW else (cfg.min_high, cfg.max_high)
-    mu = low + (high - low) * (1.0 - score)
-    return AgsParameters(group=group, mu=mu, sigma=cfg.sigma_per_shot * shots, low=low, high=high)
+__all__ = ["AgsParameters", "ags_parameters", "sample_clipped_normal", "sample_lambdas", "sample_truncated_normal"]
 
 
 def sample_truncated_normal(params: AgsParameters, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -60,8 +37,8 @@ def sample_truncated_normal(params: AgsParameters, size: int, rng: np.random.Gen
 
 def sample_clipped_normal(params: AgsParameters, shots: int, size: int, rng: np.random.Generator) -> np.ndarray:
     """The authors' variant: N(mu, sigma) clamped; High group's upper bound widened by 0.1 * sqrt(shots)."""
-    upper = params.high + 0.1 * math.sqrt(shots) if params.group == HIGH else params.high
-    return np.clip(rng.normal(params.mu, params.sigma, size=size), params.low, upper)
+    low, upper = sampling_range(params, shots, "clipped")
+    return np.clip(rng.normal(params.mu, params.sigma, size=size), low, upper)
 
 
 def sample_lambdas(

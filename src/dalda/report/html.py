@@ -2,12 +2,15 @@
 
 Each embedded image also names its file (``data-file``, relative to the report folder) and each table links
 its Markdown and CSV files, so a reader can find the originals and tests can check the page against them.
+Sections given as HTML (the prompt table, the gallery) come last; the gallery's thumbnails are files beside the
+page (``thumbs/``, ``dalda.report.gallery``), so the page with its folder is what to copy or share.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,8 @@ figure { margin: 1em 0; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption, .note { font-size: 0.85em; color: #555; }
 .failed { color: #b00; }
+td.prompts, table.prompt-table th:last-child { text-align: left; }
+td.prompts ol { margin: 0; padding-left: 1.4em; }
 """
 
 
@@ -55,8 +60,10 @@ def render_page(
     overview: str,
     tables: list[tuple[Table, dict[str, str]]],
     figures: list[FigureEntry],
+    extra: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The page: overview (trusted HTML built by the caller), then tables, then figures grouped by section."""
+    """The page: overview (trusted HTML built by the caller), then tables, then figures grouped by section, then
+    ``extra`` ((heading, trusted HTML built by the caller), e.g. the prompt table and the gallery)."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -71,5 +78,7 @@ def render_page(
     for section in sections:
         parts.append(f"<h2>{html.escape(section)}</h2>")
         parts += [embedded_image(folder, entry) for entry in figures if entry.section == section]
+    for heading, body in extra:
+        parts += [f"<h2>{html.escape(heading)}</h2>", body]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -95,15 +95,20 @@ def lambda_distribution(records: Sequence[RunRecord], path: Path) -> Path | None
         return None
     figure, axes = _grid(1, len(panels))
     for ax, (dataset, methods) in zip(axes[0], panels.items()):
-        for method in sorted(methods, key=method_sort_key):
-            ax.hist(
-                methods[method], bins=20, range=(0.0, 1.0), histtype="step", linewidth=1.5, label=method_title(method)
-            )
+        lambda_histogram(ax, methods)
         ax.set_title(dataset_title(dataset))
-        ax.set_xlabel("IP-Adapter weight λ")
-        ax.set_ylabel("synthetic images")
-        ax.legend(fontsize=7)
     return _save(figure, path)
+
+
+def lambda_histogram(ax: plt.Axes, methods: dict[str, list[float]]) -> None:
+    """One bar per method side by side in each λ bin, so methods with identical draws stay visible."""
+    names = sorted(methods, key=method_sort_key)
+    upper = max(1.0, *(max(methods[name]) for name in names))
+    ax.hist([methods[name] for name in names], bins=20, range=(0.0, upper), histtype="bar", rwidth=0.9,
+            label=[f"{method_title(name)} ({len(methods[name])})" for name in names])  # fmt: skip
+    ax.set_xlabel("IP-Adapter weight λ")
+    ax.set_ylabel("synthetic images")
+    ax.legend(fontsize=7)
 
 
 def _lines_by_method(

@@ -2,11 +2,12 @@
 
 Output, under ``<root>/report/``::
 
-    index.html            self-contained page (figures embedded)
+    index.html            the page (figures embedded; gallery thumbnails beside it under thumbs/)
     tables/<key>.md|.csv  Tab. 1, 2, 3 (+ t-tests) per shot count, the per-run index, and the prompts the
                           validator flagged (when any)
-    figures/<name>.png    Fig. 4 histograms, λ distribution, Fig. 5 grids, Fig. 6/7 (several shots),
-                          Fig. 8 (fixed-λ runs), Fig. 9 (several prompt counts)
+    figures/<name>.png    Fig. 4 histograms, λ distribution, λ vs score, Fig. 5 grids, Fig. 6/7 (several
+                          shots), Fig. 8 (fixed-λ runs), Fig. 9 (several prompt counts)
+    thumbs/<hash>.jpg     gallery thumbnails (``dalda.report.gallery``), referenced by relative path
     manifest.json         what was written, for tools and tests
 
 Each report is built in a fresh folder and swapped in (``dalda.report.install``), so it never holds files from an
@@ -27,10 +28,13 @@ from dalda.io import read_json, write_json_atomic, write_text_atomic
 from dalda.report import plots
 from dalda.report.flagged_prompts import flagged_prompts_table
 from dalda.report.collect import SUMMARY_FILE, RunRecord, find_run_dirs, load_runs, real_image_scores
+from dalda.report.gallery import gallery_html
 from dalda.report.grids import image_grids
 from dalda.report.groups import HC_THRESHOLD, DatasetGroup, dataset_groups, dataset_order, dataset_title
 from dalda.report.html import FigureEntry, render_page
+from dalda.report.prompt_table import prompt_tables_html
 from dalda.report.provenance import provenance_html
+from dalda.report.scatter import lambda_vs_score
 from dalda.report.install import fresh_folder, install
 from dalda.report.tables import Table, accuracy_table, diversity_table, group_table, runs_table, ttest_table
 from dalda.rundir import RunDir
@@ -86,7 +90,13 @@ def _figures(
     ))  # fmt: skip
     found.append((
         plots.lambda_distribution(records, folder / "lambda_distribution.png"),
-        "IP-Adapter weight λ of every planned synthetic image, per method (AGS vs RS).",
+        "IP-Adapter weight λ of every planned synthetic image, per method (AGS vs RS), side by side per bin.",
+        "CLIPScore and λ",
+    ))  # fmt: skip
+    found.append((
+        lambda_vs_score(records, folder / "lambda_vs_score.png"),
+        "λ of every planned image against its real image's alignment score, coloured by AGS group, with the "
+        "range and mean μ λ was drawn from (AGS), the RS range or the fixed λ.",
         "CLIPScore and λ",
     ))  # fmt: skip
     found.append((
@@ -157,7 +167,7 @@ def write_report(
     dest = Path(dest)
     work = fresh_folder(dest)
     try:
-        _write_report_files(run_dirs, work, title, threshold, summary)
+        _write_report_files(run_dirs, work, title, threshold, summary, previous=dest)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -168,9 +178,11 @@ def write_report(
 
 
 def _write_report_files(
-    run_dirs: list[Path], dest: Path, title: str, threshold: float, summary: dict[str, Any] | None
+    run_dirs: list[Path], dest: Path, title: str, threshold: float, summary: dict[str, Any] | None,
+    previous: Path | None = None,
 ) -> None:
-    """Every report file for ``run_dirs`` into the new, empty folder ``dest``."""
+    """Every report file for ``run_dirs`` into the new, empty folder ``dest`` (``previous``: the report it will
+    replace, whose gallery thumbnails are reused where their image is unchanged)."""
     records = load_runs(run_dirs)
     scores = real_image_scores(records)
     datasets = dataset_order([record.dataset for record in records])
@@ -189,7 +201,11 @@ def _write_report_files(
         FigureEntry(str(path.relative_to(dest)), caption, section)
         for path, caption, section in _figures(records, scores, groups, dest / "figures")
     ]
-    page = render_page(dest, title, _overview(records, groups, threshold, summary), table_files, figures)
+    sections = [(heading, body) for heading, body in (
+        ("Prompts per class", prompt_tables_html(records)),
+        ("Gallery", gallery_html(records, dest, previous=previous)),
+    ) if body]  # fmt: skip
+    page = render_page(dest, title, _overview(records, groups, threshold, summary), table_files, figures, sections)
     index = dest / "index.html"
     write_text_atomic(index, page)
     write_json_atomic(

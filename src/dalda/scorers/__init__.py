@@ -7,7 +7,7 @@ and ``vqa`` read other models (``dalda.models.alignment``), each with its own de
 
 from dalda.scorers.base import SCORERS, TOP_LABEL, AlignmentScorer, Measurer, Measures
 from dalda.scorers.clip import COSINE, SOFTMAX, clip_model_identity
-from dalda.scorers.groups import HIGH, LOW, clipscore_group, resolve_alpha
+from dalda.scorers.groups import HIGH, LOW, AgsParameters, ags_parameters, clipscore_group, resolve_alpha, sampling_range
 from dalda.scorers.record import ImageScore
 from dalda.scorers.siglip import SIGLIP
 from dalda.scorers.vqa import VQA
@@ -24,11 +24,14 @@ __all__ = [
     "LOW",
     "SCORERS",
     "TOP_LABEL",
+    "AgsParameters",
     "AlignmentScorer",
     "ImageScore",
     "Measurer",
     "Measures",
+    "ags_parameters",
     "clip_model_identity",
     "clipscore_group",
     "resolve_alpha",
+    "sampling_range",
 ]
