@@ -32,6 +32,7 @@ def training_record(
         **trained.sampling.as_dict(),
         "steps": trained.fit.steps,
         "epoch_losses": trained.fit.epoch_losses,
+        "epoch_train_accuracies": trained.fit.epoch_train_accuracies,
         "train_seconds": trained.fit.seconds,
         "encode_seconds": trained.encode_seconds,
         "protocol": trained.protocol,
