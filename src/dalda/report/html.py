@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,8 +56,10 @@ def render_page(
     overview: str,
     tables: list[tuple[Table, dict[str, str]]],
     figures: list[FigureEntry],
+    sections: Sequence[str] = (),
 ) -> str:
-    """The page: overview (trusted HTML built by the caller), then tables, then figures grouped by section."""
+    """The page: overview (trusted HTML built by the caller), then tables, then ``sections`` (trusted HTML
+    blocks), then figures grouped by section."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -67,6 +70,7 @@ def render_page(
     if tables:
         parts.append("<h2>Tables</h2>")
         parts += [table_block(table, files) for table, files in tables]
+    parts += list(sections)
     sections = list(dict.fromkeys(entry.section for entry in figures))
     for section in sections:
         parts.append(f"<h2>{html.escape(section)}</h2>")

@@ -6,6 +6,8 @@ Output, under ``<root>/report/``::
     tables/<key>.md|.csv  Tab. 1, 2, 3 (+ t-tests) per shot count, and the per-run index
     figures/<name>.png    Fig. 4 histograms, λ distribution, Fig. 5 grids, Fig. 6/7 (several shots),
                           Fig. 8 (fixed-λ runs), Fig. 9 (several prompt counts)
+    tables/per_class_*.csv, tables/confusions_*.csv, figures/{per_class_gain,confusion,curves}_*.png
+                          per run and classifier (``accuracy_details.py``)
     manifest.json         what was written, for tools and tests
 
 Each report is built in a fresh folder and swapped in (``dalda.report.install``), so it never holds files from an
@@ -24,6 +26,7 @@ from typing import Any
 from dalda.config import DaldaConfig
 from dalda.io import read_json, write_json_atomic, write_text_atomic
 from dalda.report import plots
+from dalda.report.accuracy_details import accuracy_sections
 from dalda.report.collect import SUMMARY_FILE, RunRecord, find_run_dirs, load_runs, real_image_scores
 from dalda.report.grids import image_grids
 from dalda.report.groups import HC_THRESHOLD, DatasetGroup, dataset_groups, dataset_order, dataset_title
@@ -186,7 +189,10 @@ def _write_report_files(
         FigureEntry(str(path.relative_to(dest)), caption, section)
         for path, caption, section in _figures(records, scores, groups, dest / "figures")
     ]
-    page = render_page(dest, title, _overview(records, groups, threshold, summary), table_files, figures)
+    details = accuracy_sections(records, dest, dest.parent)
+    page = render_page(
+        dest, title, _overview(records, groups, threshold, summary), table_files, figures, [details.html]
+    )
     index = dest / "index.html"
     write_text_atomic(index, page)
     write_json_atomic(
@@ -196,8 +202,8 @@ def _write_report_files(
             "runs": [str(record.root) for record in records],
             "hc_threshold": threshold,
             "groups": {name: asdict(group) for name, group in groups.items()},
-            "tables": [files for _, files in table_files],
-            "figures": [asdict(entry) for entry in figures],
+            "tables": [files for _, files in table_files] + details.tables,
+            "figures": [asdict(entry) for entry in figures + details.figures],
             "files": sorted([*(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()), "manifest.json"]),
         },
     )
