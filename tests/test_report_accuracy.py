@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,8 @@ from dalda.evaluation.accuracy import confusion_counts
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.report.confusions import MAX_HEATMAP_CLASSES, heatmap, top_confusions
 from dalda.report.per_class import ClassRow, gain_chart
+from dalda.report.references import zero_shot_accuracy
+from dalda.report.sortable import SORT_SCRIPT, sortable_table
 from dalda.report.stage import run_report_stage
 from dalda.report.tables import Column, Table
 from dalda.training.stage import run_train_stage
@@ -188,3 +192,62 @@ def test_only_a_unique_best_is_bold_and_references_never_are():
     reference = Table("t", "with a reference", columns, [["a", 0.6], ["b", 0.5], ["ref", 0.9]], references={2})
     assert "**0.6000**" in reference.markdown() and "0.9000" in reference.markdown()
     assert "<b>0.9000</b>" not in reference.html() and "<tr class='reference'>" in reference.html()
+
+
+def _sorted_classes(page: str, clicks: list[int], tmp_path: Path) -> list[str]:
+    """The first column of a sortable table after clicking the given header indices, in headless Chromium."""
+    script = "".join(f"document.querySelectorAll('th')[{i}].click();" for i in clicks)
+    path = tmp_path / f"sort-{'-'.join(map(str, clicks))}.html"
+    path.write_text(page.replace("</body>", f"<script>{script}</script></body>"))
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    dom = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", path.as_uri()],
+        capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    return re.findall(r"<tr><td data-value=\"([^\"]*)\"", dom)
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")), reason="needs Chromium")
+def test_clicking_a_header_sorts_numbers_as_numbers_with_empty_cells_last(tmp_path):
+    table = sortable_table(["Class", "Gain"], [["b", 0.5], ["a", None], ["c", -0.25], ["d", 0.75]], signed=(1,))
+    page = f"<!DOCTYPE html><html><body>{table}{SORT_SCRIPT}</body></html>"
+    assert _sorted_classes(page, [1], tmp_path) == ["c", "b", "d", "a"]
+    assert _sorted_classes(page, [1, 1], tmp_path) == ["d", "b", "c", "a"]
+    assert _sorted_classes(page, [0], tmp_path) == ["a", "b", "c", "d"]
+
+
+def test_an_experiment_shows_each_trials_references_once_and_averages_them(tmp_path):
+    from test_report import make_run as write_run
+
+    from dalda.report.stage import build_report
+
+    references = {0: 0.25, 1: 0.75}
+    for trial, value in references.items():
+        for method, accuracy in (("llm-ags", 0.5), ("base-rs", 0.4)):
+            run = write_run(tmp_path / f"trial{trial}" / method, dataset="pets", method=method, trial=trial,
+                            accuracy={"clip": accuracy})  # fmt: skip
+            own = ClassifierResult.read(run.result_file("clip"))
+            zero = {"zero_shot_clip_accuracy": 0.1 * (trial + 1), "zero_shot_clip_per_class_accuracy": {}}
+            ClassifierResult(**{**own.to_json(), **zero}).write(run.result_file("clip"))
+            ClassifierResult(method="none", classifier="clip", accuracy=value, reference="real_only",
+                             per_class_accuracy={}).write(run.reference_result_file("clip"))  # fmt: skip
+    build_report(tmp_path)
+    runs = _rows(tmp_path / "report" / "tables" / "runs.csv")
+    real = [row for row in runs if row["Method"] == "real-only reference"]
+    assert sorted((row["Trial"], float(row["Acc-CLIP"])) for row in real) == [("0", 0.25), ("1", 0.75)]
+    tab2 = {row["Method"]: row for row in _rows(tmp_path / "report" / "tables" / "tab2_accuracy_1shot.csv")}
+    assert float(tab2["Real images only (reference)"]["Oxford Pets Acc-CLIP"]) == 0.5
+    assert tab2["Real images only (reference)"]["Oxford Pets Acc-CLIP n"] == "2"
+    assert float(tab2["Zero-shot CLIP (reference)"]["Oxford Pets Acc-CLIP"]) == pytest.approx(0.15)
+    markdown = (tmp_path / "report" / "tables" / "tab2_accuracy_1shot.md").read_text()
+    assert "| _Real images only (reference)_ | 0.5000 ± " in markdown
+
+
+def test_zero_shot_reference_uses_the_runs_accuracy_metric():
+    per_class = {"a": 1.0, "b": 0.0, "c": 0.5, "d": None}
+    macro = ClassifierResult(accuracy_metric="macro", zero_shot_clip_accuracy=0.9,
+                             zero_shot_clip_per_class_accuracy=per_class)  # fmt: skip
+    assert zero_shot_accuracy(macro) == 0.5
+    micro = ClassifierResult(accuracy_metric="micro", zero_shot_clip_accuracy=0.9,
+                             zero_shot_clip_per_class_accuracy=per_class)  # fmt: skip
+    assert zero_shot_accuracy(micro) == 0.9
