@@ -21,6 +21,7 @@ from dalda.config import config_to_yaml
 from dalda.evaluation.accuracy import confusion_counts
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.report.confusions import MAX_HEATMAP_CLASSES, heatmap, top_confusions
+from dalda.report.curves import stored_curves
 from dalda.report.per_class import ClassRow, gain_chart
 from dalda.report.references import zero_shot_accuracy
 from dalda.report.sortable import SORT_SCRIPT, sortable_table
@@ -164,6 +165,13 @@ def test_training_curves_are_stored_and_plotted(finished):
     assert len(result.training["epoch_losses"]) == 3
     accuracies = result.training["epoch_train_accuracies"]
     assert len(accuracies) == 3 and all(0.0 <= value <= 1.0 for value in accuracies)
+    scored = result.training["epoch_eval_accuracies"]  # fast: every epoch on the cached evaluation features
+    assert [entry["epoch"] for entry in scored] == [1, 2, 3]
+    assert scored[-1]["micro_accuracy"] == pytest.approx(result.micro_accuracy, abs=1e-6)
+    assert scored[-1]["macro_accuracy"] == pytest.approx(result.macro_accuracy, abs=1e-6)
+    assert [name for name in stored_curves(result)] == [
+        "loss", "training accuracy", "evaluation macro accuracy", "evaluation micro accuracy"
+    ]
     assert (run.report / "figures" / "curves_run_clip.png").stat().st_size > 0
     manifest = json.loads((run.report / "manifest.json").read_text())
     assert "figures/curves_run_clip.png" in {entry["file"] for entry in manifest["figures"]}

@@ -2,8 +2,9 @@
 
 From ``results/<classifier>.json``: ``training.epoch_losses`` (mean cross-entropy per epoch, both protocols),
 ``training.epoch_train_accuracies`` (share of the epoch's training draws classified right; runs made before it
-existed lack it) and ``epochs`` (evaluation accuracy; every epoch under ``train.protocol=authors``, the final
-one under ``fast``). The real-only reference's curves, when stored, are drawn dashed beside the run's.
+existed lack it) and the evaluation accuracy per epoch: ``epochs`` under ``train.protocol=authors`` (evaluation
+draws), ``training.epoch_eval_accuracies`` under ``fast`` with cached features (every evaluation image), else
+the final epoch alone. The real-only reference's curves, when stored, are drawn dashed beside the run's.
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ def stored_curves(result: ClassifierResult) -> dict[str, list[tuple[int, float]]
         values = _series(training.get(key))
         if values:
             curves[name] = list(enumerate(values, start=1))
+    evaluated = result.epochs or []
+    if len(evaluated) <= 1 and isinstance(training.get("epoch_eval_accuracies"), list):
+        evaluated = training["epoch_eval_accuracies"] or evaluated  # fast: every epoch on cached features
     for metric in ("macro", "micro"):
         points = [
             (int(entry["epoch"]), float(entry[f"{metric}_accuracy"]))
-            for entry in result.epochs or []
+            for entry in evaluated
             if isinstance(entry, dict) and isinstance(entry.get("epoch"), int)
             and isinstance(entry.get(f"{metric}_accuracy"), (int, float))
         ]  # fmt: skip

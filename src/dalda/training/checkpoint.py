@@ -38,6 +38,7 @@ def training_record(
         "protocol": trained.protocol,
         "backbone_buffers_drifted": trained.backbone_drifted,
         "epoch_evaluations": trained.epoch_evaluations,
+        "epoch_eval_accuracies": trained.epoch_scores,
         "train_config": train_config,
     }
 

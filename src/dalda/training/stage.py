@@ -40,8 +40,11 @@ def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
         info["synthetic_source"],
     )
     train_config = config.train.model_dump(mode="json")
-    # Only a protocol that evaluates every epoch (authors) reads the evaluation images while training.
-    eval_records = drop_unreadable(split.eval) if training_protocol(config.train.protocol).evaluate_every_epoch else []
+    # A protocol that evaluates every epoch (authors) reads the evaluation images while training; fast reads their
+    # cached features for the accuracy curve only (the evaluate stage then finds them in the cache).
+    cached = config.train.cache_features and not config.train.finetune_backbone
+    per_epoch = training_protocol(config.train.protocol).evaluate_every_epoch or cached
+    eval_records = drop_unreadable(split.eval) if per_epoch else []
     paths: dict[str, Path] = {}
     for classifier in config.train.classifiers:
         trained = train_classifier(
