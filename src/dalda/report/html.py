@@ -56,10 +56,10 @@ def render_page(
     overview: str,
     tables: list[tuple[Table, dict[str, str]]],
     figures: list[FigureEntry],
-    sections: Sequence[str] = (),
+    blocks: Sequence[str] = (),
 ) -> str:
-    """The page: overview (trusted HTML built by the caller), then tables, then ``sections`` (trusted HTML
-    blocks), then figures grouped by section."""
+    """The page: overview (trusted HTML built by the caller), then tables, then ``blocks`` (trusted HTML
+    sections), then figures grouped by section."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -70,7 +70,7 @@ def render_page(
     if tables:
         parts.append("<h2>Tables</h2>")
         parts += [table_block(table, files) for table, files in tables]
-    parts += list(sections)
+    parts += list(blocks)
     sections = list(dict.fromkeys(entry.section for entry in figures))
     for section in sections:
         parts.append(f"<h2>{html.escape(section)}</h2>")

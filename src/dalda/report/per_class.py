@@ -74,9 +74,10 @@ def gain_chart(rows: list[ClassRow], title: str, classifier: str, path: Path) ->
     if not gains:
         return None
     note = ""
-    if len(gains) > MAX_BARS:
+    total = len(gains)
+    if total > MAX_BARS:
         half = MAX_BARS // 2
-        note = f" (the {half} largest and {half} smallest of {len(gains)} classes)"
+        note = f"\nthe {half} largest and {half} smallest gains of {total} classes"
         gains = gains[:half] + gains[-half:]
     figure, axes = plt.subplots(figsize=(7.5, 1.2 + 0.24 * len(gains)))
     values = [gain for gain, _ in gains]
@@ -86,6 +87,8 @@ def gain_chart(rows: list[ClassRow], title: str, classifier: str, path: Path) ->
     axes.set_yticks(list(positions), [name for _, name in gains], fontsize=8)
     axes.invert_yaxis()
     axes.axvline(0.0, color="#333", linewidth=0.8)
+    if total > MAX_BARS:
+        axes.axhline(MAX_BARS // 2 - 0.5, color="#777", linestyle="--", linewidth=0.8)  # classes left out here
     axes.set_xlabel(f"{classifier_title(classifier)}: accuracy of this run − real images only")
-    axes.set_title(f"Per-class gain over real images only, {title}{note}", fontsize=9)
+    axes.set_title(f"Per-class gain over real images only\n{title}{note}", fontsize=9)
     return save_figure(figure, path)
