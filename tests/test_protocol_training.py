@@ -108,7 +108,8 @@ def test_flip_rotate_draws_fresh_views_repeatably(tmp_path):
 
 def test_authors_results_keep_every_epoch_the_best_and_the_final(tmp_path):
     no_reference = {**AUTHORS, "real_only_reference": False}  # tests/test_report_accuracy.py covers it
-    config = tiny_run_config(tmp_path, train=no_reference, evaluate={"lpips": False, "clip_i": False, "clip_i_real": False})
+    no_diversity = {"lpips": False, "clip_i": False, "clip_i_real": False}
+    config = tiny_run_config(tmp_path, train=no_reference, evaluate=no_diversity)
     run, split = make_run(config, images_per_real=2)
     run_train_stage(config, run)
     checkpoint = Checkpoint.read(run.checkpoint_file("resnet50"))

@@ -19,7 +19,9 @@ from dalda.report.columns import classifier_title
 from dalda.report.references import RunAccuracy
 
 MAX_BARS = 40
-HEADERS = ("Class", "Eval images", "Real only (reference)", "Zero-shot CLIP (reference)", "This run", "Gain over real only")
+HEADERS = (
+    "Class", "Eval images", "Real only (reference)", "Zero-shot CLIP (reference)", "This run", "Gain over real only",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ def per_class_csv(rows: list[ClassRow]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(HEADERS)
     for row in rows:
-        writer.writerow(["" if cell is None else repr(cell) if isinstance(cell, float) else cell for cell in row.cells()])
+        cells = row.cells()
+        writer.writerow(["" if cell is None else repr(cell) if isinstance(cell, float) else cell for cell in cells])
     return buffer.getvalue()
 
 
