@@ -125,8 +125,10 @@ def test_a_registered_toy_probe_trains_evaluates_and_gets_a_report_column(tmp_pa
     assert result["models"]["model_id"] == "toy/pooled-pixels (random weights)"
     assert result["zero_shot_clip_accuracy"] is None
 
-    (row,) = _report_csv(run, "runs")
+    row, reference = _report_csv(run, "runs")  # the run, then its real-only reference (trained alongside)
     assert float(row["Acc-Toy"]) == result["accuracy"]
+    assert reference["Method"] == "real-only reference"
+    assert float(reference["Acc-Toy"]) == json.loads(run.reference_result_file(toy_probe).read_text())["accuracy"]
 
 
 def test_an_unknown_classifier_fails_up_front_and_at_the_train_stage_naming_the_choices(tmp_path):
@@ -152,6 +154,6 @@ def test_a_registered_toy_metric_lands_in_diversity_json_results_and_report(tmp_
     assert result["diversity"][toy_metric] == diversity[toy_metric]
     assert result["diversity"]["pixel_size"] == 16
 
-    (row,) = _report_csv(run, "runs")
+    (row,) = [r for r in _report_csv(run, "runs") if not r["Method"].endswith("reference")]
     assert float(row["Pixel-L1 (↑)"]) == diversity[toy_metric]
     assert float(row["LPIPS (↑)"]) == diversity["lpips"]

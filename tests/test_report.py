@@ -294,7 +294,7 @@ def test_single_run_report(tmp_path):
     index = run_report_stage(config, run)
     assert index == run.report / "index.html"
     (row,) = _read_csv(run.report / "tables" / "runs.csv")
-    assert (row["Run"], float(row["Acc-CLIP"]), float(row["Acc-RN50"])) == (".", 0.625, 0.5)
+    assert (row["Run"], float(row["Acc-CLIP"]), float(row["Acc-RN50"])) == ("run", 0.625, 0.5)
     names = {Path(name).name for name in _embedded(index)}
     assert {"fig4_clipscore_hist.png", "lambda_distribution.png", "fig5_demo_highest.png"} <= names
 

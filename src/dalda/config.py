@@ -356,6 +356,11 @@ class TrainConfig(_Section):
     eval_draws: int = Field(
         6400, ge=1, description="protocol=authors: evaluation draws (with replacement) after every epoch (200 x 32)."
     )
+    real_only_reference: bool = Field(
+        True,
+        description="Also train each classifier on the real images alone (same seed and protocol) as the report's "
+        "real-only reference row; cheap under protocol=fast (cached features), doubles training under authors.",
+    )
 
     @field_validator("clip_template")
     @classmethod

@@ -101,6 +101,18 @@ class RunDir:
         return self.results / f"{classifier}.json"
 
     @property
+    def real_only_results(self) -> Path:
+        """The real-only reference classifiers trained beside the run's own (``train.real_only_reference``)."""
+        return self.results / "real_only"
+
+    def reference_checkpoint_file(self, classifier: str) -> Path:
+        return self.real_only_results / f"{classifier}_head.pt"
+
+    def reference_result_file(self, classifier: str) -> Path:
+        """The real-only reference's evaluation, in the format of ``result_file``."""
+        return self.real_only_results / f"{classifier}.json"
+
+    @property
     def diversity(self) -> Path:
         return self.root / "diversity.json"
 

@@ -17,6 +17,7 @@ type                   file                                made by
 ``FilterRecord``       ``synthetic/filter.jsonl``          ``dalda filter``
 ``Checkpoint``         ``results/<classifier>_head.pt``    ``dalda train``
 ``ClassifierResult``   ``results/<classifier>.json``       ``dalda evaluate``
+``ClassifierResult``   ``results/real_only/<c>.json``      ``dalda evaluate``
 ``DiversityReport``    ``diversity.json``                  ``dalda evaluate``
 ``CellInfo``           ``cell.json``                       ``dalda experiment``
 =====================  ==================================  =================

@@ -1,5 +1,8 @@
 """``results/<classifier>.json``: one row of the paper's tables plus everything needed to trust and rebuild it.
 
+``results/real_only/<classifier>.json`` has the same format: the real-images-only reference trained beside the
+run's classifier (``train.real_only_reference``), with ``reference: "real_only"``.
+
 Written by the evaluate stage, read by the report and the experiment runner. Fields a file from an older
 version lacks read as None; keys this version does not know are kept (``extra``) and written back.
 """
@@ -59,6 +62,12 @@ class ClassifierResult:
     split; reported beside ``final_epoch``, never instead of it. None under fast."""
     epochs: list[dict[str, Any]] | None = None
     """Per-class, macro and micro accuracy of every evaluated epoch (fast: the final one only)."""
+    confusion: list[list[int]] | None = None
+    """Confusion counts ``[true][predicted]`` over the evaluation images, in ``classes`` order; None in files
+    written before it existed."""
+    reference: str | None = None
+    """"real_only" for the real-images-only reference (``results/real_only/<classifier>.json``); None for the run's
+    own classifier."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -21,7 +21,7 @@ from dalda.probes.features import FeatureCache, cached_features, encode_pixels
 from dalda.progress import progress_bar
 from dalda.probes.transforms import PLAIN_VIEW
 
-__all__ = ["accuracy_report", "eval_features", "predict"]
+__all__ = ["accuracy_report", "confusion_counts", "eval_features", "predict"]
 
 
 def eval_features(
@@ -57,3 +57,10 @@ def predict(head: nn.Module, features: torch.Tensor, batch_size: int = 4096) -> 
     for start in range(0, len(features), batch_size):
         chunks.append(head(features[start : start + batch_size].to(device)).argmax(dim=1).cpu())
     return torch.cat(chunks)
+
+
+def confusion_counts(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int) -> list[list[int]]:
+    """Confusion counts: ``[true][predicted]`` number of evaluation images, rows and columns in class order."""
+    index = labels.cpu().long() * num_classes + predictions.cpu().long()
+    counts = torch.bincount(index, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes).tolist()

@@ -14,6 +14,7 @@ configured method kept in ``configured_method``, so a table never lists it under
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,7 +26,7 @@ from dalda.config import ConfigError, DaldaConfig, parse_config
 from dalda.methods import method_label
 from dalda.ownership import last_stage_config
 from dalda.artefacts import Split
-from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
+from dalda.evaluation.accuracy import accuracy_report, confusion_counts, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
 from dalda.images import drop_unreadable
 from dalda.io import write_json_atomic
@@ -132,22 +133,16 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
     eval_records = drop_unreadable(split.eval)
     labels = torch.as_tensor([record.label for record in eval_records])
     batch_size = config.train.encode_batch_size
+    eval_records = list(eval_records)
 
     reports: dict[str, dict[str, Any]] = {}
     records: dict[str, dict[str, Any]] = {}
     frozen: dict[str, ProbeEncoder] = {}
     for classifier in config.train.classifiers:
-        payload = Checkpoint.read(run.checkpoint_file(classifier)).to_payload()
-        if payload["classes"] != split.classes:
-            raise ValueError(
-                f"{classifier} was trained on other classes than {run.split} lists; run `dalda train` again"
-            )
-        encoder, head = _restore(classifier, config, payload)
-        finetuned = payload["record"]["finetuned_backbone"]
-        changed = finetuned or payload.get("backbone") is not None  # its features are this run's alone
-        features = eval_features(encoder, eval_records, run.features, batch_size, use_cache=not changed)
-        reports[classifier] = accuracy_report(predict(head, features), labels, split.classes)
-        records[classifier] = payload["record"]
+        report, record, encoder, changed = _evaluate_checkpoint(
+            classifier, config, run, run.checkpoint_file(classifier), split, eval_records, labels
+        )
+        reports[classifier], records[classifier] = report, record
         if not changed and PROBES.get(classifier).zero_shot:
             frozen[classifier] = encoder  # the zero-shot reference reuses it (and its feature cache)
 
@@ -183,7 +178,60 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
         summary["accuracy"][classifier] = report["accuracy"]
         summary["results"][classifier] = str(path)
         log.info("%s accuracy %.4f on %d images", classifier, report["accuracy"], report["num_eval"])
+        _evaluate_real_only_reference(config, run, classifier, split, eval_records, labels, zero_shot, diversity)
     return summary
+
+
+def _evaluate_checkpoint(
+    classifier: str,
+    config: DaldaConfig,
+    run: RunDir,
+    path: Path,
+    split: Split,
+    eval_records: list,
+    labels: torch.Tensor,
+) -> tuple[dict[str, Any], dict[str, Any], ProbeEncoder, bool]:
+    """Accuracy report (with confusion counts) of the classifier saved at ``path``, its training record, its
+    backbone, and whether that backbone's features are this checkpoint's alone (fine-tuned or drifted)."""
+    payload = Checkpoint.read(path).to_payload()
+    if payload["classes"] != split.classes:
+        raise ValueError(f"{path} was trained on other classes than {run.split} lists; run `dalda train` again")
+    encoder, head = _restore(classifier, config, payload)
+    finetuned = payload["record"]["finetuned_backbone"]
+    changed = finetuned or payload.get("backbone") is not None  # its features are this run's alone
+    features = eval_features(encoder, eval_records, run.features, config.train.encode_batch_size, use_cache=not changed)
+    predictions = predict(head, features)
+    report = accuracy_report(predictions, labels, split.classes)
+    report["confusion"] = confusion_counts(predictions, labels, len(split.classes))
+    return report, payload["record"], encoder, changed
+
+
+def _evaluate_real_only_reference(
+    config: DaldaConfig,
+    run: RunDir,
+    classifier: str,
+    split: Split,
+    eval_records: list,
+    labels: torch.Tensor,
+    zero_shot: dict[str, Any] | None,
+    diversity: dict[str, Any],
+) -> None:
+    """``results/real_only/<classifier>.json`` from the reference the train stage made (``train.real_only_reference``);
+    a results file of an earlier reference is removed when the train stage made none this time."""
+    path = run.reference_checkpoint_file(classifier)
+    out = run.reference_result_file(classifier)
+    if not path.is_file():
+        out.unlink(missing_ok=True)
+        return
+    report, record, _, _ = _evaluate_checkpoint(classifier, config, run, path, split, eval_records, labels)
+    result = _result_payload(
+        config, split, classifier, report, record, zero_shot, diversity, len(split.eval), diversity["method"]
+    )
+    result["reference"] = "real_only"
+    if split.warnings():
+        result["warnings"] = split.warnings()
+    write_json_atomic(out, result)
+    log.info("%s real-only reference accuracy %.4f", classifier, result["accuracy"])
 
 
 def _result_payload(
@@ -234,6 +282,8 @@ def _result_payload(
         "training": {key: value for key, value in record.items() if key != "train_config"},
         "train_config": record["train_config"],
         **_protocol_fields(protocol, report, record, config.train.epochs),
+        "confusion": report.get("confusion"),
+        "reference": None,
     }
 
 

@@ -60,10 +60,12 @@ def render_page(
     overview: str,
     tables: list[tuple[Table, dict[str, str]]],
     figures: list[FigureEntry],
+    blocks: Sequence[str] = (),
     extra: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The page: overview (trusted HTML built by the caller), then tables, then figures grouped by section, then
-    ``extra`` ((heading, trusted HTML built by the caller), e.g. the prompt table and the gallery)."""
+    """The page: overview (trusted HTML built by the caller), then tables, then ``blocks`` (trusted HTML
+    sections), then figures grouped by section, then ``extra`` ((heading, trusted HTML built by the caller),
+    e.g. the prompt table and the gallery)."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -74,6 +76,7 @@ def render_page(
     if tables:
         parts.append("<h2>Tables</h2>")
         parts += [table_block(table, files) for table, files in tables]
+    parts += list(blocks)
     sections = list(dict.fromkeys(entry.section for entry in figures))
     for section in sections:
         parts.append(f"<h2>{html.escape(section)}</h2>")

@@ -8,6 +8,8 @@ Output, under ``<root>/report/``::
     figures/<name>.png    Fig. 4 histograms, λ distribution, λ vs score, Fig. 5 grids, Fig. 6/7 (several
                           shots), Fig. 8 (fixed-λ runs), Fig. 9 (several prompt counts)
     thumbs/<hash>.jpg     gallery thumbnails (``dalda.report.gallery``), referenced by relative path
+    tables/per_class_*.csv, tables/confusions_*.csv, figures/{per_class_gain,confusion,curves}_*.png
+                          per run and classifier (``accuracy_details.py``)
     manifest.json         what was written, for tools and tests
 
 Each report is built in a fresh folder and swapped in (``dalda.report.install``), so it never holds files from an
@@ -26,6 +28,7 @@ from typing import Any
 from dalda.config import DaldaConfig
 from dalda.io import read_json, write_json_atomic, write_text_atomic
 from dalda.report import plots
+from dalda.report.accuracy_details import accuracy_sections
 from dalda.report.flagged_prompts import flagged_prompts_table
 from dalda.report.collect import SUMMARY_FILE, RunRecord, find_run_dirs, load_runs, real_image_scores
 from dalda.report.gallery import gallery_html
@@ -205,7 +208,9 @@ def _write_report_files(
         ("Prompts per class", prompt_tables_html(records)),
         ("Gallery", gallery_html(records, dest, previous=previous)),
     ) if body]  # fmt: skip
-    page = render_page(dest, title, _overview(records, groups, threshold, summary), table_files, figures, sections)
+    details = accuracy_sections(records, dest, dest.parent)
+    overview = _overview(records, groups, threshold, summary)
+    page = render_page(dest, title, overview, table_files, figures, [details.html], sections)
     index = dest / "index.html"
     write_text_atomic(index, page)
     write_json_atomic(
@@ -215,8 +220,8 @@ def _write_report_files(
             "runs": [str(record.root) for record in records],
             "hc_threshold": threshold,
             "groups": {name: asdict(group) for name, group in groups.items()},
-            "tables": [files for _, files in table_files],
-            "figures": [asdict(entry) for entry in figures],
+            "tables": [files for _, files in table_files] + details.tables,
+            "figures": [asdict(entry) for entry in figures + details.figures],
             "files": sorted([*(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()), "manifest.json"]),
         },
     )

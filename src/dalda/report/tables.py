@@ -15,7 +15,6 @@ import csv
 import html
 import io
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,16 @@ from dalda.report.columns import (
     diversity_columns,
 )
 from dalda.report.groups import DatasetGroup, dataset_title
+from dalda.report.references import (
+    REAL_ONLY,
+    REAL_ONLY_METHOD,
+    ZERO_SHOT,
+    ZERO_SHOT_METHOD,
+    load_run_accuracy,
+    reference_values,
+    run_label,
+    trial_keys,
+)
 from dalda.report.stats import Summary, summarize, welch_test
 
 Cell = str | int | float | Summary | None
@@ -52,23 +61,37 @@ class Table:
     columns: list[Column]
     rows: list[list[Cell]]
     notes: list[str] = field(default_factory=list)
+    references: set[int] = field(default_factory=set)
+    """Indices of reference rows (real images only, zero-shot): shown apart and never bold as the best."""
 
-    def _best(self) -> dict[int, float]:
-        best: dict[int, float] = {}
+    def _best(self) -> dict[int, tuple[float, bool]]:
+        """Column -> (best mean, whether one row alone has it), over the non-reference rows; a column whose
+        rows all tie has no best."""
+        best: dict[int, tuple[float, bool]] = {}
         for index, column in enumerate(self.columns):
-            values = [_mean(row[index]) for row in self.rows]
+            values = [_mean(row[index]) for i, row in enumerate(self.rows) if i not in self.references]
             values = [value for value in values if value is not None and not math.isnan(value)]
             if column.better and len(set(values)) > 1:  # all tied: no row is best
-                best[index] = min(values) if column.better == "lower" else max(values)
+                top = min(values) if column.better == "lower" else max(values)
+                best[index] = (top, values.count(top) == 1)
         return best
 
     def _display(
-        self, index: int, cell: Cell, best: dict[int, float], bold: Callable[[str], str], escape: bool = False
+        self,
+        index: int,
+        cell: Cell,
+        best: dict[int, tuple[float, bool]],
+        bold: Callable[[str], str],
+        escape: bool = False,
+        reference: bool = False,
     ) -> str:
+        """A cell's text: the unique best in bold, a best shared by several rows marked "(tie)"."""
         text = _format(cell, self.columns[index].digits)
         text = html.escape(text) if escape else text
         mean = _mean(cell)
-        return bold(text) if index in best and mean is not None and mean == best[index] else text
+        if reference or index not in best or mean is None or mean != best[index][0]:
+            return text
+        return bold(text) if best[index][1] else f"{text} (tie)"
 
     def markdown(self) -> str:
         best = self._best()
@@ -76,8 +99,14 @@ class Table:
         numeric = [any(_mean(row[i]) is not None for row in self.rows) for i in range(len(self.columns))]
         rule = "|" + "|".join("---:" if number else "---" for number in numeric) + "|"
         lines = [f"### {self.title}", "", header, rule]
-        for row in self.rows:
-            cells = [self._display(i, cell, best, lambda text: f"**{text}**") for i, cell in enumerate(row)]
+        for number, row in enumerate(self.rows):
+            reference = number in self.references
+            cells = [
+                self._display(i, cell, best, lambda text: f"**{text}**", reference=reference)
+                for i, cell in enumerate(row)
+            ]
+            if reference:
+                cells[0] = f"_{cells[0]}_"
             lines.append("| " + " | ".join(cells) + " |")
         lines += [""] + [f"{note}  " for note in self.notes]
         return "\n".join(lines).rstrip() + "\n"
@@ -86,11 +115,14 @@ class Table:
         best = self._best()
         head = "".join(f"<th>{html.escape(column.name)}</th>" for column in self.columns)
         body = []
-        for row in self.rows:
+        for number, row in enumerate(self.rows):
+            reference = number in self.references
             cells = [
-                self._display(i, cell, best, lambda text: f"<b>{text}</b>", escape=True) for i, cell in enumerate(row)
+                self._display(i, cell, best, lambda text: f"<b>{text}</b>", escape=True, reference=reference)
+                for i, cell in enumerate(row)
             ]
-            body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+            opening = "<tr class='reference'>" if reference else "<tr>"
+            body.append(opening + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
         notes = "".join(f"<p class='note'>{html.escape(note)}</p>" for note in self.notes)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{notes}"
 
@@ -195,7 +227,36 @@ def accuracy_table(
     metrics = [(classifier_title(c), accuracy_of(c), "higher") for c in classifiers_of(chosen)]
     notes = [f"{shots}-shot; mean (± sample std) over trials of results/<classifier>.json accuracy. Best in bold."]
     notes.append(protocol_note(chosen))
-    return _per_dataset_table(key, f"Tab. 2 — accuracy, {shots}-shot", chosen, datasets, groups, metrics, notes)
+    table = _per_dataset_table(key, f"Tab. 2 — accuracy, {shots}-shot", chosen, datasets, groups, metrics, notes)
+    if table is not None:
+        _add_dataset_references(table, chosen, datasets, classifiers_of(chosen))
+    return table
+
+
+def _add_dataset_references(
+    table: Table, records: Sequence[RunRecord], datasets: Sequence[str], classifiers: Sequence[str]
+) -> None:
+    """The real-only and zero-shot rows of Tab. 2: per dataset and classifier, mean ± std over trials."""
+    details = [load_run_accuracy(record) for record in records]
+    references = {classifier: reference_values(details, classifier) for classifier in classifiers}
+    for position, title in enumerate((REAL_ONLY, ZERO_SHOT)):
+        row: list[Cell] = [title]
+        for dataset in datasets:
+            for classifier in classifiers:
+                values = references[classifier][position]
+                row.append(summarize([value for (name, _, _), value in sorted(values.items()) if name == dataset]))
+        if any(cell is not None for cell in row[1:]):
+            table.references.add(len(table.rows))
+            table.rows.append(row)
+    if table.references:
+        table.notes.append(REFERENCE_NOTE)
+
+
+REFERENCE_NOTE = (
+    "Reference rows (italic, never bold): real images only = each classifier trained beside the run on its real "
+    "images alone (results/real_only/, train.real_only_reference), zero-shot CLIP = the untrained CLIP head "
+    "(results files' zero_shot_clip_*), in each column's accuracy; one value per dataset, shots and trial."
+)
 
 
 def protocol_note(records: Sequence[RunRecord]) -> str:
@@ -312,20 +373,31 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
     best = [c for c in classifiers if any(c in record.best_epoch_accuracy for record in records)]
     columns += [Column("Protocol")] + [Column(f"{classifier_title(c)} best epoch†") for c in best]
     rows: list[list[Cell]] = []
+    table_references: set[int] = set()
     ordered = sorted(records, key=lambda r: (r.dataset, r.shots, r.trial, method_sort_key(r.method)))
     for record in ordered:
-        where = os.path.relpath(record.root, base)
         rows.append(
-            [where, record.dataset, record.method, record.shots, record.trial]
+            [run_label(record, base), record.dataset, record.method, record.shots, record.trial]
             + [record.accuracy.get(c) for c in classifiers]
             + [value(record) for _, value, _ in diversity]
             + ["; ".join(f"{c} {p}" for c, p in sorted(record.protocol.items())) or None]
             + [record.best_epoch_accuracy.get(c) for c in best]
         )
     notes = ["Each run's own values, as read from its results files.", protocol_note(records)]
+    details = [load_run_accuracy(record) for record in ordered]
+    values = {classifier: reference_values(details, classifier) for classifier in classifiers}
+    padding: list[Cell] = [None] * (len(diversity) + 1 + len(best))
+    for dataset, shots, trial in trial_keys(details):
+        for position, (title, method) in enumerate(((REAL_ONLY, REAL_ONLY_METHOD), (ZERO_SHOT, ZERO_SHOT_METHOD))):
+            cells = [values[c][position].get((dataset, shots, trial)) for c in classifiers]
+            if any(cell is not None for cell in cells):
+                rows.append([title, dataset, method, shots, trial, *cells, *padding])
+                table_references.add(len(rows) - 1)
+    if table_references:
+        notes.append(REFERENCE_NOTE)
     if best:
         notes.append(
             "† authors protocol: macro accuracy of the best epoch, chosen on the evaluation split itself (as the "
             "authors' plotting script does), so optimistic; the accuracy columns are the final epoch."
         )
-    return Table(key, "Runs", columns, rows, notes)
+    return Table(key, "Runs", columns, rows, notes, table_references)

@@ -32,11 +32,13 @@ def training_record(
         **trained.sampling.as_dict(),
         "steps": trained.fit.steps,
         "epoch_losses": trained.fit.epoch_losses,
+        "epoch_train_accuracies": trained.fit.epoch_train_accuracies,
         "train_seconds": trained.fit.seconds,
         "encode_seconds": trained.encode_seconds,
         "protocol": trained.protocol,
         "backbone_buffers_drifted": trained.backbone_drifted,
         "epoch_evaluations": trained.epoch_evaluations,
+        "epoch_eval_accuracies": trained.epoch_scores,
         "train_config": train_config,
     }
 

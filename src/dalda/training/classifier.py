@@ -32,9 +32,9 @@ from dalda.probes import PROBES, ProbeEncoder
 from dalda.hashing import file_sha256
 from dalda.probes.features import FeatureCache, cached_features
 from dalda.probes.protocols import training_protocol
-from dalda.probes.transforms import FlipRotate
+from dalda.probes.transforms import PLAIN_VIEW, FlipRotate
 from dalda.training.sampling import MixingSampler, SamplingStats
-from dalda.training.epochs import EpochEvaluator, has_running_statistics
+from dalda.training.epochs import CachedEpochScorer, EpochEvaluator, has_running_statistics
 from dalda.training.trainer import FitResult, augmented_source, cached_source, encoding_source, fit
 from dalda.training.trainset import TrainingSet
 
@@ -65,6 +65,8 @@ class TrainedClassifier:
     """Per-class, macro and micro accuracy after each epoch (``train.protocol=authors``; empty otherwise)."""
     backbone_drifted: bool = False
     """Whether fitting changed the backbone's buffers (train-mode BatchNorm): the checkpoint must keep them."""
+    epoch_scores: list[dict[str, Any]] = field(default_factory=list)
+    """``fast`` with cached features: macro and micro accuracy on every evaluation image after each epoch."""
 
 
 def encode_training_items(
@@ -97,7 +99,8 @@ def train_classifier(
 ) -> TrainedClassifier:
     """Train ``classifier`` as configured; ``feature_mode`` overrides ``train.cache_features`` (benchmarks, tests).
 
-    ``eval_records`` are the evaluation images a protocol that evaluates every epoch (``authors``) scores.
+    ``eval_records`` are the evaluation images a protocol that evaluates every epoch (``authors``) scores; under
+    ``fast`` with cached features they give the per-epoch accuracy curve (``CachedEpochScorer``), nothing more.
     """
     cfg = config.train
     protocol = training_protocol(cfg.protocol)
@@ -141,8 +144,16 @@ def train_classifier(
         features_of = encoding_source(encoder, training_set.item_paths, digests, views, cfg.finetune_backbone)
 
     evaluator = None
+    scorer = None
     if protocol.evaluate_every_epoch:
         evaluator = EpochEvaluator(encoder, head, eval_records, classes, cfg.eval_draws, seed, cfg.encode_batch_size)
+    elif eval_records and feature_mode == "cached":
+        eval_paths = [Path(record.path) for record in eval_records]
+        eval_table = cached_features(
+            encoder, FeatureCache(features_dir, encoder.identity), eval_paths, [file_sha256(p) for p in eval_paths],
+            [PLAIN_VIEW], cfg.encode_batch_size, f"encoding {classifier} eval features",
+        )  # fmt: skip
+        scorer = CachedEpochScorer(head, eval_table[:, 0], [record.label for record in eval_records], classes)
     drifts = protocol.backbone_train_mode and has_running_statistics(encoder.module)
     if protocol.backbone_train_mode:
         encoder.module.train()  # BatchNorm: batch statistics, running statistics drift (no gradients)
@@ -155,7 +166,7 @@ def train_classifier(
         cfg.epochs,
         cfg.iterations_per_epoch,
         description=f"training {classifier} ({feature_mode} features)",
-        on_epoch_end=evaluator,
+        on_epoch_end=evaluator or scorer,
     )
     head.eval()
     encoder.module.eval()
@@ -180,4 +191,5 @@ def train_classifier(
         protocol.name,
         evaluator.epochs if evaluator is not None else [],
         drifts,
+        scorer.epochs if scorer is not None else [],
     )

@@ -1,4 +1,5 @@
-"""Evaluation after every epoch (``train.protocol=authors``): the authors' accuracy curve and its best epoch.
+"""Evaluation after every epoch: the authors' accuracy curve and its best epoch (``train.protocol=authors``), and
+the ``fast`` protocol's accuracy curve on cached features (``CachedEpochScorer``).
 
 After each epoch the head (and the backbone, whose BatchNorm statistics drifted while fitting) is switched to
 eval mode and scored on ``train.eval_draws`` evaluation images drawn uniformly with replacement, fresh draws each
@@ -90,3 +91,25 @@ class EpochEvaluator:
 def _accuracies(report: dict[str, Any]) -> dict[str, Any]:
     keys = ("macro_accuracy", "micro_accuracy", "per_class_accuracy", "per_class_count")
     return {key: report[key] for key in keys}
+
+
+class CachedEpochScorer:
+    """``train.protocol=fast`` with cached features: after every epoch, macro and micro accuracy of the head on
+    every evaluation image's cached feature (the same features the evaluate stage scores), for the report's
+    training curves only. Nothing is chosen by it: the results file's accuracy stays the final epoch's."""
+
+    def __init__(self, head: nn.Module, features: torch.Tensor, labels: Sequence[int], classes: Sequence[str]):
+        self.head = head
+        self.features = features
+        self.labels = torch.as_tensor(list(labels))
+        self.classes = list(classes)
+        self.epochs: list[dict[str, Any]] = []
+
+    def __call__(self, epoch: int) -> None:
+        self.head.eval()
+        with torch.inference_mode():
+            device = next(self.head.parameters()).device
+            predicted = self.head(self.features.to(device)).argmax(dim=1).cpu()
+        report = accuracy_report(predicted, self.labels, self.classes)
+        self.epochs.append({"epoch": epoch, "macro_accuracy": report["macro_accuracy"],
+                            "micro_accuracy": report["micro_accuracy"]})  # fmt: skip

@@ -1,4 +1,12 @@
-"""The train stage: train every configured classifier on the run's real (+ synthetic) images."""
+"""The train stage: train every configured classifier on the run's real (+ synthetic) images.
+
+With ``train.real_only_reference`` (the default) a run whose training set holds synthetic images also trains
+each classifier on its real images alone, with the same seed, protocol and settings except
+``synthetic_probability=0``: the report's "real images only" reference row (``results/real_only/``). It draws
+the same batches a ``none`` run of the same split and seed draws, so it equals that run's classifier. Under
+``train.protocol=fast`` it reuses the cached real features (seconds); under ``authors`` every draw is encoded
+again, so it doubles the training time. A run without synthetic images is its own reference and trains none.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +21,7 @@ from dalda.probes.protocols import training_protocol
 from dalda.rundir import RunDir
 from dalda.training.checkpoint import save_checkpoint, training_record
 from dalda.training.classifier import train_classifier
-from dalda.training.trainset import load_training_set
+from dalda.training.trainset import TrainingSet, load_training_set
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +40,11 @@ def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
         info["synthetic_source"],
     )
     train_config = config.train.model_dump(mode="json")
-    # Only a protocol that evaluates every epoch (authors) reads the evaluation images while training.
-    eval_records = drop_unreadable(split.eval) if training_protocol(config.train.protocol).evaluate_every_epoch else []
+    # A protocol that evaluates every epoch (authors) reads the evaluation images while training; fast reads their
+    # cached features for the accuracy curve only (the evaluate stage then finds them in the cache).
+    cached = config.train.cache_features and not config.train.finetune_backbone
+    per_epoch = training_protocol(config.train.protocol).evaluate_every_epoch or cached
+    eval_records = drop_unreadable(split.eval) if per_epoch else []
     paths: dict[str, Path] = {}
     for classifier in config.train.classifiers:
         trained = train_classifier(
@@ -42,4 +53,27 @@ def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
         path = run.checkpoint_file(classifier)
         save_checkpoint(path, trained, split.classes, training_record(trained, info, train_config))
         paths[classifier] = path
+    reference = info["num_synthetic"] > 0 and config.train.synthetic_probability > 0
+    for classifier in config.train.classifiers:
+        path = run.reference_checkpoint_file(classifier)
+        if not (reference and config.train.real_only_reference):
+            # an earlier reference no longer matches this training set
+            path.unlink(missing_ok=True)
+            path.with_name(f"{classifier}_train.json").unlink(missing_ok=True)
+            continue
+        _train_real_only_reference(config, run, classifier, training_set, split.classes, eval_records)
     return paths
+
+
+def _train_real_only_reference(
+    config: DaldaConfig, run: RunDir, classifier: str, training_set: TrainingSet, classes: list[str], eval_records
+) -> None:
+    """``classifier`` trained on the real images only (p = 0), saved under ``results/real_only/``."""
+    real_only = config.model_copy(
+        update={"train": config.train.model_copy(update={"synthetic_probability": 0.0})}
+    )
+    real_set = TrainingSet(list(training_set.real), [], [], "none (real-only reference)")
+    log.info("training the real-only reference of %s on %d real images", classifier, len(real_set.real))
+    trained = train_classifier(classifier, real_only, real_set, classes, run.features, eval_records=eval_records)
+    record = training_record(trained, real_set.describe(), real_only.train.model_dump(mode="json"))
+    save_checkpoint(run.reference_checkpoint_file(classifier), trained, classes, {**record, "reference": "real_only"})

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -38,6 +38,8 @@ class FitResult:
     epoch_losses: list[float]
     steps: int
     seconds: float
+    epoch_train_accuracies: list[float] = field(default_factory=list)
+    """Share of the epoch's training draws the head classified right as it was trained on them (both protocols)."""
 
 
 def fit(
@@ -51,7 +53,8 @@ def fit(
     description: str = "training",
     on_epoch_end: Callable[[int], None] | None = None,
 ) -> FitResult:
-    """Train ``head`` (and whatever else ``optimizer`` holds) on the sampler's batches; mean loss per epoch.
+    """Train ``head`` (and whatever else ``optimizer`` holds) on the sampler's batches; mean loss and training
+    accuracy (of each batch's logits before its step) per epoch.
 
     ``on_epoch_end(epoch)`` (1-based) runs after each epoch, e.g. to evaluate the head (``train.protocol=authors``);
     it may switch modules to eval mode: the head is put back in train mode after it.
@@ -60,24 +63,31 @@ def fit(
     labels = item_labels.to(device)
     head.train()
     losses: list[float] = []
+    accuracies: list[float] = []
     start = time.perf_counter()
     with progress_bar(description, total=epochs * iterations_per_epoch, unit="step") as advance:
         for epoch in range(1, epochs + 1):
             total = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device)
+            drawn = 0
             for batch in sampler.batches(iterations_per_epoch):
                 features = features_of(batch).to(device)
                 targets = labels[torch.as_tensor(batch.items, device=device)]
-                loss = nn.functional.cross_entropy(head(features), targets)
+                logits = head(features)
+                loss = nn.functional.cross_entropy(logits, targets)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 total += loss.detach()
+                correct += (logits.detach().argmax(dim=1) == targets).sum()
+                drawn += len(targets)
                 advance(1)
             losses.append(float(total) / iterations_per_epoch)
+            accuracies.append(float(correct) / max(drawn, 1))
             if on_epoch_end is not None:
                 on_epoch_end(epoch)
                 head.train()
-    return FitResult(losses, epochs * iterations_per_epoch, time.perf_counter() - start)
+    return FitResult(losses, epochs * iterations_per_epoch, time.perf_counter() - start, accuracies)
 
 
 def cached_source(table: torch.Tensor, device: torch.device) -> FeatureSource:
