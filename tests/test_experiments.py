@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dalda.config import DaldaConfig
 from dalda.configure import build_config
-from dalda.experiments.runner import run_experiment
+from dalda.experiments.runner import config_conflicts, run_experiment
 from dalda.experiments.shared_artefacts import SharedStore
 from dalda.methods import METHODS, canonical_name, get_method, honest_name, method_label, method_title
 from dalda.experiments.spec import ExperimentSpecError, build_cells, load_spec
@@ -233,3 +234,18 @@ def test_a_broken_cell_is_reported_and_the_others_finish(tmp_path, capsys):
     assert "Failed cells (1)" in html and "broken/1shot/trial0/none" in html
     runs_csv = (summary.folder / "report" / "tables" / "runs.csv").read_text()
     assert f"demo,none,1,0,{json.loads((demo.results / 'clip.json').read_text())['accuracy']!r}," in runs_csv
+
+
+def test_a_field_added_after_a_cell_ran_is_no_conflict_at_its_default(tmp_path):
+    """A cell finished by an older dalda lacks newer fields in its config.yaml: at their defaults they match."""
+    run = RunDir(tmp_path / "cell")
+    run.root.mkdir()
+    recorded = DaldaConfig().model_dump(mode="json")
+    del recorded["train"]["real_only_reference"]
+    run.config.write_text(yaml.safe_dump(recorded))
+    assert config_conflicts(DaldaConfig(), run) == []
+    changed = DaldaConfig.model_validate({"train": {"real_only_reference": False}})
+    assert config_conflicts(changed, run) == ["train.real_only_reference"]
+    recorded["train"]["epochs"] = 3
+    run.config.write_text(yaml.safe_dump(recorded))
+    assert config_conflicts(DaldaConfig(), run) == ["train.epochs"]

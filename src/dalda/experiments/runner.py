@@ -132,15 +132,23 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def config_conflicts(config: DaldaConfig, run: RunDir) -> list[str]:
     """Fields where the run's recorded config differs from ``config``.
 
-    Not conflicts: ``out_dir`` (the folder is the cell, however its path is spelled) and ``train.classifiers``
-    (a grid may add a classifier to finished cells; the cell then runs again and trains all of them).
+    Not conflicts: ``out_dir`` (the folder is the cell, however its path is spelled), ``train.classifiers``
+    (a grid may add a classifier to finished cells; the cell then runs again and trains all of them), and a field
+    the recorded config lacks while ``config`` holds its default (the run was made by a dalda from before that
+    field existed, which behaved as the default does).
     """
     if not run.config.is_file():
         return []
     recorded = _flatten(yaml.safe_load(run.config.read_text()) or {})
     wanted = _flatten(config.model_dump(mode="json"))
+    defaults = _flatten(DaldaConfig().model_dump(mode="json"))
     keys = (set(recorded) | set(wanted)) - {"out_dir", "train.classifiers"}
-    return sorted(key for key in keys if recorded.get(key) != wanted.get(key))
+    return sorted(
+        key
+        for key in keys
+        if recorded.get(key) != wanted.get(key)
+        and not (key not in recorded and key in defaults and wanted.get(key) == defaults[key])
+    )
 
 
 def is_finished(config: DaldaConfig, run: RunDir) -> bool:
