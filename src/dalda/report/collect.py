@@ -20,7 +20,7 @@ from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, Manifes
 from dalda.config import DaldaConfig
 from dalda.io import read_json
 from dalda.methods import method_label
-from dalda.metrics import DIVERSITY_METRICS
+from dalda.metrics import metric_names
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS
 
@@ -48,7 +48,7 @@ class RunRecord:
     """classifier -> accuracy, from ``results/<classifier>.json``."""
     results_files: dict[str, Path] = field(default_factory=dict)
     diversity: dict[str, float | None] = field(default_factory=dict)
-    """diversity metric name (``dalda.metrics``) -> the run's value, from ``diversity.json``."""
+    """diversity or fidelity metric name (``dalda.metrics``) -> the run's value, from ``diversity.json``."""
     protocol: dict[str, str] = field(default_factory=dict)
     """classifier -> the ``train.protocol`` that made its accuracy and what that accuracy is ("authors: macro")."""
     best_epoch_accuracy: dict[str, float] = field(default_factory=dict)
@@ -152,7 +152,7 @@ def load_run(root: Path) -> RunRecord | None:
         trial=config.data.trial,
         accuracy=accuracy,
         results_files=files,
-        diversity={name: _number(diversity.get(name)) for name in DIVERSITY_METRICS},
+        diversity={name: _number(diversity.get(name)) for name in metric_names()},
         protocol=protocols,
         best_epoch_accuracy=best,
     )
