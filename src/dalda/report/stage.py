@@ -24,6 +24,7 @@ from typing import Any
 from dalda.config import DaldaConfig
 from dalda.io import read_json, write_json_atomic, write_text_atomic
 from dalda.report import plots
+from dalda.report.beyond import beyond_figures, beyond_tables
 from dalda.report.collect import SUMMARY_FILE, RunRecord, find_run_dirs, load_runs, real_image_scores
 from dalda.report.grids import image_grids
 from dalda.report.groups import HC_THRESHOLD, DatasetGroup, dataset_groups, dataset_order, dataset_title
@@ -176,6 +177,7 @@ def _write_report_files(
         folder.mkdir(parents=True)
 
     tables = _tables(records, datasets, groups, threshold, dest.parent)
+    tables += beyond_tables(records, dest.parent)  # runs that differ in scorer, generator or filter
     table_files: list[tuple[Table, dict[str, str]]] = []
     for table in tables:
         write_text_atomic(dest / "tables" / f"{table.key}.md", table.markdown())
@@ -184,7 +186,10 @@ def _write_report_files(
 
     figures = [
         FigureEntry(str(path.relative_to(dest)), caption, section)
-        for path, caption, section in _figures(records, scores, groups, dest / "figures")
+        for path, caption, section in [
+            *_figures(records, scores, groups, dest / "figures"),
+            *beyond_figures(records, dest.parent, dest / "figures"),
+        ]
     ]
     page = render_page(dest, title, _overview(records, groups, threshold, summary), table_files, figures)
     index = dest / "index.html"
