@@ -368,7 +368,9 @@ class EvaluateConfig(_Section):
     lpips: bool = Field(True, description="Compute LPIPS diversity (mean pairwise distance, higher = more diverse).")
     clip_i: bool = Field(True, description="Compute CLIP-I diversity (mean pairwise cosine, lower = more diverse).")
     max_pairs: int = Field(2000, ge=1, description="Cap on image pairs per group; more are sampled deterministically.")
-    batch_size: int = Field(16, ge=1, description="Image pairs per LPIPS forward pass.")
+    batch_size: int = Field(
+        16, ge=1, description="Image pairs per LPIPS forward pass (and images per DINO / FID-feature batch)."
+    )
     lpips_size: int = Field(256, ge=64, description="Images are resized to lpips_size x lpips_size for LPIPS.")
     within_class: bool = Field(
         True, description="Also report diversity over pairs within each class (same as per real image at 1 shot)."
