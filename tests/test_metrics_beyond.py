@@ -4,12 +4,14 @@ offline, and the evaluate stage writes them to ``diversity.json`` and the result
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from scipy import linalg
 
 from dalda.config import DaldaConfig, EvaluateConfig, ModelsConfig
 from dalda.evaluation.diversity import SyntheticImage, diversity_report
@@ -48,6 +50,17 @@ def test_fid_is_zero_for_identical_sets_and_matches_the_gaussian_formula():
     per_dimension = [(c[:, i].mean() - d[:, i].mean()) ** 2 + (c[:, i].std(ddof=1) - d[:, i].std(ddof=1)) ** 2
                      for i in range(3)]
     assert frechet_distance(c, d) == pytest.approx(sum(per_dimension), rel=0.05)  # sample covariances: nearly diagonal
+    # the general case against scipy's matrix square root of the covariance product (fewer rows than dimensions
+    # too: the rank-deficient case of few-shot sets)
+    for rows in (60, 12):
+        e, f = rng.normal(size=(rows, 16)), rng.normal(0.2, 1.5, size=(rows + 3, 16)) @ rng.normal(size=(16, 16))
+        cov_e, cov_f = np.cov(e, rowvar=False), np.cov(f, rowvar=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            root = np.real(linalg.sqrtm(cov_e @ cov_f))
+        diff = e.mean(0) - f.mean(0)
+        expected = diff @ diff + np.trace(cov_e) + np.trace(cov_f) - 2 * np.trace(root)
+        assert frechet_distance(e, f) == pytest.approx(expected, rel=1e-6)
 
 
 def _mmd2_by_hand(x: np.ndarray, y: np.ndarray) -> float:

@@ -13,7 +13,9 @@ Both sets are embedded once by the encoder ``evaluate.fidelity_features`` names 
 Entries:
 
 - ``fid``: the Fréchet distance between Gaussians fitted to the two feature sets,
-  ``|mu_s - mu_r|^2 + tr(C_s + C_r - 2 (C_s C_r)^(1/2))`` (matrix square root by ``scipy.linalg.sqrtm``).
+  ``|mu_s - mu_r|^2 + tr(C_s + C_r - 2 (C_s C_r)^(1/2))``; the trace of the matrix square root is computed
+  exactly from symmetric eigendecompositions (:func:`trace_sqrt_product`), which agrees with
+  ``scipy.linalg.sqrtm`` of the product and is far faster at 2048 dimensions.
   It is biased upward when a set is small: with fewer images than feature dimensions the covariance is
   rank-deficient, and a 1-shot synthetic set of a few hundred images gives a larger FID than a large set from
   the same distribution would. Compare FIDs only between runs with the same image counts and features.
@@ -25,7 +27,6 @@ Entries:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Protocol
 
@@ -72,22 +73,32 @@ class FidelityMetric(Protocol):
 # ------------------------------------------------------------------------------------------------- maths
 
 
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a symmetric positive semi-definite matrix (negative rounding noise -> 0)."""
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
+def trace_sqrt_product(cov_a: np.ndarray, cov_b: np.ndarray) -> float:
+    """tr((A B)^(1/2)) for covariance matrices A, B.
+
+    A B is similar to A^(1/2) B A^(1/2), which is symmetric positive semi-definite, so the trace is the sum of the
+    square roots of that matrix's eigenvalues: two symmetric eigendecompositions, exact up to rounding and much
+    faster than ``scipy.linalg.sqrtm`` of the non-symmetric product (2048-d: seconds instead of minutes).
+    """
+    root_a = _psd_sqrt(cov_a)
+    values = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    return float(np.sqrt(np.clip(values, 0.0, None)).sum())
+
+
 def frechet_distance(synthetic: np.ndarray, real: np.ndarray) -> float:
     """FID between Gaussians fitted to two (N, D) feature sets (each needs at least two rows)."""
-    from scipy import linalg
-
     mu_s, mu_r = synthetic.mean(axis=0), real.mean(axis=0)
     cov_s = np.atleast_2d(np.cov(synthetic, rowvar=False))
     cov_r = np.atleast_2d(np.cov(real, rowvar=False))
-    with warnings.catch_warnings():  # fewer images than dimensions: singular covariances are expected
-        warnings.simplefilter("ignore", linalg.LinAlgWarning)
-        root = linalg.sqrtm(cov_s @ cov_r)
-        if not np.isfinite(root).all():  # the usual remedy: a small ridge on both covariances
-            ridge = np.eye(cov_s.shape[0]) * 1e-6
-            root = linalg.sqrtm((cov_s + ridge) @ (cov_r + ridge))
-    root = np.real(root)  # numerical noise leaves a tiny imaginary part
     diff = mu_s - mu_r
-    return float(max(diff @ diff + np.trace(cov_s) + np.trace(cov_r) - 2.0 * np.trace(root), 0.0))
+    value = diff @ diff + np.trace(cov_s) + np.trace(cov_r) - 2.0 * trace_sqrt_product(cov_s, cov_r)
+    return float(max(value, 0.0))
 
 
 def polynomial_mmd2(x: np.ndarray, y: np.ndarray) -> float:
