@@ -37,7 +37,7 @@ ENTRIES = {
     "metric dino / dino_real (DINOv2-small, 224 px)": "dino",
     "metric lpips (AlexNet, 256 px, per pair)": "lpips",
     "fid / kid features (Inception-v3, 299 px)": "inception",
-    "fid (2048-d, 500 vs 500 images, eigendecomposition)": "fid_math",
+    "fid (2048-d, 500 vs 500 images)": "fid_math",
     "kid (2048-d, 500 vs 500 images, 100 subsets of 100)": "kid_math",
 }
 CLASSES = ["cat", "dog", "bird", "flower", "car", "plane", "tree", "house", "boat", "horse"]
