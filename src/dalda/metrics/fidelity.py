@@ -84,8 +84,9 @@ def trace_sqrt_product(cov_a: np.ndarray, cov_b: np.ndarray) -> float:
     """tr((A B)^(1/2)) for covariance matrices A, B.
 
     A B is similar to A^(1/2) B A^(1/2), which is symmetric positive semi-definite, so the trace is the sum of the
-    square roots of that matrix's eigenvalues: two symmetric eigendecompositions, exact up to rounding and much
-    faster than ``scipy.linalg.sqrtm`` of the non-symmetric product (2048-d: seconds instead of minutes).
+    square roots of that matrix's eigenvalues: two symmetric eigendecompositions, exact up to rounding and about
+    twice as fast as ``scipy.linalg.sqrtm`` of the non-symmetric product at 2048-d
+    (``benchmarks/results/scorers_metrics.md``). Used when both sets have at least as many images as dimensions.
     """
     root_a = _psd_sqrt(cov_a)
     values = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
