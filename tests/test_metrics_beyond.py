@@ -13,7 +13,8 @@ import torch
 from PIL import Image
 from scipy import linalg
 
-from dalda.config import DaldaConfig, EvaluateConfig, ModelsConfig
+from dalda.config import ConfigError, DaldaConfig, EvaluateConfig, ModelsConfig
+from dalda.configure import build_config
 from dalda.evaluation.diversity import SyntheticImage, diversity_report
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.images import load_rgb
@@ -151,6 +152,8 @@ def test_inception_features_have_the_pool_layers_width():
     assert load_inception(TINY).encode_images(image).shape == (1, 64)
     with pytest.raises(Exception, match="fidelity_features"):
         FIDELITY_FEATURES.get("pixels")
+    with pytest.raises(ConfigError, match="evaluate.fidelity_features='pixels' is not a known"):
+        build_config(overrides=["evaluate.fidelity_features=pixels"])  # refused before anything runs
 
 
 # ---------------------------------------------------------------------------------------- evaluate stage
