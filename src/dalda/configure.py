@@ -16,6 +16,7 @@ from dalda.config import ConfigError, DaldaConfig, parse_config, read_config_fil
 from dalda.chat import CHAT_BACKENDS
 from dalda.datasets import DATASETS
 from dalda.generators import GENERATORS
+from dalda.metrics import FIDELITY_FEATURES
 from dalda.probes import PROBES
 from dalda.registry import Registry, UnknownEntryError
 from dalda.scorers import SCORERS
@@ -27,6 +28,7 @@ REGISTRY_FIELDS: tuple[tuple[str, Registry[Any]], ...] = (
     ("generator.name", GENERATORS),
     ("prompts.backend", CHAT_BACKENDS),
     ("train.classifiers", PROBES),
+    ("evaluate.fidelity_features", FIDELITY_FEATURES),
 )
 """Each config field that names a registry entry, and that registry: one line per extension axis."""
 

@@ -42,7 +42,8 @@ PAIRING_RULE = (
     "by_source: unordered pairs of distinct synthetic images generated from the same real image, mean per real "
     "image, then mean over real images; by_class: the same over all synthetic images of a class, mean over classes; "
     "at most max_pairs pairs per group, drawn without replacement with a generator seeded by (seed, group); "
-    "metrics marked with_source (clip_i_real) pair each synthetic image of a group with its real source image instead"
+    "metrics marked with_source (clip_i_real, dino_real) pair each synthetic image of a group with its real source "
+    "image instead"
 )
 
 

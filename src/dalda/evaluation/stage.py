@@ -28,9 +28,10 @@ from dalda.ownership import last_stage_config
 from dalda.artefacts import Split
 from dalda.evaluation.accuracy import accuracy_report, confusion_counts, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
+from dalda.evaluation.fidelity import fidelity_report
 from dalda.images import drop_unreadable
 from dalda.io import write_json_atomic
-from dalda.metrics import DIVERSITY_METRICS
+from dalda.metrics import DIVERSITY_METRICS, metric_names
 from dalda.probes import PROBES, ProbeEncoder
 from dalda.probes.accuracy import best_epoch
 from dalda.probes.protocols import TrainingProtocol, training_protocol
@@ -85,7 +86,7 @@ def synthetic_method_label(config: DaldaConfig, run: RunDir) -> str:
     return recorded
 
 
-def _diversity(config: DaldaConfig, run: RunDir) -> dict[str, Any]:
+def _diversity(config: DaldaConfig, run: RunDir, eval_paths: list[Path]) -> dict[str, Any]:
     ev = config.evaluate
     enabled = [metric for _, metric in DIVERSITY_METRICS.items() if metric.enabled(ev)]
     settings: dict[str, Any] = {}  # a setting two metrics share (clip_model) is None only when both are off
@@ -105,12 +106,13 @@ def _diversity(config: DaldaConfig, run: RunDir) -> dict[str, Any]:
         "seed": config.seed,
     }
     if not run.manifest.exists():
-        scores = {name: None for name in DIVERSITY_METRICS}
+        scores = {name: None for name in metric_names()}
         return {**base, **scores, "note": f"no synthetic images (no manifest at {run.manifest})"}
     images, missing = manifest_images(run.manifest, run.synthetic)
     models = {metric.name: metric.load(config) for metric in enabled}
     report = diversity_report(images, models, ev, config.seed)
-    return {**base, "manifest_rows_without_file": missing, **report}
+    fidelity = fidelity_report(config, [image.path for image in images], eval_paths)
+    return {**base, "manifest_rows_without_file": missing, **report, **fidelity}
 
 
 def _zero_shot_probe(frozen: dict[str, ProbeEncoder], config: DaldaConfig) -> tuple[str, ProbeEncoder] | None:
@@ -155,14 +157,14 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
         head = PROBES.get(name).build_head(encoder, split.classes, fast_train, config.seed).to(encoder.device)
         zero_shot = accuracy_report(predict(head, features), labels, split.classes)
 
-    diversity = _diversity(config, run)
+    diversity = _diversity(config, run, [Path(record.path) for record in eval_records])
     write_json_atomic(run.diversity, diversity)
 
     summary: dict[str, Any] = {
         "method": None,
         "accuracy": {},
         "zero_shot_clip_accuracy": zero_shot["accuracy"] if zero_shot else None,
-        **{name: diversity.get(name) for name in DIVERSITY_METRICS},
+        **{name: diversity.get(name) for name in metric_names()},
         "results": {},
     }
     for classifier, report in reports.items():
@@ -323,6 +325,9 @@ def _protocol_fields(
 def _diversity_summary(diversity: dict[str, Any]) -> dict[str, Any]:
     """What a results file repeats of ``diversity.json``: each metric's score, its declared settings, the rule."""
     metrics = [metric for _, metric in DIVERSITY_METRICS.items()]
-    scores = {metric.name: diversity.get(metric.name) for metric in metrics}
+    scores = {name: diversity.get(name) for name in metric_names()}
     settings = {key: diversity.get(key) for metric in metrics for key in metric.result_settings}
+    fidelity = diversity.get("fidelity")
+    if fidelity:  # which features FID/KID compared, and KID's spread
+        settings.update({"fidelity_features": fidelity.get("features"), "kid_std": fidelity.get("kid_std")})
     return {**scores, **settings, "pairing_rule": diversity.get("pairing_rule")}

@@ -156,7 +156,9 @@ def build_siglip(arch: RandomArchitecture):
 
     shape = _needs(arch, "siglip")
     tokenizer = build_byte_level_tokenizer(arch.tokenizer_vocab_size)
-    text = {"vocab_size": len(tokenizer), **shape["text_config"]}
+    text = {**shape["text_config"]}
+    # the offline tokenizer's ids must fit the embedding table (full-random: 49 408 byte-level ids > SigLIP's 32 000)
+    text["vocab_size"] = max(len(tokenizer), int(text.get("vocab_size", 0)))
     text.update({key: value for key, value in _special_ids(tokenizer).items() if key != "vocab_size"})
     config = SiglipConfig(text_config=text, vision_config=shape["vision_config"])
     with seeded(arch, "siglip"):

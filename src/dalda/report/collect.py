@@ -21,7 +21,7 @@ from dalda.config import DaldaConfig
 from dalda.io import read_json
 from dalda.chat import prompt_source
 from dalda.methods import honest_name, method_label
-from dalda.metrics import DIVERSITY_METRICS
+from dalda.metrics import metric_names
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS
 
@@ -50,7 +50,7 @@ class RunRecord:
     """classifier -> accuracy, from ``results/<classifier>.json``."""
     results_files: dict[str, Path] = field(default_factory=dict)
     diversity: dict[str, float | None] = field(default_factory=dict)
-    """diversity metric name (``dalda.metrics``) -> the run's value, from ``diversity.json``."""
+    """diversity or fidelity metric name (``dalda.metrics``) -> the run's value, from ``diversity.json``."""
     protocol: dict[str, str] = field(default_factory=dict)
     """classifier -> the ``train.protocol`` that made its accuracy and what that accuracy is ("authors: macro")."""
     best_epoch_accuracy: dict[str, float] = field(default_factory=dict)
@@ -155,7 +155,7 @@ def load_run(root: Path) -> RunRecord | None:
         trial=config.data.trial,
         accuracy=accuracy,
         results_files=files,
-        diversity={name: _number(diversity.get(name)) for name in DIVERSITY_METRICS},
+        diversity={name: _number(diversity.get(name)) for name in metric_names()},
         protocol=protocols,
         best_epoch_accuracy=best,
     )
@@ -165,17 +165,42 @@ def load_runs(roots: list[Path]) -> list[RunRecord]:
     return [record for record in (load_run(root) for root in roots) if record is not None]
 
 
-def real_image_scores(records: list[RunRecord]) -> dict[str, dict[str, float]]:
-    """dataset -> {real image path: CLIPScore (the run's variant)}, over every run's ``scores.jsonl``.
+def scorer_name(record: RunRecord) -> str:
+    """The alignment scorer that set the run's λ, by its entry's own name (``clip-softmax`` and ``softmax`` are
+    one scorer); a name no registered scorer has is kept as written."""
+    variant = record.score_variant
+    return SCORERS.get(variant).name if variant in SCORERS else variant
 
-    An image scored in several runs (the same split shared by all methods) counts once.
+
+def real_image_scores_by_scorer(records: list[RunRecord]) -> dict[str, dict[str, dict[str, float]]]:
+    """scorer -> dataset -> {real image path: that scorer's value}, over every run's ``scores.jsonl``.
+
+    An image scored in several runs with one scorer (the same split shared by all methods) counts once.
     """
+    scores: dict[str, dict[str, dict[str, float]]] = {}
+    for record in records:
+        if record.run.scores.is_file() and record.score_variant in SCORERS:
+            values = scores.setdefault(scorer_name(record), {}).setdefault(record.dataset, {})
+            for score in ScoreRecord.read_all(record.run):
+                values[score.path] = SCORERS.get(record.score_variant).value(score.measures)
+    return scores
+
+
+def real_image_scores(records: list[RunRecord]) -> dict[str, dict[str, float]]:
+    """dataset -> {real image path: CLIPScore}: the values of one scorer per dataset, so a histogram never
+    mixes two scorers' numbers; the paper's (CLIP softmax) when a run of the dataset used it, else the scorer of
+    the dataset's first run. Every scorer's values: :func:`real_image_scores_by_scorer`.
+    """
+    by_scorer = real_image_scores_by_scorer(records)
+    preferred = SCORERS.get("softmax").name
     scores: dict[str, dict[str, float]] = {}
     for record in records:
-        if record.run.scores.is_file():
-            for score in ScoreRecord.read_all(record.run):
-                value = SCORERS.get(record.score_variant).value(score.measures)
-                scores.setdefault(record.dataset, {})[score.path] = value
+        if record.dataset in scores:
+            continue
+        for name in (preferred, scorer_name(record)):
+            if record.dataset in by_scorer.get(name, {}):
+                scores[record.dataset] = by_scorer[name][record.dataset]
+                break
     return scores
 
 

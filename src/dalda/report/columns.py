@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from dalda.metrics import DIVERSITY_METRICS, column_title
+from dalda.metrics import DIVERSITY_METRICS, FIDELITY_METRICS, column_title
 from dalda.probes import PROBES
 from dalda.report.collect import RunRecord
 
@@ -48,10 +48,19 @@ def accuracy_of(classifier: str) -> RecordValue:
     return lambda record: record.accuracy.get(classifier)
 
 
-def diversity_columns() -> list[tuple[str, RecordValue, Literal["lower", "higher"]]]:
-    """(column title, value of a run, the better direction) of each diversity metric ("CLIP-I (↓)", ..., "lower")."""
+def diversity_columns(
+    records: Sequence[RunRecord] | None = None,
+) -> list[tuple[str, RecordValue, Literal["lower", "higher"]]]:
+    """(column title, value of a run, the better direction) of each diversity metric ("CLIP-I (↓)", ..., "lower"),
+    then each fidelity metric ("FID (↓)": lower is closer to the real images).
+
+    A metric marked ``optional`` (off by default: DINO, FID, KID) gets a column only when one of ``records``
+    has a value for it, so reports of runs that never enabled it look as before.
+    """
     columns: list[tuple[str, RecordValue, Literal["lower", "higher"]]] = []
-    for name, metric in DIVERSITY_METRICS.items():
+    for name, metric in [*DIVERSITY_METRICS.items(), *FIDELITY_METRICS.items()]:
+        if getattr(metric, "optional", False) and not any(r.diversity.get(name) is not None for r in records or ()):
+            continue
         better: Literal["lower", "higher"] = "higher" if metric.higher_is_more_diverse else "lower"
         columns.append((column_title(metric), _diversity_of(name), better))
     return columns

@@ -152,7 +152,7 @@ def accuracy_vs_shots(records: Sequence[RunRecord], path: Path) -> Path | None:
 def diversity_vs_shots(records: Sequence[RunRecord], path: Path) -> Path | None:
     """Fig. 6: each diversity metric (CLIP-I, LPIPS) against shots per class, one line per method."""
     with_diversity = [r for r in records if any(value is not None for value in r.diversity.values())]
-    metrics = [(title, value) for title, value, _ in diversity_columns()]
+    metrics = [(title, value) for title, value, _ in diversity_columns(with_diversity)]
     return _versus_shots(with_diversity, metrics, path) if with_diversity else None
 
 
@@ -202,7 +202,7 @@ def metrics_vs_num_prompts(records: Sequence[RunRecord], shots: int, path: Path)
     if len({r.num_prompts for r in llm}) < 2:
         return None
     metrics = [(classifier_title(c), accuracy_of(c)) for c in classifiers_of(llm)]
-    metrics += [(title, value) for title, value, _ in diversity_columns()]
+    metrics += [(title, value) for title, value, _ in diversity_columns(llm)]
     datasets = _datasets(llm)
     figure, axes = _grid(len(datasets), len(metrics))
     for row, dataset in zip(axes, datasets):

@@ -30,6 +30,7 @@ from dalda.io import read_json, write_json_atomic, write_text_atomic
 from dalda.report import plots
 from dalda.report.accuracy_details import accuracy_sections
 from dalda.report.flagged_prompts import flagged_prompts_table
+from dalda.report.beyond import beyond_figures, beyond_tables
 from dalda.report.collect import SUMMARY_FILE, RunRecord, find_run_dirs, load_runs, real_image_scores
 from dalda.report.gallery import gallery_html
 from dalda.report.grids import image_grids
@@ -194,6 +195,7 @@ def _write_report_files(
         folder.mkdir(parents=True)
 
     tables = _tables(records, datasets, groups, threshold, dest.parent)
+    tables += beyond_tables(records, dest.parent)  # runs that differ in scorer, generator or filter
     table_files: list[tuple[Table, dict[str, str]]] = []
     for table in tables:
         write_text_atomic(dest / "tables" / f"{table.key}.md", table.markdown())
@@ -202,7 +204,10 @@ def _write_report_files(
 
     figures = [
         FigureEntry(str(path.relative_to(dest)), caption, section)
-        for path, caption, section in _figures(records, scores, groups, dest / "figures")
+        for path, caption, section in [
+            *_figures(records, scores, groups, dest / "figures"),
+            *beyond_figures(records, dest.parent, dest / "figures"),
+        ]
     ]
     sections = [(heading, body) for heading, body in (
         ("Prompts per class", prompt_tables_html(records)),

@@ -210,12 +210,12 @@ def diversity_table(
     records: Sequence[RunRecord], shots: int, datasets: Sequence[str], groups: dict[str, DatasetGroup], key: str
 ) -> Table | None:
     """Tab. 1: each diversity metric (CLIP-I: lower = more diverse, LPIPS: higher) per dataset and method."""
-    metrics = diversity_columns()
+    chosen = [r for r in records if r.shots == shots]
+    metrics = diversity_columns(chosen)
     notes = [
         f"{shots}-shot; mean (± sample std) over trials of each run's diversity.json values (pairing rule in "
         "diversity.json). Best value per column in bold."
     ]
-    chosen = [r for r in records if r.shots == shots]
     return _per_dataset_table(key, f"Tab. 1 — diversity, {shots}-shot", chosen, datasets, groups, metrics, notes)
 
 
@@ -368,7 +368,7 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
     classifiers = classifiers_of(records)
     columns = [Column("Run"), Column("Dataset"), Column("Method"), Column("Shots"), Column("Trial")]
     columns += [Column(classifier_title(c)) for c in classifiers]
-    diversity = diversity_columns()
+    diversity = diversity_columns(records)
     columns += [Column(title) for title, _, _ in diversity]
     best = [c for c in classifiers if any(c in record.best_epoch_accuracy for record in records)]
     columns += [Column("Protocol")] + [Column(f"{classifier_title(c)} best epoch†") for c in best]
