@@ -123,7 +123,7 @@ class _References:
                 self.prompts.pop(row.source_path, None)
 
 
-class _Writer:
+class PngWriter:
     """Saves images and appends their manifest lines on a few background threads, so PNG encoding and disk
     writes (slow for large sources resized back to their size) overlap the next batch's denoising.
 
@@ -194,7 +194,7 @@ def _generate_rows(
     )
     engine = generator.build(config, run, processes.models_config(config.models))
     references = _References(engine, rows)
-    writer = _Writer(
+    writer = PngWriter(
         run,
         part_path(run, processes.index, processes.count),
         settings.resize_to_source,
