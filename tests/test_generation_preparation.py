@@ -30,13 +30,15 @@ from dalda.rundir import RunDir
 
 
 class Ranks:
-    """What the simulated ranks share: a barrier, the gathered lists, and how many units are being made now."""
+    """What the simulated ranks share: a barrier, the gathered lists, how many units are being made now and how
+    many ranks sit in the barrier now (a unit made while a rank waits there is a failure, whichever came first)."""
 
     def __init__(self, count: int) -> None:
         self.count = count
         self.barrier = threading.Barrier(count, timeout=120)
         self.lock = threading.Lock()
         self.making = 0
+        self.waiting = 0
         self.gathered: dict[int, list] = {}
         self.errors: list[str] = []
 
@@ -55,7 +57,13 @@ class FakeProcesses:
         if making:
             self.ranks.errors.append(f"rank {self.index} entered a barrier while {making} unit(s) were being made")
             self.ranks.barrier.abort()
-        self.ranks.barrier.wait()
+        with self.ranks.lock:
+            self.ranks.waiting += 1
+        try:
+            self.ranks.barrier.wait()
+        finally:
+            with self.ranks.lock:
+                self.ranks.waiting -= 1
 
     def gather(self, items: list) -> list:
         self.ranks.gathered[self.index] = list(items)
@@ -132,6 +140,8 @@ def test_two_ranks_learn_each_class_token_once_with_no_barrier_meanwhile_and_mat
             if ranks:
                 with ranks.lock:
                     ranks.making -= 1
+                    if ranks.waiting:
+                        ranks.errors.append(f"{class_name!r} was learned while {ranks.waiting} rank(s) sat in a barrier")
 
     monkeypatch.setattr(token_store, "learn_class_token", counted_learn)
     # real ranks are processes with their own torch RNG; threads share one, which the tiny models' seeded build
@@ -253,3 +263,14 @@ def test_one_process_makes_everything_and_an_up_to_date_unit_is_never_made_again
     assert made == Counter({unit: 1 for unit in units})
     _run_ranks(count, lambda p: prepare_shared(_unit_preparation(run, units, made), run, None, p.index, p.count, 0.01))
     assert made == Counter({unit: 1 for unit in units})
+
+
+def test_make_pending_makes_only_the_missing_units_in_one_process(tmp_path):
+    """What the experiment runner calls to make a cell's shared preparation (e.g. DA-Fusion tokens)."""
+    run = RunDir(tmp_path)
+    made: Counter[str] = Counter()
+    (run.root / "units").mkdir()
+    (run.root / "units" / "b").write_text("done")
+    _unit_preparation(run, ("a", "b", "c"), made).make_pending(None)
+    assert made == Counter({"a": 1, "c": 1})
+    assert Preparation().pending() == [] and Preparation().make_pending(None) is None
