@@ -70,17 +70,24 @@ def prepare_shared(
             if unfinished:
                 raise RuntimeError(f"the generator made no up-to-date {preparation.what} for {unfinished}")
         except BaseException as error:
-            write_json_atomic(
-                failure_marker(run, index, count),
-                {
-                    "process": index,
-                    "units": [unit for unit in mine if not preparation.is_done(unit)],
-                    "error": f"{type(error).__name__}: {error}",
-                },
-            )
+            _leave_failure_marker(preparation, run, index, count, mine, error)
             raise
     if count > 1:
         _wait_for_others(preparation, run, index, count, poll_s, log_every_s, sleep, clock)
+
+
+def _leave_failure_marker(
+    preparation: Preparation, run: RunDir, index: int, count: int, mine: Sequence[str], error: BaseException
+) -> None:
+    """Tell the other processes that this share failed (best effort: the original error is what is raised)."""
+    try:
+        unfinished = [unit for unit in mine if not preparation.is_done(unit)]
+        write_json_atomic(
+            failure_marker(run, index, count),
+            {"process": index, "units": unfinished, "error": f"{type(error).__name__}: {error}"},
+        )
+    except Exception as marker_error:  # e.g. the disk that failed the share is full
+        logger.error("could not leave the failure marker for the other processes: %s", marker_error)
 
 
 def _wait_for_others(
