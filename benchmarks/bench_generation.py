@@ -16,14 +16,25 @@ weights (true compute, no download), ``--profile tiny`` the test models.
     python benchmarks/bench_generation.py --profile tiny --resolution 64 --steps 3
     python benchmarks/bench_generation.py --profile full-random --resolution 512 --steps 30 --batch-size 8 \\
         --images 40 --record benchmarks/results/generation.md        # GPU: fp16 by default
+
+``--writer`` measures the other half of ``dalda generate``: the PNG writer (``dalda.generation.stage.PngWriter``,
+the class the stage uses) fed generated-size images that it resizes back to large sources (512 px, 1024x768,
+4032x3024 phone photos), encodes and writes atomically with their manifest lines, with 1 and N threads and
+several compression levels, printing images/s side by side (no model is loaded):
+
+    python benchmarks/bench_generation.py --writer --writer-threads 1 2 4 --levels 1 6 \\
+        --record benchmarks/results/generation.md
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -33,7 +44,13 @@ from PIL import Image
 
 from dalda.config import GenerationConfig, ModelsConfig
 from dalda.generators.ip_adapter_engine import GenerationEngine
+from dalda.generation.stage import PngWriter
 from dalda.models.loaders import load_sd_ip_adapter_pipeline, resolve_device, resolve_dtype
+from dalda.rundir import RunDir
+
+WRITER_SOURCES = ((512, 512), (1024, 768), (4032, 3024))
+"""Source sizes the writer resizes back to: a typical few-shot image, a large web image, a phone photo."""
+WRITER_TABLE = "## PNG writer"
 
 
 def _rows(count: int, per_reference: int, seed: int = 0) -> list[tuple[str, float, int, int]]:
@@ -61,8 +78,122 @@ def _timed(device: torch.device, work: Callable[[], int]) -> float:
     return made / (time.perf_counter() - start)
 
 
+def _generated_image(resolution: int, seed: int) -> Image.Image:
+    """A picture with a generated image's texture (smooth shapes plus fine noise), so PNG compression works
+    about as hard as on real output (pure noise would not compress at all, a flat colour too well)."""
+    rng = np.random.default_rng(seed)
+    coarse = Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).resize(
+        (resolution, resolution), Image.Resampling.BICUBIC
+    )
+    noise = rng.normal(0.0, 6.0, (resolution, resolution, 3))
+    return Image.fromarray(np.clip(np.asarray(coarse, dtype=np.float64) + noise, 0, 255).astype(np.uint8))
+
+
+@dataclass(frozen=True)
+class WriterResult:
+    source: tuple[int, int]
+    level: int
+    threads: int
+    images: int
+    rate: float
+    """Images per second, from the first submitted image to the last file and manifest line written."""
+
+
+def writer_images(source: tuple[int, int], at_512: int) -> int:
+    """How many images to time for a source size: ``at_512`` up to 512 px, fewer (at least 2) for larger ones."""
+    return max(2, round(at_512 * min(1.0, 512 * 512 / (source[0] * source[1]))))
+
+
+def bench_writer(
+    sources: Sequence[tuple[int, int]],
+    threads: Sequence[int],
+    levels: Sequence[int],
+    at_512: int,
+    folder: Path,
+    resolution: int = 512,
+) -> list[WriterResult]:
+    """Time the generation stage's writer for every (source, level, threads): each run writes
+    ``writer_images`` images of ``resolution`` px, resized back to the source size, into a fresh run folder."""
+    results = []
+    for source in sources:
+        count = writer_images(source, at_512)
+        images = [_generated_image(resolution, seed) for seed in range(count)]
+        for level in levels:
+            for workers in threads:
+                run = RunDir(Path(tempfile.mkdtemp(prefix=f"writer-{source[0]}x{source[1]}-", dir=folder)))
+                writer = PngWriter(run, run.manifest, True, level, workers)
+                start = time.perf_counter()
+                try:
+                    for index, image in enumerate(images):
+                        writer.submit([(image, source, {"row_id": index, "file_name": f"{index:06d}.png"})])
+                finally:
+                    writer.close()
+                rate = count / (time.perf_counter() - start)
+                results.append(WriterResult(source, level, workers, count, rate))
+                print(f"  {source[0]}x{source[1]}, level {level}, {workers} thread(s): {rate:.2f} images/s")
+    return results
+
+
+def writer_table(results: Sequence[WriterResult]) -> list[list[str]]:
+    """One row per (source, level) with the rate of every thread count side by side, plus the best speed-up."""
+    threads = sorted({result.threads for result in results})
+    rows = [["source", "level", *(f"{n} thread{'s' if n > 1 else ''} img/s" for n in threads), "speed-up"]]
+    keys = dict.fromkeys((result.source, result.level) for result in results)
+    for source, level in keys:
+        rate = {r.threads: r.rate for r in results if (r.source, r.level) == (source, level)}
+        speed_up = max(rate.values()) / rate[threads[0]]
+        rows.append(
+            [f"{source[0]}x{source[1]}", str(level), *(f"{rate[n]:.2f}" for n in threads), f"{speed_up:.2f}x"]
+        )
+    return rows
+
+
+def _machine() -> str:
+    load = ", load {:.1f}".format(os.getloadavg()[0]) if hasattr(os, "getloadavg") else ""
+    return f"{platform.machine()} {platform.processor() or platform.system()}, {os.cpu_count()} CPUs{load}"
+
+
+def record_writer(path: Path, results: Sequence[WriterResult]) -> None:
+    """Append one row per result to the ``| date |`` table of the ``WRITER_TABLE`` section of ``path`` (the
+    file's other tables, including the generation table it ends with, stay as they are)."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    heading = next((i for i, line in enumerate(lines) if line.strip() == WRITER_TABLE), None)
+    start = next(
+        (i for i in range(heading + 1, len(lines)) if lines[i].startswith("| date |")) if heading is not None else [],
+        None,
+    )
+    if start is None:
+        raise SystemExit(f"{path} has no '{WRITER_TABLE}' section with a '| date |' table; add it first")
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    rows = [
+        f"| {date.today()} | {_machine()} | {r.source[0]}x{r.source[1]} | {r.level} | {r.threads} | {r.images} | "
+        f"{r.rate:.2f} |\n"
+        for r in results
+    ]
+    path.write_text("".join(lines[:end] + rows + lines[end:]), encoding="utf-8")
+
+
+def writer_main(args: argparse.Namespace) -> None:
+    print(f"PNG writer: {args.resolution} px images resized back to each source; {_machine()}")
+    with tempfile.TemporaryDirectory(prefix="dalda-writer-bench-") as folder:
+        results = bench_writer(WRITER_SOURCES, args.writer_threads, args.levels, args.writer_images, Path(folder))
+    table = writer_table(results)
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+    if args.record:
+        record_writer(args.record, results)
+        print(f"recorded in {args.record}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--writer", action="store_true", help="benchmark the PNG writer instead (no models)")
+    parser.add_argument("--writer-threads", type=int, nargs="+", default=[1, os.cpu_count() or 1])
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 6], help="PNG compression levels (--writer)")
+    parser.add_argument("--writer-images", type=int, default=12, help="images per run at 512 px (--writer)")
     parser.add_argument("--profile", choices=["tiny", "full-random"], default="full-random")
     parser.add_argument("--resolution", type=int, default=512)
     parser.add_argument("--steps", type=int, default=30)
@@ -78,6 +209,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--record", type=Path, help="append a result row to this markdown file (its table is last)")
     args = parser.parse_args()
+    if args.writer:
+        return writer_main(args)
     if args.threads:
         torch.set_num_threads(args.threads)
 

@@ -12,7 +12,7 @@ from PIL import Image
 from dalda.artefacts import PlanRow
 from dalda.configure import build_config
 from dalda.data.stage import run_data_stage
-from dalda.generators import GENERATORS, PlanInputs
+from dalda.generators import GENERATORS, PlanInputs, Preparation
 from dalda.generation.stage import run_generate_stage
 from dalda.io import read_jsonl
 from dalda.pipeline import prepare_run
@@ -69,8 +69,14 @@ class SolidColourGenerator:
     def row_weight(self, row: PlanRow) -> float:
         return row.strength
 
-    def prepare(self, config, run, rows) -> None:
-        (run.root / "prepared").write_text(str(len(rows)))
+    def preparation(self, config, run, rows) -> Preparation:
+        """One unit, made once per run before generation (several processes would share the units out)."""
+        marker = run.root / "prepared"
+
+        def make(units, models) -> None:
+            marker.write_text(str(len(rows)))
+
+        return Preparation("row count", ("rows",), lambda unit: marker.is_file(), make)
 
     def build(self, config, run, models) -> SolidColourEngine:
         return SolidColourEngine(config.generation.resolution)

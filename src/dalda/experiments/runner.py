@@ -178,7 +178,8 @@ def _make(artefact: Artefact, cell: Cell, store: SharedStore, run: RunDir) -> No
             run_pipeline(cell.config, ["data"])
     elif artefact.made_by == "tokens":
         run_pipeline(cell.config, ["plan"])
-        GENERATORS.get(cell.config.generator.name).prepare(cell.config, run, PlanRow.read_all(run))
+        generator = GENERATORS.get(cell.config.generator.name)
+        generator.preparation(cell.config, run, PlanRow.read_all(run)).make_pending(cell.config.models)
     else:
         run_pipeline(cell.config, [artefact.made_by])
 

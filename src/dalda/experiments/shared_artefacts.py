@@ -60,7 +60,7 @@ class Artefact:
     depends_on: tuple[str, ...]
     """Config sections (``seed``, or one field as ``section.field``) the files' content depends on."""
     made_by: str
-    """The pipeline stage that makes it; ``tokens``: the generator's ``prepare`` step (run after ``plan``)."""
+    """The pipeline stage that makes it; ``tokens``: the generator's ``preparation`` (made after ``plan``)."""
 
 
 TI_FIELDS = tuple(f"generator.{name}" for name in TI_SETTINGS)

@@ -2,7 +2,8 @@
 
 Everything that depends on the generator (its manifest settings, its one-off preparation, its engine, each
 row's weight) comes from its ``dalda.generators`` entry. Steps: the main process consolidates the manifest
-(what is already done, checked on disk) and runs the generator's ``prepare``; every process takes its slice of
+(what is already done, checked on disk); the processes share out the generator's ``Preparation`` and wait for
+each other's units by polling the disk, never at a barrier (``preparation``); every process takes its slice of
 the pending rows (``sharding``); each process generates its rows in batches while a few writer threads (a
 bounded queue) write every image atomically and append its manifest line after the file is complete; finally
 the main process merges the per-process lines into one manifest. Rows whose reference image cannot be read are
@@ -30,6 +31,7 @@ from dalda.generation.manifest import (
     part_path,
     write_image_atomic,
 )
+from dalda.generation.preparation import clear_failure_markers, prepare_shared
 from dalda.generation.sharding import Processes, shard
 from dalda.generation.truncation import one_truncation_warning
 from dalda.generators import GENERATORS, Engine, Generator
@@ -121,7 +123,7 @@ class _References:
                 self.prompts.pop(row.source_path, None)
 
 
-class _Writer:
+class PngWriter:
     """Saves images and appends their manifest lines on a few background threads, so PNG encoding and disk
     writes (slow for large sources resized back to their size) overlap the next batch's denoising.
 
@@ -192,7 +194,7 @@ def _generate_rows(
     )
     engine = generator.build(config, run, processes.models_config(config.models))
     references = _References(engine, rows)
-    writer = _Writer(
+    writer = PngWriter(
         run,
         part_path(run, processes.index, processes.count),
         settings.resize_to_source,
@@ -244,10 +246,12 @@ def _write_class_names(run: RunDir) -> None:
     names.write(run.synthetic / run.classes.name)
 
 
-def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
-    """Generate every plan row not already finished; safe to kill and rerun; see the module docstring."""
+def run_generate_stage(config: DaldaConfig, run: RunDir, processes: Processes | None = None) -> GenerationSummary:
+    """Generate every plan row not already finished; safe to kill and rerun; see the module docstring.
+
+    ``processes``: this process's place among the launched ones (default: the launcher's process group)."""
     generator = GENERATORS.get(config.generator.name)
-    processes = Processes.current(cpu=config.models.device == "cpu")
+    processes = processes or Processes.current(cpu=config.models.device == "cpu")
     rows = PlanRow.read_all(run)
     _check_unique(rows, run.plan)
     _check_plan_generator(rows, generator, run.plan)
@@ -256,13 +260,18 @@ def run_generate_stage(config: DaldaConfig, run: RunDir) -> GenerationSummary:
 
     if processes.is_main:
         consolidate(run, expected)
+        clear_failure_markers(run)
     processes.wait()
     done_before = finished_row_ids(run)
     pending = [row for row in rows if row.row_id not in done_before]
-    if pending:
-        if processes.is_main:  # e.g. DA-Fusion learns its class tokens, once, before any process loads them
-            generator.prepare(config, run, rows)
-        processes.wait()
+    if pending:  # e.g. DA-Fusion's class tokens: shared out, then awaited by polling, never at a barrier
+        prepare_shared(
+            generator.preparation(config, run, rows),
+            run,
+            processes.models_config(config.models),
+            processes.index,
+            processes.count,
+        )
     mine = shard(pending, processes.index, processes.count)
     if processes.is_main:
         logger.info(

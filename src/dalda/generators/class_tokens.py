@@ -110,12 +110,15 @@ def _save(path: Path, tensor: torch.Tensor, metadata: dict[str, str]) -> None:
         handle.write(save({"embedding": tensor.contiguous()}, metadata=metadata))
 
 
-def tokens_are_fresh(config: DaldaConfig, shots: Shots, run: RunDir) -> bool:
-    """Whether every class already has a saved token learned from these images and settings."""
-    return all(
-        _load_if_fresh(_token_path(run, name), expected) is not None
-        for _, name, expected in _class_fingerprints(config, shots)
-    )
+def class_fingerprints(config: DaldaConfig, shots: Shots) -> dict[str, str]:
+    """{class: fingerprint of what its token is learned from} (hashes every shot once)."""
+    return {name: expected for _, name, expected in _class_fingerprints(config, shots)}
+
+
+def token_is_fresh(run: RunDir, class_name: str, expected: str) -> bool:
+    """Whether ``class_name`` has a saved token learned with the ``expected`` fingerprint (written atomically, so
+    a file another process is still writing never counts)."""
+    return _load_if_fresh(_token_path(run, class_name), expected) is not None
 
 
 def _install(pipe: Any, class_names: list[str], embeddings: list[torch.Tensor]) -> dict[str, str]:
@@ -129,10 +132,18 @@ def _install(pipe: Any, class_names: list[str], embeddings: list[torch.Tensor]) 
     return tokens
 
 
-def ensure_class_tokens(pipe: Any, config: DaldaConfig, split: Shots, run: RunDir) -> dict[str, str]:
-    """Give ``pipe`` a learned token per class (learning the missing ones); returns {class: token}."""
+def ensure_class_tokens(
+    pipe: Any, config: DaldaConfig, split: Shots, run: RunDir, only: Sequence[str] | None = None
+) -> dict[str, str]:
+    """Give ``pipe`` a learned token per class (learning the missing ones); returns {class: token}.
+
+    ``only``: learn and install just these classes (a process's share when several learn in parallel). A token
+    depends only on its own class's images, settings and seed, never on which other tokens are in place.
+    """
     add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes, config.generator.ti_init_word)
     for label, class_name, expected in _class_fingerprints(config, split):
+        if only is not None and class_name not in only:
+            continue
         path = _token_path(run, class_name)
         saved = _load_if_fresh(path, expected)
         if saved is None:

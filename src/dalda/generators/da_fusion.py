@@ -1,7 +1,8 @@
 """DA-Fusion (Trabucco et al.), a baseline of the paper: SD img2img with a learned token per class.
 
 Before generation, textual inversion learns one token per class from the few shots (``class_tokens``, saved in
-the run directory and reused). Rows use that token in the base prompt, with a strength drawn per image from
+the run directory and reused); each class is one unit of the generator's ``Preparation``, so launched processes
+learn different classes in parallel. Rows use that token in the base prompt, with a strength drawn per image from
 ``generator.da_fusion_strengths``. The textual-inversion settings join the manifest settings, so changing them
 regenerates the images made with the old tokens.
 """
@@ -14,14 +15,15 @@ from typing import Any
 from dalda.config import DaldaConfig, ModelsConfig
 from dalda.generators.class_tokens import (
     TI_SETTINGS,
+    class_fingerprints,
     ensure_class_tokens,
     load_class_tokens,
     shots_from_plan,
-    tokens_are_fresh,
+    token_is_fresh,
 )
 from dalda.generators.img2img import Img2ImgEngine
 from dalda.generators.real_guidance import RealGuidanceGenerator
-from dalda.generators.spec import PlanInputs
+from dalda.generators.spec import PlanInputs, Preparation
 from dalda.generators.textual_inversion import placeholder_token
 from dalda.models.loaders import load_img2img_pipeline
 from dalda.artefacts import PlanRow
@@ -42,11 +44,19 @@ class DAFusionGenerator(RealGuidanceGenerator):
     def manifest_settings(self, config: DaldaConfig) -> dict[str, Any]:
         return {**super().manifest_settings(config), **config.generator.model_dump(include=set(TI_SETTINGS))}
 
-    def prepare(self, config: DaldaConfig, run: RunDir, rows: Sequence[PlanRow]) -> None:
-        """Learn the class tokens missing from the run directory (loads a pipeline only when one is missing)."""
+    def preparation(self, config: DaldaConfig, run: RunDir, rows: Sequence[PlanRow]) -> Preparation:
+        """One unit per class: its token, learned unless the run directory holds a fresh one (a pipeline is
+        loaded only by a process that has a token to learn)."""
         shots = shots_from_plan(rows)
-        if not tokens_are_fresh(config, shots, run):
-            ensure_class_tokens(load_img2img_pipeline(config.models), config, shots, run)
+        expected = class_fingerprints(config, shots)
+
+        def is_done(class_name: str) -> bool:
+            return token_is_fresh(run, class_name, expected[class_name])
+
+        def make(class_names: Sequence[str], models: ModelsConfig) -> None:
+            ensure_class_tokens(load_img2img_pipeline(models), config, shots, run, only=class_names)
+
+        return Preparation("DA-Fusion class token", tuple(shots.classes), is_done, make)
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> Img2ImgEngine:
         pipe = load_img2img_pipeline(models)

@@ -15,7 +15,7 @@ from typing import Any
 from dalda.config import DaldaConfig, GenerationConfig, ModelsConfig
 from dalda.generators.ip_adapter_engine import GenerationEngine
 from dalda.generators.settings import GenerationSettings
-from dalda.generators.spec import PlanInputs
+from dalda.generators.spec import PlanInputs, Preparation
 from dalda.models.loaders import load_sd_ip_adapter_pipeline
 from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
@@ -74,8 +74,9 @@ class IPAdapterGenerator:
             raise ValueError(f"plan row {row.row_id} ({row.generator}) has no lambda; re-run `dalda plan`")
         return row.ip_scale
 
-    def prepare(self, config: DaldaConfig, run: RunDir, rows: Sequence[PlanRow]) -> None:
+    def preparation(self, config: DaldaConfig, run: RunDir, rows: Sequence[PlanRow]) -> Preparation:
         """Nothing to do before generation."""
+        return Preparation()
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> GenerationEngine:
         return GenerationEngine(load_sd_ip_adapter_pipeline(models), self.sampling(config))

@@ -16,7 +16,7 @@ from typing import Any
 from dalda.config import DaldaConfig, GenerationConfig, ModelsConfig
 from dalda.generators.img2img import Img2ImgEngine
 from dalda.generators.settings import GenerationSettings
-from dalda.generators.spec import PlanInputs
+from dalda.generators.spec import PlanInputs, Preparation
 from dalda.models.loaders import load_img2img_pipeline
 from dalda.artefacts import PlanRow
 from dalda.generators.spec import SourceImage
@@ -76,8 +76,9 @@ class RealGuidanceGenerator:
             raise ValueError(f"plan row {row.row_id} ({row.generator}) has no strength; re-run `dalda plan`")
         return row.strength
 
-    def prepare(self, config: DaldaConfig, run: RunDir, rows: Sequence[PlanRow]) -> None:
+    def preparation(self, config: DaldaConfig, run: RunDir, rows: Sequence[PlanRow]) -> Preparation:
         """Nothing to do before generation."""
+        return Preparation()
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> Img2ImgEngine:
         return Img2ImgEngine(load_img2img_pipeline(models), self.sampling(config))

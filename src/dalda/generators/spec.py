@@ -81,6 +81,42 @@ class PlanInputs:
     draw_lambdas: LambdaDraw
 
 
+def _always_done(unit: str) -> bool:
+    return True
+
+
+def _make_nothing(units: Sequence[str], models: ModelsConfig) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """One-off work a generator needs before generation (e.g. DA-Fusion's class tokens), split into independent
+    units so several launched processes can each make a share and no process waits at a collective meanwhile.
+
+    ``make(units, models)`` makes the given units on the device ``models`` names, saving each unit's output
+    atomically as soon as it is finished; ``is_done(unit)`` says whether a unit's output is on disk and was made
+    from the current inputs (any process may ask, at any time). A unit's result must not depend on which other
+    units the same call makes, so sharing them out gives what one process would make.
+    """
+
+    what: str = "preparation"
+    """What one unit makes, for log lines and errors (e.g. "DA-Fusion class token")."""
+    units: tuple[str, ...] = ()
+    is_done: Callable[[str], bool] = _always_done
+    make: Callable[[Sequence[str], ModelsConfig], None] = _make_nothing
+
+    def pending(self) -> list[str]:
+        """The units whose output is missing or stale."""
+        return [unit for unit in self.units if not self.is_done(unit)]
+
+    def make_pending(self, models: ModelsConfig) -> None:
+        """Make every pending unit here, in this one process."""
+        pending = self.pending()
+        if pending:
+            self.make(pending, models)
+
+
 class Engine(Protocol):
     """Turns batches of plan rows into images; built once per process by :meth:`Generator.build`."""
 
@@ -123,8 +159,9 @@ class Generator(Protocol):
     def row_weight(self, row: PlanRow) -> float:
         """The per-row number the engine takes (lambda, strength, ...)."""
 
-    def prepare(self, config: DaldaConfig, run: RunDir, rows: Sequence[PlanRow]) -> None:
-        """Work done once per run before generation starts (on the main process, before the others build)."""
+    def preparation(self, config: DaldaConfig, run: RunDir, rows: Sequence[PlanRow]) -> Preparation:
+        """The work to finish once per run before any engine is built (``Preparation()``: none), in units the
+        launched processes share out (the generation stage makes each unit once, on one process)."""
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> Engine:
         """The engine of this process, on the device ``models`` names."""
