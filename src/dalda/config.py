@@ -311,8 +311,8 @@ class GenerationConfig(_Section):
     )
     cpu_offload: Literal["none", "model", "sequential"] = Field(
         "none",
-        description="CUDA only: keep models in CPU memory and move each to the GPU when used. model: whole models "
-        "(small slowdown; SDXL in ~10 GB); sequential: layer by layer (least memory, much slower).",
+        description="CUDA only: keep models in CPU memory and move each to the GPU when used. model: one whole "
+        "model at a time on the GPU (small slowdown); sequential: layer by layer (least memory, much slower).",
     )
 
 
