@@ -174,10 +174,8 @@ def test_manifest_settings_name_the_adapter_and_sdxl_size_conditioning() -> None
 # ------------------------------------------------------------------------------------------------ the stages
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(KINDS))
-def test_the_real_stages_plan_and_generate_with_each_generator_and_resume(tmp_path, name) -> None:
-    config = build_config(
+def _stage_config(tmp_path, name: str):
+    return build_config(
         {
             "out_dir": str(tmp_path / "run"),
             "data": {"dataset": "demo", "root": str(tmp_path / "demo"), "shots": 1},
@@ -188,6 +186,12 @@ def test_the_real_stages_plan_and_generate_with_each_generator_and_resume(tmp_pa
             "generator": {"name": name},
         }
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_the_real_stages_plan_and_generate_with_each_generator_and_resume(tmp_path, name) -> None:
+    config = _stage_config(tmp_path, name)
     run = run_pipeline(config, ["data", "score", "prompts", "plan", "generate"])
     plan = read_jsonl(run.plan)
     manifest = {line["row_id"]: line for line in read_jsonl(run.manifest)}
@@ -207,6 +211,34 @@ def test_the_real_stages_plan_and_generate_with_each_generator_and_resume(tmp_pa
     assert len(read_jsonl(run.manifest)) == len(plan)
     # same seed and lambda, same picture (at most one 8-bit level of rounding, as for the SD engine)
     assert np.abs(np.asarray(Image.open(victim), dtype=np.int16) - before).max() <= 1
+
+
+@pytest.mark.slow
+def test_two_processes_share_the_sdxl_rows_without_overlap(tmp_path) -> None:
+    """The generation stage's sharding (torchrun, two CPU processes, as ``test_generation_stage.py`` does for SD)
+    with the SDXL engine: each process builds its own engine from the run's config.yaml."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config = _stage_config(tmp_path, "sdxl-ip-adapter")
+    run = run_pipeline(config, ["data", "score", "prompts", "plan"])
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = dict(os.environ, ACCELERATE_USE_CPU="true", PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        "-m", "dalda.generation", str(run.root),
+    ]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shares = re.findall(r"process \d/2 generates (\d+) rows", result.stderr)
+    assert len(shares) == 2 and all(int(count) > 0 for count in shares), result.stderr[-3000:]
+    plan, manifest = read_jsonl(run.plan), read_jsonl(run.manifest)
+    assert sorted(line["row_id"] for line in manifest) == [row["row_id"] for row in plan]
+    assert {line["generator"] for line in manifest} == {"sdxl-ip-adapter"}
+    assert {line["original_size"][0] for line in manifest} == {32}
 
 
 # ------------------------------------------------------------------------------- published ids and layouts
