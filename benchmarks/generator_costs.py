@@ -9,8 +9,8 @@ the UNet's own time per denoising step (one call on a batch doubled for classifi
 difference of two runs. There is no warm-up call: on a CPU the first call costs the same as later ones
 within noise, on a GPU use more steps (the first step then weighs little).
 
-Random weights are created directly in the run's ``--dtype`` (so a bfloat16 CPU run of SDXL never holds
-float32 copies). Parameter counts are exact (counted on the built models); "fp16 GB" is 2 bytes per parameter, the weight
+On CUDA the peak of allocated GPU memory (weights and activations) is reported too. Random weights are
+created directly in the run's ``--dtype`` (so a bfloat16 CPU run of SDXL never holds float32 copies). Parameter counts are exact (counted on the built models); "fp16 GB" is 2 bytes per parameter, the weight
 memory of a float16 run before activations. Generators are built one after another and freed in between,
 so peak memory is that of the largest one.
 """
@@ -37,9 +37,9 @@ from dalda.models.loaders import resolve_device, resolve_dtype
 TABLE_TITLE = "## Per-generator cost"
 HEADER = (
     "| date | hardware | profile | dtype | generator | px | steps | batch | UNet | text enc. | VAE | image enc. "
-    "| adapter | fp16 GB | encode s | s/step | decode s | s/image |\n"
+    "| adapter | fp16 GB | encode s | s/step | decode s | s/image | GPU peak GB |\n"
     "|------|----------|---------|-------|-----------|----|-------|-------|------|-----------|-----|------------"
-    "|---------|---------|----------|--------|----------|---------|\n"
+    "|---------|---------|----------|--------|----------|---------|-------------|\n"
 )
 
 
@@ -118,6 +118,8 @@ def measure(name: str, profile: str, device: str, dtype: str, steps: int, batch:
     built = time.perf_counter() - started
     pipe = engine.pipe
     clock = Clock(resolve_device(config.models))
+    if clock.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(clock.device)
     clock.watch(pipe.unet, "unet")
     for part in ("text_encoder", "text_encoder_2"):
         if getattr(pipe, part, None) is not None:
@@ -151,6 +153,7 @@ def measure(name: str, profile: str, device: str, dtype: str, steps: int, batch:
         "decode_s": clock.seconds["decode"],
         "text_s": clock.seconds.get("text", 0.0),
         "image_s": clock.seconds["image_total"] / batch,
+        "peak_gb": torch.cuda.max_memory_allocated(clock.device) / 1e9 if clock.device.type == "cuda" else None,
     }
     del engine, pipe
     gc.collect()
@@ -170,6 +173,7 @@ def describe(result: dict) -> str:
         f"parameters UNet {_millions(counts['unet'])}, text {_millions(counts['text'])}, VAE {_millions(counts['vae'])}, "
         f"image encoder {_millions(counts['image'])}, adapter {_millions(counts['adapter'])}; "
         f"fp16 weights {result['fp16_gb']:.2f} GB"
+        + (f"; GPU peak {result['peak_gb']:.2f} GB" if result["peak_gb"] is not None else "")
     )
 
 
@@ -187,7 +191,8 @@ def table_row(result: dict, where: str) -> str:
         f"{result['px']} | {result['steps']} ddim | {result['batch']} | {_millions(counts['unet'])} | "
         f"{_millions(counts['text'])} | {_millions(counts['vae'])} | {_millions(counts['image'])} | "
         f"{_millions(counts['adapter'])} | {result['fp16_gb']:.2f} | {result['encode_s']:.2f} | "
-        f"{result['step_s']:.2f} | {result['decode_s']:.2f} | {result['image_s']:.2f} |\n"
+        f"{result['step_s']:.2f} | {result['decode_s']:.2f} | {result['image_s']:.2f} | "
+        f"{'-' if result['peak_gb'] is None else format(result['peak_gb'], '.2f')} |\n"
     )
 
 
