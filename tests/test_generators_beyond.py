@@ -99,7 +99,7 @@ def test_plus_feeds_patch_tokens_through_the_resampler(kind) -> None:
     patches = (encoder.image_size // encoder.patch_size) ** 2 + 1  # patch tokens + CLS
     prompt = engine.encode_references(_references(1))[0]
     assert prompt.cond[0].shape == (patches, encoder.hidden_size)  # penultimate hidden states, not a pooled vector
-    assert prompt.uncond[0].abs().sum() > 0  # the encoding of a black image, as diffusers makes it for "plus"
+    assert prompt.uncond[0].abs().sum() > 0  # the encoding of an all-zero input, as diffusers makes it for "plus"
     projection = engine.pipe.unet.encoder_hid_proj.image_projection_layers[0]
     assert projection(prompt.cond[0][None]).shape[1] == TINY_PLUS_QUERIES
 
