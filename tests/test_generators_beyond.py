@@ -91,20 +91,17 @@ def test_each_image_depends_only_on_its_own_reference(kind) -> None:
     assert np.abs(out_swapped[1] - out_first[1]).max() > 100 * ATOL
 
 
-def test_plus_feeds_patch_tokens_through_the_resampler(kind) -> None:
-    name, engine, _ = kind
-    if name != "ip-adapter-plus":
-        pytest.skip("the plain SDXL adapter takes one pooled embedding")
+def test_plus_feeds_patch_tokens_through_the_resampler() -> None:
+    from dalda.models.tiny import TINY
+
+    engine = GenerationEngine(load_sd_ip_adapter_plus_pipeline(MODELS), SETTINGS)
     encoder = engine.pipe.image_encoder.config
     patches = (encoder.image_size // encoder.patch_size) ** 2 + 1  # patch tokens + CLS
     prompt = engine.encode_references(_references(1))[0]
     assert prompt.cond[0].shape == (patches, encoder.hidden_size)  # penultimate hidden states, not a pooled vector
     assert prompt.uncond[0].abs().sum() > 0  # the encoding of an all-zero input, as diffusers makes it for "plus"
     projection = engine.pipe.unet.encoder_hid_proj.image_projection_layers[0]
-    assert projection(prompt.cond[0][None]).shape[1] == TINY_PLUS_QUERIES
-
-
-TINY_PLUS_QUERIES = 4
+    assert projection(prompt.cond[0][None]).shape[1] == TINY.ip_adapter_plus["num_queries"]
 
 
 def test_cpu_offload_needs_cuda() -> None:
