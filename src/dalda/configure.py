@@ -3,8 +3,8 @@
 ``dalda.config`` sits at the bottom of the package and knows no registry, so a field that names an extension
 entry (``data.dataset``, ``generator.name``, ...) is a plain string there. This module checks each such field against
 its registry, with an error naming the field and the choices, applies the rules an entry carries (a dataset
-that needs ``data.root``; a scorer's default ``guidance.alpha``; a generator's own checkpoints and resolution), and is what the CLI, the grid runner and the
-tests build configs with.
+that needs ``data.root``; a scorer's default ``guidance.alpha``; a generator's own checkpoints and resolution),
+and is what the CLI, the grid runner and the tests build configs with.
 """
 
 from __future__ import annotations
