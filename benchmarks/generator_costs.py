@@ -10,7 +10,8 @@ difference of two runs. There is no warm-up call: on a CPU the first call costs 
 within noise, on a GPU use more steps (the first step then weighs little).
 
 On CUDA the peak of allocated GPU memory (weights and activations) is reported too. Random weights are
-created directly in the run's ``--dtype`` (so a bfloat16 CPU run of SDXL never holds float32 copies). Parameter counts are exact (counted on the built models); "fp16 GB" is 2 bytes per parameter, the weight
+created directly in the run's ``--dtype`` (so a bfloat16 CPU run of SDXL never holds float32 copies).
+Parameter counts are exact (counted on the built models); "fp16 GB" is 2 bytes per parameter, the weight
 memory of a float16 run before activations. Generators are built one after another and freed in between,
 so peak memory is that of the largest one.
 """
@@ -170,7 +171,8 @@ def describe(result: dict) -> str:
         f"{result['generator']:>16}: {result['px']} px, {result['steps']} step(s), batch {result['batch']}: "
         f"{result['step_s']:.2f} s/step, encode {result['encode_s']:.2f} s, decode {result['decode_s']:.2f} s, "
         f"text {result['text_s']:.2f} s, {result['image_s']:.2f} s/image (built in {result['build_s']:.0f} s); "
-        f"parameters UNet {_millions(counts['unet'])}, text {_millions(counts['text'])}, VAE {_millions(counts['vae'])}, "
+        f"parameters UNet {_millions(counts['unet'])}, text {_millions(counts['text'])}, "
+        f"VAE {_millions(counts['vae'])}, "
         f"image encoder {_millions(counts['image'])}, adapter {_millions(counts['adapter'])}; "
         f"fp16 weights {result['fp16_gb']:.2f} GB"
         + (f"; GPU peak {result['peak_gb']:.2f} GB" if result["peak_gb"] is not None else "")
@@ -219,7 +221,9 @@ def compare(args: Any) -> None:
     recorded as soon as it is done, so a long run keeps the rows it finished."""
     where = hardware(resolve_device(build_config(overrides=[f"models.device={args.device}"]).models))
     for name in args.generator:
-        result = measure(name, args.profile, args.device, args.dtype, args.steps, args.batch_size, args.resolution_given)
+        result = measure(
+            name, args.profile, args.device, args.dtype, args.steps, args.batch_size, args.resolution_given
+        )
         print(describe(result), flush=True)
         if args.record:
             record(args.record, [table_row(result, where)])

@@ -108,7 +108,8 @@ def test_cpu_offload_needs_cuda() -> None:
     if torch.cuda.is_available():
         pytest.skip("checks the CPU-only error")
     with pytest.raises(ValueError, match="generation.cpu_offload=model needs a CUDA device"):
-        SDXLGenerationEngine(load_sdxl_ip_adapter_pipeline(MODELS), SETTINGS.model_copy(update={"cpu_offload": "model"}))
+        offload = SETTINGS.model_copy(update={"cpu_offload": "model"})
+        SDXLGenerationEngine(load_sdxl_ip_adapter_pipeline(MODELS), offload)
 
 
 def test_plus_refuses_a_plain_adapter_file() -> None:

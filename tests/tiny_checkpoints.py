@@ -64,9 +64,10 @@ def write_tiny_checkpoints(root: Path, ip_adapter_format: str = "bin") -> Models
 
 
 def _save_ip_adapter(weights: dict[str, dict[str, torch.Tensor]], path: Path) -> None:
-    """An IP-Adapter state dict as the published ``.safetensors`` files store it (``image_proj.*``, ``ip_adapter.*``)."""
+    """An IP-Adapter state dict as the published ``.safetensors`` files store it (``image_proj.*``,
+    ``ip_adapter.*``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    flat = {f"{group}.{key}": value.contiguous() for group, tensors in weights.items() for key, value in tensors.items()}
+    flat = {f"{group}.{key}": tensor.contiguous() for group, part in weights.items() for key, tensor in part.items()}
     save_file(flat, path)
 
 
@@ -74,7 +75,8 @@ def write_tiny_beyond_checkpoints(root: Path) -> dict[str, Path]:
     """Tiny models for the ``ip-adapter-plus`` and ``sdxl-ip-adapter`` generators in the published layouts.
 
     Returns the folders by the published id they stand for: ``stable-diffusion-v1-5/stable-diffusion-v1-5``
-    (an SD diffusers folder), ``stabilityai/sd-vae-ft-mse`` (a VAE folder), ``stabilityai/stable-diffusion-xl-base-1.0`` (an SDXL diffusers folder: unet, vae,
+    (an SD diffusers folder), ``stabilityai/sd-vae-ft-mse`` (a VAE folder),
+    ``stabilityai/stable-diffusion-xl-base-1.0`` (an SDXL diffusers folder: unet, vae,
     text_encoder, text_encoder_2, tokenizer, tokenizer_2, scheduler) and ``h94/IP-Adapter`` with
     ``models/image_encoder``, ``models/ip-adapter-plus_sd15.safetensors`` and
     ``sdxl_models/ip-adapter_sdxl_vit-h.safetensors``, each file at its published path and name.
