@@ -14,6 +14,8 @@ round is reported (the least disturbed by other programs, as ``timeit`` advises)
 weights (true compute, no download), ``--profile tiny`` the test models.
 
     python benchmarks/bench_generation.py --profile tiny --resolution 64 --steps 3
+    python benchmarks/bench_generation.py --generator ip-adapter ip-adapter-plus sdxl-ip-adapter \
+        --profile full-random --steps 1 --batch-size 1    # per-generator s/step and sizes (generator_costs.py)
     python benchmarks/bench_generation.py --profile full-random --resolution 512 --steps 30 --batch-size 8 \\
         --images 40 --record benchmarks/results/generation.md        # GPU: fp16 by default
 
@@ -42,7 +44,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+import generator_costs
 from dalda.config import GenerationConfig, ModelsConfig
+from dalda.generators import GENERATORS
 from dalda.generators.ip_adapter_engine import GenerationEngine
 from dalda.generation.stage import PngWriter
 from dalda.models.loaders import load_sd_ip_adapter_pipeline, resolve_device, resolve_dtype
@@ -195,7 +199,7 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 6], help="PNG compression levels (--writer)")
     parser.add_argument("--writer-images", type=int, default=12, help="images per run at 512 px (--writer)")
     parser.add_argument("--profile", choices=["tiny", "full-random"], default="full-random")
-    parser.add_argument("--resolution", type=int, default=512)
+    parser.add_argument("--resolution", type=int, help="default 512; with --generator: each generator's own")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--images", type=int, default=40)
@@ -208,11 +212,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds per path (best reported)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--record", type=Path, help="append a result row to this markdown file (its table is last)")
+    parser.add_argument(
+        "--generator", nargs="+", choices=GENERATORS.names(),
+        help="instead: per-generator cost (s/step, encode, decode, parameters) of each, side by side "
+        "(benchmarks/generator_costs.py)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.writer:
         return writer_main(args)
     if args.threads:
         torch.set_num_threads(args.threads)
+    args.resolution_given, args.resolution = args.resolution, args.resolution or 512
+    if args.generator:
+        generator_costs.compare(args)
+        return
 
     models = ModelsConfig(profile=args.profile, device=args.device, dtype=args.dtype)
     device = resolve_device(models)

@@ -61,3 +61,69 @@ def write_tiny_checkpoints(root: Path, ip_adapter_format: str = "bin") -> Models
         clip_model=str(root / "clip"),
         device="cpu",
     )
+
+
+def _save_ip_adapter(weights: dict[str, dict[str, torch.Tensor]], path: Path) -> None:
+    """An IP-Adapter state dict as the published ``.safetensors`` files store it (``image_proj.*``,
+    ``ip_adapter.*``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flat = {f"{group}.{key}": tensor.contiguous() for group, part in weights.items() for key, tensor in part.items()}
+    save_file(flat, path)
+
+
+def write_tiny_beyond_checkpoints(root: Path) -> dict[str, Path]:
+    """Tiny models for the ``ip-adapter-plus`` and ``sdxl-ip-adapter`` generators in the published layouts.
+
+    Returns the folders by the published id they stand for: ``stable-diffusion-v1-5/stable-diffusion-v1-5``
+    (an SD diffusers folder), ``stabilityai/sd-vae-ft-mse`` (a VAE folder),
+    ``stabilityai/stable-diffusion-xl-base-1.0`` (an SDXL diffusers folder: unet, vae,
+    text_encoder, text_encoder_2, tokenizer, tokenizer_2, scheduler) and ``h94/IP-Adapter`` with
+    ``models/image_encoder``, ``models/ip-adapter-plus_sd15.safetensors`` and
+    ``sdxl_models/ip-adapter_sdxl_vit-h.safetensors``, each file at its published path and name.
+    """
+    from diffusers import StableDiffusionXLPipeline
+
+    from dalda.models.random_build import (
+        build_ip_adapter_plus_state_dict,
+        build_sdxl_ip_adapter_state_dict,
+        build_sdxl_parts,
+    )
+
+    root = Path(root)
+    folders = {
+        "stable-diffusion-v1-5/stable-diffusion-v1-5": root / "sd15",
+        "stabilityai/stable-diffusion-xl-base-1.0": root / "sdxl",
+        "h94/IP-Adapter": root / "ip-adapter",
+        "stabilityai/sd-vae-ft-mse": root / "vae",
+    }
+    parts = build_sd_parts(TINY)
+    parts["vae"].save_pretrained(folders["stabilityai/sd-vae-ft-mse"])
+    StableDiffusionPipeline(
+        **parts, scheduler=ddim_scheduler(), safety_checker=None, feature_extractor=None, requires_safety_checker=False
+    ).save_pretrained(folders["stable-diffusion-v1-5/stable-diffusion-v1-5"])
+    xl_parts = build_sdxl_parts(TINY)
+    StableDiffusionXLPipeline(**xl_parts, scheduler=ddim_scheduler(), add_watermarker=False).save_pretrained(
+        folders["stabilityai/stable-diffusion-xl-base-1.0"]
+    )
+    adapters = folders["h94/IP-Adapter"]
+    image_encoder = build_image_encoder(TINY)
+    image_encoder.save_pretrained(adapters / "models" / "image_encoder")
+    plus = build_ip_adapter_plus_state_dict(parts["unet"], int(image_encoder.config.hidden_size), TINY)
+    _save_ip_adapter(plus, adapters / "models" / "ip-adapter-plus_sd15.safetensors")
+    xl = build_sdxl_ip_adapter_state_dict(xl_parts["unet"], int(image_encoder.config.projection_dim), TINY)
+    _save_ip_adapter(xl, adapters / "sdxl_models" / "ip-adapter_sdxl_vit-h.safetensors")
+    return folders
+
+
+def as_hub_cache(folders: dict[str, Path], cache: Path) -> Path:
+    """Lay ``folders`` out as a Hugging Face Hub cache (``models--owner--name/snapshots/<commit>`` and
+    ``refs/main``), so that loading by the published id with ``local_files_only`` finds them; returns ``cache``."""
+    import shutil
+
+    commit = "0" * 40
+    for repo_id, folder in folders.items():
+        entry = Path(cache) / f"models--{repo_id.replace('/', '--')}"
+        shutil.copytree(folder, entry / "snapshots" / commit)
+        (entry / "refs").mkdir(parents=True)
+        (entry / "refs" / "main").write_text(commit)
+    return Path(cache)

@@ -106,7 +106,9 @@ class ModelsConfig(_Section):
     profile: Literal["real", "tiny", "full-random"] = Field(
         "real", description="real: published checkpoints; tiny: random tiny models (offline); full-random: benchmarks."
     )
-    sd_model: str = Field("CompVis/stable-diffusion-v1-4", description="Stable Diffusion 1.x id or local folder.")
+    sd_model: str = Field(
+        "CompVis/stable-diffusion-v1-4", description="Stable Diffusion id or local folder (SDXL for sdxl-ip-adapter)."
+    )
     vae: str | None = Field("stabilityai/sd-vae-ft-mse", description="VAE id or folder; null: the SD model's own.")
     ip_adapter_repo: str = Field("h94/IP-Adapter", description="IP-Adapter repository id or local folder.")
     ip_adapter_subfolder: str = Field("models", description="Folder of the IP-Adapter weights in that repository.")
@@ -316,6 +318,11 @@ class GenerationConfig(_Section):
     writer_threads: int = Field(
         4, ge=1, le=64, description="Threads that encode and write PNGs while the next batch is denoised."
     )
+    cpu_offload: Literal["none", "model", "sequential"] = Field(
+        "none",
+        description="CUDA only: keep models in CPU memory and move each to the GPU when used. model: one whole "
+        "model at a time on the GPU (small slowdown); sequential: layer by layer (least memory, much slower).",
+    )
 
 
 class TrainConfig(_Section):
@@ -416,7 +423,8 @@ class GeneratorConfig(_Section):
     name: str = Field(
         "ip-adapter",
         description="A registered generator: ip-adapter: DALDA (and its ablations); real-guidance, da-fusion: "
-        "SD img2img baselines.",
+        "SD img2img baselines; ip-adapter-plus: SD 1.5 + IP-Adapter Plus; sdxl-ip-adapter: SDXL + IP-Adapter "
+        "(1024 px). Unset models.* ids and generation.resolution become the generator's own defaults.",
     )
     strength: float = Field(0.5, gt=0.0, le=1.0, description="Real Guidance img2img strength.")
     da_fusion_strengths: list[float] = Field(

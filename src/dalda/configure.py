@@ -3,8 +3,8 @@
 ``dalda.config`` sits at the bottom of the package and knows no registry, so a field that names an extension
 entry (``data.dataset``, ``generator.name``, ...) is a plain string there. This module checks each such field against
 its registry, with an error naming the field and the choices, applies the rules an entry carries (a dataset
-that needs ``data.root``; a scorer's default ``guidance.alpha``), and is what the CLI, the grid runner and the
-tests build configs with.
+that needs ``data.root``; a scorer's default ``guidance.alpha``; a generator's own checkpoints and resolution),
+and is what the CLI, the grid runner and the tests build configs with.
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ def _problems(config: DaldaConfig) -> list[str]:
 def build_config(values: dict[str, Any] | None = None, overrides: list[str] | None = None) -> DaldaConfig:
     """Validate a nested dict of values plus ``section.field=value`` overrides into a checked config.
 
-    An unset ``guidance.alpha`` becomes the chosen scorer's ``default_alpha``.
+    An unset ``guidance.alpha`` becomes the chosen scorer's ``default_alpha``; each field named in the chosen
+    generator's ``config_defaults`` (e.g. SDXL's checkpoints and ``generation.resolution`` 1024) takes that
+    value unless the config sets it. The resolved values are what a run directory's ``config.yaml`` records.
     """
     config = parse_config(values, overrides)
     problems = _problems(config)
@@ -72,7 +74,18 @@ def build_config(values: dict[str, Any] | None = None, overrides: list[str] | No
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     if "alpha" not in config.guidance.model_fields_set:
         config.guidance.alpha = SCORERS.get(config.score.variant).default_alpha
+    _apply_generator_defaults(config)
     return config
+
+
+def _apply_generator_defaults(config: DaldaConfig) -> None:
+    """Fill the fields the config leaves unset with the generator's ``config_defaults`` (``section.field``)."""
+    defaults = getattr(GENERATORS.get(config.generator.name), "config_defaults", None) or {}
+    for path, value in defaults.items():
+        section_name, field = path.split(".")
+        section = getattr(config, section_name)
+        if field not in section.model_fields_set:
+            setattr(section, field, value)
 
 
 def load_config(path: Path | None = None, overrides: list[str] | None = None) -> DaldaConfig:

@@ -9,7 +9,9 @@ own code or a test, call ``GENERATORS.register`` yourself). Walkthrough: ``docs/
 
 from dalda.generators.da_fusion import DAFusionGenerator
 from dalda.generators.ip_adapter import IPAdapterGenerator
+from dalda.generators.ip_adapter_plus import IPAdapterPlusGenerator
 from dalda.generators.real_guidance import RealGuidanceGenerator
+from dalda.generators.sdxl_ip_adapter import SDXLIPAdapterGenerator
 from dalda.generators.spec import (
     Engine,
     Generator,
@@ -25,5 +27,7 @@ GENERATORS = Registry[Generator]("generator", setting="generator.name")
 GENERATORS.register("ip-adapter", IPAdapterGenerator())
 GENERATORS.register("real-guidance", RealGuidanceGenerator())
 GENERATORS.register("da-fusion", DAFusionGenerator())
+GENERATORS.register("ip-adapter-plus", IPAdapterPlusGenerator())
+GENERATORS.register("sdxl-ip-adapter", SDXLIPAdapterGenerator())
 
 __all__ = ["GENERATORS", "Engine", "Generator", "LambdaDraw", "PlanInputs", "PlanStreams", "Preparation", "SourceImage"]

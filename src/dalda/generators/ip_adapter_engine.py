@@ -38,13 +38,14 @@ from dalda.generators.per_sample_attention import SampleScales, install_per_samp
 from dalda.models.schedulers import build_scheduler
 
 
-class PerRowIPAdapterPipeline(StableDiffusionPipeline):
-    """``StableDiffusionPipeline`` that takes IP-Adapter image embeddings already laid out one per row.
+class PerRowImageEmbeds:
+    """Mixin for a diffusers pipeline class: IP-Adapter image embeddings are taken already laid out one per row.
 
     ``ip_adapter_image_embeds`` is a list (one tensor per IP-Adapter) of shape ``(B, 1, ...)``, or
     ``(2B, 1, ...)`` with the unconditional embeddings first under classifier-free guidance, the layout
     diffusers documents. The stock method repeats that tensor ``B`` more times (issue #9813); here it is used
-    as given, and its batch is checked against the prompts'.
+    as given, and its batch is checked against the prompts'. The SD 1.x and SDXL pipelines share the method's
+    signature, so one mixin serves both.
     """
 
     def prepare_ip_adapter_image_embeds(
@@ -56,7 +57,7 @@ class PerRowIPAdapterPipeline(StableDiffusionPipeline):
         do_classifier_free_guidance: bool,
     ) -> list[torch.Tensor]:
         if ip_adapter_image is not None or ip_adapter_image_embeds is None:
-            raise ValueError("PerRowIPAdapterPipeline takes ip_adapter_image_embeds (one per row), not images")
+            raise ValueError(f"{type(self).__name__} takes ip_adapter_image_embeds (one per row), not images")
         expected = num_images_per_prompt * (2 if do_classifier_free_guidance else 1)
         for embeds in ip_adapter_image_embeds:
             if embeds.shape[0] != expected:
@@ -66,6 +67,10 @@ class PerRowIPAdapterPipeline(StableDiffusionPipeline):
                     f"({num_images_per_prompt} rows{doubled})"
                 )
         return [embeds.to(device) for embeds in ip_adapter_image_embeds]
+
+
+class PerRowIPAdapterPipeline(PerRowImageEmbeds, StableDiffusionPipeline):
+    """``StableDiffusionPipeline`` that takes IP-Adapter image embeddings already laid out one per row."""
 
 
 @dataclass(frozen=True)
@@ -81,21 +86,32 @@ class GenerationEngine:
     """Generates batches of rows (prompt, lambda, seed, reference image) with one pipeline call per batch.
 
     The engine takes over the given pipeline's modules (its UNet's IP-Adapter layers become per-sample ones;
-    ``set_ip_adapter_scale`` keeps working on them whenever no per-row lambdas are set).
+    ``set_ip_adapter_scale`` keeps working on them whenever no per-row lambdas are set). Which IP-Adapter it
+    drives (plain: one pooled image embedding; plus: patch tokens through a resampler) follows from the loaded
+    projection layer. Another pipeline family (SDXL) subclasses it and overrides :meth:`_per_row_pipeline`
+    and :meth:`_call_options`.
     """
 
     def __init__(self, pipe: StableDiffusionPipeline, settings: GenerationConfig) -> None:
         if getattr(pipe, "image_encoder", None) is None or pipe.unet.encoder_hid_proj is None:
             raise ValueError(
                 "the pipeline has no IP-Adapter (image encoder and image projection); load it with "
-                "dalda.models.loaders.load_sd_ip_adapter_pipeline"
+                "a loader of dalda.models.loaders (load_sd_ip_adapter_pipeline and its siblings)"
             )
         self.settings = settings
-        self.pipe = PerRowIPAdapterPipeline(**pipe.components, requires_safety_checker=False)
+        self.pipe = self._per_row_pipeline(pipe)
         self.pipe.set_progress_bar_config(disable=True)
         self.pipe.scheduler = build_scheduler(settings.scheduler, pipe.scheduler.config)
         self.scales: SampleScales = install_per_sample_processors(self.pipe.unet, settings.attention_slicing)
         self._apply_speed_options()
+
+    def _per_row_pipeline(self, pipe: Any) -> Any:
+        """The per-row twin of ``pipe`` over the very same modules."""
+        return PerRowIPAdapterPipeline(**pipe.components, requires_safety_checker=False)
+
+    def _call_options(self) -> dict[str, Any]:
+        """Pipeline-call arguments beyond the SD 1.x ones (none here)."""
+        return {}
 
     def _apply_speed_options(self) -> None:
         settings = self.settings
@@ -106,6 +122,17 @@ class GenerationEngine:
             self.pipe.vae.enable_tiling()
         if settings.vae_slicing:
             self.pipe.vae.enable_slicing()
+        if settings.cpu_offload != "none":
+            device = self.device
+            if device.type != "cuda":
+                raise ValueError(
+                    f"generation.cpu_offload={settings.cpu_offload} needs a CUDA device, but the models are on "
+                    f"{device}; set generation.cpu_offload=none"
+                )
+            if settings.cpu_offload == "model":
+                self.pipe.enable_model_cpu_offload(device=device)
+            else:
+                self.pipe.enable_sequential_cpu_offload(device=device)
         if settings.compile:
             # After the processors are installed. Compiles again for a smaller last batch and once more the
             # first time a batch has all lambdas 0 (that batch skips the image attention); not per lambda value.
@@ -183,6 +210,7 @@ class GenerationEngine:
                 width=self.settings.resolution,
                 generator=[torch.Generator("cpu").manual_seed(int(seed)) for seed in seeds],
                 output_type=output_type,
+                **self._call_options(),
             )
         finally:
             self.scales.set(None, self.device)

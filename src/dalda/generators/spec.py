@@ -134,7 +134,12 @@ class Engine(Protocol):
 
 
 class Generator(Protocol):
-    """One way of making synthetic images, complete: planning, manifest settings, preparation, engine."""
+    """One way of making synthetic images, complete: planning, manifest settings, preparation, engine.
+
+    Optionally a generator has ``config_defaults``, a mapping of ``"section.field"`` to a value that
+    ``dalda.configure`` puts in every field a config leaves unset (its own checkpoints, its resolution); the
+    resolved config is what runs and what ``config.yaml`` records.
+    """
 
     name: str
     """The ``generator.name`` that selects it; also stored in every plan row and manifest line."""

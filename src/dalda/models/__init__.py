@@ -9,6 +9,8 @@ from dalda.models.loaders import (
     load_lpips,
     load_resnet50_backbone,
     load_sd_ip_adapter_pipeline,
+    load_sd_ip_adapter_plus_pipeline,
+    load_sdxl_ip_adapter_pipeline,
     resolve_device,
     resolve_dtype,
 )
@@ -22,6 +24,8 @@ __all__ = [
     "load_lpips",
     "load_resnet50_backbone",
     "load_sd_ip_adapter_pipeline",
+    "load_sd_ip_adapter_plus_pipeline",
+    "load_sdxl_ip_adapter_pipeline",
     "resolve_device",
     "resolve_dtype",
 ]

@@ -31,3 +31,9 @@ class RandomArchitecture:
     seed: int = 0
     siglip: dict[str, Any] | None = None  # transformers.SiglipConfig kwargs ({text,vision}_config); None: not built
     blip_vqa: dict[str, Any] | None = None  # transformers.BlipConfig kwargs ({text,vision}_config); None: not built
+    ip_adapter_plus: dict[str, Any] | None = None
+    """IP-Adapter Plus resampler (``hidden_dims``, ``heads``, ``num_queries``); its input width is the image
+    encoder's hidden size and its output width the UNet's cross-attention size. None: not built."""
+    sdxl: dict[str, Any] | None = None
+    """SDXL's parts: ``unet``, ``vae`` (diffusers configs), ``text_encoder``, ``text_encoder_2`` (transformers
+    ``CLIPTextConfig``, the second with ``projection_dim``) and ``ip_adapter_tokens``. None: not built."""

@@ -31,15 +31,18 @@ from dalda.models.random_build import (
     build_backbone,
     build_clip,
     build_image_encoder,
+    build_ip_adapter_plus_state_dict,
     build_ip_adapter_state_dict,
     build_lpips,
     build_sd_parts,
+    build_sdxl_ip_adapter_state_dict,
+    build_sdxl_parts,
 )
 from dalda.models.unet_sharing import unet_without_ip_adapter
 
 if TYPE_CHECKING:
     import lpips
-    from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
+    from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
     from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
 
 # The authors' DDIM settings (docs/protocol.md, generation), identical to SD v1's training schedule.
@@ -239,6 +242,30 @@ def load_sd_ip_adapter_pipeline(cfg: ModelsConfig) -> StableDiffusionPipeline:
 
     ``pipe.set_ip_adapter_scale(lambda)`` sets the image-prompt weight; ``ip_adapter_image=`` the image prompt.
     """
+    return _sd_ip_adapter_pipeline(
+        cfg, lambda unet, encoder, arch: build_ip_adapter_state_dict(unet, int(encoder.config.projection_dim), arch)
+    )
+
+
+def load_sd_ip_adapter_plus_pipeline(cfg: ModelsConfig) -> StableDiffusionPipeline:
+    """SD 1.x + IP-Adapter Plus (``ip-adapter-plus_sd15``): the image encoder's patch tokens (penultimate hidden
+    states) go through a resampler instead of one pooled embedding through a linear projection.
+
+    Same assembly as :func:`load_sd_ip_adapter_pipeline`; the real profile checks that the weight file named
+    by ``models.ip_adapter_weight`` really is a "plus" one.
+    """
+    from diffusers.models.embeddings import IPAdapterPlusImageProjection
+
+    pipe = _sd_ip_adapter_pipeline(
+        cfg, lambda unet, encoder, arch: build_ip_adapter_plus_state_dict(unet, int(encoder.config.hidden_size), arch)
+    )
+    _expect_projection(pipe, IPAdapterPlusImageProjection, cfg, "a plus one such as ip-adapter-plus_sd15.safetensors")
+    return pipe
+
+
+def _sd_ip_adapter_pipeline(cfg: ModelsConfig, random_weights) -> StableDiffusionPipeline:
+    """The SD 1.x assembly shared by both IP-Adapter kinds; ``random_weights(unet, image_encoder, arch)`` gives
+    the adapter of the random profiles, in the published layout."""
     from diffusers import StableDiffusionPipeline
 
     device = resolve_device(cfg)
@@ -252,14 +279,82 @@ def load_sd_ip_adapter_pipeline(cfg: ModelsConfig) -> StableDiffusionPipeline:
         image_encoder=image_encoder,
         requires_safety_checker=False,
     )
+    _load_adapter(pipe, cfg, random_weights)
+    return _finish(pipe, device, dtype)
+
+
+def _load_adapter(pipe, cfg: ModelsConfig, random_weights) -> None:
     with _without_fp32_cast_warning():
         if cfg.profile == "real":
             hub.load_ip_adapter(pipe, cfg)
         else:
-            weights = build_ip_adapter_state_dict(
-                pipe.unet, int(image_encoder.config.projection_dim), _architecture(cfg)
-            )
+            weights = random_weights(pipe.unet, pipe.image_encoder, _architecture(cfg))
             pipe.load_ip_adapter(weights, subfolder=None, weight_name=None, image_encoder_folder=None)
+
+
+def _expect_projection(pipe, kind: type, cfg: ModelsConfig, wanted: str) -> None:
+    layers = pipe.unet.encoder_hid_proj.image_projection_layers
+    if not all(isinstance(layer, kind) for layer in layers):
+        found = ", ".join(type(layer).__name__ for layer in layers)
+        raise hub.ModelLoadError(
+            f"models.ip_adapter_weight={cfg.ip_adapter_weight!r} holds a {found}, not the {kind.__name__} this "
+            f"generator needs; set models.ip_adapter_weight to {wanted} (or leave it unset for the default)"
+        )
+
+
+# ------------------------------------------------------------------------------------------------------ SDXL
+
+
+def _sdxl_parts(cfg: ModelsConfig) -> dict[str, object]:
+    """SDXL's UNet, VAE, both text encoders and tokenizers (``models.sd_model``; ``models.vae`` replaces the VAE)."""
+    if cfg.profile != "real":
+        return build_sdxl_parts(_architecture(cfg))
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    field = "models.sd_model"
+    parts: dict[str, object] = {
+        "unet": hub.load(UNet2DConditionModel, cfg, cfg.sd_model, field, subfolder="unet"),
+        "text_encoder": hub.load(CLIPTextModel, cfg, cfg.sd_model, field, subfolder="text_encoder"),
+        "text_encoder_2": hub.load(CLIPTextModelWithProjection, cfg, cfg.sd_model, field, subfolder="text_encoder_2"),
+        "tokenizer": hub.load(CLIPTokenizer, cfg, cfg.sd_model, field, subfolder="tokenizer"),
+        "tokenizer_2": hub.load(CLIPTokenizer, cfg, cfg.sd_model, field, subfolder="tokenizer_2"),
+    }
+    if cfg.vae is None:
+        parts["vae"] = hub.load(AutoencoderKL, cfg, cfg.sd_model, field, subfolder="vae")
+    else:
+        parts["vae"] = hub.load(AutoencoderKL, cfg, cfg.vae, "models.vae")
+    return parts
+
+
+def load_sdxl_ip_adapter_pipeline(cfg: ModelsConfig) -> StableDiffusionXLPipeline:
+    """SDXL + IP-Adapter (``sdxl_models/ip-adapter_sdxl_vit-h``, ViT-H image encoder), DDIM, no watermark.
+
+    The sampler is DDIM with the same noise schedule as SD 1.x, which is also SDXL's own (its scheduler config
+    has the same betas and offset); the engine swaps in ``generation.scheduler``. The invisible watermark of
+    diffusers' SDXL pipeline is off: it would add a pattern to every training image. The VAE keeps its own
+    ``force_upcast``: SDXL's VAE decodes in float32 even in a float16 run (the stock pipeline does the
+    upcast), the fp16-fix VAE (``models.vae=madebyollin/sdxl-vae-fp16-fix``) decodes in float16.
+    """
+    from diffusers import StableDiffusionXLPipeline
+    from diffusers.models.embeddings import ImageProjection
+
+    device = resolve_device(cfg)
+    dtype = resolve_dtype(cfg, device)
+    image_encoder = _image_encoder(cfg)
+    pipe = StableDiffusionXLPipeline(
+        **_sdxl_parts(cfg),
+        scheduler=ddim_scheduler(),
+        feature_extractor=_image_processor_for(image_encoder),
+        image_encoder=image_encoder,
+        add_watermarker=False,
+    )
+    _load_adapter(
+        pipe,
+        cfg,
+        lambda unet, encoder, arch: build_sdxl_ip_adapter_state_dict(unet, int(encoder.config.projection_dim), arch),
+    )
+    _expect_projection(pipe, ImageProjection, cfg, "an SDXL one such as ip-adapter_sdxl_vit-h.safetensors")
     return _finish(pipe, device, dtype)
 
 

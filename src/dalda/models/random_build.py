@@ -28,6 +28,12 @@ _SEEDS = {
     "lpips": 8,
     "siglip": 9,
     "blip_vqa": 10,
+    "ip_adapter_plus": 11,
+    "sdxl_unet": 12,
+    "sdxl_vae": 13,
+    "sdxl_text_encoder": 14,
+    "sdxl_text_encoder_2": 15,
+    "sdxl_ip_adapter": 16,
 }
 
 
@@ -94,14 +100,125 @@ def build_ip_adapter_state_dict(
             "norm.weight": torch.ones(context_dim),
             "norm.bias": torch.zeros(context_dim),
         }
-        ip_adapter: dict[str, torch.Tensor] = {}
-        cross_attention = [name for name in unet.attn_processors if not name.endswith("attn1.processor")]
-        for index, name in enumerate(cross_attention):
-            attention = unet.get_submodule(name.removesuffix(".processor"))
-            hidden = attention.to_k.out_features
-            for kind in ("to_k_ip", "to_v_ip"):
-                weight = torch.nn.Linear(context_dim, hidden, bias=False).weight.detach().clone()
-                ip_adapter[f"{2 * index + 1}.{kind}.weight"] = weight
+        ip_adapter = _ip_attention_weights(unet, context_dim)
+    return {"image_proj": image_proj, "ip_adapter": ip_adapter}
+
+
+def _ip_attention_weights(unet, context_dim: int) -> dict[str, torch.Tensor]:
+    """Random ``to_k_ip``/``to_v_ip`` of every cross-attention layer, keyed as the published checkpoints are."""
+    ip_adapter: dict[str, torch.Tensor] = {}
+    cross_attention = [name for name in unet.attn_processors if not name.endswith("attn1.processor")]
+    for index, name in enumerate(cross_attention):
+        attention = unet.get_submodule(name.removesuffix(".processor"))
+        hidden = attention.to_k.out_features
+        for kind in ("to_k_ip", "to_v_ip"):
+            weight = torch.nn.Linear(context_dim, hidden, bias=False).weight.detach().clone()
+            ip_adapter[f"{2 * index + 1}.{kind}.weight"] = weight
+    return ip_adapter
+
+
+def build_ip_adapter_plus_state_dict(
+    unet, image_hidden_dim: int, arch: RandomArchitecture
+) -> dict[str, dict[str, torch.Tensor]]:
+    """Random IP-Adapter Plus weights in the published ``ip-adapter-plus_sd15`` layout, shaped for ``unet``.
+
+    ``image_proj`` is the Perceiver resampler that turns the image encoder's patch tokens (its penultimate
+    hidden states, ``image_hidden_dim`` wide) into ``num_queries`` context tokens: built as diffusers'
+    ``IPAdapterPlusImageProjection`` and renamed back to the original ``Resampler``'s keys (each layer's
+    attention is ``layers.i.0`` with one fused ``to_kv``, its feed-forward ``layers.i.1``), which is the form
+    diffusers' loader reads from the published file.
+    """
+    from diffusers.models.embeddings import IPAdapterPlusImageProjection
+
+    shape = _needs(arch, "ip_adapter_plus")
+    context_dim = int(unet.config.cross_attention_dim)
+    with seeded(arch, "ip_adapter_plus"):
+        resampler = IPAdapterPlusImageProjection(
+            embed_dims=image_hidden_dim,
+            output_dims=context_dim,
+            hidden_dims=int(shape["hidden_dims"]),
+            heads=int(shape["heads"]),
+            num_queries=int(shape["num_queries"]),
+        )
+        image_proj = _resampler_to_published(resampler.state_dict())
+        ip_adapter = _ip_attention_weights(unet, context_dim)
+    return {"image_proj": image_proj, "ip_adapter": ip_adapter}
+
+
+def _resampler_to_published(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """diffusers' ``IPAdapterPlusImageProjection`` keys -> the original IP-Adapter ``Resampler`` keys."""
+    renamed = {
+        "ln0": "0.norm1",
+        "ln1": "0.norm2",
+        "attn.to_q": "0.to_q",
+        "attn.to_out.0": "0.to_out",
+        "ff.0": "1.0",
+        "ff.1.net.0.proj": "1.1",
+        "ff.1.net.2": "1.3",
+    }
+    published: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        if not key.startswith("layers."):
+            published[key] = value.detach().clone()
+            continue
+        _, index, rest = key.split(".", 2)
+        module, leaf = rest.rsplit(".", 1)
+        if module == "attn.to_v":
+            continue  # fused into to_kv with to_k below
+        if module == "attn.to_k":
+            fused = torch.cat([value, state[f"layers.{index}.attn.to_v.{leaf}"]])
+            published[f"layers.{index}.0.to_kv.{leaf}"] = fused.detach().clone()
+            continue
+        published[f"layers.{index}.{renamed[module]}.{leaf}"] = value.detach().clone()
+    return published
+
+
+def build_sdxl_parts(arch: RandomArchitecture) -> dict[str, object]:
+    """SDXL's UNet, VAE, two text encoders and their tokenizers (keyword names of diffusers' SDXL pipelines)."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    shape = _needs(arch, "sdxl")
+    tokenizer = build_byte_level_tokenizer(arch.tokenizer_vocab_size)
+    tokenizer_2 = build_byte_level_tokenizer(arch.tokenizer_vocab_size)
+    with seeded(arch, "sdxl_unet"):
+        unet = UNet2DConditionModel(**shape["unet"])
+    with seeded(arch, "sdxl_vae"):
+        vae = AutoencoderKL(**shape["vae"])
+    with seeded(arch, "sdxl_text_encoder"):
+        text_encoder = CLIPTextModel(CLIPTextConfig(**shape["text_encoder"], **_special_ids(tokenizer)))
+    with seeded(arch, "sdxl_text_encoder_2"):
+        text_encoder_2 = CLIPTextModelWithProjection(
+            CLIPTextConfig(**shape["text_encoder_2"], **_special_ids(tokenizer_2))
+        )
+    return {
+        "unet": unet,
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "text_encoder_2": text_encoder_2,
+        "tokenizer": tokenizer,
+        "tokenizer_2": tokenizer_2,
+    }
+
+
+def build_sdxl_ip_adapter_state_dict(
+    unet, image_embed_dim: int, arch: RandomArchitecture
+) -> dict[str, dict[str, torch.Tensor]]:
+    """Random weights in the published ``ip-adapter_sdxl_vit-h`` layout: one pooled image embedding projected
+    to ``ip_adapter_tokens`` tokens of SDXL's 2048-wide (tiny: 64) cross-attention, plus every layer's
+    ``to_k_ip``/``to_v_ip``."""
+    shape = _needs(arch, "sdxl")
+    context_dim = int(unet.config.cross_attention_dim)
+    tokens = int(shape["ip_adapter_tokens"])
+    with seeded(arch, "sdxl_ip_adapter"):
+        proj = torch.nn.Linear(image_embed_dim, tokens * context_dim)
+        image_proj = {
+            "proj.weight": proj.weight.detach().clone(),
+            "proj.bias": proj.bias.detach().clone(),
+            "norm.weight": torch.ones(context_dim),
+            "norm.bias": torch.zeros(context_dim),
+        }
+        ip_adapter = _ip_attention_weights(unet, context_dim)
     return {"image_proj": image_proj, "ip_adapter": ip_adapter}
 
 
