@@ -18,7 +18,11 @@ from dalda.experiments.spec import build_cells, load_spec
 from dalda.rundir import RunDir
 
 SPEC = Path(__file__).resolve().parents[1] / "configs" / "experiments" / "beyond.yaml"
-TINY_CELLS = ["ipa.clip-softmax", "ipa.clip-softmax.filter", "ipa.siglip", "ipa.siglip.filter"]
+TINY_CELLS = [
+    "ipa.clip-softmax", "ipa.clip-softmax.filter", "ipa.siglip", "ipa.siglip.filter",
+    "plus.clip-softmax", "sdxl.clip-softmax",
+]  # fmt: skip
+GENERATORS = {"ipa": "ip-adapter", "plus": "ip-adapter-plus", "sdxl": "sdxl-ip-adapter"}
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -30,14 +34,16 @@ def test_real_grid_crosses_every_scorer_with_filter_on_and_off():
     spec = load_spec(SPEC)
     cells = build_cells(spec, spec.out_dir)
     assert {cell.config.data.dataset for cell in cells} == {"pets", "caltech101", "flowers102"}
-    assert {cell.shots for cell in cells} == {1} and len(cells) == 3 * 8 * 3
+    assert {cell.shots for cell in cells} == {1} and len(cells) == 3 * 3 * 8 * 3  # datasets x generators x 8 x trials
     config = {cell.method: cell.config for cell in cells if cell.dataset == "pets" and cell.trial == 0}
-    for scorer in ("clip-softmax", "clip-cosine", "siglip", "vqa"):
-        plain, filtered = config[f"ipa.{scorer}"], config[f"ipa.{scorer}.filter"]
-        assert plain.score.variant == filtered.score.variant == filtered.filter.scorer == scorer
-        assert not plain.filter.enabled and filtered.filter.enabled
-        assert plain.generator.name == "ip-adapter" and plain.data.shots == 1
-        assert plain.evaluate.dino and plain.evaluate.fid and plain.evaluate.kid
+    for prefix, generator in GENERATORS.items():
+        for scorer in ("clip-softmax", "clip-cosine", "siglip", "vqa"):
+            plain, filtered = config[f"{prefix}.{scorer}"], config[f"{prefix}.{scorer}.filter"]
+            assert plain.score.variant == filtered.score.variant == filtered.filter.scorer == scorer
+            assert not plain.filter.enabled and filtered.filter.enabled
+            assert plain.generator.name == filtered.generator.name == generator and plain.data.shots == 1
+            assert plain.evaluate.dino and plain.evaluate.fid and plain.evaluate.kid
+    assert config["sdxl.vqa"].generation.resolution == 1024 and config["plus.vqa"].generation.resolution == 512
     assert config["ipa.vqa"].guidance.alpha == 0.5  # each scorer keeps its own default alpha
     stages = {cell.method: cell.stages for cell in cells}
     assert stages["ipa.siglip.filter"] == ("data", "score", "prompts", "plan", "generate", "filter", "train", "evaluate")
@@ -58,10 +64,10 @@ def test_tiny_beyond_grid_report_shows_every_comparison(tmp_path):
     runs = {name: RunDir(out / "demo" / "1shot" / "trial0" / name) for name in TINY_CELLS}
 
     accuracy = _rows(report / "tables" / "beyond_accuracy_1shot.csv")
-    assert {(row["Scorer"], row["Filter"].split(" ")[0]) for row in accuracy} == {
-        ("softmax", "off"), ("softmax", "on"), ("siglip", "off"), ("siglip", "on")
+    assert {(row["Generator"], row["Scorer"], row["Filter"].split(" ")[0]) for row in accuracy} == {
+        ("ip-adapter", "softmax", "off"), ("ip-adapter", "softmax", "on"), ("ip-adapter", "siglip", "off"),
+        ("ip-adapter", "siglip", "on"), ("ip-adapter-plus", "softmax", "off"), ("sdxl-ip-adapter", "softmax", "off"),
     }  # fmt: skip
-    assert all(row["Generator"] == "ip-adapter" for row in accuracy)
     siglip_off = next(row for row in accuracy if row["Scorer"] == "siglip" and row["Filter"] == "off")
     clip_column = next(key for key in siglip_off if key.endswith("Acc-CLIP") or "CLIP" in key and "std" not in key
                        and key not in ("Scorer",) and not key.endswith(" n"))  # fmt: skip

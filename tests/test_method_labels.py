@@ -97,3 +97,17 @@ def test_a_template_record_is_never_relabelled_as_an_llm(tmp_path):
     llm_config = _config(tmp_path, backend="openai")
     assert prompt_source(llm_config, run) == "template"
     assert synthetic_method_label(llm_config, run) == "template-ags"
+
+
+@pytest.mark.parametrize("generator", ["ip-adapter", "ip-adapter-plus", "sdxl-ip-adapter"])
+def test_the_lambda_methods_are_the_same_on_every_generator_that_takes_lambda(tmp_path, generator):
+    """The generator is its own axis (``configs/experiments/beyond.yaml``): DALDA on SDXL is still DALDA."""
+    chosen = f"generator.name={generator}"
+    assert method_label(_config(tmp_path, [chosen], backend="openai")) == DALDA
+    assert method_label(_config(tmp_path, [chosen]), "template") == "template-ags"
+    fixed = [chosen, "guidance.strategy=fixed", "guidance.fixed_scale=0.3", "prompts.source=base"]
+    assert method_label(_config(tmp_path, fixed)) == "base-fixed-0.3"
+
+
+def test_a_generator_without_lambda_keeps_its_own_name(tmp_path):
+    assert method_label(_config(tmp_path, ["generator.name=da-fusion"], backend="openai")) == "da-fusion"

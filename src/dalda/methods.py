@@ -35,6 +35,11 @@ _FIXED = re.compile(r"^(base|llm|template|file)-fixed-(\d+(?:\.\d+)?)$")
 PROMPT_TITLES = {"base": "Base Prompt", "llm": "LLM Prompt", "template": "Template Prompt", "file": "File Prompt"}
 """How a prompt source is named in method titles; another non-LLM backend's name is shown capitalised."""
 _SOURCED = re.compile(r"^([a-z][a-z0-9_]*)-(.+)$")
+WEIGHTED_GENERATORS: set[str] = {"ip-adapter"}
+"""Generators that take the per-image IP-Adapter weight λ (``uses_guidance``): the λ methods (base/llm × RS, AGS,
+fixed λ) are the same method on any of them, the generator being a separate axis (``configs/experiments/beyond.yaml``
+runs DALDA on three). ``dalda.generators`` adds every registered generator that uses λ; a generator registered
+later from user code adds its own name."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class Method:
     identity: tuple[str, ...] | None = None
     """The ``section.field`` overrides a config must have to be this method (None: all of them); the others
     are only the method's defaults (a baseline run with LLM prompts is still that baseline)."""
+    any_weighted_generator: bool = False
+    """The method's ``generator.name`` may be any of :data:`WEIGHTED_GENERATORS` (the λ methods)."""
 
     def matches(self, config: DaldaConfig) -> bool:
         """Whether ``config`` runs this method (its identifying overrides hold in it)."""
@@ -57,7 +64,10 @@ class Method:
         keys = self.identity if self.identity is not None else tuple(wanted)
         for dotted in keys:
             section, key = dotted.split(".")
-            if getattr(getattr(config, section), key) != wanted[dotted]:
+            value = getattr(getattr(config, section), key)
+            if dotted == "generator.name" and self.any_weighted_generator and value in WEIGHTED_GENERATORS:
+                continue
+            if value != wanted[dotted]:
                 return False
         return True
 
@@ -80,10 +90,10 @@ for _method in (
     Method("none", "Real images only", {"train": {"synthetic_probability": 0.0}}, REAL_ONLY_STAGES),
     _baseline("real-guidance", "Real Guidance"),
     _baseline("da-fusion", "DA-Fusion"),
-    Method("base-rs", "Base Prompt + RS", _ip_adapter("base", "random")),
-    Method("base-ags", "Base Prompt + AGS", _ip_adapter("base", "ags")),
-    Method("llm-rs", "LLM Prompt + RS", _ip_adapter("llm", "random")),
-    Method(DALDA, "LLM Prompt + AGS (DALDA)", _ip_adapter("llm", "ags")),
+    Method("base-rs", "Base Prompt + RS", _ip_adapter("base", "random"), any_weighted_generator=True),
+    Method("base-ags", "Base Prompt + AGS", _ip_adapter("base", "ags"), any_weighted_generator=True),
+    Method("llm-rs", "LLM Prompt + RS", _ip_adapter("llm", "random"), any_weighted_generator=True),
+    Method(DALDA, "LLM Prompt + AGS (DALDA)", _ip_adapter("llm", "ags"), any_weighted_generator=True),
 ):
     METHODS.register(_method.name, _method)
 
@@ -91,7 +101,8 @@ for _method in (
 def _fixed(source: str, scale: float) -> Method:
     prompt = "Base Prompt" if source == "base" else "LLM Prompt"
     name = f"{source}-fixed-{scale:g}"
-    return Method(name, f"{prompt} + λ={scale:g}", _ip_adapter(source, "fixed", fixed_scale=scale))
+    title = f"{prompt} + λ={scale:g}"
+    return Method(name, title, _ip_adapter(source, "fixed", fixed_scale=scale), any_weighted_generator=True)
 
 
 def honest_name(name: str, prompt_source: str | None) -> str:
@@ -138,7 +149,7 @@ def method_of(config: DaldaConfig) -> Method:
     for _, method in METHODS.items():
         if method.matches(config):
             return method
-    if config.generator.name == "ip-adapter" and config.guidance.strategy == "fixed":
+    if config.generator.name in WEIGHTED_GENERATORS and config.guidance.strategy == "fixed":
         return _fixed(config.prompts.source, config.guidance.fixed_scale)
     generator = config.generator.name
     return Method(generator, generator, {"generator": {"name": generator}}, identity=("generator.name",))
