@@ -1,9 +1,12 @@
-"""Shared fixtures: a config for the offline default (demo dataset, tiny random models) in a temp run dir."""
+"""Shared fixtures: a config for the offline default (demo dataset, tiny random models) in a temp run dir, and
+(from ``browser_support``) ``browser_page``, a headless Chromium page for the report tests."""
 
 import pytest
 
 from dalda.config import DaldaConfig
 from dalda.configure import build_config
+
+pytest_plugins = ["browser_support"]
 
 
 @pytest.fixture

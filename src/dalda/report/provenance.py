@@ -1,5 +1,6 @@
 """How the runs of a report were made: a header table (one row per distinct setting) and a loud banner when
-any run used random models (``tiny``, ``full-random``), whose images and accuracies mean nothing."""
+any run used random models (``tiny``, ``full-random``), whose images and accuracies mean nothing; then the wall
+time and throughput of each stage (``dalda.report.timings``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from importlib import metadata
 from typing import Any
 
 from dalda.report.collect import RunRecord
+from dalda.report.timings import timings_html
 
 RANDOM_PROFILES = ("tiny", "full-random")
 COLUMNS = (
@@ -34,7 +36,10 @@ def _setting(record: RunRecord) -> tuple[str, ...]:
         f"guidance {generation.guidance_scale:g}"
     )
     asked = f"{prompts.source} via {prompts.backend}" + (f" ({prompts.model})" if prompts.backend == "openai" else "")
-    protocol = f"{data.dataset}, {data.shots}-shot trial {data.trial}, eval on {data.eval_split}"
+    protocol = (
+        f"{data.dataset}, {data.shots}-shot trial {data.trial}, eval on {data.eval_split}; "
+        f"train.protocol {config.train.protocol}"
+    )
     return (models.profile, checkpoints, revisions, made, asked, protocol, str(config.seed), dalda_version())
 
 
@@ -59,4 +64,5 @@ def provenance_html(records: list[RunRecord]) -> str:
         cells: list[Any] = [*setting, runs]
         parts.append("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>")
     parts.append("</tbody></table>")
+    parts.append(timings_html(records))
     return "".join(parts)
