@@ -3,9 +3,9 @@
     dalda run --config configs/demo.yaml -o /tmp/demo
     python docs/report_screenshot.py /tmp/demo/report/index.html docs/report-demo.png
 
-Every lazy image is loaded first; the picture is the page's header (title, banner, how the runs were made), a
-dashed cut, then the page from the λ vs score figure to the gallery's second row, scaled to 900 px wide and
-stored with a 192-colour palette (well under 500 kB). Needs Chromium and ``playwright`` (the ``test`` extra).
+Every lazy image is loaded first; the picture is the page's header (title, banner, how the runs were made,
+wall time per stage), a dashed cut, then the page from the λ vs score figure to the gallery's second row, scaled
+to 900 px wide and stored with a 192-colour palette (well under 500 kB). Needs Chromium and ``playwright`` (the ``test`` extra).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ LOAD_ALL = """async () => {
 MARKS = """() => {
   const top = (el) => el.getBoundingClientRect().top + window.scrollY;
   const bottom = (el) => el.getBoundingClientRect().bottom + window.scrollY;
-  const header = document.querySelector('table.provenance') || document.querySelector('h1');
+  const header = document.querySelector('table.timings') || document.querySelector('table.provenance') || document.querySelector('h1');
   const scatter = document.querySelector("img[data-file='figures/lambda_vs_score.png']").closest('figure');
   const rows = document.querySelectorAll('.gallery-row');
   return [bottom(header), top(scatter), bottom(rows[Math.min(1, rows.length - 1)])];

@@ -76,5 +76,5 @@ def timings_html(records: list[RunRecord]) -> str:
         "<h3>Wall time per stage</h3><table class='timings'><thead><tr><th>stage</th><th>wall time</th>"
         f"<th>items</th><th>rate</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         f"<p class='note'>Summed over every attempt of {len(records)} run(s), {_duration(total)} in all (the "
-        "report's own time is not included); from each run's <code>history.jsonl</code>.</p>"
+        "build of this page is not included); from each run's <code>history.jsonl</code>.</p>"
     )
