@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _bench(monkeypatch):
     spec = importlib.util.spec_from_file_location("bench_generation", ROOT / "benchmarks" / "bench_generation.py")
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # it imports its sibling generator_costs
     monkeypatch.setitem(sys.modules, "bench_generation", module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
