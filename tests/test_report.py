@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from report_images_support import make_image_run
 from scipy import stats
 
 from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, ManifestLine, PlanRow, ScoreRecord
 from dalda.config import config_to_yaml
 from dalda.configure import build_config
 from dalda.methods import get_method, method_title, relabelled
+from dalda.report.collect import load_runs
 from dalda.report.groups import dataset_groups
 from dalda.report.stage import build_report, run_report_stage
 from dalda.report.stats import summarize, welch_test
@@ -362,3 +364,15 @@ def test_header_says_how_runs_were_made_and_random_models_get_a_banner(tmp_path)
     tiny.config.write_text(to_yaml(tiny_config))
     page = run_report_stage(tiny_config, tiny).read_text()
     assert "class='banner'" in page and "RANDOM MODELS (profile tiny)" in page
+
+
+def test_single_runs_on_two_folders_of_one_dataset_are_not_pooled(tmp_path):
+    """Two runs of one dataset name on different data folders (two photo folders) get two dataset labels."""
+    roots = {}
+    for name, folder in (("a", "photos/cats"), ("b", "archive/cats"), ("c", "photos/cats")):
+        run = make_image_run(tmp_path / name, classes=2, overrides={"data": {"root": str(tmp_path / folder)}})
+        roots[name] = run.root
+    labels = {record.root.name: record.dataset for record in load_runs(list(roots.values()))}
+    assert labels == {"a": "demo (photos/cats)", "b": "demo (archive/cats)", "c": "demo (photos/cats)"}
+    same = load_runs([roots["a"], roots["c"]])
+    assert {record.dataset for record in same} == {"demo"}

@@ -162,7 +162,29 @@ def load_run(root: Path) -> RunRecord | None:
 
 
 def load_runs(roots: list[Path]) -> list[RunRecord]:
-    return [record for record in (load_run(root) for root in roots) if record is not None]
+    """The records of ``roots``; single runs of one dataset name on different data folders (two ``imagefolder``
+    runs on two photo folders) are labelled apart by their folder, so the report never pools them."""
+    records = [record for record in (load_run(root) for root in roots) if record is not None]
+    folders: dict[str, set[str]] = {}
+    for record in records:
+        if CellInfo.read_optional(record.run) is None:
+            folders.setdefault(record.dataset, set()).add(str(record.config.data.root))
+    for record in records:
+        if len(folders.get(record.dataset, ())) > 1 and CellInfo.read_optional(record.run) is None:
+            record.dataset = f"{record.dataset} ({_folder_label(record.config.data.root, folders[record.dataset])})"
+    return records
+
+
+def _folder_label(root: Path | None, roots: set[str]) -> str:
+    """The shortest tail of ``root``'s path that no other of ``roots`` shares (e.g. ``photos/cats``)."""
+    if root is None:
+        return "default folder"
+    parts = Path(root).parts
+    for length in range(1, len(parts) + 1):
+        tail = Path(*parts[-length:])
+        if not any(other != str(root) and Path(other).parts[-length:] == parts[-length:] for other in roots):
+            return str(tail)
+    return str(root)
 
 
 def scorer_name(record: RunRecord) -> str:
