@@ -21,20 +21,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
-
-from dalda.artefacts import FilterRecord, PlanRow  # noqa: E402
-from dalda.images import load_rgb  # noqa: E402
-from dalda.io import atomic_open  # noqa: E402
-from dalda.report.collect import RunRecord, real_image_scores_by_scorer, scorer_name  # noqa: E402
-from dalda.report.columns import accuracy_of, classifier_title, classifiers_of, diversity_columns  # noqa: E402
-from dalda.report.groups import dataset_order, dataset_title  # noqa: E402
-from dalda.report.stats import summarize  # noqa: E402
-from dalda.report.tables import Cell, Column, Table  # noqa: E402
-from dalda.scorers import SCORERS, resolve_alpha  # noqa: E402
+from dalda.artefacts import FilterRecord, PlanRow
+from dalda.images import load_rgb
+from dalda.report.charts import plt, save_figure
+from dalda.report.collect import RunRecord, real_image_scores_by_scorer, scorer_name
+from dalda.report.columns import accuracy_of, classifier_title, classifiers_of, diversity_columns
+from dalda.report.groups import dataset_order, dataset_title
+from dalda.report.stats import summarize
+from dalda.report.tables import Cell, Column, Table
+from dalda.scorers import SCORERS, resolve_alpha
 
 SECTION = "Beyond the paper: scorer, generator, filter"
 EXAMPLES = 4
@@ -163,14 +158,6 @@ def filter_table(records: Sequence[RunRecord], base: Path) -> Table | None:
 # ------------------------------------------------------------------------------------------------ figures
 
 
-def _save(figure, path: Path) -> Path:
-    figure.tight_layout()
-    with atomic_open(path, "wb") as handle:
-        figure.savefig(handle, format="png", dpi=100)
-    plt.close(figure)
-    return path
-
-
 def _alpha(records: Sequence[RunRecord], scorer: str, dataset: str, values: list[float]) -> float | None:
     """The α a run of this scorer and dataset used (``guidance.alpha_quantile`` resolved on the values)."""
     for record in records:
@@ -207,7 +194,7 @@ def score_histograms(records: Sequence[RunRecord], path: Path) -> Path | None:
                 ax.axvline(alpha, color="#C44E52", linestyle="--", label=f"α = {alpha:.3g}")
             ax.axvline(sum(values) / len(values), color="#55A868", label=f"mean = {sum(values) / len(values):.3f}")
             ax.legend(loc="upper left", fontsize=7)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def lambda_histograms(records: Sequence[RunRecord], path: Path) -> Path | None:
@@ -235,7 +222,7 @@ def lambda_histograms(records: Sequence[RunRecord], path: Path) -> Path | None:
         ax.set_xlabel("IP-Adapter weight λ")
         ax.set_ylabel("synthetic images")
         ax.legend(fontsize=7)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _thumbnail(ax, image_path: Path, caption: str, colour: str) -> None:
@@ -275,7 +262,7 @@ def filter_examples(records: Sequence[RunRecord], base: Path, path: Path) -> Pat
         if not rejected:
             row[EXAMPLES].text(0.5, 0.5, "none rejected", ha="center", va="center", fontsize=8,
                                transform=row[EXAMPLES].transAxes)  # fmt: skip
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def beyond_figures(records: Sequence[RunRecord], base: Path, folder: Path) -> list[tuple[Path, str, str]]:

@@ -1,4 +1,4 @@
-"""matplotlib on the Agg backend for the report's accuracy charts, and saving a figure atomically as PNG."""
+"""matplotlib on the Agg backend for every figure of the report, and saving a figure atomically as PNG."""
 
 from __future__ import annotations
 

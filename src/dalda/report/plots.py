@@ -11,18 +11,14 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
-from matplotlib.figure import Figure  # noqa: E402
-
-from dalda.methods import PROMPT_TITLES, fixed_scale, method_sort_key, method_title, reference_for  # noqa: E402
-from dalda.io import atomic_open  # noqa: E402
-from dalda.report.collect import RunRecord, plan_lambdas  # noqa: E402
-from dalda.report.groups import DatasetGroup, dataset_order, dataset_title  # noqa: E402
-from dalda.report.stats import summarize  # noqa: E402
-from dalda.report.columns import (  # noqa: E402
+from dalda.methods import PROMPT_TITLES, fixed_scale, method_sort_key, method_title, reference_for
+from dalda.report.charts import plt, save_figure
+from dalda.report.collect import RunRecord, plan_lambdas
+from dalda.report.groups import DatasetGroup, dataset_order, dataset_title
+from dalda.report.stats import summarize
+from dalda.report.columns import (
     accuracy_of,
     classifier_title,
     classifiers_in_figure_order,
@@ -31,14 +27,6 @@ from dalda.report.columns import (  # noqa: E402
 )
 
 Metric = Callable[[RunRecord], float | None]
-
-
-def _save(figure: Figure, path: Path) -> Path:
-    figure.tight_layout()
-    with atomic_open(path, "wb") as handle:
-        figure.savefig(handle, format="png", dpi=110)
-    plt.close(figure)
-    return path
 
 
 def _grid(rows: int, cols: int, width: float = 4.2, height: float = 3.2) -> tuple[Figure, list[list[plt.Axes]]]:
@@ -80,7 +68,7 @@ def clipscore_histograms(
         ax.set_xlabel("CLIPScore")
         ax.set_ylabel("real images")
         ax.legend(loc="upper left", fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def lambda_distribution(records: Sequence[RunRecord], path: Path) -> Path | None:
@@ -97,7 +85,7 @@ def lambda_distribution(records: Sequence[RunRecord], path: Path) -> Path | None
     for ax, (dataset, methods) in zip(axes[0], panels.items()):
         lambda_histogram(ax, methods)
         ax.set_title(dataset_title(dataset))
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def lambda_histogram(ax: plt.Axes, methods: dict[str, list[float]]) -> None:
@@ -140,7 +128,7 @@ def _versus_shots(records: Sequence[RunRecord], metrics: Sequence[tuple[str, Met
             ax.set_xlabel("shots per class")
             ax.set_ylabel(name)
             ax.set_title(f"{dataset_title(dataset)}: {name}")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def accuracy_vs_shots(records: Sequence[RunRecord], path: Path) -> Path | None:
@@ -193,7 +181,7 @@ def accuracy_vs_fixed_lambda(records: Sequence[RunRecord], shots: int, path: Pat
             ax.set_ylabel(classifier_title(classifier))
             ax.set_title(f"{dataset_title(dataset)}: {classifier_title(classifier)}")
             ax.legend(fontsize=7)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def metrics_vs_num_prompts(records: Sequence[RunRecord], shots: int, path: Path) -> Path | None:
@@ -217,4 +205,4 @@ def metrics_vs_num_prompts(records: Sequence[RunRecord], shots: int, path: Path)
             ax.set_title(f"{dataset_title(dataset)}: {name}")
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=7)
-    return _save(figure, path)
+    return save_figure(figure, path)

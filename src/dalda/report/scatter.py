@@ -23,7 +23,8 @@ from dalda.methods import method_title
 from dalda.report.cells import cell_title, showcase_cells
 from dalda.report.collect import RunRecord
 from dalda.report.groups import dataset_title
-from dalda.report.plots import _grid, _save, plt
+from dalda.report.charts import plt, save_figure
+from dalda.report.plots import _grid
 from dalda.scorers import HIGH, LOW, SCORERS, ags_parameters, clipscore_group, resolve_alpha, sampling_range
 
 GROUP_COLOURS = {LOW: "#DD8452", HIGH: "#4C72B0", None: "#777777"}
@@ -133,4 +134,4 @@ def lambda_vs_score(records: Sequence[RunRecord], path: Path) -> Path | None:
         ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     for ax in flat[len(panels) :]:
         ax.axis("off")
-    return _save(figure, path)
+    return save_figure(figure, path)
