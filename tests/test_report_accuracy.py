@@ -84,7 +84,9 @@ def test_real_only_reference_is_the_none_run_of_the_same_split(finished, tmp_pat
     run_train_stage(none, none_run)
     ours = Checkpoint.read(run.reference_checkpoint_file("clip"))
     theirs = Checkpoint.read(none_run.checkpoint_file("clip"))
-    assert all(torch.equal(ours.head[key], theirs.head[key]) for key in ours.head)
+    # Same draws and seeds; the cached features differ only in float rounding (the reference's cache was
+    # filled in larger batches), so the heads agree to rounding, not bit for bit.
+    assert all(torch.allclose(ours.head[key], theirs.head[key], rtol=0, atol=1e-6) for key in ours.head)
     assert not none_run.reference_checkpoint_file("clip").exists()  # a real-only run is its own reference
 
 
