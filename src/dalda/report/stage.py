@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dalda.config import DaldaConfig
+from dalda.guidance import SamplingContext, group_threshold
 from dalda.io import read_json, write_json_atomic, write_text_atomic
 from dalda.report import plots
 from dalda.report.accuracy_details import accuracy_sections
@@ -42,6 +43,7 @@ from dalda.report.scatter import lambda_vs_score
 from dalda.report.install import fresh_folder, install
 from dalda.report.tables import Table, accuracy_table, diversity_table, group_table, runs_table, ttest_table
 from dalda.rundir import RunDir
+from dalda.scorers import SCORERS
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,13 @@ def _figures(
 ) -> list[tuple[Path, str, str]]:
     """(path, caption, section) of every figure that applies to these records."""
     found: list[tuple[Path | None, str, str]] = []
-    alphas = {r.dataset: r.config.guidance.alpha for r in records}
+    alphas = {
+        r.dataset: group_threshold(
+            r.config.guidance,
+            SamplingContext(r.shots, list(scores.get(r.dataset, {}).values()), SCORERS.get(r.score_variant).default_alpha),
+        )
+        for r in records
+    }
     found.append((
         plots.clipscore_histograms(scores, groups, alphas, folder / "fig4_clipscore_hist.png"),
         "Fig. 4 — CLIPScore of the real training images per dataset (α: the AGS Low/High threshold).",
