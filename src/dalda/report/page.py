@@ -41,6 +41,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from dalda.artefacts import ReportFigure
 from dalda.io import read_json, read_jsonl, write_text_atomic
 from dalda.methods import method_sort_key
 from dalda.ownership import history
@@ -79,15 +80,7 @@ td.prompts ol { margin: 0; padding-left: 1.4em; }
 """
 
 
-@dataclass(frozen=True)
-class FigureEntry:
-    file: str
-    """Path relative to the report folder."""
-    caption: str
-    section: str
-
-
-def embedded_image(folder: Path, entry: FigureEntry) -> str:
+def embedded_image(folder: Path, entry: ReportFigure) -> str:
     data = base64.b64encode((folder / entry.file).read_bytes()).decode("ascii")
     return (
         f'<figure><img src="data:image/png;base64,{data}" data-file="{html.escape(entry.file)}" '
@@ -105,7 +98,7 @@ def render_page(
     title: str,
     overview: str,
     tables: list[tuple[Table, dict[str, str]]],
-    figures: list[FigureEntry],
+    figures: list[ReportFigure],
     blocks: Sequence[str] = (),
     extra: Sequence[tuple[str, str]] = (),
 ) -> str:
@@ -354,7 +347,7 @@ ACCURACY_SECTION = "Per-class accuracy, confusions and training curves"
 @dataclass
 class AccuracySections:
     html: str
-    figures: list[FigureEntry] = field(default_factory=list)
+    figures: list[ReportFigure] = field(default_factory=list)
     tables: list[dict[str, str]] = field(default_factory=list)
     """{"CSV": path} of each table file written, relative to the report folder."""
 
@@ -396,7 +389,7 @@ def accuracy_sections(records: list[RunRecord], folder: Path, base: Path) -> Acc
 def _figure(out: AccuracySections, folder: Path, path: Path | None, caption: str) -> str:
     if path is None:
         return ""
-    entry = FigureEntry(str(path.relative_to(folder)), caption, ACCURACY_SECTION)
+    entry = ReportFigure(str(path.relative_to(folder)), caption, ACCURACY_SECTION)
     out.figures.append(entry)
     return embedded_image(folder, entry)
 

@@ -10,7 +10,7 @@ Output, under ``<root>/report/``::
     thumbs/<hash>.jpg     gallery thumbnails (``dalda.report.gallery``), referenced by relative path
     tables/per_class_*.csv, tables/confusions_*.csv, figures/{per_class_gain,confusion,curves}_*.png
                           per run and classifier (``page.py``, the accuracy section)
-    manifest.json         what was written, for tools and tests
+    manifest.json         what was written, for tools and tests (``dalda.artefacts.ReportManifest``)
 
 Each report is built in a fresh folder and swapped in (``dalda.report.install``), so it never holds files from an
 earlier report, and a file a user put inside ``report/`` is never replaced or deleted.
@@ -24,8 +24,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from dalda.artefacts import REPORT_MANIFEST, ReportFigure, ReportManifest
 from dalda.config import DaldaConfig
-from dalda.io import read_json, write_json_atomic, write_text_atomic
+from dalda.io import read_json, write_text_atomic
 from dalda.report.beyond import beyond_figures, beyond_tables
 from dalda.report.collect import (
     HC_THRESHOLD,
@@ -51,7 +52,7 @@ from dalda.report.figures import (
 )
 from dalda.report.gallery import flagged_prompts_table, gallery_html, prompt_tables_html
 from dalda.report.install import fresh_folder, install
-from dalda.report.page import FigureEntry, accuracy_sections, overview_html, render_page
+from dalda.report.page import accuracy_sections, overview_html, render_page
 from dalda.report.tables import Table, accuracy_table, diversity_table, group_table, runs_table, ttest_table
 from dalda.rundir import RunDir
 
@@ -189,7 +190,7 @@ def _write_report_files(
         table_files.append((table, {"Markdown": f"tables/{table.key}.md", "CSV": f"tables/{table.key}.csv"}))
 
     figures = [
-        FigureEntry(str(path.relative_to(dest)), caption, section)
+        ReportFigure(str(path.relative_to(dest)), caption, section)
         for path, caption, section in [
             *_figures(records, scores, groups, dest / "figures"),
             *beyond_figures(records, dest.parent, dest / "figures"),
@@ -204,16 +205,13 @@ def _write_report_files(
     page = render_page(dest, title, overview, table_files, figures, [details.html], sections)
     index = dest / "index.html"
     write_text_atomic(index, page)
-    write_json_atomic(
-        dest / "manifest.json",
-        {
-            "title": title,
-            "runs": [str(record.root) for record in records],
-            "hc_threshold": threshold,
-            "groups": {name: asdict(group) for name, group in groups.items()},
-            "tables": [files for _, files in table_files] + details.tables,
-            "figures": [asdict(entry) for entry in figures + details.figures],
-            "files": sorted([*(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()), "manifest.json"]),
-        },
-    )
+    ReportManifest(
+        title=title,
+        runs=[str(record.root) for record in records],
+        hc_threshold=threshold,
+        groups={name: asdict(group) for name, group in groups.items()},
+        tables=[files for _, files in table_files] + details.tables,
+        figures=figures + details.figures,
+        files=sorted([*(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()), REPORT_MANIFEST]),
+    ).write(dest)
     log.info("report: %d tables, %d figures", len(tables), len(figures))
