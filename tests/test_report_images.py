@@ -19,11 +19,9 @@ from report_images_support import class_names, make_image_run, prompts_of
 
 from dalda.config import GuidanceConfig
 from dalda.configure import build_config
-from dalda.report.collect import load_run, synthetic_rows
-from dalda.report.gallery import CLASSES_PER_PAGE, THUMB_SIZE, gallery_html
-from dalda.report.plots import lambda_histogram, plt
-from dalda.report.prompt_table import OPEN_UP_TO, prompt_tables_html
-from dalda.report.scatter import ags_band, lambda_points, lambda_vs_score, resolved_guidance, run_scores
+from dalda.report.collect import load_run, run_scores, synthetic_rows
+from dalda.report.figures import ags_band, lambda_histogram, lambda_points, lambda_vs_score, plt, resolved_guidance
+from dalda.report.gallery import CLASSES_PER_PAGE, OPEN_UP_TO, THUMB_SIZE, gallery_html, prompt_tables_html
 from dalda.report.stage import build_report, run_report_stage
 from dalda.scorers import HIGH, LOW
 
