@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from dalda.config import DaldaConfig, TrainConfig
-from dalda.models.loaders import ClipBundle, load_clip
+from dalda.models.clip import ClipBundle, load_clip
 from dalda.probes.encoder import ProbeEncoder, probe_encoder
 from dalda.probes.heads import linear_head
 

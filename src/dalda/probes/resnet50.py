@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from dalda.config import DaldaConfig, TrainConfig
-from dalda.models.loaders import load_resnet50_backbone
+from dalda.models.resnet50 import load_resnet50_backbone
 from dalda.probes.encoder import ProbeEncoder, probe_encoder
 from dalda.probes.heads import linear_head
 
