@@ -9,7 +9,7 @@ Both paths make the same rows (prompt, lambda, seed, reference image) with the s
 
 Both include PIL conversion and the resize back to the reference's size, not PNG writing. One warm-up call
 per path is excluded from timing; the paths then alternate for ``--repeats`` rounds and each path's best
-round is reported (the least disturbed by other programs, as ``timeit`` advises). Models come from ``dalda.models.loaders``:
+round is reported (the least disturbed by other programs, as ``timeit`` advises). Models come from ``dalda.models.sd``:
 ``--profile full-random`` builds the real SD1.5 + IP-Adapter (ViT-H image encoder) architectures with random
 weights (true compute, no download), ``--profile tiny`` the test models.
 
@@ -48,8 +48,10 @@ import generator_costs
 from dalda.config import GenerationConfig, ModelsConfig
 from dalda.generators import GENERATORS
 from dalda.generators.ip_adapter_engine import GenerationEngine
+from dalda.generators.sd_checkpoints import sd_checkpoints
 from dalda.generation.stage import PngWriter
-from dalda.models.loaders import load_sd_ip_adapter_pipeline, resolve_device, resolve_dtype
+from dalda.models.device import resolve_device, resolve_dtype
+from dalda.models.sd import load_sd_ip_adapter_pipeline
 from dalda.rundir import RunDir
 
 WRITER_SOURCES = ((512, 512), (1024, 768), (4032, 3024))
@@ -243,7 +245,7 @@ def main() -> None:
     size = args.resolution
 
     start = time.perf_counter()
-    pipe = load_sd_ip_adapter_pipeline(models)
+    pipe = load_sd_ip_adapter_pipeline(models, sd_checkpoints(models))
     print(f"models built in {time.perf_counter() - start:.1f} s ({args.profile}, {device}, {dtype})")
 
     def authors(selected: list[tuple[str, float, int, int]]) -> int:

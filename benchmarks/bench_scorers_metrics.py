@@ -62,24 +62,24 @@ def _work(kind: str, batch: int, set_size: int, device: str) -> tuple[Callable[[
         measure = SCORERS.get(name).load(models, CLASSES, "a photo of a {}")
         return (lambda: measure(images, labels)), batch
     if kind == "clip_embed":
-        from dalda.models.loaders import load_clip
+        from dalda.models.clip import load_clip
 
         clip = load_clip(models)
         return (lambda: clip.encode_images(images)), batch
     if kind == "dino":
-        from dalda.models.embedders import load_dino
+        from dalda.models.dino import load_dino
 
-        dino = load_dino(models)
+        dino = load_dino(models, models.dino_model, "models.dino_model")
         return (lambda: dino.encode_images(images)), batch
     if kind == "inception":
-        from dalda.models.embedders import load_inception
+        from dalda.models.inception import load_inception
 
         inception = load_inception(models)
         return (lambda: inception.encode_images(images)), batch
     if kind == "lpips":
         import torch
 
-        from dalda.models.loaders import load_lpips
+        from dalda.models.lpips import load_lpips
 
         lpips = load_lpips(models)
         left, right = torch.rand(batch, 3, 256, 256) * 2 - 1, torch.rand(batch, 3, 256, 256) * 2 - 1

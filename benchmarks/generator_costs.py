@@ -33,7 +33,7 @@ from PIL import Image
 
 from dalda.configure import build_config
 from dalda.generators import GENERATORS
-from dalda.models.loaders import resolve_device, resolve_dtype
+from dalda.models.device import resolve_device, resolve_dtype
 
 TABLE_TITLE = "## Per-generator cost"
 HEADER = (

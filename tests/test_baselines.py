@@ -11,7 +11,8 @@ from dalda.images import load_rgb
 from dalda.data.stage import run_data_stage
 from dalda.generation.stage import run_generate_stage
 from dalda.io import read_jsonl
-from dalda.models.loaders import load_img2img_pipeline
+from dalda.generators.sd_checkpoints import sd_checkpoints
+from dalda.models.sd import load_img2img_pipeline
 from dalda.pipeline import prepare_run
 from dalda.planning.stage import run_plan_stage
 
@@ -19,7 +20,8 @@ SETTINGS = GenerationConfig(resolution=32, steps=4, guidance_scale=7.5)
 
 
 def test_mixed_strength_batch_equals_one_row_at_a_time():
-    engine = Img2ImgEngine(load_img2img_pipeline(ModelsConfig(profile="tiny")), SETTINGS)
+    models = ModelsConfig(profile="tiny")
+    engine = Img2ImgEngine(load_img2img_pipeline(models, sd_checkpoints(models)), SETTINGS)
     rng = np.random.default_rng(0)
     starts = engine.encode_references(
         [Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)) for _ in range(3)]
@@ -107,7 +109,8 @@ def test_generators_hand_their_engines_the_authors_sampling_defaults(tiny_config
 def test_img2img_negative_prompt_reaches_the_pipeline(tiny_config):
     import torch
 
-    pipe = load_img2img_pipeline(ModelsConfig(profile="tiny"))
+    models = ModelsConfig(profile="tiny")
+    pipe = load_img2img_pipeline(models, sd_checkpoints(models))
     negative = Img2ImgEngine(pipe, SETTINGS.model_copy(update={"negative_prompt": "blurry, dark"}))
     start = negative.encode_references([Image.fromarray(np.full((32, 32, 3), 120, dtype=np.uint8))])
     ours = np.asarray(negative.generate(["a photo of a cat"], [0.5], [3], start)[0], float)

@@ -8,7 +8,8 @@ from PIL import Image
 
 from dalda.config import EvaluateConfig
 from dalda.evaluation.diversity import SyntheticImage, diversity_report, group_pairs, sample_pairs
-from dalda.models.loaders import load_clip, load_lpips
+from dalda.models.clip import load_clip
+from dalda.models.lpips import load_lpips
 from test_training_support import tiny_run_config
 
 

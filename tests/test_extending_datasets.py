@@ -17,7 +17,7 @@ from dalda.data.stage import run_data_stage
 from dalda.datasets import DATASETS, DatasetIndex, DatasetSpec, ImageRecord
 from dalda.pipeline import prepare_run
 from dalda.prompts import run_prompts_stage
-from dalda.report.groups import dataset_order, dataset_title
+from dalda.report.collect import dataset_order, dataset_title
 from dalda.scoring.stage import run_score_stage
 
 TOY_CLASSES = ["red square", "green square", "blue square"]

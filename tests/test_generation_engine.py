@@ -15,7 +15,8 @@ from PIL import Image
 
 from dalda.config import GenerationConfig, ModelsConfig
 from dalda.generators.ip_adapter_engine import GenerationEngine
-from dalda.models.loaders import load_sd_ip_adapter_pipeline
+from dalda.generators.sd_checkpoints import sd_checkpoints
+from dalda.models.sd import load_sd_ip_adapter_pipeline
 from dalda.models.unet_sharing import unet_without_ip_adapter
 
 ATOL = 1e-4
@@ -35,13 +36,13 @@ def _references(count: int, offset: int = 0) -> list[Image.Image]:
 
 @pytest.fixture(scope="module")
 def engine() -> GenerationEngine:
-    return GenerationEngine(load_sd_ip_adapter_pipeline(MODELS), SETTINGS)
+    return GenerationEngine(load_sd_ip_adapter_pipeline(MODELS, sd_checkpoints(MODELS)), SETTINGS)
 
 
 @pytest.fixture(scope="module")
 def stock() -> StableDiffusionPipeline:
     """The untouched pipeline (same deterministic tiny weights as the engine's): the authors' way."""
-    return load_sd_ip_adapter_pipeline(MODELS)
+    return load_sd_ip_adapter_pipeline(MODELS, sd_checkpoints(MODELS))
 
 
 def _stock_one(pipe: StableDiffusionPipeline, prompt: str, scale: float, seed: int, image: Image.Image, guidance=7.5):
@@ -140,7 +141,7 @@ def test_generate_rejects_mismatched_rows(engine) -> None:
 def test_memory_options_do_not_change_images(engine) -> None:
     """Attention slicing, VAE slicing/tiling and channels_last trade speed for memory, never pixels."""
     lean = GenerationEngine(
-        load_sd_ip_adapter_pipeline(MODELS),
+        load_sd_ip_adapter_pipeline(MODELS, sd_checkpoints(MODELS)),
         SETTINGS.model_copy(
             update={"attention_slicing": True, "vae_slicing": True, "vae_tiling": True, "channels_last": True}
         ),

@@ -149,9 +149,9 @@ def test_two_ranks_learn_each_class_token_once_with_no_barrier_meanwhile_and_mat
     build_lock = threading.Lock()
     real_load = da_fusion.load_img2img_pipeline
 
-    def load_one_at_a_time(models):
+    def load_one_at_a_time(models, checkpoints):
         with build_lock:
-            return real_load(models)
+            return real_load(models, checkpoints)
 
     monkeypatch.setattr(da_fusion, "load_img2img_pipeline", load_one_at_a_time)
     monkeypatch.setattr("dalda.generation.preparation.POLL_S", 0.05)

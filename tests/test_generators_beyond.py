@@ -19,18 +19,17 @@ from dalda.config import GenerationConfig, ModelsConfig, config_to_yaml
 from dalda.configure import build_config, load_config
 from dalda.generators import GENERATORS
 from dalda.generators.ip_adapter_engine import GenerationEngine
+from dalda.generators.sd_checkpoints import sd_checkpoints
 from dalda.generators.sdxl_engine import SDXLGenerationEngine
 from dalda.io import read_jsonl
 from dalda.models import ModelLoadError
-from dalda.models.loaders import (
-    load_sd_ip_adapter_pipeline,
-    load_sd_ip_adapter_plus_pipeline,
-    load_sdxl_ip_adapter_pipeline,
-)
+from dalda.models.sd import load_sd_ip_adapter_pipeline, load_sd_ip_adapter_plus_pipeline
+from dalda.models.sdxl import load_sdxl_ip_adapter_pipeline
 from dalda.pipeline import run_pipeline
 
 ATOL = 1e-4
 MODELS = ModelsConfig(profile="tiny", device="cpu")
+CHECKPOINTS = sd_checkpoints(MODELS)
 SETTINGS = GenerationConfig(resolution=32, steps=2, batch_size=3)
 PROMPTS = ["a photo of a cat", "a dog on the grass", "a red car at night"]
 SCALES = [0.0, 0.5, 1.0]
@@ -50,7 +49,7 @@ def _references(count: int, offset: int = 0) -> list[Image.Image]:
 def kind(request):
     """(engine, stock pipeline) of one generator: the same deterministic tiny weights, loaded twice."""
     load, engine_class = KINDS[request.param]
-    return request.param, engine_class(load(MODELS), SETTINGS), load(MODELS)
+    return request.param, engine_class(load(MODELS, CHECKPOINTS), SETTINGS), load(MODELS, CHECKPOINTS)
 
 
 def _stock_one(pipe, prompt: str, scale: float, seed: int, image: Image.Image) -> np.ndarray:
@@ -92,16 +91,16 @@ def test_each_image_depends_only_on_its_own_reference(kind) -> None:
 
 
 def test_plus_feeds_patch_tokens_through_the_resampler() -> None:
-    from dalda.models.tiny import TINY
+    from dalda.models.ip_adapter import SHAPES
 
-    engine = GenerationEngine(load_sd_ip_adapter_plus_pipeline(MODELS), SETTINGS)
+    engine = GenerationEngine(load_sd_ip_adapter_plus_pipeline(MODELS, CHECKPOINTS), SETTINGS)
     encoder = engine.pipe.image_encoder.config
     patches = (encoder.image_size // encoder.patch_size) ** 2 + 1  # patch tokens + CLS
     prompt = engine.encode_references(_references(1))[0]
     assert prompt.cond[0].shape == (patches, encoder.hidden_size)  # penultimate hidden states, not a pooled vector
     assert prompt.uncond[0].abs().sum() > 0  # the encoding of an all-zero input, as diffusers makes it for "plus"
     projection = engine.pipe.unet.encoder_hid_proj.image_projection_layers[0]
-    assert projection(prompt.cond[0][None]).shape[1] == TINY.ip_adapter_plus["num_queries"]
+    assert projection(prompt.cond[0][None]).shape[1] == SHAPES["tiny"]["plus"]["num_queries"]
 
 
 def test_cpu_offload_needs_cuda() -> None:
@@ -109,17 +108,17 @@ def test_cpu_offload_needs_cuda() -> None:
         pytest.skip("checks the CPU-only error")
     with pytest.raises(ValueError, match="generation.cpu_offload=model needs a CUDA device"):
         offload = SETTINGS.model_copy(update={"cpu_offload": "model"})
-        SDXLGenerationEngine(load_sdxl_ip_adapter_pipeline(MODELS), offload)
+        SDXLGenerationEngine(load_sdxl_ip_adapter_pipeline(MODELS, CHECKPOINTS), offload)
 
 
 def test_plus_refuses_a_plain_adapter_file() -> None:
     from diffusers.models.embeddings import IPAdapterPlusImageProjection
 
-    from dalda.models.loaders import _expect_projection
+    from dalda.models.ip_adapter import expect_projection
 
-    plain = load_sd_ip_adapter_pipeline(MODELS)
+    plain = load_sd_ip_adapter_pipeline(MODELS, CHECKPOINTS)
     with pytest.raises(ModelLoadError, match="models.ip_adapter_weight='ip-adapter_sd15.bin' holds a ImageProjection"):
-        _expect_projection(plain, IPAdapterPlusImageProjection, MODELS, "a plus one")
+        expect_projection(plain, IPAdapterPlusImageProjection, CHECKPOINTS, "a plus one")
 
 
 # ------------------------------------------------------------------------------------------ config, manifest
@@ -252,7 +251,7 @@ def test_loading_by_published_ids_from_tiny_checkpoints_in_the_published_layouts
     for name, (load, _) in KINDS.items():
         # nothing but the generator and offline: every id, subfolder and file name is the generator's default
         models = build_config({"generator": {"name": name}, "models": {"offline": True, "device": "cpu"}}).models
-        loaded, tiny = load(models), load(MODELS)
+        loaded, tiny = load(models, sd_checkpoints(models)), load(MODELS, CHECKPOINTS)
         for part in ("unet", "vae", "text_encoder", "image_encoder"):
             ours, theirs = getattr(loaded, part).state_dict(), getattr(tiny, part).state_dict()
             assert ours.keys() == theirs.keys(), (name, part)

@@ -20,11 +20,16 @@ from dalda.evaluation.stage import run_evaluate_stage
 from dalda.images import load_rgb
 from dalda.metrics import DIVERSITY_METRICS, FIDELITY_FEATURES, FIDELITY_METRICS
 from dalda.metrics.fidelity import frechet_distance, kernel_inception_distance, polynomial_mmd2
-from dalda.models.embedders import build_dino, load_dino, load_inception
+from dalda.models.dino import build_dino, load_dino
+from dalda.models.inception import load_inception
 from dalda.training.stage import run_train_stage
 from test_training_support import make_run, tiny_run_config
 
 TINY = ModelsConfig(profile="tiny", device="cpu")
+
+
+def _load_dino(models: ModelsConfig, pooling: str = "cls"):
+    return load_dino(models, models.dino_model, "models.dino_model", pooling)
 
 
 def _image(path: Path, seed: int) -> Path:
@@ -100,7 +105,7 @@ def test_dino_similarity_is_the_cosine_of_the_models_own_embeddings(tmp_path):
     paths = [_image(tmp_path / f"{i}.png", i) for i in range(4)]
     images = [SyntheticImage(path, "r0", "cat") for path in paths]
     options = EvaluateConfig(dino=True, max_pairs=50, within_class=False, batch_size=3)
-    dino = load_dino(TINY)
+    dino = _load_dino(TINY)
     report = diversity_report(images, {"dino": dino}, options, seed=0)
 
     model, processor = build_dino("tiny")
@@ -113,7 +118,7 @@ def test_dino_similarity_is_the_cosine_of_the_models_own_embeddings(tmp_path):
     assert report["by_source"]["dino"]["num_pairs"] == 6
     assert report["clip_i"] is None  # not asked for
 
-    mean_pooled = load_dino(TINY, "mean").encode_images([load_rgb(paths[0])])[0]
+    mean_pooled = _load_dino(TINY, "mean").encode_images([load_rgb(paths[0])])[0]
     with torch.no_grad():
         tokens = model(pixel_values=pixels[:1]).last_hidden_state[0, 1:].mean(dim=0)
     assert torch.allclose(mean_pooled, torch.nn.functional.normalize(tokens, dim=-1), atol=1e-5)
@@ -125,10 +130,10 @@ def test_dino_against_the_real_source_is_one_for_copies(tmp_path):
     copy.write_bytes(source.read_bytes())
     other = _image(tmp_path / "other.png", 8)
     images = [SyntheticImage(copy, str(source), "cat"), SyntheticImage(other, str(source), "cat")]
-    report = diversity_report(images, {"dino_real": load_dino(TINY)}, EvaluateConfig(within_class=False), seed=0)
+    report = diversity_report(images, {"dino_real": _load_dino(TINY)}, EvaluateConfig(within_class=False), seed=0)
     per_pair = report["by_source"]["dino_real"]
     assert per_pair["num_pairs"] == 2 and report["dino_real"] < 1.0
-    alone = diversity_report(images[:1], {"dino_real": load_dino(TINY)}, EvaluateConfig(within_class=False), 0)
+    alone = diversity_report(images[:1], {"dino_real": _load_dino(TINY)}, EvaluateConfig(within_class=False), 0)
     assert alone["dino_real"] == pytest.approx(1.0, abs=1e-5)
 
 
@@ -140,11 +145,11 @@ def test_real_profile_loads_dino_from_the_published_layout(tmp_path):
     assert {"config.json", "model.safetensors", "preprocessor_config.json"} <= {p.name for p in folder.iterdir()}
     real = ModelsConfig(profile="real", offline=True, device="cpu", dino_model=str(folder))
     image = [load_rgb(_image(tmp_path / "a.png", 3))]
-    assert torch.allclose(load_dino(real).encode_images(image), load_dino(TINY).encode_images(image), atol=1e-6)
+    assert torch.allclose(_load_dino(real).encode_images(image), _load_dino(TINY).encode_images(image), atol=1e-6)
     assert DIVERSITY_METRICS.get("dino").settings(DaldaConfig(models=real))["dino_model"] == str(folder)
     assert "random" in DIVERSITY_METRICS.get("dino").settings(DaldaConfig(models=TINY))["dino_model"]
     with pytest.raises(Exception, match="models.dino_model"):
-        load_dino(ModelsConfig(profile="real", offline=True, device="cpu", dino_model=str(tmp_path / "nowhere")))
+        _load_dino(ModelsConfig(profile="real", offline=True, device="cpu", dino_model=str(tmp_path / "nowhere")))
 
 
 def test_inception_features_have_the_pool_layers_width():

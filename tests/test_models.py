@@ -8,7 +8,9 @@ import torch
 from PIL import Image
 
 from dalda.config import ModelsConfig
+from dalda.generators.sd_checkpoints import sd_checkpoints
 from dalda.models import (
+    img2img_pipeline_from,
     load_clip,
     load_img2img_pipeline,
     load_lpips,
@@ -49,7 +51,7 @@ def _same_weights(first: torch.nn.Module, second: torch.nn.Module) -> bool:
 
 @pytest.fixture(scope="module")
 def pipe():
-    return load_sd_ip_adapter_pipeline(TINY)
+    return load_sd_ip_adapter_pipeline(TINY, sd_checkpoints(TINY))
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +184,7 @@ def test_tiny_builds_are_deterministic_and_leave_global_rng_alone(pipe, clip):
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    again = load_sd_ip_adapter_pipeline(TINY)
+    again = load_sd_ip_adapter_pipeline(TINY, sd_checkpoints(TINY))
     assert torch.equal(torch.rand(3), expected)
     for name in ("unet", "vae", "text_encoder", "image_encoder"):
         assert _same_weights(getattr(pipe, name), getattr(again, name)), name
@@ -193,7 +195,7 @@ def test_tiny_builds_are_deterministic_and_leave_global_rng_alone(pipe, clip):
 
 def test_img2img_reuses_base_components_and_leaves_base_working(pipe):
     before = _generate(pipe, 0.5)
-    img2img = load_img2img_pipeline(TINY, base=pipe)
+    img2img = img2img_pipeline_from(pipe)
     assert img2img.vae is pipe.vae and img2img.text_encoder is pipe.text_encoder
     assert img2img.tokenizer is pipe.tokenizer
     base_weights = dict(pipe.unet.named_parameters())
@@ -209,7 +211,7 @@ def test_img2img_reuses_base_components_and_leaves_base_working(pipe):
 
 
 def test_img2img_without_base_builds_its_own():
-    img2img = load_img2img_pipeline(TINY)
+    img2img = load_img2img_pipeline(TINY, sd_checkpoints(TINY))
     assert img2img.unet.encoder_hid_proj is None
     out = img2img("a cat", image=_image(7, (64, 64)), strength=0.75, num_inference_steps=2).images[0]
     assert out.size == (64, 64)
@@ -234,7 +236,7 @@ def test_tiny_backbone_and_lpips_run():
 
 
 def test_real_profile_loads_local_folders_like_the_published_layout(checkpoints, pipe, clip):
-    loaded = load_sd_ip_adapter_pipeline(checkpoints)
+    loaded = load_sd_ip_adapter_pipeline(checkpoints, sd_checkpoints(checkpoints))
     for name in ("unet", "vae", "text_encoder", "image_encoder"):
         assert _same_weights(getattr(loaded, name), getattr(pipe, name)), name
     np.testing.assert_allclose(_generate(loaded, 0.5), _generate(pipe, 0.5), atol=1e-5)
@@ -242,13 +244,14 @@ def test_real_profile_loads_local_folders_like_the_published_layout(checkpoints,
     texts = ["a photo of a cat", "Ünïcödé!"]
     torch.testing.assert_close(real_clip.encode_texts(texts), clip.encode_texts(texts))
     torch.testing.assert_close(real_clip.encode_images([_image(8)]), clip.encode_images([_image(8)]))
-    sd_vae = load_img2img_pipeline(checkpoints.model_copy(update={"vae": None}))
+    own_vae = checkpoints.model_copy(update={"vae": None})
+    sd_vae = load_img2img_pipeline(own_vae, sd_checkpoints(own_vae))
     assert _same_weights(sd_vae.vae, pipe.vae)
 
 
 def test_real_profile_reads_safetensors_ip_adapter(tmp_path, pipe):
     cfg = write_tiny_checkpoints(tmp_path, ip_adapter_format="safetensors").model_copy(update={"offline": True})
-    assert _same_weights(load_sd_ip_adapter_pipeline(cfg).unet, pipe.unet)
+    assert _same_weights(load_sd_ip_adapter_pipeline(cfg, sd_checkpoints(cfg)).unet, pipe.unet)
 
 
 @pytest.mark.parametrize(
@@ -263,9 +266,11 @@ def test_real_profile_reads_safetensors_ip_adapter(tmp_path, pipe):
 )
 def test_missing_checkpoints_give_a_clear_error(checkpoints, update, field):
     cfg = checkpoints.model_copy(update=update)
-    loader = load_clip if field == "models.clip_model" else load_sd_ip_adapter_pipeline
     with pytest.raises(ModelLoadError) as caught:
-        loader(cfg)
+        if field == "models.clip_model":
+            load_clip(cfg)
+        else:
+            load_sd_ip_adapter_pipeline(cfg, sd_checkpoints(cfg))
     message = str(caught.value)
     assert field in message and "models.profile=tiny" in message and "local folder" in message
 
@@ -275,14 +280,12 @@ def test_missing_checkpoints_give_a_clear_error(checkpoints, update, field):
 
 def test_full_random_has_the_published_architectures():
     """Built on the meta device: shapes and parameter counts without allocating or computing anything."""
-    from dalda.models.full_random import FULL_RANDOM
-    from dalda.models.random_build import (
-        build_backbone,
-        build_clip,
-        build_image_encoder,
-        build_ip_adapter_state_dict,
-        build_sd_parts,
-    )
+    from dalda.models.clip import build_clip
+    from dalda.models.ip_adapter import build_image_encoder, build_ip_adapter_state_dict
+    from dalda.models.resnet50 import build_backbone
+    from dalda.models.sd import build_sd_parts
+
+    FULL_RANDOM = "full-random"
 
     def millions(module: torch.nn.Module) -> float:
         return round(sum(p.numel() for p in module.parameters()) / 1e6, 2)
@@ -309,7 +312,7 @@ def test_full_random_has_the_published_architectures():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_auto_profile_runs_half_precision_on_cuda():
     cfg = ModelsConfig(profile="tiny")
-    gpu_pipe = load_sd_ip_adapter_pipeline(cfg)
+    gpu_pipe = load_sd_ip_adapter_pipeline(cfg, sd_checkpoints(cfg))
     assert gpu_pipe.unet.device.type == "cuda" and gpu_pipe.unet.dtype == torch.float16
     assert np.isfinite(_generate(gpu_pipe, 0.5)).all()
     embeds = load_clip(cfg).encode_images([_image(9)])

@@ -30,7 +30,8 @@ def _config(tmp_path, **prompts):
 
 
 def test_tiny_lm_loads_offline_with_a_chat_template():
-    lm = load_causal_lm(build_config({"models": {"profile": "tiny", "device": "cpu"}}).models, "ignored-in-tiny")
+    models = build_config({"models": {"profile": "tiny", "device": "cpu"}}).models
+    lm = load_causal_lm(models, "ignored-in-tiny", "prompts.hf_model")
     assert lm.tokenizer.chat_template == TINY_CHAT_TEMPLATE
     messages = [{"role": "user", "content": "héllo {}"}]
     text = lm.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)

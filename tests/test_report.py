@@ -23,10 +23,9 @@ from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, Manifes
 from dalda.config import config_to_yaml
 from dalda.configure import build_config
 from dalda.methods import get_method, method_title, relabelled
-from dalda.report.collect import load_runs
-from dalda.report.groups import dataset_groups
+from dalda.report.collect import dataset_groups, load_runs
 from dalda.report.stage import build_report, run_report_stage
-from dalda.report.stats import summarize, welch_test
+from dalda.report.tables import summarize, welch_test
 from dalda.rundir import RunDir
 
 CLASSES = ["cat", "dog"]

@@ -20,13 +20,10 @@ from dalda.artefacts import Checkpoint, ClassifierResult
 from dalda.config import config_to_yaml
 from dalda.evaluation.accuracy import confusion_counts
 from dalda.evaluation.stage import run_evaluate_stage
-from dalda.report.confusions import MAX_HEATMAP_CLASSES, heatmap, top_confusions
-from dalda.report.curves import stored_curves
-from dalda.report.per_class import ClassRow, gain_chart
-from dalda.report.references import zero_shot_accuracy
-from dalda.report.sortable import SORT_SCRIPT, sortable_table
+from dalda.report.figures import MAX_HEATMAP_CLASSES, gain_chart, heatmap, stored_curves
+from dalda.report.page import SORT_SCRIPT, sortable_table
 from dalda.report.stage import run_report_stage
-from dalda.report.tables import Column, Table
+from dalda.report.tables import ClassRow, Column, Table, top_confusions, zero_shot_accuracy
 from dalda.training.stage import run_train_stage
 from test_training_support import make_run, tiny_run_config
 

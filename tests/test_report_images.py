@@ -17,13 +17,10 @@ import pytest
 from PIL import Image
 from report_images_support import class_names, make_image_run, prompts_of
 
-from dalda.config import GuidanceConfig
 from dalda.configure import build_config
-from dalda.report.collect import load_run, synthetic_rows
-from dalda.report.gallery import CLASSES_PER_PAGE, THUMB_SIZE, gallery_html
-from dalda.report.plots import lambda_histogram, plt
-from dalda.report.prompt_table import OPEN_UP_TO, prompt_tables_html
-from dalda.report.scatter import bound_sampler, lambda_points, lambda_vs_score, run_scores, sampler_band
+from dalda.report.collect import load_run, run_scores, synthetic_rows
+from dalda.report.figures import bound_sampler, lambda_histogram, lambda_points, lambda_vs_score, plt, sampler_band
+from dalda.report.gallery import CLASSES_PER_PAGE, OPEN_UP_TO, THUMB_SIZE, gallery_html, prompt_tables_html
 from dalda.report.stage import build_report, run_report_stage
 from dalda.guidance import GUIDANCE, HIGH, LOW, AgsSettings, SamplingContext
 

@@ -10,7 +10,7 @@ from dalda.io import read_jsonl
 from dalda.ownership import record
 from dalda.report.collect import load_runs
 from dalda.report.stage import run_report_stage
-from dalda.report.timings import stage_times, timings_html
+from dalda.report.page import stage_times, timings_html
 
 
 def test_stage_times_sum_every_attempt_and_count_items_on_disk(tmp_path):

@@ -17,9 +17,8 @@ from dalda.config import ModelsConfig
 from dalda.configure import ConfigError, build_config
 from dalda.data.stage import run_data_stage
 from dalda.io import read_jsonl, write_jsonl_atomic
-from dalda.models.alignment import load_siglip, load_vqa
-from dalda.models.random_build import build_blip_vqa, build_siglip
-from dalda.models.tiny import TINY
+from dalda.models.blip_vqa import build_blip_vqa, load_vqa
+from dalda.models.siglip import build_siglip, load_siglip
 from dalda.pipeline import prepare_run
 from dalda.planning.stage import run_plan_stage
 from dalda.guidance import SamplingContext, bind
@@ -54,7 +53,7 @@ def test_vqa_scorer_equals_the_models_own_yes_probability():
     labels = [0, 1, 2, 1]
     images = _images()
     measures = SCORERS.get("vqa").load(TINY_MODELS, CLASSES, TEMPLATE)(images, labels)
-    vqa = load_vqa(TINY_MODELS)
+    vqa = load_vqa(TINY_MODELS, TINY_MODELS.vqa_model, "models.vqa_model")
     yes, no = vqa.token_id("yes"), vqa.token_id("no")
     for image, label, measured in zip(images, labels, measures, strict=True):
         # one image at a time through the model's own answer generation: no padding, the stock code path
@@ -75,7 +74,7 @@ def test_siglip_scorer_is_the_softmax_of_the_models_own_logits():
     labels = [2, 0, 1, 0]
     images = _images()
     measures = SCORERS.get("siglip").load(TINY_MODELS, CLASSES, TEMPLATE)(images, labels)
-    siglip = load_siglip(TINY_MODELS)
+    siglip = load_siglip(TINY_MODELS, TINY_MODELS.siglip_model, "models.siglip_model")
     tokens = siglip.tokenizer(
         [TEMPLATE.format(name) for name in CLASSES], padding="max_length", max_length=64, return_tensors="pt"
     )
@@ -89,10 +88,10 @@ def test_siglip_scorer_is_the_softmax_of_the_models_own_logits():
 
 
 def test_real_profile_loads_siglip_and_vqa_from_the_published_layout(tmp_path):
-    model, tokenizer, processor = build_siglip(TINY)
+    model, tokenizer, processor = build_siglip("tiny")
     for part in (model, tokenizer, processor):
         part.save_pretrained(tmp_path / "siglip")
-    blip, blip_processor = build_blip_vqa(TINY)
+    blip, blip_processor = build_blip_vqa("tiny")
     blip.save_pretrained(tmp_path / "blip-vqa")
     blip_processor.save_pretrained(tmp_path / "blip-vqa")
     real = ModelsConfig(

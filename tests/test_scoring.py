@@ -7,7 +7,7 @@ import torch
 
 from dalda.images import load_rgb
 from dalda.data.stage import run_data_stage
-from dalda.models.loaders import load_clip
+from dalda.models.clip import load_clip
 from dalda.pipeline import prepare_run
 from dalda.scorers import clip_forward as clip_scorer
 from dalda.scoring import stage as score_stage

@@ -8,7 +8,8 @@ from dalda.generators.textual_inversion import LearnedToken, placeholder_token
 from dalda.generators.class_tokens import ensure_class_tokens
 from dalda.configure import build_config
 from dalda.data.stage import run_data_stage
-from dalda.models.loaders import load_img2img_pipeline
+from dalda.generators.sd_checkpoints import sd_checkpoints
+from dalda.models.sd import load_img2img_pipeline
 from dalda.pipeline import prepare_run
 
 
@@ -28,7 +29,7 @@ def setup(tmp_path):
 
 def test_only_new_tokens_train_and_tokens_are_reused(setup, monkeypatch):
     config, run, split = setup
-    pipe = load_img2img_pipeline(config.models)
+    pipe = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
     vocabulary = len(pipe.tokenizer)
     before = pipe.text_encoder.get_input_embeddings().weight.detach().clone()
     unet_before = {k: v.clone() for k, v in pipe.unet.state_dict().items()}
@@ -49,7 +50,7 @@ def test_only_new_tokens_train_and_tokens_are_reused(setup, monkeypatch):
 
     # a second pipeline reuses the saved tokens without training, and gets the same vectors
     monkeypatch.setattr(token_store, "learn_class_token", lambda *a, **k: pytest.fail("retrained a saved token"))
-    second = load_img2img_pipeline(config.models)
+    second = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
     ensure_class_tokens(second, config, split, run)
     second_rows = second.text_encoder.get_input_embeddings().weight[new_ids]
     assert torch.equal(second_rows, after[new_ids])
@@ -57,12 +58,12 @@ def test_only_new_tokens_train_and_tokens_are_reused(setup, monkeypatch):
 
 def test_learning_moves_the_token_away_from_its_initialisation(setup):
     config, run, split = setup
-    untrained = load_img2img_pipeline(config.models)
+    untrained = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
     from dalda.generators.textual_inversion import add_placeholder_tokens
 
     add_placeholder_tokens(untrained.tokenizer, untrained.text_encoder, split.classes, config.generator.ti_init_word)
     initial = untrained.text_encoder.get_input_embeddings().weight[-len(split.classes):].detach().clone()
-    pipe = load_img2img_pipeline(config.models)
+    pipe = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
     ensure_class_tokens(pipe, config, split, run)
     learned = pipe.text_encoder.get_input_embeddings().weight[-len(split.classes):].detach()
     assert not torch.allclose(learned, initial)
@@ -81,7 +82,7 @@ def test_tokens_start_from_the_word_the_by_default_as_in_the_da_fusion_code_base
         return LearnedToken(class_name, placeholder_token(class_name), start, 0.0)
 
     monkeypatch.setattr(token_store, "learn_class_token", record_start)
-    pipe = load_img2img_pipeline(config.models)
+    pipe = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
     ensure_class_tokens(pipe, config, split, run)
     weights = pipe.text_encoder.get_input_embeddings().weight
     the = weights[pipe.tokenizer("the", add_special_tokens=False).input_ids].mean(dim=0)
@@ -91,7 +92,7 @@ def test_tokens_start_from_the_word_the_by_default_as_in_the_da_fusion_code_base
     # generator.ti_init_word=null: the class name's own tokens, and the tokens are relearned (new fingerprint)
     by_name = config.model_copy(update={"generator": config.generator.model_copy(update={"ti_init_word": None})})
     starts.clear()
-    ensure_class_tokens(load_img2img_pipeline(config.models), by_name, split, run)
+    ensure_class_tokens(load_img2img_pipeline(config.models, sd_checkpoints(config.models)), by_name, split, run)
     circle = weights[pipe.tokenizer("circle", add_special_tokens=False).input_ids].mean(dim=0)
     assert torch.equal(starts["circle"], circle) and not torch.equal(circle, the)
 
@@ -103,7 +104,7 @@ def test_class_names_that_slug_alike_or_are_long_get_their_own_token_and_file(se
     assert len(set(tokens)) == len(names) and tokens[-1] == "<dalda-tabby>"
     paths = [token_store._token_path(run, name) for name in names]
     assert len(set(paths)) == len(names) and max(len(path.name) for path in paths) < 100
-    pipe = load_img2img_pipeline(config.models)
+    pipe = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
     from dalda.generators.textual_inversion import add_placeholder_tokens
 
     ids = add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, names)
@@ -121,7 +122,7 @@ def test_the_same_seed_learns_the_same_token(setup):
     images = [Image.open(record.path).convert("RGB") for record in split.train if record.label == 0]
     learned = []
     for _ in range(2):
-        pipe = load_img2img_pipeline(config.models)
+        pipe = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
         add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes[:1])
         torch.manual_seed(len(learned))  # the global RNG differs between the two runs; the result must not
         learned.append(learn_class_token(pipe, split.classes[0], images, config.generator, seed=7).embedding)

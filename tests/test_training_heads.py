@@ -3,7 +3,7 @@
 import torch
 
 from dalda.config import TrainConfig
-from dalda.models.loaders import load_clip
+from dalda.models.clip import load_clip
 from dalda.probes import PROBES
 from dalda.probes.clip import ClipImageFeatures, zero_shot_head
 from dalda.probes.heads import linear_head

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dalda.artefacts import Checkpoint
-from dalda.models.loaders import load_resnet50_backbone
+from dalda.models.resnet50 import load_resnet50_backbone
 from dalda.training.stage import run_train_stage
 from dalda.training.trainset import load_training_set
 from test_training_support import make_run, tiny_run_config

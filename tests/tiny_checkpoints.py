@@ -13,9 +13,12 @@ from diffusers import StableDiffusionPipeline
 from safetensors.torch import save_file
 
 from dalda.config import ModelsConfig
-from dalda.models.loaders import ddim_scheduler
-from dalda.models.random_build import build_clip, build_image_encoder, build_ip_adapter_state_dict, build_sd_parts
-from dalda.models.tiny import TINY
+from dalda.models.clip import build_clip
+from dalda.models.ip_adapter import build_image_encoder, build_ip_adapter_state_dict
+from dalda.models.schedulers import ddim_scheduler
+from dalda.models.sd import build_sd_parts
+
+TINY = "tiny"
 
 
 def write_tiny_checkpoints(root: Path, ip_adapter_format: str = "bin") -> ModelsConfig:
@@ -83,11 +86,8 @@ def write_tiny_beyond_checkpoints(root: Path) -> dict[str, Path]:
     """
     from diffusers import StableDiffusionXLPipeline
 
-    from dalda.models.random_build import (
-        build_ip_adapter_plus_state_dict,
-        build_sdxl_ip_adapter_state_dict,
-        build_sdxl_parts,
-    )
+    from dalda.models.ip_adapter import build_ip_adapter_plus_state_dict, build_sdxl_ip_adapter_state_dict
+    from dalda.models.sdxl import build_sdxl_parts
 
     root = Path(root)
     folders = {

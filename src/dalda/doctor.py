@@ -47,7 +47,7 @@ def _guard(name: str, probe: Callable[[], Check]) -> Check:
 
 
 def check_device(config: DaldaConfig) -> Check:
-    from dalda.models.loaders import resolve_device, resolve_dtype
+    from dalda.models.device import resolve_device, resolve_dtype
 
     try:
         device = resolve_device(config.models)

@@ -20,6 +20,7 @@ type                   file                                made by
 ``ClassifierResult``   ``results/real_only/<c>.json``      ``dalda evaluate``
 ``DiversityReport``    ``diversity.json``                  ``dalda evaluate``
 ``CellInfo``           ``cell.json``                       ``dalda experiment``
+``ReportManifest``     ``report/manifest.json``            ``dalda report``
 =====================  ==================================  =================
 """
 
@@ -32,6 +33,7 @@ from dalda.artefacts.filter import FILTER_COLUMN, FilterRecord
 from dalda.artefacts.manifest import ManifestLine, parquet_safe, run_relative
 from dalda.artefacts.plan import PlanRow
 from dalda.artefacts.prompts import PromptsRecordFile, PromptTable
+from dalda.artefacts.report_manifest import REPORT_MANIFEST, ReportFigure, ReportManifest
 from dalda.artefacts.result import ClassifierResult
 from dalda.artefacts.scores import ScoreRecord
 from dalda.artefacts.split import ImageRecord, Split, check_split_matches, read_split_for
@@ -50,6 +52,9 @@ __all__ = [
     "PlanRow",
     "PromptTable",
     "PromptsRecordFile",
+    "REPORT_MANIFEST",
+    "ReportFigure",
+    "ReportManifest",
     "ScoreRecord",
     "Split",
     "check_split_matches",

@@ -88,7 +88,7 @@ def build_transformers(config: DaldaConfig) -> TransformersChatBackend:
     from dalda.models.llm import load_causal_lm
 
     cfg = config.prompts
-    lm = load_causal_lm(config.models, cfg.hf_model)
+    lm = load_causal_lm(config.models, cfg.hf_model, "prompts.hf_model")
     return TransformersChatBackend(
         lm, temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens, seed=config.seed
     )

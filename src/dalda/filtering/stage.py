@@ -23,7 +23,7 @@ from dalda.artefacts.filter import KEPT, REJECTED
 from dalda.config import DaldaConfig, FilterConfig
 from dalda.hashing import file_sha256
 from dalda.images import load_rgb
-from dalda.models.loaders import load_clip
+from dalda.models.clip import load_clip
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS, TOP_LABEL, clip_model_identity
 

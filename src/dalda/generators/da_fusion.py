@@ -23,9 +23,10 @@ from dalda.generators.class_tokens import (
 )
 from dalda.generators.img2img import Img2ImgEngine
 from dalda.generators.real_guidance import RealGuidanceGenerator
+from dalda.generators.sd_checkpoints import sd_checkpoints
 from dalda.generators.spec import PlanInputs, Preparation
 from dalda.generators.textual_inversion import placeholder_token
-from dalda.models.loaders import load_img2img_pipeline
+from dalda.models.sd import load_img2img_pipeline
 from dalda.artefacts import PlanRow
 from dalda.generators.spec import SourceImage
 from dalda.rundir import RunDir
@@ -54,11 +55,12 @@ class DAFusionGenerator(RealGuidanceGenerator):
             return token_is_fresh(run, class_name, expected[class_name])
 
         def make(class_names: Sequence[str], models: ModelsConfig) -> None:
-            ensure_class_tokens(load_img2img_pipeline(models), config, shots, run, only=class_names)
+            pipe = load_img2img_pipeline(models, sd_checkpoints(models))
+            ensure_class_tokens(pipe, config, shots, run, only=class_names)
 
         return Preparation("DA-Fusion class token", tuple(shots.classes), is_done, make)
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> Img2ImgEngine:
-        pipe = load_img2img_pipeline(models)
+        pipe = load_img2img_pipeline(models, sd_checkpoints(models))
         load_class_tokens(pipe, run)
         return Img2ImgEngine(pipe, self.sampling(config))

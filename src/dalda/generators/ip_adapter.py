@@ -16,7 +16,8 @@ from dalda.config import DaldaConfig, GenerationConfig, ModelsConfig
 from dalda.generators.ip_adapter_engine import GenerationEngine
 from dalda.generators.settings import GenerationSettings
 from dalda.generators.spec import PlanInputs, Preparation
-from dalda.models.loaders import load_sd_ip_adapter_pipeline
+from dalda.generators.sd_checkpoints import sd_checkpoints
+from dalda.models.sd import load_sd_ip_adapter_pipeline
 from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
@@ -79,4 +80,4 @@ class IPAdapterGenerator:
         return Preparation()
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> GenerationEngine:
-        return GenerationEngine(load_sd_ip_adapter_pipeline(models), self.sampling(config))
+        return GenerationEngine(load_sd_ip_adapter_pipeline(models, sd_checkpoints(models)), self.sampling(config))

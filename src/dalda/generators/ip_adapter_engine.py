@@ -1,7 +1,7 @@
 """Batched Stable Diffusion + IP-Adapter generation where every image has its own prompt, lambda and seed.
 
-The engine wraps the pipeline that ``dalda.models.loaders`` builds and changes exactly three things, so that a
-batch of B rows gives the same images as B separate calls of the stock pipeline with
+The engine wraps the pipeline that ``dalda.models.sd`` (or ``dalda.models.sdxl``) builds and changes exactly three
+things, so that a batch of B rows gives the same images as B separate calls of the stock pipeline with
 ``set_ip_adapter_scale(lambda)``:
 
 1. IP-Adapter layers take a per-row lambda (``per_sample_attention.PerSampleIPAdapterAttnProcessor``).
@@ -96,7 +96,7 @@ class GenerationEngine:
         if getattr(pipe, "image_encoder", None) is None or pipe.unet.encoder_hid_proj is None:
             raise ValueError(
                 "the pipeline has no IP-Adapter (image encoder and image projection); load it with "
-                "a loader of dalda.models.loaders (load_sd_ip_adapter_pipeline and its siblings)"
+                "a loader of dalda.models.sd or dalda.models.sdxl (load_sd_ip_adapter_pipeline and its siblings)"
             )
         self.settings = settings
         self.pipe = self._per_row_pipeline(pipe)

@@ -16,7 +16,8 @@ from typing import Any
 from dalda.config import DaldaConfig, ModelsConfig
 from dalda.generators.ip_adapter import IPAdapterGenerator
 from dalda.generators.ip_adapter_engine import GenerationEngine
-from dalda.models.loaders import load_sd_ip_adapter_plus_pipeline
+from dalda.generators.sd_checkpoints import sd_checkpoints
+from dalda.models.sd import load_sd_ip_adapter_plus_pipeline
 from dalda.rundir import RunDir
 
 
@@ -29,4 +30,4 @@ class IPAdapterPlusGenerator(IPAdapterGenerator):
     }
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> GenerationEngine:
-        return GenerationEngine(load_sd_ip_adapter_plus_pipeline(models), self.sampling(config))
+        return GenerationEngine(load_sd_ip_adapter_plus_pipeline(models, sd_checkpoints(models)), self.sampling(config))

@@ -193,7 +193,7 @@ def install_per_sample_processors(unet: torch.nn.Module, attention_slicing: bool
     if not found:
         raise ValueError(
             "the UNet has no IP-Adapter attention processors; load the pipeline with "
-            "dalda.models.loaders.load_sd_ip_adapter_pipeline"
+            "dalda.models.sd.load_sd_ip_adapter_pipeline"
         )
     unet.set_attn_processor(processors)
     return holder

@@ -15,9 +15,10 @@ from typing import Any
 
 from dalda.config import DaldaConfig, GenerationConfig, ModelsConfig
 from dalda.generators.img2img import Img2ImgEngine
+from dalda.generators.sd_checkpoints import sd_checkpoints
 from dalda.generators.settings import GenerationSettings
 from dalda.generators.spec import PlanInputs, Preparation
-from dalda.models.loaders import load_img2img_pipeline
+from dalda.models.sd import load_img2img_pipeline
 from dalda.artefacts import PlanRow
 from dalda.generators.spec import SourceImage
 from dalda.rundir import RunDir
@@ -81,4 +82,4 @@ class RealGuidanceGenerator:
         return Preparation()
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> Img2ImgEngine:
-        return Img2ImgEngine(load_img2img_pipeline(models), self.sampling(config))
+        return Img2ImgEngine(load_img2img_pipeline(models, sd_checkpoints(models)), self.sampling(config))

@@ -16,8 +16,9 @@ from typing import Any
 
 from dalda.config import DaldaConfig, ModelsConfig
 from dalda.generators.ip_adapter import IPAdapterGenerator
+from dalda.generators.sd_checkpoints import sd_checkpoints
 from dalda.generators.sdxl_engine import SDXLGenerationEngine, size_conditioning
-from dalda.models.loaders import load_sdxl_ip_adapter_pipeline
+from dalda.models.sdxl import load_sdxl_ip_adapter_pipeline
 from dalda.rundir import RunDir
 
 
@@ -38,4 +39,5 @@ class SDXLIPAdapterGenerator(IPAdapterGenerator):
         return {**super().manifest_settings(config), **{k: list(v) for k, v in conditioning.items()}}
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> SDXLGenerationEngine:
-        return SDXLGenerationEngine(load_sdxl_ip_adapter_pipeline(models), self.sampling(config))
+        pipe = load_sdxl_ip_adapter_pipeline(models, sd_checkpoints(models))
+        return SDXLGenerationEngine(pipe, self.sampling(config))

@@ -20,7 +20,7 @@ import torch
 
 from dalda.config import DaldaConfig, EvaluateConfig
 from dalda.metrics.spec import GroupScorer, ImageLoader
-from dalda.models.loaders import ClipBundle, load_clip
+from dalda.models.clip import ClipBundle, load_clip
 from dalda.progress import progress_bar
 
 

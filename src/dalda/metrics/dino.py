@@ -23,7 +23,7 @@ import torch
 from dalda.config import DaldaConfig, EvaluateConfig
 from dalda.metrics.clip_i import clip_i_by_group
 from dalda.metrics.spec import GroupScorer, ImageLoader
-from dalda.models.embedders import DinoBundle, dino_identity, load_dino
+from dalda.models.dino import DinoBundle, dino_identity, load_dino
 from dalda.progress import progress_bar
 
 
@@ -51,10 +51,13 @@ class Dino:
         return evaluate.dino
 
     def settings(self, config: DaldaConfig) -> dict[str, Any]:
-        return {"dino_model": dino_identity(config.models), "dino_pooling": config.evaluate.dino_pooling}
+        return {
+            "dino_model": dino_identity(config.models, config.models.dino_model),
+            "dino_pooling": config.evaluate.dino_pooling,
+        }
 
     def load(self, config: DaldaConfig) -> DinoBundle:
-        return load_dino(config.models, config.evaluate.dino_pooling)
+        return load_dino(config.models, config.models.dino_model, "models.dino_model", config.evaluate.dino_pooling)
 
     def group_scorer(
         self, model: DinoBundle, paths: Sequence[Path], load_image: ImageLoader, evaluate: EvaluateConfig

@@ -35,8 +35,9 @@ import numpy as np
 from PIL import Image
 
 from dalda.config import DaldaConfig, EvaluateConfig
-from dalda.models.embedders import dino_identity, inception_identity, load_dino, load_inception
-from dalda.models.loaders import load_clip
+from dalda.models.clip import load_clip
+from dalda.models.dino import dino_identity, load_dino
+from dalda.models.inception import inception_identity, load_inception
 
 FeatureFn = Callable[[list[Image.Image]], np.ndarray]
 """RGB images -> (N, D) float64 features."""
@@ -190,10 +191,10 @@ class DinoFeatures:
     name = "dino"
 
     def identity(self, config: DaldaConfig) -> str:
-        return f"dino:{dino_identity(config.models)}:{config.evaluate.dino_pooling}"
+        return f"dino:{dino_identity(config.models, config.models.dino_model)}:{config.evaluate.dino_pooling}"
 
     def load(self, config: DaldaConfig) -> FeatureFn:
-        dino = load_dino(config.models, config.evaluate.dino_pooling)
+        dino = load_dino(config.models, config.models.dino_model, "models.dino_model", config.evaluate.dino_pooling)
         return lambda images: dino.encode_images(images).double().numpy()
 
 

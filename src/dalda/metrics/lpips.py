@@ -19,7 +19,7 @@ from torchvision.transforms import functional as TF
 
 from dalda.config import DaldaConfig, EvaluateConfig
 from dalda.metrics.spec import GroupScorer, ImageLoader
-from dalda.models.loaders import load_lpips
+from dalda.models.lpips import load_lpips
 from dalda.progress import progress_bar
 
 

@@ -2,8 +2,8 @@
 
 ``load_causal_lm`` honours ``models.profile`` like every loader of this package:
 
-- ``real``: a Hugging Face chat model by name or local folder (``prompts.hf_model``), with its own tokenizer
-  and chat template;
+- ``real``: a Hugging Face chat model by name or local folder (the caller's, e.g. ``prompts.hf_model``), with
+  its own tokenizer and chat template;
 - ``tiny``: a tiny randomly initialised Llama with a byte-level tokenizer and a small chat template, built
   offline in well under a second. Its answers are gibberish; it exists so tests run the real plumbing
   (chat template -> generate -> decode -> JSON parsing -> validation) without a download;
@@ -28,8 +28,9 @@ from transformers import (
 )
 
 from dalda.config import ModelsConfig
+from dalda.models.device import resolve_device, resolve_dtype
 from dalda.models.hub import ModelLoadError
-from dalda.models.loaders import resolve_device, resolve_dtype
+from dalda.models.random_profiles import seeded
 
 TINY_LM_NAME = "tiny-random-llama"
 BOS, EOS, PAD = "<|bos|>", "<|eos|>", "<|pad|>"
@@ -51,6 +52,7 @@ TINY_LLAMA = {
     "num_key_value_heads": 2,
     "max_position_embeddings": 8192,
 }
+"""``LlamaConfig`` keywords of the ``tiny`` profile's LM (``full-random`` reads the named model's own config)."""
 
 
 @dataclass
@@ -94,8 +96,7 @@ def build_tiny_causal_lm(seed: int = 0) -> CausalLM:
         pad_token_id=tokenizer.pad_token_id,
         **TINY_LLAMA,
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         model = LlamaForCausalLM(config)
     return CausalLM(model=model.eval().requires_grad_(False), tokenizer=tokenizer, name=TINY_LM_NAME)
 
@@ -107,8 +108,9 @@ def _fix(field: str) -> str:
     )
 
 
-def load_causal_lm(cfg: ModelsConfig, name: str, field: str = "prompts.hf_model") -> CausalLM:
-    """The chat LM ``name`` per ``cfg.profile`` on ``resolve_device``/``resolve_dtype``; see the module docstring."""
+def load_causal_lm(cfg: ModelsConfig, name: str, field: str) -> CausalLM:
+    """The chat LM ``name`` (set by the config field ``field``) per ``cfg.profile`` on
+    ``resolve_device``/``resolve_dtype``; see the module docstring."""
     device = resolve_device(cfg)
     dtype = resolve_dtype(cfg, device)
     if cfg.profile == "tiny":

@@ -1,4 +1,5 @@
-"""The samplers ``generation.scheduler`` names, built from a loaded pipeline's own noise schedule.
+"""The samplers: the authors' DDIM that every SD and SDXL pipeline is assembled with, and the ones
+``generation.scheduler`` names, built from a loaded pipeline's own noise schedule.
 
 Every generator's engine swaps its pipeline's scheduler for the configured one, so the table lives here, next
 to the code that loads the pipelines, rather than in any one generator.
@@ -10,6 +11,17 @@ from typing import Any
 
 from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler, PNDMScheduler
 
+# The authors' DDIM settings (docs/protocol.md, generation), identical to SD v1's training schedule.
+DDIM_SETTINGS = {
+    "num_train_timesteps": 1000,
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "clip_sample": False,
+    "set_alpha_to_one": False,
+    "steps_offset": 1,
+}
+
 # Each scheduler is built from the loaded pipeline's scheduler config (the authors' DDIM betas and offsets)
 # with the overrides that name the variant.
 SCHEDULERS: dict[str, tuple[type, dict[str, Any]]] = {
@@ -18,6 +30,11 @@ SCHEDULERS: dict[str, tuple[type, dict[str, Any]]] = {
     "euler": (EulerDiscreteScheduler, {}),
     "pndm": (PNDMScheduler, {"skip_prk_steps": True}),
 }
+
+
+def ddim_scheduler() -> DDIMScheduler:
+    """A fresh DDIM scheduler with the authors' settings."""
+    return DDIMScheduler(**DDIM_SETTINGS)
 
 
 def build_scheduler(name: str, base_config: Any) -> Any:

@@ -1,4 +1,5 @@
-"""An offline CLIP tokenizer for the random-weight profiles.
+"""Offline tokenizers for the random-weight profiles: a CLIP tokenizer (SD, SDXL, CLIP, SigLIP) and a BERT one
+(BLIP).
 
 CLIP's real vocabulary is a 49k-entry download; the random profiles need none of its merges, only a tokenizer
 that accepts any text exactly as the real one does and splits it about as coarsely. A byte-level BPE whose
@@ -24,6 +25,9 @@ BOS = "<|startoftext|>"
 EOS = "<|endoftext|>"
 WORD_END = "</w>"
 CONTEXT_LENGTH = 77  # CLIP's text context, also SD's
+CLIP_VOCAB_SIZE = 49408
+"""CLIP's vocabulary size: the full-size random models pad the offline tokenizer to it, so every embedding table
+has the published shape."""
 
 # Words common in image prompts (the template backend's scenes, the quality prefix, the demo's classes, everyday
 # subjects); each becomes one token. Only the words matter, not their order.
@@ -106,6 +110,17 @@ def build_byte_level_tokenizer(vocab_size: int | None = None) -> CLIPTokenizer:
         (root / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         (root / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
         return CLIPTokenizer.from_pretrained(root, model_max_length=CONTEXT_LENGTH)
+
+
+def special_token_ids(tokenizer) -> dict[str, int]:
+    """The text-config keywords that size a text model's embedding table to ``tokenizer`` and make it pool at the
+    real end-of-text token."""
+    return {
+        "vocab_size": len(tokenizer),
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
 
 
 # BERT-style special tokens, and the "[DEC]" start-of-answer token BLIP adds to BERT's vocabulary.

@@ -20,7 +20,7 @@ from pydantic import Field, field_validator
 from torch import nn
 
 from dalda.config import BASE_PROMPT, DaldaConfig, TrainConfig, check_class_slot
-from dalda.models.loaders import ClipBundle, load_clip
+from dalda.models.clip import ClipBundle, load_clip
 from dalda.probes.encoder import ProbeEncoder, probe_encoder
 from dalda.probes.heads import linear_head
 from dalda.settings import EntrySettings

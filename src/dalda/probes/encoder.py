@@ -1,6 +1,6 @@
 """A probe's backbone as a feature encoder: pixels -> features, plus what identifies them.
 
-Every probe (``dalda.probes``) loads its backbone through the model kit (``dalda.models.loaders``) and wraps it in
+Every probe (``dalda.probes``) loads its backbone through the model kit (``dalda.models``) and wraps it in
 one :class:`ProbeEncoder`: a module mapping normalised pixels to features, the transform it expects, and an
 ``identity`` string. The identity (classifier, profile, model id, a fingerprint of the weights, input size,
 normalisation) keys the feature cache, so a cache is never reused for features another model or another

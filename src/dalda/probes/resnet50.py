@@ -15,7 +15,7 @@ from pydantic import Field
 from torch import nn
 
 from dalda.config import DaldaConfig, TrainConfig
-from dalda.models.loaders import load_resnet50_backbone
+from dalda.models.resnet50 import load_resnet50_backbone
 from dalda.probes.encoder import ProbeEncoder, probe_encoder
 from dalda.probes.heads import linear_head
 from dalda.settings import EntrySettings

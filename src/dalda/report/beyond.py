@@ -23,12 +23,19 @@ from pathlib import Path
 
 from dalda.artefacts import FilterRecord, PlanRow
 from dalda.images import load_rgb
-from dalda.report.charts import plt, save_figure
-from dalda.report.collect import RunRecord, real_image_scores_by_scorer, scorer_name
-from dalda.report.columns import accuracy_of, classifier_title, classifiers_of, diversity_columns
-from dalda.report.groups import dataset_order, dataset_title
-from dalda.report.stats import summarize
-from dalda.report.tables import Cell, Column, Table
+from dalda.report.collect import (
+    RunRecord,
+    accuracy_of,
+    classifier_title,
+    classifiers_of,
+    dataset_order,
+    dataset_title,
+    diversity_columns,
+    real_image_scores_by_scorer,
+    scorer_name,
+)
+from dalda.report.figures import plt, save_figure
+from dalda.report.tables import Cell, Column, Table, summarize
 from dalda.guidance import GUIDANCE, SamplingContext, bind
 from dalda.scorers import SCORERS
 

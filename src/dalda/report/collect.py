@@ -1,18 +1,38 @@
-"""Read what finished runs left on disk into flat records the tables and figures are built from.
+"""Reading finished runs into the records every table and figure is built from, and what the report shows of them.
 
 The report never recomputes anything: every number it shows is read from a run's ``results/<classifier>.json``,
 ``diversity.json``, ``scores.jsonl`` or ``plan.jsonl``, so a table cell can always be traced to its file.
 A run directory is any folder holding a ``config.yaml``; an experiment directory holds many of them, and an
 experiment's own folder (``<out>/experiments/<name>``) lists its cells in ``summary.json``.
+
+Besides the records (:class:`RunRecord`, :func:`load_runs`) and the files read through them (real-image scores,
+planned λ, synthetic images), this module holds the choices every section shares:
+
+- **Datasets**: their order and titles, and their high- and low-CLIPScore groups (HC / LC), as the paper splits
+  its datasets for Tab. 3. A dataset's CLIPScore is the mean over its scored real images (each image once,
+  whichever runs scored it). The paper reports means of 0.84 (Caltech-101) and 0.78 (Oxford Pets) for its HC
+  group and 0.55 (Flowers102) for LC, with the softmax CLIPScore (each dataset's ``alignment`` in
+  ``dalda.datasets``); a threshold of 0.7 separates them and is the default here. A dataset with mean >=
+  threshold is HC, below is LC; a dataset with no scores (e.g. only real-image runs) has no group.
+- **Showcase cells**: which runs an image section shows. An experiment holds the same dataset at several shot
+  counts and trials; the scatter, the prompt table and the gallery each show one cell per dataset (every
+  method of it side by side, the first (shots, trial) that has what the section needs) instead of repeating
+  themselves for every trial. A single run is its own cell.
+- **Columns**: which classifiers and diversity metrics the tables and figures show, in which order and under
+  which title. Both come from their registries (``dalda.probes``, ``dalda.metrics``), so a new probe or metric
+  gets its columns without an edit here. A classifier a run recorded but no registered probe knows (a run
+  made with a plugin that is not loaded) still gets a column, titled by its name, after the known ones.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -20,8 +40,10 @@ from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, Manifes
 from dalda.config import DaldaConfig
 from dalda.io import read_json
 from dalda.chat import prompt_source
-from dalda.methods import honest_name, method_label
-from dalda.metrics import metric_names
+from dalda.datasets import DATASETS
+from dalda.methods import honest_name, method_label, method_sort_key
+from dalda.metrics import DIVERSITY_METRICS, FIDELITY_METRICS, column_title, metric_names
+from dalda.probes import PROBES
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS
 
@@ -244,3 +266,134 @@ def synthetic_rows(record: RunRecord) -> list[dict[str, Any]]:
             source = line.source_file(record.run.root)
             rows.append({**line.to_json(), "path": path, "source_path": None if source is None else str(source)})
     return rows
+
+
+def _key(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def run_scores(record: RunRecord) -> dict[str, float]:
+    """real image (resolved path) -> its alignment value under the run's variant, from ``scores.jsonl``."""
+    if not record.run.scores.is_file():
+        return {}
+    scorer = SCORERS.get(record.score_variant)
+    return {_key(score.path): scorer.value(score.measures) for score in ScoreRecord.read_all(record.run)}
+
+
+# ------------------------------------------------------------------------------------ datasets and groups
+
+HC_THRESHOLD = 0.7
+
+
+@dataclass(frozen=True)
+class DatasetGroup:
+    dataset: str
+    mean_score: float | None
+    images: int
+    group: str | None
+    """"HC", "LC", or None when the dataset has no CLIPScores."""
+
+
+def dataset_groups(
+    scores: dict[str, dict[str, float]], datasets: list[str], threshold: float
+) -> dict[str, DatasetGroup]:
+    """The group of each dataset from its real images' CLIPScores (``scores``: dataset -> {image: score})."""
+    groups = {}
+    for dataset in datasets:
+        values = list(scores.get(dataset, {}).values())
+        mean = sum(values) / len(values) if values else None
+        group = None if mean is None else ("HC" if mean >= threshold else "LC")
+        groups[dataset] = DatasetGroup(dataset, mean, len(values), group)
+    return groups
+
+
+def dataset_order(datasets: list[str]) -> list[str]:
+    """The paper's datasets in its order (Pets, Caltech-101, Flowers102), then the others as first met."""
+    found = list(dict.fromkeys(datasets))
+    known = [name for name, spec in DATASETS.items() if spec.alignment is not None and name in found]
+    return known + [name for name in found if name not in known]
+
+
+def dataset_title(dataset: str, group: DatasetGroup | None = None) -> str:
+    """"Oxford Pets (HC)" style heading; unknown datasets are shown as named."""
+    title = DATASETS.get(dataset).title if dataset in DATASETS else dataset
+    return f"{title} ({group.group})" if group is not None and group.group else title
+
+
+# ----------------------------------------------------------------------------------------- showcase cells
+
+def showcase_cells(
+    records: Sequence[RunRecord], has: Callable[[RunRecord], bool]
+) -> list[tuple[str, list[RunRecord]]]:
+    """(dataset, its runs of the first (shots, trial) for which ``has`` holds, in method order), per dataset."""
+    cells = []
+    for dataset in dataset_order([record.dataset for record in records]):
+        mine = [record for record in records if record.dataset == dataset and has(record)]
+        if not mine:
+            continue
+        first = min((record.shots, record.trial) for record in mine)
+        chosen = [record for record in mine if (record.shots, record.trial) == first]
+        cells.append((dataset, sorted(chosen, key=lambda record: method_sort_key(record.method))))
+    return cells
+
+
+def cell_title(records: Sequence[RunRecord]) -> str:
+    """"4-shot trial 0" for the runs of one cell."""
+    return f"{records[0].shots}-shot trial {records[0].trial}"
+
+
+# ------------------------------------------------------------------------------------------------ columns
+
+RecordValue = Callable[[RunRecord], float | None]
+
+
+def classifier_title(classifier: str) -> str:
+    return PROBES.get(classifier).title if classifier in PROBES else classifier
+
+
+def _found(records: Sequence[RunRecord]) -> set[str]:
+    return {classifier for record in records for classifier in record.accuracy}
+
+
+def classifiers_of(records: Sequence[RunRecord]) -> list[str]:
+    """The classifiers the records have, in table order (Tab. 2: Acc-CLIP, then Acc-RN50)."""
+
+    def key(name: str) -> tuple[float, str]:
+        return (PROBES.get(name).table_order if name in PROBES else math.inf, name)
+
+    return sorted(_found(records), key=key)
+
+
+def classifiers_in_figure_order(records: Sequence[RunRecord]) -> list[str]:
+    """The classifiers the records have, in the paper's figure order (Fig. 8, Tab. 3: ResNet50 first)."""
+
+    def key(name: str) -> tuple[float, str]:
+        return (PROBES.get(name).figure_order if name in PROBES else math.inf, name)
+
+    return sorted(_found(records), key=key)
+
+
+def accuracy_of(classifier: str) -> RecordValue:
+    return lambda record: record.accuracy.get(classifier)
+
+
+def diversity_columns(
+    records: Sequence[RunRecord] | None = None,
+) -> list[tuple[str, RecordValue, Literal["lower", "higher"]]]:
+    """(column title, value of a run, the better direction) of each diversity metric ("CLIP-I (↓)", ..., "lower"),
+    then each fidelity metric ("FID (↓)": lower is closer to the real images).
+
+    A metric marked ``optional`` (off by default: DINO, FID, KID) gets a column only when one of ``records``
+    has a value for it, so reports of runs that never enabled it look as before.
+    """
+    columns: list[tuple[str, RecordValue, Literal["lower", "higher"]]] = []
+    for name, metric in [*DIVERSITY_METRICS.items(), *FIDELITY_METRICS.items()]:
+        if getattr(metric, "optional", False) and not any(r.diversity.get(name) is not None for r in records or ()):
+            continue
+        better: Literal["lower", "higher"] = "higher" if metric.higher_is_more_diverse else "lower"
+        columns.append((column_title(metric), _diversity_of(name), better))
+    return columns
+
+
+def _diversity_of(name: str) -> RecordValue:
+    return lambda record: record.diversity.get(name)

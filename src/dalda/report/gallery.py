@@ -1,23 +1,37 @@
-"""The gallery: every class, each real image beside the synthetic images made from it, paged.
+"""What the runs generated, as the report shows it: the prompts per class, the prompts the validator flagged, and
+the paged gallery of images.
 
-Per dataset, the runs of the first (shots, trial) cell with synthetic images (``dalda.report.cells``) are shown
-together: one row per real image, its thumbnail first, then per method the images made from it (from
-``synthetic/metadata.jsonl``, in the order of their ``m``). Each synthetic thumbnail carries its λ (or img2img
-strength) and seed as caption and the full prompt, λ, strength and seed as hover title.
+- **Prompts per class**, per dataset: one table per distinct prompt set, read from the prompts artefacts of the
+  first (shots, trial) cell (``collect.showcase_cells``): ``prompts.json`` (class -> sentences) and
+  ``prompts_record.json`` (the source, backend and model that wrote them). Runs of a cell that share the same
+  prompts (methods reading one shared prompts stage) are listed together above one table. A class with more
+  than :data:`OPEN_UP_TO` prompts is folded (``<details>``), its first prompt showing.
+- **Flagged prompts**: the sentences the prompt validator flagged in each run, and what was done with them
+  (``prompts.validation``; ``dalda.prompts.validation``), as a table of the report's Tables section. Read from
+  each run's ``prompts_record.json`` (``dalda.artefacts.PromptsRecordFile``), never recomputed. A run with no
+  record, or a record older than the flag list, adds nothing; when no run has a flagged sentence the table is
+  left out.
+- **The gallery**: every class, each real image beside the synthetic images made from it, paged. Per dataset,
+  the runs of the first (shots, trial) cell with synthetic images are shown together: one row per real image,
+  its thumbnail first, then per method the images made from it (from ``synthetic/metadata.jsonl``, in the
+  order of their ``m``). Each synthetic thumbnail carries its λ (or img2img strength) and seed as caption and
+  the full prompt, λ, strength and seed as hover title.
 
-Thumbnails (at most :data:`THUMB_SIZE` px, JPEG) are written once per source file under ``thumbs/`` in the report
-folder and referenced by relative path, so the page stays small for 100 classes x 10 images; they load lazily,
-and classes are split into pages of :data:`CLASSES_PER_PAGE` with previous / next buttons (plain inline script;
-without script every page shows).
+  Thumbnails (at most :data:`THUMB_SIZE` px, JPEG) are written once per source file under ``thumbs/`` in the
+  report folder and referenced by relative path, so the page stays small for 100 classes x 10 images; they
+  load lazily, and classes are split into pages of :data:`CLASSES_PER_PAGE` with previous / next buttons (plain
+  inline script; without script every page shows).
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
 import logging
 import os
 import shutil
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,16 +39,130 @@ from typing import Any
 
 from PIL import Image
 
+from dalda.artefacts import PromptsRecordFile, PromptTable
 from dalda.images import UnreadableImageError, load_rgb
 from dalda.io import atomic_open
 from dalda.methods import method_title
-from dalda.report.cells import cell_title, showcase_cells
-from dalda.report.collect import RunRecord, synthetic_rows
-from dalda.report.grids import PREFIX
-from dalda.report.groups import dataset_title
-from dalda.report.scatter import run_scores
+from dalda.report.collect import RunRecord, cell_title, dataset_title, run_scores, showcase_cells, synthetic_rows
+from dalda.report.figures import PREFIX
+from dalda.report.tables import Column, Table
 
 log = logging.getLogger(__name__)
+
+
+# -------------------------------------------------------------------------------------- prompts per class
+
+OPEN_UP_TO = 3
+"""Classes with at most this many prompts show them all; longer lists fold behind their first prompt."""
+_HIDDEN_SETTINGS = {"classes"}
+
+
+def prompt_source_text(record: RunRecord) -> str:
+    """"source llm · backend template · …" from ``prompts_record.json`` (the config when there is no record)."""
+    settings: dict[str, Any] = {"source": record.config.prompts.source}
+    if record.config.prompts.source == "llm":
+        settings["backend"] = record.config.prompts.backend
+    status = None
+    if record.run.prompts_record.is_file():
+        try:
+            written = PromptsRecordFile.read(record.run)
+        except ValueError:
+            written = None
+        if written is not None:
+            settings = {**settings, **written.settings}
+            status = written.status
+    shown = [
+        f"{key} {value}"
+        for key, value in settings.items()
+        if key not in _HIDDEN_SETTINGS and isinstance(value, (str, int, float, bool)) and value != ""
+    ]
+    if status and status != "complete":
+        shown.append(f"record {status}")
+    return " · ".join(shown)
+
+
+def _prompts(record: RunRecord) -> dict[str, list[str]] | None:
+    try:
+        return PromptTable.read(record.run).prompts
+    except (OSError, ValueError):
+        return None
+
+
+def _class_row(name: str, prompts: list[str]) -> str:
+    items = "".join(f"<li>{html.escape(str(prompt))}</li>" for prompt in prompts)
+    if len(prompts) <= OPEN_UP_TO:
+        cell = f"<ol>{items}</ol>"
+    else:
+        cell = f"<details><summary>{html.escape(str(prompts[0]))} …</summary><ol>{items}</ol></details>"
+    return f"<tr><td>{html.escape(name)}</td><td>{len(prompts)}</td><td class='prompts'>{cell}</td></tr>"
+
+
+def prompt_tables_html(records: Sequence[RunRecord]) -> str | None:
+    """The section's HTML (trusted: every value escaped here), or None when no run has ``prompts.json``."""
+    parts = []
+    for dataset, cell in showcase_cells(records, lambda record: record.run.prompts.is_file()):
+        sets: dict[str, tuple[dict[str, list[str]], str, list[str]]] = {}
+        for record in cell:
+            prompts = _prompts(record)
+            if prompts is None:
+                continue
+            source = prompt_source_text(record)
+            key = json.dumps([prompts, source], sort_keys=True)
+            sets.setdefault(key, (prompts, source, []))[2].append(method_title(record.method))
+        for prompts, source, methods in sets.values():
+            count = sum(len(values) for values in prompts.values())
+            parts.append(
+                f"<h3>{html.escape(dataset_title(dataset))}, {html.escape(cell_title(cell))}: "
+                f"{html.escape(', '.join(methods))}</h3>"
+                f"<p class='note'>{len(prompts)} classes, {count} prompts; {html.escape(source)}</p>"
+                "<table class='prompt-table'><thead><tr><th>Class</th><th>#</th><th>Prompts</th></tr></thead>"
+                f"<tbody>{''.join(_class_row(name, list(values)) for name, values in prompts.items())}</tbody></table>"
+            )
+    return "".join(parts) or None
+
+
+# ---------------------------------------------------------------------------------------- flagged prompts
+
+MAX_ROWS = 200
+"""Rows shown at most; the counts in the notes always cover every flagged sentence."""
+
+
+def flagged_prompts_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | None:
+    """One row per flagged sentence (run, class, sentence, reason, action), with the counts per action."""
+    rows: list[list[str | int | float | None]] = []
+    actions: Counter[str] = Counter()
+    modes: Counter[str] = Counter()
+    for record in records:
+        if not record.run.prompts_record.is_file():
+            continue
+        try:
+            prompts = PromptsRecordFile.read(record.run)
+        except (OSError, ValueError):
+            continue
+        modes[prompts.validation] += 1
+        where = os.path.relpath(record.root, base)
+        for flag in prompts.flagged:
+            actions[str(flag.get("action"))] += 1
+            rows.append([
+                where, str(flag.get("class")), flag.get("round"), str(flag.get("sentence")),
+                str(flag.get("reason")), str(flag.get("action")),
+            ])  # fmt: skip
+    if not rows:
+        return None
+    counts = ", ".join(f"{count} {action}" for action, count in sorted(actions.items()))
+    used = ", ".join(f"{mode} ({count} run(s))" for mode, count in sorted(modes.items()))
+    notes = [
+        f"{len(rows)} sentence(s) flagged by the prompt validator: {counts}. prompts.validation: {used}. "
+        "'asked again': the LLM was asked for another sentence (repair); 'kept': the sentence was used (warn).",
+        "The validator is a word heuristic (dalda.chat.request); each run's prompts_record.json lists the same rows.",
+    ]
+    if len(rows) > MAX_ROWS:
+        notes.append(f"Only the first {MAX_ROWS} rows are shown.")
+    columns = [Column(name) for name in ("Run", "Class", "Round", "Sentence", "Reason", "Action")]
+    return Table(key, "Flagged prompts", columns, rows[:MAX_ROWS], notes)
+
+
+# ------------------------------------------------------------------------------------------------ gallery
 
 THUMB_SIZE = 128
 CLASSES_PER_PAGE = 10

@@ -1,8 +1,8 @@
 """Putting a freshly built report in place without touching files dalda did not write.
 
 A report is built in a new hidden sibling folder of ``report/`` and only then moved in. ``report/manifest.json``
-lists every file dalda wrote there (``files``; reports made before that list are read from their ``tables``
-and ``figures`` entries), and only those files are ever replaced or deleted:
+(:class:`dalda.artefacts.ReportManifest`) says which files dalda wrote there, also for reports made by earlier
+versions, and only those files are ever replaced or deleted:
 
 - no ``report/`` yet, or one holding only dalda's files: the old folder is renamed away, the new one renamed in,
   the old one deleted (a crash leaves either report whole, plus a hidden leftover folder);
@@ -18,28 +18,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from dalda.io import read_json
-
-MANIFEST = "manifest.json"
+from dalda.artefacts import REPORT_MANIFEST, ReportManifest
 
 
 def fresh_folder(dest: Path) -> Path:
     """A new empty hidden folder beside ``dest`` to build the next report in."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
-
-
-def written_files(manifest: dict[str, Any]) -> set[str]:
-    """The paths (relative to the report folder) a report manifest says dalda wrote."""
-    if isinstance(manifest.get("files"), list):
-        return {str(path) for path in manifest["files"]}
-    files = {"index.html", MANIFEST}
-    for entry in manifest.get("tables", []):
-        files.update(str(path) for path in entry.values())
-    files.update(str(entry.get("path")) for entry in manifest.get("figures", []) if isinstance(entry, dict))
-    return files
 
 
 def _files_under(folder: Path) -> set[str]:
@@ -53,11 +39,11 @@ def install(work: Path, dest: Path) -> None:
     owned: set[str] = set()
     if present:
         try:
-            owned = written_files(read_json(dest / MANIFEST))
-        except (OSError, ValueError, AttributeError):
+            owned = ReportManifest.read(dest).written_files()
+        except (OSError, ValueError):
             shutil.rmtree(work, ignore_errors=True)
             raise FileExistsError(
-                f"{dest} holds files that dalda did not write (no readable {MANIFEST} of a dalda report); "
+                f"{dest} holds files that dalda did not write (no readable {REPORT_MANIFEST} of a dalda report); "
                 f"move them out of {dest} and run the report again"
             ) from None
     foreign = present - owned

@@ -9,8 +9,8 @@ Output, under ``<root>/report/``::
                           shots), Fig. 8 (fixed-λ runs), Fig. 9 (several prompt counts)
     thumbs/<hash>.jpg     gallery thumbnails (``dalda.report.gallery``), referenced by relative path
     tables/per_class_*.csv, tables/confusions_*.csv, figures/{per_class_gain,confusion,curves}_*.png
-                          per run and classifier (``accuracy_details.py``)
-    manifest.json         what was written, for tools and tests
+                          per run and classifier (``page.py``, the accuracy section)
+    manifest.json         what was written, for tools and tests (``dalda.artefacts.ReportManifest``)
 
 Each report is built in a fresh folder and swapped in (``dalda.report.install``), so it never holds files from an
 earlier report, and a file a user put inside ``report/`` is never replaced or deleted.
@@ -18,29 +18,42 @@ earlier report, and a file a user put inside ``report/`` is never replaced or de
 
 from __future__ import annotations
 
-import html
 import logging
 import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from dalda.artefacts import REPORT_MANIFEST, ReportFigure, ReportManifest
 from dalda.config import DaldaConfig
 from dalda.guidance import SamplingContext, group_threshold
-from dalda.io import read_json, write_json_atomic, write_text_atomic
-from dalda.report import plots
-from dalda.report.accuracy_details import accuracy_sections
-from dalda.report.flagged_prompts import flagged_prompts_table
+from dalda.io import read_json, write_text_atomic
 from dalda.report.beyond import beyond_figures, beyond_tables
-from dalda.report.collect import SUMMARY_FILE, RunRecord, find_run_dirs, load_runs, real_image_scores
-from dalda.report.gallery import gallery_html
-from dalda.report.grids import image_grids
-from dalda.report.groups import HC_THRESHOLD, DatasetGroup, dataset_groups, dataset_order, dataset_title
-from dalda.report.html import FigureEntry, render_page
-from dalda.report.prompt_table import prompt_tables_html
-from dalda.report.provenance import provenance_html
-from dalda.report.scatter import lambda_vs_score
+from dalda.report.collect import (
+    HC_THRESHOLD,
+    SUMMARY_FILE,
+    DatasetGroup,
+    RunRecord,
+    dataset_groups,
+    dataset_order,
+    dataset_title,
+    find_run_dirs,
+    load_runs,
+    real_image_scores,
+)
+from dalda.report.figures import (
+    accuracy_vs_fixed_lambda,
+    accuracy_vs_shots,
+    clipscore_histograms,
+    diversity_vs_shots,
+    image_grids,
+    lambda_distribution,
+    lambda_vs_score,
+    metrics_vs_num_prompts,
+)
+from dalda.report.gallery import flagged_prompts_table, gallery_html, prompt_tables_html
 from dalda.report.install import fresh_folder, install
+from dalda.report.page import accuracy_sections, overview_html, render_page
 from dalda.report.tables import Table, accuracy_table, diversity_table, group_table, runs_table, ttest_table
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS
@@ -96,12 +109,12 @@ def _figures(
         for r in records
     }
     found.append((
-        plots.clipscore_histograms(scores, groups, alphas, folder / "fig4_clipscore_hist.png"),
+        clipscore_histograms(scores, groups, alphas, folder / "fig4_clipscore_hist.png"),
         "Fig. 4 — CLIPScore of the real training images per dataset (α: the AGS Low/High threshold).",
         "CLIPScore and λ",
     ))  # fmt: skip
     found.append((
-        plots.lambda_distribution(records, folder / "lambda_distribution.png"),
+        lambda_distribution(records, folder / "lambda_distribution.png"),
         "IP-Adapter weight λ of every planned synthetic image, per method (AGS vs RS), side by side per bin.",
         "CLIPScore and λ",
     ))  # fmt: skip
@@ -112,24 +125,24 @@ def _figures(
         "CLIPScore and λ",
     ))  # fmt: skip
     found.append((
-        plots.diversity_vs_shots(records, folder / "fig6_diversity_vs_shots.png"),
+        diversity_vs_shots(records, folder / "fig6_diversity_vs_shots.png"),
         "Fig. 6 — diversity against shots per class (mean ± std over trials).",
         "Shots",
     ))  # fmt: skip
     found.append((
-        plots.accuracy_vs_shots(records, folder / "fig7_accuracy_vs_shots.png"),
+        accuracy_vs_shots(records, folder / "fig7_accuracy_vs_shots.png"),
         "Fig. 7 — accuracy against shots per class (mean ± std over trials).",
         "Shots",
     ))  # fmt: skip
     for shots in sorted({record.shots for record in records}):
         found.append((
-            plots.accuracy_vs_fixed_lambda(records, shots, folder / f"fig8_fixed_lambda_{shots}shot.png"),
+            accuracy_vs_fixed_lambda(records, shots, folder / f"fig8_fixed_lambda_{shots}shot.png"),
             f"Fig. 8 — {shots}-shot accuracy at a fixed λ, Base vs LLM (or template) Prompt; dashed: each curve's "
             "mean, solid red: the AGS run (DALDA when an LLM wrote its prompts; the legend names it).",
             "Fixed λ and prompt count",
         ))  # fmt: skip
         found.append((
-            plots.metrics_vs_num_prompts(records, shots, folder / f"fig9_num_prompts_{shots}shot.png"),
+            metrics_vs_num_prompts(records, shots, folder / f"fig9_num_prompts_{shots}shot.png"),
             f"Fig. 9 — {shots}-shot accuracy and diversity against the number of LLM prompts per class.",
             "Fixed λ and prompt count",
         ))  # fmt: skip
@@ -142,32 +155,6 @@ def _figures(
             "Synthetic images",
         ))  # fmt: skip
     return [(path, caption, section) for path, caption, section in found if path is not None]
-
-
-def _overview(
-    records: list[RunRecord], groups: dict[str, DatasetGroup], threshold: float, summary: dict[str, Any] | None
-) -> str:
-    parts = [provenance_html(records), f"<p>{len(records)} run(s).</p>", "<h2>Datasets</h2><table><thead><tr>"]
-    parts.append("<th>Dataset</th><th>mean CLIPScore</th><th>scored images</th><th>group</th></tr></thead><tbody>")
-    for group in groups.values():
-        mean = "–" if group.mean_score is None else f"{group.mean_score:.4f}"
-        parts.append(
-            f"<tr><td>{html.escape(dataset_title(group.dataset))}</td><td>{mean}</td>"
-            f"<td>{group.images}</td><td>{group.group or '–'}</td></tr>"
-        )
-    parts.append(
-        f"</tbody></table><p class='note'>HC (high CLIPScore) when the dataset's mean CLIPScore is at least "
-        f"{threshold:g}, else LC; the paper's HC datasets score 0.84 / 0.78 and its LC dataset 0.55.</p>"
-    )
-    failed = [cell for cell in (summary or {}).get("cells", []) if cell.get("status") == "failed"]
-    if failed:
-        parts.append(f"<h2 class='failed'>Failed cells ({len(failed)})</h2><ul>")
-        parts += [
-            f"<li class='failed'>{html.escape(str(cell.get('run_dir')))}: {html.escape(str(cell.get('error')))}</li>"
-            for cell in failed
-        ]
-        parts.append("</ul>")
-    return "".join(parts)
 
 
 def write_report(
@@ -211,7 +198,7 @@ def _write_report_files(
         table_files.append((table, {"Markdown": f"tables/{table.key}.md", "CSV": f"tables/{table.key}.csv"}))
 
     figures = [
-        FigureEntry(str(path.relative_to(dest)), caption, section)
+        ReportFigure(str(path.relative_to(dest)), caption, section)
         for path, caption, section in [
             *_figures(records, scores, groups, dest / "figures"),
             *beyond_figures(records, dest.parent, dest / "figures"),
@@ -222,20 +209,17 @@ def _write_report_files(
         ("Gallery", gallery_html(records, dest, previous=previous)),
     ) if body]  # fmt: skip
     details = accuracy_sections(records, dest, dest.parent)
-    overview = _overview(records, groups, threshold, summary)
+    overview = overview_html(records, groups, threshold, summary)
     page = render_page(dest, title, overview, table_files, figures, [details.html], sections)
     index = dest / "index.html"
     write_text_atomic(index, page)
-    write_json_atomic(
-        dest / "manifest.json",
-        {
-            "title": title,
-            "runs": [str(record.root) for record in records],
-            "hc_threshold": threshold,
-            "groups": {name: asdict(group) for name, group in groups.items()},
-            "tables": [files for _, files in table_files] + details.tables,
-            "figures": [asdict(entry) for entry in figures + details.figures],
-            "files": sorted([*(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()), "manifest.json"]),
-        },
-    )
+    ReportManifest(
+        title=title,
+        runs=[str(record.root) for record in records],
+        hc_threshold=threshold,
+        groups={name: asdict(group) for name, group in groups.items()},
+        tables=[files for _, files in table_files] + details.tables,
+        figures=figures + details.figures,
+        files=sorted([*(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()), REPORT_MANIFEST]),
+    ).write(dest)
     log.info("report: %d tables, %d figures", len(tables), len(figures))

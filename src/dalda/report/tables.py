@@ -1,12 +1,41 @@
-"""The paper's tables from run records: Tab. 1 (diversity), Tab. 2 (accuracy), Tab. 3 (HC/LC groups + t-tests).
+"""Every table of the report, and the statistics and reference numbers its cells hold.
 
 A :class:`Table` keeps raw numbers; Markdown and HTML round them for reading (4 decimals, the best value of
 a column in bold) while CSV keeps full precision, with a mean's std and count in their own columns, so every
 cell can be checked against the results files it was averaged from.
 
-Averaging: Tab. 1 and Tab. 2 show, per dataset and method, the mean (± sample std) over trials; Tab. 3 pools
-every (dataset, trial) run of a CLIPScore group and compares DALDA with each other method by Welch's t-test
-over those pooled values (``stats.py``).
+- **The paper's tables**: Tab. 1 (diversity), Tab. 2 (accuracy), Tab. 3 (HC/LC groups + t-tests), and the
+  per-run index. Tab. 1 and Tab. 2 show, per dataset and method, the mean (± sample std) over trials; Tab. 3
+  pools every (dataset, trial) run of a CLIPScore group and compares DALDA with each other method by Welch's
+  t-test over those pooled values.
+- **Statistics** (Appendix A): spread is the sample standard deviation (ddof=1), as reported with "mean ± std
+  over trials". The test is Welch's two-sample t-test (unequal variances;
+  ``scipy.stats.ttest_ind(equal_var=False)``), two-sided. With fewer than two values on a side, no test is
+  possible: t and p are NaN rather than a misleading number.
+- **Reference rows**, which every accuracy table carries:
+
+  - *Real images only*: the classifier the train stage trained beside the run's own on the real images alone
+    (``results/real_only/<classifier>.json``, ``train.real_only_reference``). A run that used no synthetic
+    image (method ``none``) is its own reference. Runs made before the reference existed simply have no such
+    row.
+  - *Zero-shot CLIP*: the untrained CLIP head the evaluate stage scores (``zero_shot_clip_*`` of a results
+    file), shown in the columns of probes that offer a zero-shot head (``ProbeSpec.zero_shot``), in the same
+    accuracy as the run's headline number (macro under ``train.protocol=authors``, micro under ``fast``).
+
+  Runs of the same dataset, shots and trial share their split and seed, so their references are the same
+  numbers; tables show each (dataset, shots, trial) once and average over trials like every other row.
+  References are never candidates for "best" in a table (``Table.references``).
+- **Per-class accuracy** of one run's classifier beside its two references: rows come straight from the results
+  files (``per_class_accuracy`` of the run's result, of its real-only reference, and
+  ``zero_shot_clip_per_class_accuracy``), one per class in the split's class order. The gain is the run's
+  accuracy minus the real-only reference's, for classes both evaluated.
+- **Confusions**: which classes a classifier mistakes for which, from ``confusion[true][predicted]``
+  (``ClassifierResult.confusion``, written by the evaluate stage), read as is. Every report lists the top
+  confusions (true -> predicted, count, share of the true class's evaluation images), which stays readable at
+  any class count.
+
+Their charts (per-class gain, confusion heat-map) are in ``figures.py``; the page section showing them per run
+is ``page.py``'s.
 """
 
 from __future__ import annotations
@@ -14,33 +43,188 @@ from __future__ import annotations
 import csv
 import html
 import io
+import logging
 import math
+import os
+import warnings
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+from scipy import stats
+
+from dalda.artefacts import ClassifierResult
 from dalda.methods import DALDA, method_sort_key, method_title, reference_for
-from dalda.report.collect import RunRecord
-from dalda.report.columns import (
+from dalda.probes import PROBES
+from dalda.report.collect import (
+    DatasetGroup,
+    RunRecord,
     accuracy_of,
     classifier_title,
     classifiers_in_figure_order,
     classifiers_of,
+    dataset_title,
     diversity_columns,
 )
-from dalda.report.groups import DatasetGroup, dataset_title
-from dalda.report.references import (
-    REAL_ONLY,
-    REAL_ONLY_METHOD,
-    ZERO_SHOT,
-    ZERO_SHOT_METHOD,
-    load_run_accuracy,
-    reference_values,
-    run_label,
-    trial_keys,
-)
-from dalda.report.stats import Summary, summarize, welch_test
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------------- statistics
+
+@dataclass(frozen=True)
+class Summary:
+    mean: float
+    std: float | None
+    """Sample standard deviation; None for a single value."""
+    n: int
+
+
+@dataclass(frozen=True)
+class WelchTest:
+    mean_a: float
+    mean_b: float
+    difference: float
+    """mean_a - mean_b."""
+    statistic: float
+    pvalue: float
+    n_a: int
+    n_b: int
+
+
+def summarize(values: Sequence[float]) -> Summary | None:
+    """Mean, sample std and count; None for no values."""
+    if not values:
+        return None
+    array = np.asarray(values, dtype=float)
+    std = float(array.std(ddof=1)) if len(array) > 1 else None
+    return Summary(mean=float(array.mean()), std=std, n=len(array))
+
+
+def welch_test(a: Sequence[float], b: Sequence[float]) -> WelchTest:
+    """Welch's t-test of ``a`` against ``b`` (two-sided); NaN statistic and p-value when a side has < 2 values."""
+    if not a or not b:
+        raise ValueError("a t-test needs at least one value on each side")
+    statistic = pvalue = math.nan
+    if len(a) >= 2 and len(b) >= 2:
+        with warnings.catch_warnings():  # zero variance on both sides: scipy warns and returns NaN, as we want
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = stats.ttest_ind(np.asarray(a, float), np.asarray(b, float), equal_var=False)
+        statistic, pvalue = float(result.statistic), float(result.pvalue)
+    mean_a, mean_b = float(np.mean(a)), float(np.mean(b))
+    return WelchTest(mean_a, mean_b, mean_a - mean_b, statistic, pvalue, len(a), len(b))
+
+
+# ----------------------------------------------------------------------------------------- reference rows
+
+REAL_ONLY = "Real images only (reference)"
+ZERO_SHOT = "Zero-shot CLIP (reference)"
+REAL_ONLY_METHOD = "real-only reference"
+ZERO_SHOT_METHOD = "zero-shot CLIP reference"
+
+
+@dataclass
+class RunAccuracy:
+    """The accuracy files of one run: its own results, its real-only reference and the zero-shot numbers."""
+
+    record: RunRecord
+    results: dict[str, ClassifierResult] = field(default_factory=dict)
+    """classifier -> the run's own ``results/<classifier>.json``."""
+    real_only: dict[str, ClassifierResult] = field(default_factory=dict)
+    """classifier -> the real-only reference (the run's own result when the run is real-only)."""
+
+    @property
+    def is_real_only(self) -> bool:
+        return bool(self.results) and all(result.method == "none" for result in self.results.values())
+
+    def zero_shot(self, classifier: str) -> float | None:
+        """Zero-shot CLIP accuracy in ``classifier``'s headline metric; None when not stored or not a zero-shot
+        probe's column."""
+        result = self.results.get(classifier)
+        if result is None or not (classifier in PROBES and PROBES.get(classifier).zero_shot):
+            return None
+        return zero_shot_accuracy(result)
+
+    def zero_shot_per_class(self, classifier: str) -> dict[str, float | None]:
+        result = self.results.get(classifier)
+        return dict(result.zero_shot_clip_per_class_accuracy or {}) if result else {}
+
+
+def zero_shot_accuracy(result: ClassifierResult) -> float | None:
+    """The zero-shot accuracy comparable with ``result.accuracy``: the macro mean of its per-class accuracies
+    when the headline is macro (authors), else the stored (micro) number."""
+    if result.accuracy_metric == "macro" and result.zero_shot_clip_per_class_accuracy:
+        present = [v for v in result.zero_shot_clip_per_class_accuracy.values() if isinstance(v, (int, float))]
+        return sum(present) / len(present) if present else None
+    value = result.zero_shot_clip_accuracy
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _read(path: Path) -> ClassifierResult | None:
+    if not path.is_file():
+        return None
+    try:
+        return ClassifierResult.read(path)
+    except ValueError:
+        log.warning("skipping unreadable results file %s", path)
+        return None
+
+
+def load_run_accuracy(record: RunRecord) -> RunAccuracy:
+    """Every results file of ``record`` the report's accuracy sections read (missing files are left out)."""
+    details = RunAccuracy(record)
+    for classifier in record.results_files:
+        own = _read(record.run.result_file(classifier))
+        if own is None:
+            continue
+        details.results[classifier] = own
+        reference = own if own.method == "none" else _read(record.run.reference_result_file(classifier))
+        if reference is not None and isinstance(reference.accuracy, (int, float)):
+            details.real_only[classifier] = reference
+    return details
+
+
+def run_label(record: RunRecord, base: Path) -> str:
+    """How tables name a run: its path relative to the report's folder, or its folder name for the run itself."""
+    where = os.path.relpath(record.root, base)
+    return record.root.resolve().name if where == "." else where
+
+
+TrialKey = tuple[str, int, int]
+"""(dataset, shots, trial): runs sharing it share their split, seed and so their references."""
+
+
+def _trial_key(record: RunRecord) -> TrialKey:
+    return (record.dataset, record.shots, record.trial)
+
+
+def reference_values(
+    details: Sequence[RunAccuracy], classifier: str
+) -> tuple[dict[TrialKey, float], dict[TrialKey, float]]:
+    """(real-only, zero-shot) accuracy of ``classifier`` per (dataset, shots, trial); runs of the same trial
+    with different numbers (other training settings) are averaged."""
+    real: dict[TrialKey, list[float]] = defaultdict(list)
+    zero: dict[TrialKey, list[float]] = defaultdict(list)
+    for item in details:
+        key = _trial_key(item.record)
+        reference = item.real_only.get(classifier)
+        if reference is not None:
+            real[key].append(float(reference.accuracy))  # type: ignore[arg-type]
+        value = item.zero_shot(classifier)
+        if value is not None:
+            zero[key].append(value)
+    mean = lambda values: sum(values) / len(values)  # noqa: E731
+    return {k: mean(v) for k, v in real.items()}, {k: mean(v) for k, v in zero.items()}
+
+
+def trial_keys(details: Sequence[RunAccuracy]) -> list[TrialKey]:
+    return sorted({_trial_key(item.record) for item in details})
+
+
+# ----------------------------------------------------------------------------------------- the Table type
 
 Cell = str | int | float | Summary | None
 
@@ -401,3 +585,96 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
             "authors' plotting script does), so optimistic; the accuracy columns are the final epoch."
         )
     return Table(key, "Runs", columns, rows, notes, table_references)
+
+
+# ------------------------------------------------------------------------------------- per-class accuracy
+
+PER_CLASS_HEADERS = (
+    "Class", "Eval images", "Real only (reference)", "Zero-shot CLIP (reference)", "This run", "Gain over real only",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    name: str
+    count: int | None
+    real_only: float | None
+    zero_shot: float | None
+    run: float | None
+
+    @property
+    def gain(self) -> float | None:
+        return None if self.run is None or self.real_only is None else self.run - self.real_only
+
+    def cells(self) -> list[str | int | float | None]:
+        return [self.name, self.count, self.real_only, self.zero_shot, self.run, self.gain]
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def per_class_rows(details: RunAccuracy, classifier: str) -> list[ClassRow]:
+    """One row per class of ``classifier``'s results file (empty when it stores no per-class accuracy)."""
+    result = details.results.get(classifier)
+    if result is None or not result.per_class_accuracy:
+        return []
+    reference = details.real_only.get(classifier)
+    real = (reference.per_class_accuracy or {}) if reference is not None else {}
+    zero = details.zero_shot_per_class(classifier)
+    counts = result.per_class_count or {}
+    names = list(result.classes or result.per_class_accuracy)
+    return [
+        ClassRow(name, counts.get(name), _number(real.get(name)), _number(zero.get(name)),
+                 _number(result.per_class_accuracy.get(name)))
+        for name in names
+    ]  # fmt: skip
+
+
+def per_class_csv(rows: list[ClassRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(PER_CLASS_HEADERS)
+    for row in rows:
+        cells = row.cells()
+        writer.writerow(["" if cell is None else repr(cell) if isinstance(cell, float) else cell for cell in cells])
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------- confusions
+
+TOP_CONFUSIONS = 15
+
+
+@dataclass(frozen=True)
+class Confusion:
+    true: str
+    predicted: str
+    count: int
+    share: float
+    """count / evaluation images of the true class."""
+
+
+def top_confusions(matrix: list[list[int]], classes: list[str], limit: int | None = TOP_CONFUSIONS) -> list[Confusion]:
+    """Off-diagonal cells with a count, largest first (ties: class order of the true, then predicted class)."""
+    counts = np.asarray(matrix, dtype=np.int64)
+    if counts.shape != (len(classes), len(classes)):
+        raise ValueError(f"a confusion matrix of shape {counts.shape} does not fit {len(classes)} classes")
+    totals = counts.sum(axis=1)
+    found = [
+        Confusion(classes[i], classes[j], int(counts[i, j]), float(counts[i, j] / totals[i]))
+        for i in range(len(classes))
+        for j in range(len(classes))
+        if i != j and counts[i, j] > 0
+    ]
+    found.sort(key=lambda c: -c.count)  # stable: class order breaks ties
+    return found if limit is None else found[:limit]
+
+
+def confusions_csv(confusions: list[Confusion]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["True class", "Predicted class", "Count", "Share of true class"])
+    for c in confusions:
+        writer.writerow([c.true, c.predicted, c.count, repr(c.share)])
+    return buffer.getvalue()

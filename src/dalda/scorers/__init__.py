@@ -2,7 +2,7 @@
 
 Adding a scorer is one module implementing :class:`AlignmentScorer` plus one ``SCORERS.register`` call
 (``docs/extending.md``). The CLIP entries are also registered as ``clip-softmax`` / ``clip-cosine``; ``siglip``
-and ``vqa`` read other models (``dalda.models.alignment``), each with its own default alpha.
+and ``vqa`` read other models (``dalda.models.siglip``, ``dalda.models.blip_vqa``), each with its own default alpha.
 """
 
 from dalda.scorers.base import SCORERS, TOP_LABEL, AlignmentScorer, Measurer, Measures

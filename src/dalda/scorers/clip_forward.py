@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from dalda.config import ModelsConfig
-from dalda.models.loaders import ClipBundle, load_clip
+from dalda.models.clip import ClipBundle, load_clip
 from dalda.scorers.base import TOP_LABEL, Measures
 
 

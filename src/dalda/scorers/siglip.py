@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from dalda.config import ModelsConfig
-from dalda.models.alignment import SiglipBundle, load_siglip
+from dalda.models.siglip import SiglipBundle, load_siglip
 from dalda.scorers.base import TOP_LABEL, Measurer, Measures
 
 
@@ -66,7 +66,7 @@ class SiglipScorer:
         return siglip_model_identity(models)
 
     def load(self, models: ModelsConfig, classes: list[str], template: str) -> Measurer:
-        siglip = load_siglip(models)
+        siglip = load_siglip(models, models.siglip_model, "models.siglip_model")
         return SiglipMeasurer(siglip, siglip.encode_texts([template.format(name) for name in classes]))
 
     def value(self, measures: Mapping[str, float]) -> float:

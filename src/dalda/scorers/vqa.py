@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from dalda.config import ModelsConfig
-from dalda.models.alignment import VqaBundle, load_vqa
+from dalda.models.blip_vqa import VqaBundle, load_vqa
 from dalda.scorers.base import Measurer, Measures
 
 
@@ -74,7 +74,7 @@ class VqaScorer:
         return vqa_model_identity(models)
 
     def load(self, models: ModelsConfig, classes: list[str], template: str) -> Measurer:
-        vqa = load_vqa(models)
+        vqa = load_vqa(models, models.vqa_model, "models.vqa_model")
         questions = [vqa_question(template, name) for name in classes]
         return VqaMeasurer(vqa, questions, vqa.token_id("yes"), vqa.token_id("no"))
 
