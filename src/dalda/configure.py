@@ -425,20 +425,23 @@ def _apply_generator_defaults(config: DaldaConfig) -> None:
 # ------------------------------------------------------------------------------------------------------ build
 
 
-def build_config(values: dict[str, Any] | None = None, overrides: list[str] | None = None) -> DaldaConfig:
+def build_config(
+    values: dict[str, Any] | None = None, overrides: list[str] | None = None, *, announce: bool = True
+) -> DaldaConfig:
     """Validate a nested dict of values plus ``section.field=value`` overrides into a checked config whose chosen
-    entries' settings are resolved; see the module docstring for the steps."""
-    return _build(copy.deepcopy(dict(values or {})), _override_tree(list(overrides or [])), "-s ")
+    entries' settings are resolved; see the module docstring for the steps. ``announce=False`` reads old
+    spellings without warning (a finished run's record, read by the report)."""
+    return _build(copy.deepcopy(dict(values or {})), _override_tree(list(overrides or [])), "-s ", announce)
 
 
 def rebuild(config: DaldaConfig, values: dict[str, Any]) -> DaldaConfig:
     """``config`` with the nested ``values`` set over it, built again: how code derives one config from another
     (a grid's method over its base, the real-only reference). A choice ``values`` changes starts from the new
     entry's defaults, as an override's does."""
-    return _build(config.model_dump(mode="json"), copy.deepcopy(values), "")
+    return _build(config.model_dump(mode="json"), copy.deepcopy(values), "", announce=True)
 
 
-def _build(file_tree: Tree, override_tree: Tree, override_origin: str) -> DaldaConfig:
+def _build(file_tree: Tree, override_tree: Tree, override_origin: str, announce: bool) -> DaldaConfig:
     notes = _rename(file_tree, "")
     notes += _rename(override_tree, override_origin)
     _reset_changed_choices(file_tree, override_tree)
@@ -460,7 +463,8 @@ def _build(file_tree: Tree, override_tree: Tree, override_origin: str) -> DaldaC
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     _apply_generator_defaults(config)
-    _announce(notes, unused)
+    if announce:
+        _announce(notes, unused)
     return config
 
 
@@ -475,6 +479,6 @@ def _announce(renamed: list[str], unused: list[str]) -> None:
         log.warning("settings of entries this config does not choose are not used:\n  %s", "\n  ".join(unused))
 
 
-def load_config(path: Path | None = None, overrides: list[str] | None = None) -> DaldaConfig:
+def load_config(path: Path | None = None, overrides: list[str] | None = None, *, announce: bool = True) -> DaldaConfig:
     """Read a YAML config file (optional), apply overrides, validate and check."""
-    return build_config(read_config_file(path), overrides)
+    return build_config(read_config_file(path), overrides, announce=announce)
