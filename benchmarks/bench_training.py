@@ -110,7 +110,7 @@ def main() -> None:
             "normalization": args.normalization,
         }
         if args.lr is not None:
-            train["resnet_lr" if args.classifier == "resnet50" else "clip_lr"] = args.lr
+            train["probes"] = {args.classifier: {"lr": args.lr}}
         config = build_config(
             {
                 "out_dir": str(root / "run"),

@@ -17,9 +17,8 @@ from dalda.artefacts import ManifestLine, PlanRow, PromptsRecordFile, PromptTabl
 from dalda.config import config_to_yaml
 from dalda.configure import build_config
 from dalda.methods import get_method
-from dalda.planning.guidance import sample_lambdas
+from dalda.guidance import SamplingContext, bind, clipscore_group
 from dalda.rundir import RunDir
-from dalda.scorers import clipscore_group
 
 
 def _image(path: Path, colour: tuple[int, int, int], size: int = 96) -> Path:
@@ -59,16 +58,17 @@ def make_image_run(
     run.config.write_text(config_to_yaml(config))
     names = class_names(classes)
     rng = np.random.default_rng(seed)
-    reals, scores = [], []
+    reals = []
     for label, name in enumerate(names):
         for index in range(reals_per_class):
             path = _image((data or run.root / "data") / name / f"{index:03d}.png", (20 * label % 256, 60 * index % 256, 120))
-            score = float(rng.uniform(0.0, 1.0))
-            reals.append((label, name, path, score))
-            scores.append(ScoreRecord(path=str(path), class_name=name, label=label, sha256="x",
-                                      measures={"softmax": score, "cosine": 0.3, "hessel": 0.7}, clip_model="m",
-                                      template="a photo of a {}", score=score,
-                                      group=clipscore_group(score, config.guidance.alpha)))  # fmt: skip
+            reals.append((label, name, path, float(rng.uniform(0.0, 1.0))))
+    sampler = bind(config.guidance, SamplingContext(reals_per_class, [real[3] for real in reals], default_alpha=0.3))
+    alpha = 0.3 if sampler.threshold is None else sampler.threshold
+    scores = [ScoreRecord(path=str(path), class_name=name, label=label, sha256="x",
+                          measures={"softmax": score, "cosine": 0.3, "hessel": 0.7}, clip_model="m",
+                          template="a photo of a {}", score=score, group=clipscore_group(score, alpha))
+              for label, name, path, score in reals]  # fmt: skip
     ScoreRecord.write_all(run, scores)
     prompts = {name: prompts_of(name, num_prompts) for name in names}
     PromptTable(prompts).write(run)
@@ -78,7 +78,8 @@ def make_image_run(
     plan, manifest = [], []
     img2img = get_method(method).overrides.get("generator", {}).get("name") in ("real-guidance", "da-fusion")
     for source_index, (label, name, path, score) in enumerate(reals):
-        lambdas, group = sample_lambdas(config.guidance, images_per_real, rng, score=score, shots=reals_per_class)
+        lambdas = sampler.draw(images_per_real, score, rng)
+        group = None if sampler.threshold is None else clipscore_group(score, sampler.threshold)
         for m in range(images_per_real):
             row = PlanRow(row_id=len(plan), class_name=name, label=label, source_path=str(path),
                           source_index=source_index, m=m, prompt=f"best quality, high quality, {prompts[name][m % num_prompts]}",

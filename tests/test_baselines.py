@@ -6,6 +6,7 @@ from PIL import Image
 
 from dalda.generators.img2img import Img2ImgEngine, steps_for
 from dalda.config import GenerationConfig, ModelsConfig
+from dalda.configure import rebuild
 from dalda.images import load_rgb
 from dalda.data.stage import run_data_stage
 from dalda.generation.stage import run_generate_stage
@@ -66,8 +67,7 @@ def test_baseline_plan_generates_through_the_stage(tiny_config, generator):
 def test_a_plan_for_another_generator_is_refused(tiny_config):
     run = prepare_run(tiny_config)
     run_data_stage(tiny_config, run)
-    run_plan_stage(tiny_config.model_copy(update={"prompts": tiny_config.prompts.model_copy(update={"source": "base"}),
-                                                  "guidance": tiny_config.guidance.model_copy(update={"strategy": "random"})}), run)
+    run_plan_stage(rebuild(tiny_config, {"prompts": {"source": "base"}, "guidance": {"strategy": "random"}}), run)
     other = tiny_config.model_copy(update={"generator": tiny_config.generator.model_copy(update={"name": "real-guidance"})})
     with pytest.raises(ValueError, match="re-run `dalda plan`"):
         run_generate_stage(other, run)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from dalda.scorers import SCORERS
+
 from dalda.artefacts import FilterRecord, ManifestLine
 from dalda.experiments.spec import build_cells, load_spec
 from dalda.rundir import RunDir
@@ -44,7 +46,8 @@ def test_real_grid_crosses_every_scorer_with_filter_on_and_off():
             assert plain.generator.name == filtered.generator.name == generator and plain.data.shots == 1
             assert plain.evaluate.dino and plain.evaluate.fid and plain.evaluate.kid
     assert config["sdxl.vqa"].generation.resolution == 1024 and config["plus.vqa"].generation.resolution == 512
-    assert config["ipa.vqa"].guidance.alpha == 0.5  # each scorer keeps its own default alpha
+    vqa = config["ipa.vqa"]  # each scorer keeps its own default alpha (α unset: resolved when the plan is bound)
+    assert vqa.guidance.alpha is None and SCORERS.get(vqa.score.variant).default_alpha == 0.5
     stages = {cell.method: cell.stages for cell in cells}
     assert stages["ipa.siglip.filter"] == ("data", "score", "prompts", "plan", "generate", "filter", "train", "evaluate")
     assert "filter" not in stages["ipa.siglip"]

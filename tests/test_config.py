@@ -9,11 +9,13 @@ import yaml
 from dalda.config import ConfigError, config_to_yaml
 from dalda.configure import build_config, load_config
 from dalda.methods import method_label
+from dalda.scorers import SCORERS
 
 
 def test_defaults_are_the_papers_values():
     config = build_config()
-    assert config.guidance.alpha == 0.3
+    # α is AGS's setting; unset, it is the scorer's own default (0.3 for CLIP's softmax), resolved when used
+    assert config.guidance.alpha is None and SCORERS.get(config.score.variant).default_alpha == 0.3
     assert (config.guidance.min_low, config.guidance.max_low) == (0.7, 0.9)
     assert (config.guidance.min_high, config.guidance.max_high) == (0.1, 0.4)
     assert config.train.synthetic_probability == 0.5 and config.prompts.num_prompts == 10
@@ -21,7 +23,7 @@ def test_defaults_are_the_papers_values():
     assert config.models.sd_model == "CompVis/stable-diffusion-v1-4" and config.models.profile == "real"
     assert (config.generation.guidance_scale, config.generation.resolution, config.generation.steps) == (7.5, 512, 30)
     assert (config.train.epochs, config.train.batch_size, config.train.image_size) == (50, 32, 224)
-    assert (config.train.resnet_lr, config.train.clip_lr) == (1e-4, 2e-4)
+    assert (config.train.probes["resnet50"]["lr"], config.train.probes["clip"]["lr"]) == (1e-4, 2e-4)
     assert method_label(config) == "llm-ags"
 
 

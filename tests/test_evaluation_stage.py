@@ -56,7 +56,7 @@ def test_evaluate_writes_results_consistent_with_the_split(tmp_path):
 
 def test_zero_shot_reference_equals_the_untrained_clip_probe(tmp_path):
     # A learning rate too small to move the head: the CLIP probe is still its zero-shot initialisation.
-    config = tiny_run_config(tmp_path, train={"classifiers": ["clip"], "clip_lr": 1e-12, "clip_weight_decay": 0.0})
+    config = tiny_run_config(tmp_path, train={"classifiers": ["clip"], "probes": {"clip": {"lr": 1e-12, "weight_decay": 0.0}}})
     run, _ = make_run(config, images_per_real=0)
     run_train_stage(config, run)
     run_evaluate_stage(config, run)

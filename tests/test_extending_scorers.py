@@ -16,7 +16,7 @@ from dalda.configure import build_config
 from dalda.data.stage import run_data_stage
 from dalda.io import read_jsonl
 from dalda.pipeline import prepare_run
-from dalda.planning.guidance import ags_parameters
+from dalda.guidance import SamplingContext, bind
 from dalda.planning.stage import run_plan_stage
 from dalda.scorers import SCORERS, Measurer, Measures
 from dalda.scoring.stage import run_score_stage
@@ -70,8 +70,11 @@ def config(toy_scorer, tmp_path):
 
 
 def test_the_scorer_is_chosen_by_score_variant_and_brings_its_alpha(config):
-    assert config.guidance.alpha == 0.5
-    assert build_config(overrides=["score.variant=toy-brightness", "guidance.alpha=0.2"]).guidance.alpha == 0.2
+    def threshold(guidance):  # the α AGS uses, bound as the score and plan stages bind it
+        return bind(guidance, SamplingContext(1, default_alpha=SCORERS.get(config.score.variant).default_alpha)).threshold
+
+    assert config.guidance.alpha is None and threshold(config.guidance) == 0.5  # derived, never frozen
+    assert threshold(build_config(overrides=["score.variant=toy-brightness", "guidance.alpha=0.2"]).guidance) == 0.2
 
 
 def test_score_stage_stores_the_scorers_measures_and_value(config):
@@ -96,7 +99,7 @@ def test_plan_lambdas_follow_the_toy_scores(config):
     for record in split.train:
         mine = [row for row in rows if row.source_path == str(record.path)]
         score = values[str(record.path)]
-        params = ags_parameters(score, split.shots, config.guidance)
+        params = bind(config.guidance, SamplingContext(split.shots, default_alpha=0.5)).parameters(score)
         assert {row.clipscore for row in mine} == {score} and {row.group for row in mine} == {params.group}
         assert all(params.low <= row.ip_scale <= params.high for row in mine)
         # the image's lambdas average to the mean of the AGS distribution its toy score picks (4 standard errors)

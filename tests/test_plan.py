@@ -5,15 +5,15 @@ import pytest
 from dalda.data.stage import run_data_stage
 from dalda.io import write_json_atomic
 from dalda.pipeline import prepare_run
-from dalda.planning.guidance import ags_parameters
+from dalda.configure import rebuild
+from dalda.guidance import SamplingContext, bind
 from dalda.artefacts import PlanRow
 from dalda.planning.stage import run_plan_stage
 from dalda.scoring.stage import run_score_stage
 
 
 def _with(config, **sections):
-    updates = {name: getattr(config, name).model_copy(update=values) for name, values in sections.items()}
-    return config.model_copy(update=updates)
+    return rebuild(config, sections)
 
 
 @pytest.fixture
@@ -61,8 +61,9 @@ def test_plan_is_byte_identical_for_same_config_and_seed(ready):
 def test_ags_lambdas_follow_each_images_score(ready):
     config, run, split, _ = ready
     rows = run_plan_stage(config, run)
+    sampler = bind(config.guidance, SamplingContext(split.shots, default_alpha=0.3))
     for row in rows:
-        params = ags_parameters(row.clipscore, split.shots, config.guidance)
+        params = sampler.parameters(row.clipscore)
         assert row.group == params.group
         assert params.low <= row.ip_scale <= params.high
 

@@ -17,25 +17,24 @@ import pytest
 from PIL import Image
 from report_images_support import class_names, make_image_run, prompts_of
 
-from dalda.config import GuidanceConfig
 from dalda.configure import build_config
 from dalda.report.collect import load_run, run_scores, synthetic_rows
-from dalda.report.figures import ags_band, lambda_histogram, lambda_points, lambda_vs_score, plt, resolved_guidance
+from dalda.report.figures import bound_sampler, lambda_histogram, lambda_points, lambda_vs_score, plt, sampler_band
 from dalda.report.gallery import CLASSES_PER_PAGE, OPEN_UP_TO, THUMB_SIZE, gallery_html, prompt_tables_html
 from dalda.report.stage import build_report, run_report_stage
-from dalda.scorers import HIGH, LOW
+from dalda.guidance import GUIDANCE, HIGH, LOW, AgsSettings, SamplingContext
 
 
 def test_ags_band_is_the_plan_stages_range_and_mean():
-    cfg = GuidanceConfig(alpha=0.4)
+    cfg = AgsSettings(alpha=0.4)
     xs = np.array([0.0, 0.2, 0.4, 0.41, 0.9, 1.0])
-    band = ags_band(cfg, shots=4, xs=xs)
+    band = sampler_band(GUIDANCE.get("ags").bind(cfg, SamplingContext(shots=4)), xs)
     assert list(band["group"]) == [LOW, LOW, LOW, HIGH, HIGH, HIGH]
     assert list(band["low"]) == [cfg.min_low] * 3 + [cfg.min_high] * 3
     assert list(band["high"]) == [cfg.max_low] * 3 + [cfg.max_high] * 3
-    assert band["mu"][1] == pytest.approx(cfg.min_low + (cfg.max_low - cfg.min_low) * 0.8)
-    assert band["mu"][4] == pytest.approx(cfg.min_high + (cfg.max_high - cfg.min_high) * 0.1)
-    clipped = ags_band(cfg.model_copy(update={"ags_variant": "clipped"}), shots=4, xs=xs)
+    assert band["centre"][1] == pytest.approx(cfg.min_low + (cfg.max_low - cfg.min_low) * 0.8)
+    assert band["centre"][4] == pytest.approx(cfg.min_high + (cfg.max_high - cfg.min_high) * 0.1)
+    clipped = sampler_band(GUIDANCE.get("ags-clipped").bind(cfg, SamplingContext(shots=4)), xs)
     assert clipped["high"][4] == pytest.approx(cfg.max_high + 0.1 * math.sqrt(4)) and clipped["high"][0] == cfg.max_low
 
 
@@ -43,15 +42,15 @@ def test_scatter_points_are_plan_lambdas_over_their_real_images_scores(tmp_path)
     run = make_image_run(tmp_path / "run", classes=3)
     record = load_run(run.root)
     scores = run_scores(record)
-    guidance = resolved_guidance(record, scores)
-    points = lambda_points(record, scores, guidance.alpha)
+    sampler = bound_sampler(record, scores)
+    points = lambda_points(record, scores, sampler.threshold)
     plan = [json.loads(line) for line in run.plan.read_text().splitlines()]
     assert [(p.score, p.ip_scale, p.group) for p in points] == [
         (pytest.approx(scores[str(Path(row["source_path"]).resolve())]), row["ip_scale"], row["group"]) for row in plan
     ]
     for point in points:  # every λ lies in its group's band, which the scatter draws
-        low, high = ((guidance.min_low, guidance.max_low) if point.group == LOW else (guidance.min_high, guidance.max_high))
-        assert low <= point.ip_scale <= high and (point.group == LOW) == (point.score <= guidance.alpha)
+        low, high = sampler.band(point.score)
+        assert low <= point.ip_scale <= high and (point.group == LOW) == (point.score <= sampler.threshold)
     assert lambda_vs_score([record], tmp_path / "scatter.png").is_file()
 
 
@@ -59,7 +58,7 @@ def test_scatter_uses_the_quantile_alpha_the_score_stage_used(tmp_path):
     run = make_image_run(tmp_path / "run", classes=4, overrides={"guidance": {"alpha_quantile": 0.5}})
     record = load_run(run.root)
     scores = run_scores(record)
-    assert resolved_guidance(record, scores).alpha == pytest.approx(float(np.median(list(scores.values()))))
+    assert bound_sampler(record, scores).threshold == pytest.approx(float(np.median(list(scores.values()))))
 
 
 def test_scatter_is_left_out_without_lambdas(tmp_path):

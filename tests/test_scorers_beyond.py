@@ -21,6 +21,7 @@ from dalda.models.blip_vqa import build_blip_vqa, load_vqa
 from dalda.models.siglip import build_siglip, load_siglip
 from dalda.pipeline import prepare_run
 from dalda.planning.stage import run_plan_stage
+from dalda.guidance import SamplingContext, bind
 from dalda.scorers import SCORERS
 from dalda.scorers.vqa import vqa_question
 from dalda.scoring.stage import run_score_stage
@@ -35,10 +36,17 @@ def _images(count: int = 4) -> list[Image.Image]:
     return [Image.fromarray(rng.integers(0, 256, (40 + 8 * i, 48, 3), dtype=np.uint8)) for i in range(count)]
 
 
+def _threshold(*overrides: str) -> float:
+    """The α AGS uses for a config (bound as the score and plan stages bind it)."""
+    config = build_config(overrides=list(overrides))
+    context = SamplingContext(1, default_alpha=SCORERS.get(config.score.variant).default_alpha)
+    return bind(config.guidance, context).threshold
+
+
 def test_each_scorer_brings_its_own_default_alpha():
-    assert build_config(overrides=["score.variant=siglip"]).guidance.alpha == 0.3
-    assert build_config(overrides=["score.variant=vqa"]).guidance.alpha == 0.5
-    assert build_config(overrides=["score.variant=vqa", "guidance.alpha=0.2"]).guidance.alpha == 0.2
+    assert _threshold("score.variant=siglip") == 0.3
+    assert _threshold("score.variant=vqa") == 0.5
+    assert _threshold("score.variant=vqa", "guidance.alpha=0.2") == 0.2
 
 
 def test_vqa_scorer_equals_the_models_own_yes_probability():

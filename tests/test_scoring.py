@@ -54,7 +54,7 @@ def test_scores_file_histogram_and_model_identity(scored):
     assert all(row["clip_model"].startswith("tiny-random:") for row in rows)  # never passes for real CLIP
     for row in rows:  # the run's own value and High/Low group, for readers of the file
         assert row["score"] == row["softmax"]
-        assert row["group"] == ("low" if row["score"] <= config.guidance.alpha else "high")
+        assert row["group"] == ("low" if row["score"] <= 0.3 else "high")  # α unset: the softmax scorer's 0.3
     assert run.score_histogram.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

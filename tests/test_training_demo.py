@@ -22,7 +22,7 @@ def test_resnet_probe_learns_the_demo(tmp_path):
             "epochs": 2,
             "batch_size": 32,
             "image_size": 48,
-            "resnet_lr": 3e-2,
+            "probes": {"resnet50": {"lr": 3e-2}},
             "normalization": "backbone",
             "synthetic_probability": 0.0,
         },

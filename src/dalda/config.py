@@ -16,13 +16,13 @@ import logging
 import re
 import types
 import typing
-import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing_extensions import Self
 
 
 BASE_PROMPT = "a photo of a {}"
@@ -38,7 +38,7 @@ def strip_url_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 """The paper's Base Prompt ({} is the class name): the default of ``prompts.base_template``, of the CLIPScore
-prompt (``score.template``) and of the CLIP head's class prompt (``train.clip_template``)."""
+prompt (``score.template``) and of the CLIP head's class prompt (``train.probes.clip.template``)."""
 
 
 def base_prompts(classes: list[str], template: str = BASE_PROMPT) -> dict[str, list[str]]:
@@ -71,8 +71,33 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class DataConfig(_Section):
+class _ChoiceSection(_Section):
+    """A section whose :attr:`choice` field names a registry entry; the chosen entry's own settings
+    (``dalda.settings``) sit beside the section's fields, e.g. ``generator: {name: da-fusion, steps: 50}``.
+
+    The schema keeps them as they come; ``dalda.configure.build_config`` checks each against the entry's settings
+    model and stores the resolved values (every setting, defaults included), which is what ``config.yaml``
+    records. Entries read them typed with ``TheirSettings.of(section)``.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    choice: ClassVar[str]
+    """The field that names the entry."""
+
+    def entry_values(self) -> dict[str, Any]:
+        """The chosen entry's settings as stored in the section."""
+        return dict(self.__pydantic_extra__ or {})
+
+    def with_entry_values(self, values: dict[str, Any]) -> Self:
+        """A copy of the section holding ``values`` as the entry's settings (and nothing else beside its fields)."""
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self).model_construct(_fields_set=self.model_fields_set, **fields, **values)
+
+
+class DataConfig(_ChoiceSection):
     """Which dataset, how many shots, which trial, and how the evaluation split is drawn."""
+
+    choice: ClassVar[str] = "dataset"
 
     dataset: str = Field("demo", description="demo | pets | caltech101 | flowers102 | imagefolder")
     root: Path | None = Field(None, description="Dataset folder (torchvision root or ImageFolder root).")
@@ -140,8 +165,10 @@ class ModelsConfig(_Section):
     )
 
 
-class ScoreConfig(_Section):
+class ScoreConfig(_ChoiceSection):
     """CLIPScore of each real image against its class prompt (paper Sec. 3.1)."""
+
+    choice: ClassVar[str] = "variant"
 
     variant: str = Field(
         "softmax",
@@ -157,52 +184,29 @@ class ScoreConfig(_Section):
         return check_class_slot("score.template", value)
 
 
-class GuidanceConfig(_Section):
-    """How the IP-Adapter weight lambda is chosen per synthetic image (paper Sec. 3.2, Tab. 4)."""
+class GuidanceConfig(_ChoiceSection):
+    """How the IP-Adapter weight lambda is chosen per synthetic image (paper Sec. 3.2, Tab. 4).
 
-    strategy: Literal["ags", "random", "fixed"] = Field(
-        "ags", description="ags: adaptive (paper); random: RS, lambda ~ U(random_min, random_max); fixed: fixed_scale."
-    )
-    ags_variant: Literal["truncated", "clipped"] = Field(
-        "truncated", description="truncated: the paper's truncated normal; clipped: the authors' code (clamped normal)."
-    )
-    alpha: float = Field(
-        0.3, ge=0.0, le=1.0, description="Score threshold between Low and High groups (unset: the scorer's default)."
-    )
-    min_low: float = Field(0.7, ge=0.0, le=1.0, description="Low group (score <= alpha): lambda range minimum.")
-    max_low: float = Field(0.9, ge=0.0, le=1.0, description="Low group: lambda range maximum.")
-    min_high: float = Field(0.1, ge=0.0, le=1.0, description="High group (score > alpha): lambda range minimum.")
-    max_high: float = Field(0.4, ge=0.0, le=1.0, description="High group: lambda range maximum.")
-    sigma_per_shot: float = Field(0.05, gt=0.0, description="sigma = sigma_per_shot * shots.")
-    random_min: float = Field(0.0, ge=0.0, description="random (RS): lambda ~ Uniform(random_min, random_max).")
-    random_max: float = Field(1.0, ge=0.0, description="random (RS): upper end.")
-    fixed_scale: float = Field(0.5, ge=0.0, description="fixed: the lambda of every image (paper sweeps 0.0-1.0).")
-    alpha_quantile: float | None = Field(
-        None,
-        ge=0.0,
-        le=1.0,
-        description="Set alpha to this quantile of the dataset's alignment scores instead of a fixed number "
-        "(e.g. 0.25: the lowest quarter of the images is Low); unset: guidance.alpha.",
+    ``strategy`` names a λ sampler of ``dalda.guidance`` (``ags``: the paper's Adaptive Guidance Scaling;
+    ``ags-clipped``: the authors' code's variant; ``random``: RS; ``fixed``); its settings sit beside it
+    (``guidance: {strategy: fixed, fixed_scale: 0.3}``).
+    """
+
+    choice: ClassVar[str] = "strategy"
+    strategy: str = Field(
+        "ags", description="A λ sampler of dalda.guidance: ags (paper), ags-clipped (authors' code), random (RS), fixed."
     )
 
-    @model_validator(mode="after")
-    def _ranges_ordered(self) -> GuidanceConfig:
-        for low, high in (("min_low", "max_low"), ("min_high", "max_high"), ("random_min", "random_max")):
-            if getattr(self, low) > getattr(self, high):
-                raise ValueError(
-                    f"guidance.{low}={getattr(self, low)} is greater than guidance.{high}={getattr(self, high)}; "
-                    f"set {low} <= {high}"
-                )
-        return self
 
-
-class PromptsConfig(_Section):
+class PromptsConfig(_ChoiceSection):
     """Text prompts: the paper's Base Prompt or M class-specific prompts written by an LLM (Sec. 3.3).
 
     Defaults are the paper's GPT-4 settings (Tab. 4). ``max_retries`` bounds the *repair* requests of one round
     (a response that is not JSON, misses classes or names another class); ``network_retries`` bounds the
     re-sends of one request after a timeout, a connection error, HTTP 5xx or HTTP 429.
     """
+
+    choice: ClassVar[str] = "backend"
 
     source: Literal["llm", "base"] = Field("llm", description="llm: M prompts per class; base: 'a photo of a {class}'.")
     backend: str = Field(
@@ -344,11 +348,10 @@ class TrainConfig(_Section):
         description="authors: mean=std=0.5 for both classifiers (the authors' code); "
         "backbone: each backbone's own statistics (ImageNet for ResNet50, CLIP's for CLIP).",
     )
-    resnet_lr: float = Field(1e-4, gt=0.0, description="Adam learning rate of the ResNet50 head.")
-    clip_lr: float = Field(2e-4, gt=0.0, description="AdamW learning rate of the CLIP head.")
-    clip_weight_decay: float = Field(0.1, ge=0.0, description="AdamW weight decay of the CLIP head.")
-    clip_template: str = Field(
-        BASE_PROMPT, description="Class prompt whose CLIP text embedding initialises the CLIP head (zero-shot)."
+    probes: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Each chosen classifier's own settings by name (e.g. {clip: {lr: 2e-4}}); unset ones take the "
+        "probe's defaults (dalda.probes).",
     )
     finetune_backbone: bool = Field(False, description="Train the whole backbone too (no feature cache then).")
     cache_features: bool = Field(
@@ -372,11 +375,6 @@ class TrainConfig(_Section):
         description="Also train each classifier on the real images alone (same seed and protocol) as the report's "
         "real-only reference row; cheap under protocol=fast (cached features), doubles training under authors.",
     )
-
-    @field_validator("clip_template")
-    @classmethod
-    def _one_class_slot(cls, value: str) -> str:
-        return check_class_slot("train.clip_template", value)
 
 
 class EvaluateConfig(_Section):
@@ -417,8 +415,10 @@ class EvaluateConfig(_Section):
     kid_subsets: int = Field(100, ge=1, description="KID: number of random subsets averaged.")
 
 
-class GeneratorConfig(_Section):
+class GeneratorConfig(_ChoiceSection):
     """The generator: DALDA's SD + IP-Adapter, or one of the paper's baselines (Real Guidance, DA-Fusion)."""
+
+    choice: ClassVar[str] = "name"
 
     name: str = Field(
         "ip-adapter",
@@ -456,12 +456,14 @@ class GeneratorConfig(_Section):
         return values
 
 
-class FilterConfig(_Section):
+class FilterConfig(_ChoiceSection):
     """The optional filter stage between generate and train: reject off-class synthetic images and near-copies.
 
     Off by default (the paper trains on every synthetic image). Nothing is deleted: the decisions go to
     ``synthetic/filter.jsonl`` and the manifest's ``filter`` column, and training skips rejected images.
     """
+
+    choice: ClassVar[str] = "scorer"
 
     enabled: bool = Field(False, description="Run the filter stage after generate (off: the paper's pipeline).")
     scorer: str = Field("softmax", description="An alignment scorer of dalda.scorers scoring each synthetic image.")
@@ -497,48 +499,9 @@ class DaldaConfig(_Section):
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     filter: FilterConfig = Field(default_factory=FilterConfig)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _baseline_alias(cls, values: Any) -> Any:
-        """Accept the old ``baseline:`` section (``baseline.generator`` is now ``generator.name``), with a warning,
-        so configs and run directories written before the rename still load; ``generator:`` values win."""
-        if not isinstance(values, dict) or "baseline" not in values:
-            return values
-        values = dict(values)
-        old = values.pop("baseline")
-        if not isinstance(old, dict):
-            raise ValueError(f"baseline must be a section of generator settings, not {old!r}; use generator:")
-        renamed = {_BASELINE_FIELDS.get(key, key): value for key, value in old.items()}
-        _warn_renamed("the config section baseline: is now generator: (and baseline.generator is generator.name)")
-        current = values.get("generator") or {}
-        values["generator"] = {**renamed, **current} if isinstance(current, dict) else current
-        return values
 
-
-_BASELINE_FIELDS = {"generator": "name"}
-"""Fields of the deprecated ``baseline:`` section whose name changed in ``generator:`` (others keep theirs)."""
-
-
-def _warn_renamed(message: str) -> None:
-    warnings.warn(message, DeprecationWarning, stacklevel=3)
-    logging.getLogger(__name__).warning(message)
-
-
-def _parse_override(text: str) -> tuple[list[str], Any]:
-    if "=" not in text:
-        raise ConfigError(f"override {text!r} is not of the form section.field=value")
-    key, raw = text.split("=", 1)
-    path = key.strip().split(".")
-    if path[0] == "baseline" and len(path) == 2:  # deprecated spelling; an override beats the file's generator:
-        renamed = ["generator", _BASELINE_FIELDS.get(path[1], path[1])]
-        _warn_renamed(f"{'.'.join(path)} is now {'.'.join(renamed)}")
-        path = renamed
-    return path, _typed_value(path, raw)
-
-
-def _field_type(path: list[str]) -> Any:
-    """The annotation of the config field at ``path``, or None when no such field exists."""
-    model: Any = DaldaConfig
+def field_annotation(model: Any, path: list[str]) -> Any:
+    """The annotation of the field at ``path`` below the pydantic model ``model``; None when there is none."""
     annotation: Any = None
     for part in path:
         if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
@@ -551,7 +514,7 @@ def _field_type(path: list[str]) -> Any:
 _SCALARS = (str, int, float, bool, Path)
 
 
-def _typed_value(path: list[str], raw: str) -> Any:
+def typed_value(annotation: Any, raw: str) -> Any:
     """The value of one ``-s`` override, read so that strings stay strings.
 
     A scalar field (str, number, bool, path, choice) gets the raw text, exactly as typed, and pydantic coerces
@@ -559,7 +522,6 @@ def _typed_value(path: list[str], raw: str) -> Any:
     trailing space. An optional field takes ``null``/``none``/``~``/empty as None. Lists and sections are read
     as YAML; text that is not valid YAML is taken as a string (and validation names the field if that is wrong).
     """
-    annotation = _field_type(path)
     options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
     optional = type(None) in options
     kinds = [kind for kind in options if kind is not type(None)] or [annotation]
@@ -576,39 +538,28 @@ def _typed_value(path: list[str], raw: str) -> Any:
         return raw
 
 
-def _set_nested(tree: dict[str, Any], path: list[str], value: Any) -> None:
-    node = tree
-    for part in path[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"override {'.'.join(path)} goes through {part!r}, which is not a section")
-    node[path[-1]] = value
-
-
-def _describe(error: ValidationError) -> str:
+def describe(error: ValidationError, prefix: str = "") -> str:
+    """A pydantic error as lines that name each field (``prefix`` + its location), the problem and the value."""
     lines = []
     for item in error.errors():
         if item["type"] == "value_error":  # our own validators already name the fields and values
             lines.append(item["msg"].removeprefix("Value error, "))
             continue
-        field = ".".join(str(p) for p in item["loc"]) or "config"
+        field = prefix + ".".join(str(p) for p in item["loc"]) or "config"
         lines.append(f"{field}: {item['msg']} (got {item.get('input')!r})")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
-def parse_config(values: dict[str, Any] | None = None, overrides: list[str] | None = None) -> DaldaConfig:
-    """Validate a nested dict of values plus ``section.field=value`` overrides against the schema.
+def parse_config(values: dict[str, Any] | None = None) -> DaldaConfig:
+    """Validate a nested dict of values against the schema alone (entry names and settings unchecked).
 
-    Registry names are not checked here: build configs with ``dalda.configure.build_config``.
+    Build configs with ``dalda.configure.build_config``, which also reads overrides and old spellings, checks
+    entry names and resolves the chosen entries' settings.
     """
-    tree: dict[str, Any] = dict(values or {})
-    for text in overrides or []:
-        path, value = _parse_override(text)
-        _set_nested(tree, path, value)
     try:
-        return DaldaConfig.model_validate(tree)
+        return DaldaConfig.model_validate(dict(values or {}))
     except ValidationError as error:
-        raise ConfigError(_describe(error)) from None
+        raise ConfigError(describe(error)) from None
 
 
 def read_config_file(path: Path | None) -> dict[str, Any]:

@@ -1,81 +1,415 @@
-"""Building a config: the schema parse of ``dalda.config`` plus the checks that need the registries.
+"""Building a config: the schema of ``dalda.config``, the registries' entries and their own settings, old spellings.
 
 ``dalda.config`` sits at the bottom of the package and knows no registry, so a field that names an extension
-entry (``data.dataset``, ``generator.name``, ...) is a plain string there. This module checks each such field against
-its registry, with an error naming the field and the choices, applies the rules an entry carries (a dataset
-that needs ``data.root``; a scorer's default ``guidance.alpha``; a generator's own checkpoints and resolution),
-and is what the CLI, the grid runner and the tests build configs with.
+entry (``data.dataset``, ``generator.name``, ...) is a plain string there, and the chosen entry's settings are
+kept beside it unchecked. This module is where a config is built (the CLI, the Python API, the grid runner,
+``python -m dalda.generation`` and the tests all come here):
+
+1. old spellings are moved to where they live now (:data:`RENAMES`, one table), with one deprecation warning;
+2. ``section.field=value`` overrides are read as text and typed by the field they set: a central field's
+   annotation, or the chosen entry's own setting (so ``-s generator.steps=20`` is an int for the generator that
+   runs);
+3. every choice is checked against its registry, and the chosen entry's settings are validated by its settings
+   model and stored resolved (defaults included); settings that belong to another entry of the same axis are
+   dropped with a note when they come from a file (configs written before the entries owned them hold them all),
+   and refused when an override sets them (a typo for the setting of the entry you meant);
+4. the rules entries carry are checked (a dataset that needs ``data.root``).
+
+Changing a choice with an override (``-s generator.name=da-fusion`` on a run whose file holds ip-adapter's
+settings) starts the new entry from its own defaults: the file's settings were the other entry's.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dalda.config import ConfigError, DaldaConfig, parse_config, read_config_file
+from pydantic import ValidationError
+
 from dalda.chat import CHAT_BACKENDS
+from dalda.config import (
+    ConfigError,
+    DaldaConfig,
+    _ChoiceSection,
+    describe,
+    field_annotation,
+    read_config_file,
+    typed_value,
+)
 from dalda.datasets import DATASETS
 from dalda.generators import GENERATORS
+from dalda.guidance import GUIDANCE
 from dalda.metrics import FIDELITY_FEATURES
 from dalda.probes import PROBES
 from dalda.registry import Registry, UnknownEntryError
 from dalda.scorers import SCORERS
+from dalda.settings import EntrySettings
 
-REGISTRY_FIELDS: tuple[tuple[str, Registry[Any]], ...] = (
-    ("data.dataset", DATASETS),
-    ("score.variant", SCORERS),
-    ("filter.scorer", SCORERS),
-    ("generator.name", GENERATORS),
-    ("prompts.backend", CHAT_BACKENDS),
+log = logging.getLogger(__name__)
+
+Tree = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A section whose choice field (``_ChoiceSection.choice``) names an entry of ``registry``."""
+
+    section: str
+    registry: Registry[Any]
+
+    @property
+    def key(self) -> str:
+        return _section_model(self.section).choice
+
+
+CHOICES: tuple[Choice, ...] = (
+    Choice("data", DATASETS),
+    Choice("score", SCORERS),
+    Choice("guidance", GUIDANCE),
+    Choice("prompts", CHAT_BACKENDS),
+    Choice("generator", GENERATORS),
+    Choice("filter", SCORERS),
+)
+"""Every section that chooses one entry: the entry's settings sit beside the section's fields."""
+
+
+
+@dataclass(frozen=True)
+class EntryTable:
+    """A mapping field that holds several entries' settings by entry name (``train.probes``)."""
+
+    path: str
+    registry: Registry[Any]
+    chosen_by: str | None
+    """The list field naming the entries in use (only theirs are resolved); None: every registered entry."""
+
+    def chosen(self, config: DaldaConfig) -> list[str]:
+        if self.chosen_by is None:
+            return list(self.registry)
+        section, field = self.chosen_by.split(".")
+        return list(getattr(getattr(config, section), field))
+
+
+TABLES: tuple[EntryTable, ...] = (EntryTable("train.probes", PROBES, chosen_by="train.classifiers"),)
+"""Every field that holds the settings of several entries of one axis."""
+
+NAME_FIELDS: tuple[tuple[str, Registry[Any]], ...] = (
     ("train.classifiers", PROBES),
     ("evaluate.fidelity_features", FIDELITY_FEATURES),
 )
-"""Each config field that names a registry entry, and that registry: one line per extension axis."""
+"""Fields that name registry entries without settings beside them (checked against their registry)."""
 
 
-def _field(config: DaldaConfig, path: str) -> Any:
-    value: Any = config
+def _section_model(section: str) -> type[_ChoiceSection]:
+    return DaldaConfig.model_fields[section].annotation  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------------- old spellings
+
+
+class Text(str):
+    """An override's value as the user typed it, typed later by the field it ends up in."""
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """One old spelling: ``old`` (a dotted path) and ``move(tree, value)``, which puts the value where it lives now
+    (or drops it, returning False when the value is then lost; it is named in the warning)."""
+
+    old: str
+    move: Callable[[Tree, Any], bool]
+    now: str
+    """Where it lives now, for the warning."""
+
+
+def _get(tree: Tree, path: str) -> Any:
+    node: Any = tree
     for part in path.split("."):
-        value = getattr(value, part)
-    return value
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
-def _problems(config: DaldaConfig) -> list[str]:
-    """Unknown registry names, then the rules of the chosen entries; empty when the config is valid."""
-    problems = []
-    for path, registry in REGISTRY_FIELDS:
-        value = _field(config, path)
+def _has(tree: Tree, path: str) -> bool:
+    section, _, field = path.rpartition(".")
+    node = _get(tree, section) if section else tree
+    return isinstance(node, dict) and field in node
+
+
+def _pop(tree: Tree, path: str) -> Any:
+    section, _, field = path.rpartition(".")
+    node = _get(tree, section) if section else tree
+    return node.pop(field)
+
+
+def _put(tree: Tree, path: str, value: Any, *, keep_existing: bool = True) -> None:
+    """Set ``path`` to ``value``; an existing value wins when ``keep_existing`` (the new spelling beats the old)."""
+    *sections, field = path.split(".")
+    node = tree
+    for part in sections:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{path} goes through {part!r}, which is not a section")
+        node = child
+    if keep_existing and field in node:
+        return
+    node[field] = value
+
+
+def _moved(new: str) -> Callable[[Tree, Any], bool]:
+    def move(tree: Tree, value: Any) -> bool:
+        _put(tree, new, value)
+        return True
+
+    return move
+
+
+def _baseline_section(tree: Tree, value: Any) -> bool:
+    """``baseline:`` was the generator section (``baseline.generator`` its ``name``); ``generator:`` values win."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"baseline must be a section of generator settings, not {value!r}; use generator:")
+    for key, item in value.items():
+        _put(tree, "generator.name" if key == "generator" else f"generator.{key}", item)
+    return True
+
+
+def _ags_variant(tree: Tree, value: Any) -> bool:
+    """``guidance.ags_variant: clipped`` is the ``ags-clipped`` sampler now. Configs written with the field also
+    froze ``guidance.alpha`` (the scorer's default) beside ``alpha_quantile``: the quantile is what they meant."""
+    guidance = tree.setdefault("guidance", {})
+    if guidance.get("alpha_quantile") is not None:
+        guidance.pop("alpha", None)
+    if str(value) == "clipped" and guidance.get("strategy", "ags") == "ags":
+        guidance["strategy"] = "ags-clipped"
+    return True
+
+
+def _renamed(old: str, new: str) -> Renamed:
+    return Renamed(old, _moved(new), new)
+
+
+RENAMES: tuple[Renamed, ...] = (
+    Renamed("baseline", _baseline_section, "generator (and baseline.generator is generator.name)"),
+    Renamed("guidance.ags_variant", _ags_variant, "guidance.strategy: ags-clipped"),
+    _renamed("train.resnet_lr", "train.probes.resnet50.lr"),
+    _renamed("train.clip_lr", "train.probes.clip.lr"),
+    _renamed("train.clip_weight_decay", "train.probes.clip.weight_decay"),
+    _renamed("train.clip_template", "train.probes.clip.template"),
+)
+"""Every old spelling a config file or an override may still use, in the order they are applied."""
+
+
+def _rename(tree: Tree, origin: str) -> list[str]:
+    """Apply :data:`RENAMES` to ``tree`` in place; one note per old spelling found (``origin``: where from)."""
+    notes = []
+    for renamed in RENAMES:
+        if _has(tree, renamed.old):
+            kept = renamed.move(tree, _pop(tree, renamed.old))
+            notes.append(f"{origin}{renamed.old} is now {renamed.now}" + ("" if kept else " (value dropped)"))
+    return notes
+
+
+# ------------------------------------------------------------------------------------------------- overrides
+
+
+def _override_tree(overrides: list[str]) -> Tree:
+    tree: Tree = {}
+    for text in overrides:
+        if "=" not in text:
+            raise ConfigError(f"override {text!r} is not of the form section.field=value")
+        key, raw = text.split("=", 1)
+        path = key.strip()
+        if not path or any(not part for part in path.split(".")):
+            raise ConfigError(f"override {text!r} names no field; write section.field=value")
+        _put(tree, path, Text(raw), keep_existing=False)
+    return tree
+
+
+def _merge(base: Tree, top: Tree) -> Tree:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _chosen(tree: Tree, choice: Choice) -> str:
+    value = _get(tree, f"{choice.section}.{choice.key}")
+    if value is None:
+        return str(_section_model(choice.section).model_fields[choice.key].default)
+    return str(value)
+
+
+def _settings_model(registry: Registry[Any], name: str) -> type[EntrySettings] | None:
+    try:
+        return registry.settings_model(name)
+    except UnknownEntryError:
+        return None
+
+
+def _annotation(tree: Tree, path: list[str]) -> Any:
+    """The type the value at ``path`` must have: a central field's annotation, else the chosen entry's setting
+    (``generator.steps``), else the setting of the entry a table names (``train.probes.clip.lr``)."""
+    annotation = field_annotation(DaldaConfig, path)
+    if annotation is not None:
+        return annotation
+    for choice in CHOICES:
+        if len(path) == 2 and choice.section == path[0]:
+            model = _settings_model(choice.registry, _chosen(tree, choice))
+            return field_annotation(model, path[1:]) if model is not None else None
+    for table in TABLES:
+        depth = len(table.path.split("."))
+        if len(path) == depth + 2 and ".".join(path[:depth]) == table.path:
+            model = _settings_model(table.registry, path[depth])
+            return field_annotation(model, path[depth + 1 :]) if model is not None else None
+    return None
+
+
+def _typed(tree: Any, root: Tree, path: list[str]) -> Any:
+    """``tree`` with every override :class:`Text` typed by the field it sits in."""
+    if isinstance(tree, Text):
+        return typed_value(_annotation(root, path), str(tree))
+    if isinstance(tree, dict):
+        return {key: _typed(value, root, [*path, key]) for key, value in tree.items()}
+    return tree
+
+
+def _reset_changed_choices(file_tree: Tree, overrides: Tree) -> None:
+    """Drop a section's entry settings from the file when an override chooses another entry there."""
+    for choice in CHOICES:
+        if not _has(overrides, f"{choice.section}.{choice.key}"):
+            continue
+        section = file_tree.get(choice.section)
+        if not isinstance(section, dict) or str(_get(overrides, f"{choice.section}.{choice.key}")) == _chosen(
+            file_tree, choice
+        ):
+            continue
+        fields = _section_model(choice.section).model_fields
+        dropped = [key for key in section if key not in fields]
+        for key in dropped:
+            del section[key]
+        if dropped:
+            log.info("%s: another %s is chosen, so the file's settings %s of the previous one are not used",
+                     choice.section, choice.registry.kind, dropped)
+
+
+# --------------------------------------------------------------------------------------------- entry settings
+
+
+def _other_entries_settings(choice: Choice, chosen: str) -> dict[str, dict[str, Any]]:
+    """Setting name -> {other entry of the axis that has it: that setting's default}."""
+    owners: dict[str, dict[str, Any]] = {}
+    for name in choice.registry:
+        if name == chosen:
+            continue
+        for field, info in choice.registry.settings_model(name).model_fields.items():
+            owners.setdefault(field, {})[name] = info.get_default(call_default_factory=True)
+    return owners
+
+
+def _resolve_choice(config: DaldaConfig, choice: Choice, overridden: Tree, problems: list[str]) -> list[str]:
+    """Validate the chosen entry's settings in ``config`` and store them resolved; returns notes on dropped ones."""
+    section: _ChoiceSection = getattr(config, choice.section)
+    name = getattr(section, choice.key)
+    try:
+        model = choice.registry.settings_model(name)
+    except UnknownEntryError as error:
+        problems.append(str(error))
+        return []
+    own_fields = type(section).model_fields
+    clash = sorted(set(model.model_fields) & set(own_fields))
+    if clash:
+        problems.append(f"{choice.registry.kind} {name!r} declares settings {clash} that are fields of "
+                        f"{choice.section}:; its author must rename them")
+        return []
+    values = section.entry_values()
+    others = _other_entries_settings(choice, name)
+    notes, kept = [], {}
+    for key, value in values.items():
+        where = f"{choice.section}.{key}"
+        if key in model.model_fields:
+            kept[key] = value
+        elif key in others:
+            owners = " or ".join(others[key])
+            if _has(overridden, where):
+                problems.append(f"{where} is a setting of {choice.section}.{choice.key}={owners}, not of {name}; "
+                                f"choose that {choice.registry.kind} too, or drop the override")
+            elif any(value != default for default in others[key].values()):  # a default says nothing: silent
+                notes.append(f"{where}={value!r} belongs to {choice.section}.{choice.key}={owners}, not {name}: "
+                             "not used")
+        else:
+            known = sorted(model.model_fields) or "none"
+            problems.append(f"{where} is not a field of {choice.section} nor a setting of "
+                            f"{choice.section}.{choice.key}={name} (its settings: {known})")
+    try:
+        settings = model.model_validate(kept)
+    except ValidationError as error:
+        problems.extend(describe(error, prefix=f"{choice.section}.").splitlines()[1:])
+        return notes
+    setattr(config, choice.section, section.with_entry_values(settings.model_dump()))
+    return notes
+
+
+def _resolve_table(config: DaldaConfig, table: EntryTable, overridden: Tree, problems: list[str]) -> list[str]:
+    """Validate the settings of every chosen entry of ``table`` and store them resolved (defaults included);
+    settings of a known entry that is not chosen are dropped (refused when an override sets them)."""
+    section_name, field = table.path.split(".")
+    section = getattr(config, section_name)
+    given: dict[str, Any] = dict(getattr(section, field))
+    chosen = table.chosen(config)
+    resolved: dict[str, dict[str, Any]] = {}
+    notes = []
+    for name, values in given.items():
+        where = f"{table.path}.{name}"
+        if name not in table.registry:
+            problems.append(f"{where}: {name!r} is not a known {table.registry.kind}; choose one of "
+                            f"{table.registry.names()}")
+        elif name not in chosen:
+            if _has(overridden, where):
+                problems.append(f"{where} sets a {table.registry.kind} that {table.chosen_by} does not choose; "
+                                f"add {name} to {table.chosen_by}, or drop the override")
+            elif values:
+                notes.append(f"{where} is set but {table.chosen_by} does not choose {name}: not used")
+    for name in chosen:
+        model = _settings_model(table.registry, name)
+        if model is None:
+            continue  # an unknown name: reported by _check_names
+        values = given.get(name) or {}
+        if not isinstance(values, dict):
+            problems.append(f"{table.path}.{name} must be a mapping of settings, not {values!r}")
+            continue
+        try:
+            resolved[name] = model.model_validate(values).model_dump()
+        except ValidationError as error:
+            problems.extend(describe(error, prefix=f"{table.path}.{name}.").splitlines()[1:])
+    setattr(section, field, resolved)
+    return notes
+
+
+def _check_names(config: DaldaConfig, problems: list[str]) -> None:
+    for path, registry in NAME_FIELDS:
+        section, field = path.split(".")
+        value = getattr(getattr(config, section), field)
         for name in value if isinstance(value, list) else [value]:
             try:
                 registry.get(name)
             except UnknownEntryError as error:
-                problems.append(str(error))
-    if not problems and DATASETS.get(config.data.dataset).needs_root and config.data.root is None:
+                problems.append(str(error).strip())
+
+
+def _entry_rules(config: DaldaConfig, problems: list[str]) -> None:
+    if DATASETS.get(config.data.dataset).needs_root and config.data.root is None:
         problems.append(
             f"data.dataset={config.data.dataset} needs data.root pointing to the folder that holds the dataset"
         )
-    if config.guidance.alpha_quantile is not None and "alpha" in config.guidance.model_fields_set:
-        problems.append(
-            "guidance.alpha and guidance.alpha_quantile are both set; keep one (the quantile replaces the fixed alpha)"
-        )
-    return problems
-
-
-def build_config(values: dict[str, Any] | None = None, overrides: list[str] | None = None) -> DaldaConfig:
-    """Validate a nested dict of values plus ``section.field=value`` overrides into a checked config.
-
-    An unset ``guidance.alpha`` becomes the chosen scorer's ``default_alpha``; each field named in the chosen
-    generator's ``config_defaults`` (e.g. SDXL's checkpoints and ``generation.resolution`` 1024) takes that
-    value unless the config sets it. The resolved values are what a run directory's ``config.yaml`` records.
-    """
-    config = parse_config(values, overrides)
-    problems = _problems(config)
-    if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
-    if "alpha" not in config.guidance.model_fields_set:
-        config.guidance.alpha = SCORERS.get(config.score.variant).default_alpha
-    _apply_generator_defaults(config)
-    return config
 
 
 def _apply_generator_defaults(config: DaldaConfig) -> None:
@@ -88,6 +422,63 @@ def _apply_generator_defaults(config: DaldaConfig) -> None:
             setattr(section, field, value)
 
 
-def load_config(path: Path | None = None, overrides: list[str] | None = None) -> DaldaConfig:
+# ------------------------------------------------------------------------------------------------------ build
+
+
+def build_config(
+    values: dict[str, Any] | None = None, overrides: list[str] | None = None, *, announce: bool = True
+) -> DaldaConfig:
+    """Validate a nested dict of values plus ``section.field=value`` overrides into a checked config whose chosen
+    entries' settings are resolved; see the module docstring for the steps. ``announce=False`` reads old
+    spellings without warning (a finished run's record, read by the report)."""
+    return _build(copy.deepcopy(dict(values or {})), _override_tree(list(overrides or [])), "-s ", announce)
+
+
+def rebuild(config: DaldaConfig, values: dict[str, Any]) -> DaldaConfig:
+    """``config`` with the nested ``values`` set over it, built again: how code derives one config from another
+    (a grid's method over its base, the real-only reference). A choice ``values`` changes starts from the new
+    entry's defaults, as an override's does."""
+    return _build(config.model_dump(mode="json"), copy.deepcopy(values), "", announce=True)
+
+
+def _build(file_tree: Tree, override_tree: Tree, override_origin: str, announce: bool) -> DaldaConfig:
+    notes = _rename(file_tree, "")
+    notes += _rename(override_tree, override_origin)
+    _reset_changed_choices(file_tree, override_tree)
+    merged = _merge(file_tree, override_tree)
+    try:
+        config = DaldaConfig.model_validate(_typed(merged, merged, []))
+    except ValidationError as error:
+        raise ConfigError(describe(error)) from None
+    problems: list[str] = []
+    unused: list[str] = []
+    for choice in CHOICES:
+        unused += _resolve_choice(config, choice, override_tree, problems)
+    for table in TABLES:
+        unused += _resolve_table(config, table, override_tree, problems)
+    if not problems:
+        _check_names(config, problems)
+    if not problems:
+        _entry_rules(config, problems)
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    _apply_generator_defaults(config)
+    if announce:
+        _announce(notes, unused)
+    return config
+
+
+def _announce(renamed: list[str], unused: list[str]) -> None:
+    """One deprecation warning for the old spellings of one build (configs written by earlier versions hold many;
+    they still load) and one warning for settings given for entries the config does not choose."""
+    if renamed:
+        message = "the config uses old spellings (still read; write the new ones):\n  " + "\n  ".join(renamed)
+        warnings.warn(message, DeprecationWarning, stacklevel=4)
+        log.warning(message)
+    if unused:
+        log.warning("settings of entries this config does not choose are not used:\n  %s", "\n  ".join(unused))
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None, *, announce: bool = True) -> DaldaConfig:
     """Read a YAML config file (optional), apply overrides, validate and check."""
-    return build_config(read_config_file(path), overrides)
+    return build_config(read_config_file(path), overrides, announce=announce)

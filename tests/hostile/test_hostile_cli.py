@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dalda import cli
-from dalda.config import ConfigError, parse_config
+from dalda.config import ConfigError
+from dalda.configure import build_config
 from dalda.generation.__main__ import main as generation_main
 
 runner = CliRunner()
@@ -22,7 +23,7 @@ def _errors(result) -> list[str]:
 
 
 def test_overrides_keep_strings_as_typed():
-    config = parse_config(overrides=[
+    config = build_config(overrides=[
         "prompts.api_version=2024-06-01",  # the README's own example; YAML would make it a date
         "prompts.prefix=best quality, ",  # trailing space kept
         "prompts.model=0123456",  # a str field: not octal, not a number
@@ -52,7 +53,7 @@ def test_overrides_keep_strings_as_typed():
 )
 def test_numeric_constraints_are_checked_up_front_naming_the_field(override, names):
     with pytest.raises(ConfigError, match=names):
-        parse_config(overrides=[override])
+        build_config(overrides=[override])
 
 
 def test_empty_stages_is_an_error_not_every_stage(tmp_path):

@@ -145,7 +145,7 @@ def test_class_names_that_collide_after_normalisation_are_rejected_at_the_data_s
         run_data_stage(_config(tmp_path, root), RunDir(tmp_path / "run"))
 
 
-@pytest.mark.parametrize("field", ["score.template", "prompts.base_template", "train.clip_template"])
+@pytest.mark.parametrize("field", ["score.template", "prompts.base_template", "train.probes.clip.template"])
 def test_templates_without_a_class_slot_are_refused_at_config_time(field):
     with pytest.raises(ConfigError, match=rf"{field}='a photo' must contain exactly one '{{}}'"):
         build_config(overrides=[f"{field}=a photo"])

@@ -16,7 +16,7 @@ from dalda.config import DaldaConfig
 from dalda.registry import Registry
 from dalda.rundir import RunDir
 
-CHAT_BACKENDS = Registry[ChatBackendSpec]("chat backend", setting="prompts.backend")
+CHAT_BACKENDS = Registry[ChatBackendSpec]("chat backend", setting="prompts.backend", group="dalda.chat")
 for _spec in (TEMPLATE, OPENAI, TRANSFORMERS):
     CHAT_BACKENDS.register(_spec.name, _spec)
 

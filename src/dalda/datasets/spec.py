@@ -84,5 +84,5 @@ class DatasetSpec:
     label, the CLIP prompts, the file names and ``prompts.json`` keep the dataset's names."""
 
 
-DATASETS: Registry[DatasetSpec] = Registry("dataset", setting="data.dataset")
+DATASETS: Registry[DatasetSpec] = Registry("dataset", setting="data.dataset", group="dalda.datasets")
 """Every dataset by name, the paper's in its table order first (reports list datasets in this order)."""

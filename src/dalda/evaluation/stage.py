@@ -22,7 +22,8 @@ from torch import nn
 
 from dalda.artefacts import Checkpoint, read_split_for
 from dalda.chat import prompt_source
-from dalda.config import ConfigError, DaldaConfig, parse_config
+from dalda.config import ConfigError, DaldaConfig
+from dalda.configure import build_config
 from dalda.methods import method_label
 from dalda.ownership import last_stage_config
 from dalda.artefacts import Split
@@ -74,7 +75,7 @@ def synthetic_method_label(config: DaldaConfig, run: RunDir) -> str:
     if made is None:
         return current
     try:
-        planned = parse_config(made)
+        planned = build_config(made)
     except ConfigError:
         return current
     recorded = method_label(planned, prompt_source(planned, run))

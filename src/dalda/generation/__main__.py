@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from dalda.config import parse_config, read_config_file
+from dalda.configure import load_config
 from dalda.generation.sharding import Processes
 from dalda.generation.stage import run_generate_stage
 from dalda.rundir import RunDir
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             raise FileNotFoundError(
                 f"{args.run_dir} is not a run directory (no config.yaml); pass one made by `dalda run` or `dalda plan`"
             )
-        config = parse_config(read_config_file(run.config), args.overrides)  # checked when the run was made
+        config = load_config(run.config, args.overrides)
         summary = run_generate_stage(config, run)
     except (ValueError, OSError, RuntimeError) as error:
         print(f"error: {' '.join(str(error).split())}", file=sys.stderr)

@@ -24,7 +24,7 @@ from dalda.generators.spec import (
 from dalda.methods import WEIGHTED_GENERATORS
 from dalda.registry import Registry
 
-GENERATORS = Registry[Generator]("generator", setting="generator.name")
+GENERATORS = Registry[Generator]("generator", setting="generator.name", group="dalda.generators")
 GENERATORS.register("ip-adapter", IPAdapterGenerator())
 GENERATORS.register("real-guidance", RealGuidanceGenerator())
 GENERATORS.register("da-fusion", DAFusionGenerator())

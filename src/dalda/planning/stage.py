@@ -16,9 +16,9 @@ import numpy as np
 from dalda.artefacts import PlanRow, PromptTable, Split, read_split_for
 from dalda.config import DaldaConfig, base_prompts
 from dalda.generators import GENERATORS, Generator, PlanInputs, PlanStreams, SourceImage
-from dalda.planning.guidance import sample_lambdas
+from dalda.guidance import GUIDANCE, SamplingContext, bind, clipscore_group
 from dalda.rundir import RunDir
-from dalda.scorers import ImageScore, clipscore_group, resolve_alpha
+from dalda.scorers import SCORERS, ImageScore
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +67,15 @@ def build_plan(
 ) -> list[PlanRow]:
     """``plan.images_per_real`` rows for every real training image, in split order, made by ``generator``."""
     streams = PlanStreams.from_seed(config.seed)
-    guidance = config.guidance
-    if guidance.alpha_quantile is not None and scores:
-        paths = [str(record.path) for record in split.train if str(record.path) in scores]
-        values = [scores[path].value(config.score.variant) for path in paths]
-        guidance = guidance.model_copy(update={"alpha": resolve_alpha(guidance.alpha, guidance.alpha_quantile, values)})
+    values = [scores[str(r.path)].value(config.score.variant) for r in split.train if scores and str(r.path) in scores]
+    context = SamplingContext(split.shots, values, SCORERS.get(config.score.variant).default_alpha)
+    sampler = bind(config.guidance, context)
+    alpha = context.default_alpha if sampler.threshold is None else sampler.threshold
 
     def draw_lambdas(size: int, score: float | None) -> np.ndarray:
-        return sample_lambdas(guidance, size, streams.weight, score=score, shots=split.shots)[0]
+        return sampler.draw(size, score, streams.weight)
 
-    inputs = PlanInputs(split.classes, _sources(config, split, scores, guidance.alpha), prompts, streams, draw_lambdas)
+    inputs = PlanInputs(split.classes, _sources(config, split, scores, alpha), prompts, streams, draw_lambdas)
     return generator.plan_rows(config, inputs)
 
 
@@ -85,8 +84,9 @@ def run_plan_stage(config: DaldaConfig, run: RunDir) -> list[PlanRow]:
     generator = GENERATORS.get(config.generator.name)
     split = read_split_for(config.data, run)
     scores = {score.path: score for score in ImageScore.read_all(run)} if run.scores.is_file() else None
-    if config.guidance.strategy == "ags" and generator.uses_guidance and scores is None:
-        raise FileNotFoundError(f"guidance.strategy=ags needs CLIPScores at {run.scores}; run `dalda score` first")
+    strategy = config.guidance.strategy
+    if GUIDANCE.get(strategy).needs_scores and generator.uses_guidance and scores is None:
+        raise FileNotFoundError(f"guidance.strategy={strategy} needs alignment scores at {run.scores}; run `dalda score`")
     rows = build_plan(config, split, _prompts_for(config, run, generator, split.classes), scores, generator)
     PlanRow.write_all(run, rows)
     lambdas = [row.ip_scale for row in rows if row.ip_scale is not None]

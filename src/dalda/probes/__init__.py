@@ -11,7 +11,7 @@ from dalda.probes.resnet50 import ResNet50Probe
 from dalda.probes.spec import ProbeSpec
 from dalda.registry import Registry
 
-PROBES = Registry[ProbeSpec]("classifier", setting="train.classifiers")
+PROBES = Registry[ProbeSpec]("classifier", setting="train.classifiers", group="dalda.probes")
 PROBES.register("resnet50", ResNet50Probe())
 PROBES.register("clip", ClipProbe())
 

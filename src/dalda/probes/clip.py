@@ -2,7 +2,7 @@
 
 ``train.protocol=fast``: L2-normalised image embeddings and a head that starts as CLIP's zero-shot classifier.
 The head is ``Linear(D, C)`` whose weight rows are the L2-normalised text embeddings of "a photo of a {class}"
-(``train.clip_template``) multiplied by CLIP's logit scale, bias 0. On L2-normalised image features its logits
+(``train.probes.clip.template``) multiplied by CLIP's logit scale, bias 0. On L2-normalised image features its logits
 are exactly CLIP's zero-shot logits, so training starts from the zero-shot classifier, and the untrained head
 is the zero-shot reference evaluation reports. The authors' optimiser: AdamW, lr 2e-4, weight decay 0.1.
 
@@ -16,12 +16,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import torch
+from pydantic import Field, field_validator
 from torch import nn
 
-from dalda.config import DaldaConfig, TrainConfig
+from dalda.config import BASE_PROMPT, DaldaConfig, TrainConfig, check_class_slot
 from dalda.models.clip import ClipBundle, load_clip
 from dalda.probes.encoder import ProbeEncoder, probe_encoder
 from dalda.probes.heads import linear_head
+from dalda.settings import EntrySettings
+
+
+class ClipProbeSettings(EntrySettings):
+    """The authors' optimiser, and the class prompt the head starts from."""
+
+    lr: float = Field(2e-4, gt=0.0, description="AdamW learning rate of the CLIP head.")
+    weight_decay: float = Field(0.1, ge=0.0, description="AdamW weight decay of the CLIP head.")
+    template: str = Field(
+        BASE_PROMPT, description="Class prompt whose CLIP text embedding initialises the CLIP head (zero-shot)."
+    )
+
+    @field_validator("template")
+    @classmethod
+    def _one_class_slot(cls, value: str) -> str:
+        return check_class_slot("train.probes.clip.template", value)
 
 
 class ClipImageFeatures(nn.Module):
@@ -82,6 +99,7 @@ class ClipProbe:
     table_order = 0
     figure_order = 1
     zero_shot = True
+    settings_model = ClipProbeSettings
 
     def load_backbone(self, config: DaldaConfig, seed: int) -> ProbeEncoder:
         clip = load_clip(config.models)
@@ -94,9 +112,11 @@ class ClipProbe:
         )
 
     def build_head(self, encoder: ProbeEncoder, classes: Sequence[str], train: TrainConfig, seed: int) -> nn.Linear:
+        template = ClipProbeSettings.of(train.probes.get(self.name, {})).template
         if train.protocol == "authors":
-            return raw_text_head(encoder.bundle, classes, train.clip_template, seed)
-        return zero_shot_head(encoder.bundle, classes, train.clip_template)
+            return raw_text_head(encoder.bundle, classes, template, seed)
+        return zero_shot_head(encoder.bundle, classes, template)
 
     def optimizer(self, parameters: Iterable[nn.Parameter], train: TrainConfig) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(parameters, lr=train.clip_lr, weight_decay=train.clip_weight_decay)
+        settings = ClipProbeSettings.of(train.probes.get(self.name, {}))
+        return torch.optim.AdamW(parameters, lr=settings.lr, weight_decay=settings.weight_decay)

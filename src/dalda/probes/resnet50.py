@@ -1,4 +1,4 @@
-"""The ResNet50 probe: pooled 2048-d ImageNet features, a plain linear head, Adam at ``train.resnet_lr``.
+"""The ResNet50 probe: pooled 2048-d ImageNet features, a plain linear head, Adam at ``train.probes.resnet50.lr``.
 
 The authors' settings: ``Linear(2048, C)`` with PyTorch's default initialisation (seeded), Adam, lr 1e-4.
 Weights: ``train.protocol=fast`` keeps torchvision's IMAGENET1K_V1; ``authors`` loads ``ResNet50_Weights.DEFAULT``
@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import torch
+from pydantic import Field
 from torch import nn
 
 from dalda.config import DaldaConfig, TrainConfig
 from dalda.models.resnet50 import load_resnet50_backbone
 from dalda.probes.encoder import ProbeEncoder, probe_encoder
 from dalda.probes.heads import linear_head
+from dalda.settings import EntrySettings
 
 RESNET_WEIGHTS = {"fast": "IMAGENET1K_V1", "authors": "IMAGENET1K_V2"}
 """torchvision weights per ``train.protocol``; IMAGENET1K_V2 is ``ResNet50_Weights.DEFAULT``."""
@@ -33,12 +35,17 @@ class ResNetFeatures(nn.Module):
         return self.module(pixels).flatten(1)
 
 
+class ResNet50Settings(EntrySettings):
+    lr: float = Field(1e-4, gt=0.0, description="Adam learning rate of the ResNet50 head (the authors': 1e-4).")
+
+
 class ResNet50Probe:
     name = "resnet50"
     title = "Acc-RN50"
     table_order = 1
     figure_order = 0
     zero_shot = False
+    settings_model = ResNet50Settings
 
     def load_backbone(self, config: DaldaConfig, seed: int) -> ProbeEncoder:
         weights = RESNET_WEIGHTS[config.train.protocol]
@@ -52,4 +59,4 @@ class ResNet50Probe:
         return linear_head(encoder.feature_dim, len(classes), seed)
 
     def optimizer(self, parameters: Iterable[nn.Parameter], train: TrainConfig) -> torch.optim.Optimizer:
-        return torch.optim.Adam(parameters, lr=train.resnet_lr)
+        return torch.optim.Adam(parameters, lr=ResNet50Settings.of(train.probes.get(self.name, {})).lr)

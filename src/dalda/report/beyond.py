@@ -36,7 +36,8 @@ from dalda.report.collect import (
 )
 from dalda.report.figures import plt, save_figure
 from dalda.report.tables import Cell, Column, Table, summarize
-from dalda.scorers import SCORERS, resolve_alpha
+from dalda.guidance import GUIDANCE, SamplingContext, bind
+from dalda.scorers import SCORERS
 
 SECTION = "Beyond the paper: scorer, generator, filter"
 EXAMPLES = 4
@@ -169,8 +170,8 @@ def _alpha(records: Sequence[RunRecord], scorer: str, dataset: str, values: list
     """The α a run of this scorer and dataset used (``guidance.alpha_quantile`` resolved on the values)."""
     for record in records:
         if scorer_name(record) == scorer and record.dataset == dataset:
-            guidance = record.config.guidance
-            return resolve_alpha(guidance.alpha, guidance.alpha_quantile, values)
+            context = SamplingContext(record.shots, values, SCORERS.get(scorer).default_alpha)
+            return bind(record.config.guidance, context).threshold
     return None
 
 
@@ -209,7 +210,7 @@ def lambda_histograms(records: Sequence[RunRecord], path: Path) -> Path | None:
     dataset."""
     by_scorer: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
-        if record.config.guidance.strategy != "ags" or not record.run.plan.is_file():
+        if not GUIDANCE.get(record.config.guidance.strategy).needs_scores or not record.run.plan.is_file():
             continue
         for row in PlanRow.read_all(record.run):
             if isinstance(row.ip_scale, (int, float)):

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 
 from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, ManifestLine, PlanRow, ScoreRecord
+from dalda.configure import load_config
 from dalda.config import DaldaConfig
 from dalda.io import read_json
 from dalda.chat import prompt_source
@@ -114,8 +114,10 @@ def find_run_dirs(root: Path) -> list[Path]:
 
 
 def _load_config(path: Path) -> DaldaConfig | None:
+    """The run's recorded config, read as today's version reads it (old spellings included, without warning:
+    a finished run's record is not the user's to rewrite)."""
     try:
-        return DaldaConfig.model_validate(yaml.safe_load(path.read_text()) or {})
+        return load_config(path, announce=False)
     except (ValueError, OSError) as error:
         log.warning("skipping %s: its config cannot be read by this version of dalda (%s)", path.parent, error)
         return None

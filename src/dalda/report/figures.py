@@ -11,10 +11,10 @@ sample std when there is more than one trial.
   glance). One panel per dataset and method (the first (shots, trial) cell, ``collect.showcase_cells``). Points
   are the rows of ``plan.jsonl``: x is the source image's value in ``scores.jsonl`` under the run's
   ``score.variant`` (the row's own ``clipscore`` when the image is missing there), y its λ, the colour its
-  Low/High group as the plan recorded it. Behind the points, the band λ was drawn from: for AGS the range and
-  mean μ per group, computed by the same functions the plan stage samples with (``dalda.scorers.ags_parameters``
-  and ``sampling_range``, with α resolved by ``resolve_alpha`` as the score and plan stages do); for RS the
-  uniform range; for a fixed λ its line.
+  Low/High group as the plan recorded it. Behind the points, the band λ was drawn from and where the draws
+  centre (AGS: the range and μ per group; RS: the uniform range; a fixed λ: its line), from the run's own λ
+  sampler bound as the plan stage binds it (``dalda.guidance``: α resolved on the same scores), and the threshold
+  α when the sampler has one.
 - **Fig. 5**: a real image beside the synthetic images each method made from it. For each dataset the real
   images with the highest and the lowest CLIPScore are shown (where AGS behaves most differently: more text
   guidance for the first, more image guidance for the second). One figure per real image: the real image on
@@ -55,7 +55,6 @@ from matplotlib.gridspec import GridSpec  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from dalda.artefacts import ClassifierResult, PlanRow  # noqa: E402
-from dalda.config import GuidanceConfig  # noqa: E402
 from dalda.images import load_rgb  # noqa: E402
 from dalda.io import atomic_open  # noqa: E402
 from dalda.methods import PROMPT_TITLES, fixed_scale, method_sort_key, method_title, reference_for  # noqa: E402
@@ -76,7 +75,8 @@ from dalda.report.collect import (  # noqa: E402
     synthetic_rows,
 )
 from dalda.report.tables import ClassRow, summarize  # noqa: E402
-from dalda.scorers import HIGH, LOW, ags_parameters, clipscore_group, resolve_alpha, sampling_range  # noqa: E402
+from dalda.guidance import GUIDANCE, HIGH, LOW, BoundSampler, SamplingContext, bind, clipscore_group  # noqa: E402
+from dalda.scorers import SCORERS  # noqa: E402
 
 
 def save_figure(figure: Figure, path: Path) -> Path:
@@ -290,15 +290,13 @@ class LambdaPoint:
     group: str | None
 
 
-def resolved_guidance(record: RunRecord, scores: dict[str, float]) -> GuidanceConfig:
-    """The run's guidance settings with α as the score and plan stages used it (``alpha_quantile`` resolved)."""
-    guidance = record.config.guidance
-    if guidance.alpha_quantile is None or not scores:
-        return guidance
-    return guidance.model_copy(update={"alpha": resolve_alpha(guidance.alpha, guidance.alpha_quantile, list(scores.values()))})
+def bound_sampler(record: RunRecord, scores: dict[str, float]) -> BoundSampler:
+    """The run's λ sampler bound as the plan stage bound it (a quantile α resolved on the same scores)."""
+    context = SamplingContext(record.shots, list(scores.values()), SCORERS.get(record.score_variant).default_alpha)
+    return bind(record.config.guidance, context)
 
 
-def lambda_points(record: RunRecord, scores: dict[str, float], alpha: float) -> list[LambdaPoint]:
+def lambda_points(record: RunRecord, scores: dict[str, float], alpha: float | None) -> list[LambdaPoint]:
     """(score, λ, group) of every planned row with a λ and a known score."""
     if not record.run.plan.is_file():
         return []
@@ -307,40 +305,40 @@ def lambda_points(record: RunRecord, scores: dict[str, float], alpha: float) -> 
         score = scores.get(_key(row.source_path), row.clipscore)
         if row.ip_scale is None or score is None:
             continue
-        group = row.group if row.group in (LOW, HIGH) else clipscore_group(score, alpha)
+        group = row.group if row.group in (LOW, HIGH) or alpha is None else clipscore_group(score, alpha)
         points.append(LambdaPoint(float(score), float(row.ip_scale), group))
     return points
 
 
-def ags_band(guidance: GuidanceConfig, shots: int, xs: np.ndarray) -> dict[str, np.ndarray]:
-    """low, high, mu and group (``ags_parameters`` at every x in [0, 1]), as arrays over ``xs``."""
-    params = [ags_parameters(float(x), shots, guidance) for x in xs]
-    ranges = [sampling_range(p, shots, guidance.ags_variant) for p in params]
+def sampler_band(sampler: BoundSampler, xs: np.ndarray) -> dict[str, np.ndarray]:
+    """low, high, centre and group (None without a threshold) of the bound sampler at every x, as arrays."""
+    bands = [sampler.band(float(x)) for x in xs]
+    threshold = sampler.threshold
     return {
-        "low": np.array([r[0] for r in ranges]),
-        "high": np.array([r[1] for r in ranges]),
-        "mu": np.array([p.mu for p in params]),
-        "group": np.array([p.group for p in params]),
+        "low": np.array([band[0] for band in bands]),
+        "high": np.array([band[1] for band in bands]),
+        "centre": np.array([sampler.centre(float(x)) for x in xs]),
+        "group": np.array([None if threshold is None else clipscore_group(float(x), threshold) for x in xs]),
     }
 
 
-def _draw_band(ax: plt.Axes, guidance: GuidanceConfig, shots: int) -> None:
-    if guidance.strategy == "ags":
-        xs = np.linspace(0.0, 1.0, 401)
-        band = ags_band(guidance, shots, xs)
-        for group in (LOW, HIGH):
-            mask = band["group"] == group
-            if not mask.any():
-                continue
-            colour = GROUP_COLOURS[group]
-            ax.fill_between(xs[mask], band["low"][mask], band["high"][mask], color=colour, alpha=0.15, linewidth=0,
-                            label=f"AGS range, {group}")  # fmt: skip
-            ax.plot(xs[mask], band["mu"][mask], color=colour, linestyle="--", linewidth=1, label=f"AGS μ, {group}")
-        ax.axvline(guidance.alpha, color="#C44E52", linestyle=":", label=f"α = {guidance.alpha:.3g}")
-    elif guidance.strategy == "random":
-        ax.axhspan(guidance.random_min, guidance.random_max, color="#999999", alpha=0.12, label="RS range")
-    else:
-        ax.axhline(guidance.fixed_scale, color="#999999", linestyle="--", label=f"fixed λ = {guidance.fixed_scale:g}")
+def _draw_band(ax: plt.Axes, sampler: BoundSampler, title: str) -> None:
+    xs = np.linspace(0.0, 1.0, 401)
+    band = sampler_band(sampler, xs)
+    for group in (LOW, HIGH, None):
+        mask = band["group"] == group
+        if not mask.any():
+            continue
+        colour = GROUP_COLOURS[group]
+        suffix = f", {group}" if group else ""
+        if np.allclose(band["low"][mask], band["high"][mask]):
+            ax.plot(xs[mask], band["low"][mask], color=colour, linestyle="--", linewidth=1, label=f"{title} λ{suffix}")
+            continue
+        ax.fill_between(xs[mask], band["low"][mask], band["high"][mask], color=colour, alpha=0.15, linewidth=0,
+                        label=f"{title} range{suffix}")  # fmt: skip
+        ax.plot(xs[mask], band["centre"][mask], color=colour, linestyle="--", linewidth=1, label=f"{title} μ{suffix}")
+    if sampler.threshold is not None:
+        ax.axvline(sampler.threshold, color="#C44E52", linestyle=":", label=f"α = {sampler.threshold:.3g}")
 
 
 def lambda_vs_score(records: Sequence[RunRecord], path: Path) -> Path | None:
@@ -349,18 +347,18 @@ def lambda_vs_score(records: Sequence[RunRecord], path: Path) -> Path | None:
     for dataset, cell in showcase_cells(records, lambda record: record.run.plan.is_file()):
         for record in cell:
             scores = run_scores(record)
-            guidance = resolved_guidance(record, scores)
-            points = lambda_points(record, scores, guidance.alpha)
+            sampler = bound_sampler(record, scores)
+            points = lambda_points(record, scores, sampler.threshold)
             if points:
-                panels.append((dataset, record, guidance, points))
+                panels.append((dataset, record, sampler, points))
     if not panels:
         return None
     cols = min(len(panels), 3)
     rows = -(-len(panels) // cols)
     figure, axes = _grid(rows, cols, width=6.2, height=3.6)
     flat = [ax for row in axes for ax in row]
-    for ax, (dataset, record, guidance, points) in zip(flat, panels):
-        _draw_band(ax, guidance, record.shots)
+    for ax, (dataset, record, sampler, points) in zip(flat, panels):
+        _draw_band(ax, sampler, GUIDANCE.get(record.config.guidance.strategy).title)
         for group in (LOW, HIGH, None):
             mine = [p for p in points if p.group == group]
             if mine:

@@ -26,6 +26,7 @@ from typing import Any
 
 from dalda.artefacts import REPORT_MANIFEST, ReportFigure, ReportManifest
 from dalda.config import DaldaConfig
+from dalda.guidance import SamplingContext, group_threshold
 from dalda.io import read_json, write_text_atomic
 from dalda.report.beyond import beyond_figures, beyond_tables
 from dalda.report.collect import (
@@ -55,6 +56,7 @@ from dalda.report.install import fresh_folder, install
 from dalda.report.page import accuracy_sections, overview_html, render_page
 from dalda.report.tables import Table, accuracy_table, diversity_table, group_table, runs_table, ttest_table
 from dalda.rundir import RunDir
+from dalda.scorers import SCORERS
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,13 @@ def _figures(
 ) -> list[tuple[Path, str, str]]:
     """(path, caption, section) of every figure that applies to these records."""
     found: list[tuple[Path | None, str, str]] = []
-    alphas = {r.dataset: r.config.guidance.alpha for r in records}
+    alphas = {
+        r.dataset: group_threshold(
+            r.config.guidance,
+            SamplingContext(r.shots, list(scores.get(r.dataset, {}).values()), SCORERS.get(r.score_variant).default_alpha),
+        )
+        for r in records
+    }
     found.append((
         clipscore_histograms(scores, groups, alphas, folder / "fig4_clipscore_hist.png"),
         "Fig. 4 — CLIPScore of the real training images per dataset (α: the AGS Low/High threshold).",

@@ -7,7 +7,6 @@ and ``vqa`` read other models (``dalda.models.siglip``, ``dalda.models.blip_vqa`
 
 from dalda.scorers.base import SCORERS, TOP_LABEL, AlignmentScorer, Measurer, Measures
 from dalda.scorers.clip import COSINE, SOFTMAX, clip_model_identity
-from dalda.scorers.groups import HIGH, LOW, AgsParameters, ags_parameters, clipscore_group, resolve_alpha, sampling_range
 from dalda.scorers.record import ImageScore
 from dalda.scorers.siglip import SIGLIP
 from dalda.scorers.vqa import VQA
@@ -20,18 +19,11 @@ SCORERS.register("siglip", SIGLIP)
 SCORERS.register("vqa", VQA)
 
 __all__ = [
-    "HIGH",
-    "LOW",
     "SCORERS",
     "TOP_LABEL",
-    "AgsParameters",
     "AlignmentScorer",
     "ImageScore",
     "Measurer",
     "Measures",
-    "ags_parameters",
     "clip_model_identity",
-    "clipscore_group",
-    "resolve_alpha",
-    "sampling_range",
 ]

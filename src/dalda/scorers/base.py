@@ -52,4 +52,4 @@ class AlignmentScorer(Protocol):
         ...
 
 
-SCORERS: Registry[AlignmentScorer] = Registry("alignment scorer", setting="score.variant")
+SCORERS: Registry[AlignmentScorer] = Registry("alignment scorer", setting="score.variant", group="dalda.scorers")

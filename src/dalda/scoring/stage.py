@@ -18,7 +18,8 @@ from dalda.datasets import ImageRecord
 from dalda.hashing import file_sha256
 from dalda.images import load_rgb
 from dalda.rundir import RunDir
-from dalda.scorers import SCORERS, ImageScore, Measurer, clipscore_group, resolve_alpha
+from dalda.guidance import SamplingContext, clipscore_group, group_threshold
+from dalda.scorers import SCORERS, ImageScore, Measurer
 from dalda.scoring.histogram import plot_score_histogram
 from dalda.progress import progress_bar
 
@@ -94,7 +95,7 @@ def run_score_stage(config: DaldaConfig, run: RunDir, split: Split | None = None
     scores = [cache[key] for key in keys]
 
     values = [scorer.value(score.measures) for score in scores]
-    alpha = resolve_alpha(config.guidance.alpha, config.guidance.alpha_quantile, values)
+    alpha = group_threshold(config.guidance, SamplingContext(split.shots, values, scorer.default_alpha))
     scores = [
         replace(score, classes_digest=digest, score=value, group=clipscore_group(value, alpha))
         for score, value in zip(scores, values)
