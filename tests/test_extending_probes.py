@@ -17,9 +17,10 @@ from torch import nn
 from dalda.config import ConfigError, DaldaConfig, EvaluateConfig, TrainConfig, config_to_yaml
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.metrics import DIVERSITY_METRICS, GroupScorer, ImageLoader
-from dalda.probes import PROBES, ProbeEncoder
+from dalda.probes import PROBES
+from dalda.probes.encoder import ProbeEncoder
 from dalda.probes.encoder import probe_encoder
-from dalda.probes.heads import linear_head
+from dalda.probes.networks import linear_head
 from dalda.registry import UnknownEntryError
 from dalda.report.stage import build_report
 from dalda.rundir import RunDir

@@ -9,7 +9,7 @@ import torch
 
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
 from dalda.training.classifier import train_classifier
-from dalda.probes.heads import linear_head
+from dalda.probes.networks import linear_head
 from dalda.training.trainset import load_training_set
 from test_training_support import make_run, tiny_run_config
 

@@ -5,8 +5,8 @@ import torch
 from dalda.config import TrainConfig
 from dalda.models.clip import load_clip
 from dalda.probes import PROBES
-from dalda.probes.clip import ClipImageFeatures, zero_shot_head
-from dalda.probes.heads import linear_head
+from dalda.probes.networks import ClipImageFeatures, zero_shot_head
+from dalda.probes.networks import linear_head
 from test_training_support import tiny_run_config
 
 CLASSES = ["circle", "square", "triangle", "stripes", "checkerboard"]

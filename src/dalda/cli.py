@@ -18,7 +18,6 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from dalda.config import ConfigError, DaldaConfig
-from dalda.configure import load_config
 from dalda.ownership import is_dalda_run
 from dalda.rundir import RunDir
 
@@ -67,6 +66,8 @@ def _setup_logging(verbose: bool) -> None:
 def resolve_config(config_path: Path | None, out: Path | None, overrides: list[str] | None) -> DaldaConfig:
     """Config file, else the run directory's recorded config (only a dalda run's), else defaults; then --out and
     --set."""
+    from dalda.configure import load_config  # the registries: only once a command needs a config
+
     extra = list(overrides or [])
     if out is not None:
         extra.append(f"out_dir={out}")
@@ -210,7 +211,7 @@ def experiment(
         list[str] | None, typer.Option("--sbatch", help="Extra sbatch option KEY=VALUE, e.g. --sbatch account=p1.")
     ] = None,
     throughput: Annotated[
-        Path | None, typer.Option(help="Throughput rows for --dry-run (default benchmarks/results/throughput.json).")
+        Path | None, typer.Option(help="Throughput rows for --dry-run (default: the rows shipped with dalda, dalda/experiments/throughput.json).")
     ] = None,
 ) -> None:
     """Run a grid of datasets x methods x shots x trials x classifiers; finished cells are skipped on re-run."""

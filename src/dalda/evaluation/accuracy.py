@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from dalda.datasets import ImageRecord
-from dalda.probes import ProbeEncoder
+from dalda.probes.encoder import ProbeEncoder
 from dalda.probes.accuracy import accuracy_report
 from dalda.hashing import file_sha256
 from dalda.probes.features import FeatureCache, cached_features, encode_pixels

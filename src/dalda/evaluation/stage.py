@@ -33,7 +33,8 @@ from dalda.evaluation.fidelity import fidelity_report
 from dalda.images import drop_unreadable
 from dalda.io import write_json_atomic
 from dalda.metrics import DIVERSITY_METRICS, metric_names
-from dalda.probes import PROBES, ProbeEncoder
+from dalda.probes import PROBES
+from dalda.probes.encoder import ProbeEncoder
 from dalda.probes.accuracy import best_epoch
 from dalda.probes.protocols import TrainingProtocol, training_protocol
 from dalda.rundir import RunDir

@@ -6,7 +6,8 @@ partition, so ``n`` processes share the grid with no overlap and no gap. Shards 
 each cell's work (:func:`cell_work`): cells are dealt, most expensive first, each to the shard with the least
 work so far (ties: the lower shard), the classic longest-processing-time rule.
 
-The estimate counts the work in units the benchmarks measure (``benchmarks/results/throughput.json``):
+The estimate counts the work in units the benchmarks measure (``throughput.json`` beside this module, shipped
+with the package):
 denoising steps of generated images (scaled by pixels), textual-inversion steps, and images encoded by the
 classifiers' frozen backbones. :func:`estimate_seconds` turns those counts into seconds with the recorded
 throughput rows, which ``--dry-run`` prints as GPU-hours.
@@ -24,8 +25,8 @@ from dalda.config import DaldaConfig
 from dalda.datasets import DATASETS
 from dalda.experiments.spec import Cell, ExperimentSpecError
 
-THROUGHPUT_FILE = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "throughput.json"
-"""Recorded img/s rows (in a source checkout; ``--throughput`` names another file)."""
+THROUGHPUT_FILE = Path(__file__).with_name("throughput.json")
+"""Recorded img/s rows, package data (``--throughput`` names another file)."""
 
 
 def parse_shard(text: str) -> tuple[int, int]:

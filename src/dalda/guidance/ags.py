@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy.stats import truncnorm
 
 from dalda.guidance.spec import SamplingContext
 from dalda.guidance.groups import HIGH, LOW, clipscore_group
@@ -128,6 +127,7 @@ class BoundAgs:
             return np.clip(rng.normal(params.mu, params.sigma, size=size), low, high)
         if params.low == params.high:
             return np.full(size, params.low)
+        from scipy.stats import truncnorm  # here, not at import: choosing a sampler stays cheap
         a = (params.low - params.mu) / params.sigma
         b = (params.high - params.mu) / params.sigma
         draws = truncnorm.rvs(a, b, loc=params.mu, scale=params.sigma, size=size, random_state=rng)

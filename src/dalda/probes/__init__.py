@@ -6,7 +6,6 @@ below; the train and evaluate stages and the report look a classifier up here an
 """
 
 from dalda.probes.clip import ClipProbe
-from dalda.probes.encoder import ProbeEncoder
 from dalda.probes.resnet50 import ResNet50Probe
 from dalda.probes.spec import ProbeSpec
 from dalda.registry import Registry
@@ -15,4 +14,4 @@ PROBES = Registry[ProbeSpec]("classifier", setting="train.classifiers", group="d
 PROBES.register("resnet50", ResNet50Probe())
 PROBES.register("clip", ClipProbe())
 
-__all__ = ["PROBES", "ProbeEncoder", "ProbeSpec"]
+__all__ = ["PROBES", "ProbeSpec"]

@@ -14,16 +14,18 @@ applied to RAW projected image features: no L2 normalisation, no logit scale (do
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import torch
 from pydantic import Field, field_validator
-from torch import nn
 
 from dalda.config import BASE_PROMPT, DaldaConfig, TrainConfig, check_class_slot
-from dalda.models.clip import ClipBundle, load_clip
-from dalda.probes.encoder import ProbeEncoder, probe_encoder
-from dalda.probes.heads import linear_head
 from dalda.settings import EntrySettings
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from dalda.probes.encoder import ProbeEncoder
 
 
 class ClipProbeSettings(EntrySettings):
@@ -41,58 +43,6 @@ class ClipProbeSettings(EntrySettings):
         return check_class_slot("train.probes.clip.template", value)
 
 
-class ClipImageFeatures(nn.Module):
-    """CLIP's projected image embedding, L2-normalised unless ``normalize`` is off; other input sizes interpolate
-    the position embeddings."""
-
-    def __init__(self, clip: ClipBundle, image_size: int, normalize: bool = True) -> None:
-        super().__init__()
-        self.vision_model = clip.model.vision_model
-        self.visual_projection = clip.model.visual_projection
-        self.interpolate = image_size != int(clip.model.config.vision_config.image_size)
-        self.normalize = normalize
-
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        pooled = self.vision_model(pixel_values=pixels, interpolate_pos_encoding=self.interpolate).pooler_output
-        features = self.visual_projection(pooled)
-        return nn.functional.normalize(features, dim=-1) if self.normalize else features
-
-
-def class_prompts(classes: Sequence[str], template: str) -> list[str]:
-    """The prompt of each class, e.g. "a photo of a Abyssinian"."""
-    return [template.format(name) for name in classes]
-
-
-def zero_shot_head(clip: ClipBundle, classes: Sequence[str], template: str) -> nn.Linear:
-    """A head whose logits on normalised CLIP image features equal CLIP's zero-shot logits."""
-    text = clip.encode_texts(class_prompts(classes, template))
-    head = nn.Linear(text.shape[1], len(classes))
-    with torch.no_grad():
-        head.weight.copy_(text * clip.logit_scale)
-        head.bias.zero_()
-    return head
-
-
-@torch.inference_mode()
-def raw_text_features(clip: ClipBundle, texts: Sequence[str]) -> torch.Tensor:
-    """(N, D) projected text features WITHOUT L2 normalisation (CLIP's ``get_text_features``), float32 on CPU."""
-    max_length = int(clip.model.config.text_config.max_position_embeddings)
-    tokens = clip.tokenizer(
-        list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
-    ).to(clip.device)
-    pooled = clip.model.text_model(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]).pooler_output
-    return clip.model.text_projection(pooled).float().cpu()
-
-
-def raw_text_head(clip: ClipBundle, classes: Sequence[str], template: str, seed: int) -> nn.Linear:
-    """The authors' head: weight = raw text features of the class prompts, bias at PyTorch's (seeded) random init."""
-    text = raw_text_features(clip, class_prompts(classes, template))
-    head = linear_head(text.shape[1], len(classes), seed)
-    with torch.no_grad():
-        head.weight.copy_(text)
-    return head
-
-
 class ClipProbe:
     name = "clip"
     title = "Acc-CLIP"
@@ -102,6 +52,10 @@ class ClipProbe:
     settings_model = ClipProbeSettings
 
     def load_backbone(self, config: DaldaConfig, seed: int) -> ProbeEncoder:
+        from dalda.models.clip import load_clip
+        from dalda.probes.encoder import probe_encoder
+        from dalda.probes.networks import ClipImageFeatures
+
         clip = load_clip(config.models)
         raw = config.train.protocol == "authors"
         module = ClipImageFeatures(clip, config.train.image_size, normalize=not raw)
@@ -112,11 +66,15 @@ class ClipProbe:
         )
 
     def build_head(self, encoder: ProbeEncoder, classes: Sequence[str], train: TrainConfig, seed: int) -> nn.Linear:
+        from dalda.probes.networks import raw_text_head, zero_shot_head
+
         template = ClipProbeSettings.of(train.probes.get(self.name, {})).template
         if train.protocol == "authors":
             return raw_text_head(encoder.bundle, classes, template, seed)
         return zero_shot_head(encoder.bundle, classes, template)
 
     def optimizer(self, parameters: Iterable[nn.Parameter], train: TrainConfig) -> torch.optim.Optimizer:
+        import torch
+
         settings = ClipProbeSettings.of(train.probes.get(self.name, {}))
         return torch.optim.AdamW(parameters, lr=settings.lr, weight_decay=settings.weight_decay)

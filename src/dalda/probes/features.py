@@ -31,7 +31,7 @@ from safetensors.torch import save as save_tensors
 
 from dalda.images import load_rgb
 from dalda.io import atomic_open, file_lock
-from dalda.probes import ProbeEncoder
+from dalda.probes.encoder import ProbeEncoder
 from dalda.progress import progress_bar
 
 log = logging.getLogger(__name__)

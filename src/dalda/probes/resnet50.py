@@ -9,30 +9,21 @@ Weights: ``train.protocol=fast`` keeps torchvision's IMAGENET1K_V1; ``authors`` 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import torch
 from pydantic import Field
-from torch import nn
 
 from dalda.config import DaldaConfig, TrainConfig
-from dalda.models.resnet50 import load_resnet50_backbone
-from dalda.probes.encoder import ProbeEncoder, probe_encoder
-from dalda.probes.heads import linear_head
 from dalda.settings import EntrySettings
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from dalda.probes.encoder import ProbeEncoder
 
 RESNET_WEIGHTS = {"fast": "IMAGENET1K_V1", "authors": "IMAGENET1K_V2"}
 """torchvision weights per ``train.protocol``; IMAGENET1K_V2 is ``ResNet50_Weights.DEFAULT``."""
-
-
-class ResNetFeatures(nn.Module):
-    """Pooled ResNet features, flattened to (B, feature_dim)."""
-
-    def __init__(self, module: nn.Module) -> None:
-        super().__init__()
-        self.module = module
-
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.module(pixels).flatten(1)
 
 
 class ResNet50Settings(EntrySettings):
@@ -48,6 +39,10 @@ class ResNet50Probe:
     settings_model = ResNet50Settings
 
     def load_backbone(self, config: DaldaConfig, seed: int) -> ProbeEncoder:
+        from dalda.models.resnet50 import load_resnet50_backbone
+        from dalda.probes.encoder import probe_encoder
+        from dalda.probes.networks import ResNetFeatures
+
         weights = RESNET_WEIGHTS[config.train.protocol]
         backbone = load_resnet50_backbone(config.models, weights)
         module = ResNetFeatures(backbone.module)
@@ -56,7 +51,11 @@ class ResNet50Probe:
         return probe_encoder(self.name, module, backbone.feature_dim, stats, model_id, config, seed)
 
     def build_head(self, encoder: ProbeEncoder, classes: Sequence[str], train: TrainConfig, seed: int) -> nn.Linear:
+        from dalda.probes.networks import linear_head
+
         return linear_head(encoder.feature_dim, len(classes), seed)
 
     def optimizer(self, parameters: Iterable[nn.Parameter], train: TrainConfig) -> torch.optim.Optimizer:
+        import torch
+
         return torch.optim.Adam(parameters, lr=ResNet50Settings.of(train.probes.get(self.name, {})).lr)

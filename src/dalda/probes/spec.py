@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Protocol
 
 from dalda.config import DaldaConfig, TrainConfig
-from dalda.probes.encoder import ProbeEncoder
+from dalda.settings import EntrySettings
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from dalda.probes.encoder import ProbeEncoder
 
 
 class ProbeSpec(Protocol):
@@ -24,6 +27,8 @@ class ProbeSpec(Protocol):
     """Position in Tab. 3, its t-tests and the shots figure, which list ResNet50 first as the paper does."""
     zero_shot: bool
     """Whether ``build_head`` is a zero-shot classifier (no training), which evaluation reports as a reference."""
+    settings_model: type[EntrySettings]
+    """Its own settings (``train.probes.<name>``), read with ``settings_model.of(train.probes.get(name, {}))``."""
 
     def load_backbone(self, config: DaldaConfig, seed: int) -> ProbeEncoder:
         """The frozen backbone, built through the model kit; ``seed`` seeds the augmented views.

@@ -28,7 +28,8 @@ from torch import nn
 
 from dalda.config import DaldaConfig
 from dalda.datasets import ImageRecord
-from dalda.probes import PROBES, ProbeEncoder
+from dalda.probes import PROBES
+from dalda.probes.encoder import ProbeEncoder
 from dalda.hashing import file_sha256
 from dalda.probes.features import FeatureCache, cached_features
 from dalda.probes.protocols import training_protocol

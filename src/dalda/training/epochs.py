@@ -21,7 +21,7 @@ from torch import nn
 
 from dalda.datasets import ImageRecord
 from dalda.images import load_rgb
-from dalda.probes import ProbeEncoder
+from dalda.probes.encoder import ProbeEncoder
 from dalda.probes.accuracy import accuracy_report
 from dalda.probes.transforms import PLAIN_VIEW
 

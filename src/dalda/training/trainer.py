@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from dalda.probes import ProbeEncoder
+from dalda.probes.encoder import ProbeEncoder
 from dalda.images import load_rgb
 from dalda.probes.features import encode_pixels
 from dalda.probes.transforms import FlipRotate
