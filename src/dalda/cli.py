@@ -326,7 +326,7 @@ def show_config(config: ConfigOption = None, out: OutOption = None, set_: SetOpt
 
     try:
         sys.stdout.write(config_to_yaml(resolve_config(config, out, set_)))
-    except ConfigError as error:
+    except Exception as error:  # a bad value, an unknown entry or a broken plugin: one line
         raise fail(error, False) from None
 
 
