@@ -13,10 +13,11 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from dalda.artefacts import HistoryLine
 from dalda.config import DaldaConfig, config_to_yaml
 from dalda.data.stage import run_data_stage
 from dalda.evaluation.stage import run_evaluate_stage
@@ -100,8 +101,8 @@ def run_stage(name: str, config: DaldaConfig) -> Any:
         started = time.perf_counter()
         result = STAGES[name].run(config, run)
         seconds = time.perf_counter() - started
-        record(run.root, {"event": "stage", "stage": name, "ended": utc_now(), "seconds": round(seconds, 3),
-                          "config": recorded_config(config).model_dump(mode="json")})
+        record(run.root, HistoryLine(event="stage", stage=name, ended=utc_now(), seconds=round(seconds, 3),
+                                     config=recorded_config(config).model_dump(mode="json")))
     log.info("stage %s done in %.1f s", name, seconds)
     return result
 
@@ -136,11 +137,11 @@ def run_pipeline(
         raise ValueError(f"unknown stages {unknown}; choose from {list(STAGES)}")
     run = claim(config.out_dir)
     with locked(run.root, "dalda " + " ".join(chosen)):
-        entry: dict[str, Any] = {
-            "event": "command", "argv": sys.argv[1:], "stages": [n for n in STAGES if n in chosen],
-            "overrides": list(overrides or []), "started": utc_now(), "pid": os.getpid(),
-            "config": recorded_config(config).model_dump(mode="json"),
-        }
+        entry = HistoryLine(
+            event="command", argv=sys.argv[1:], stages=[n for n in STAGES if n in chosen],
+            overrides=list(overrides or []), started=utc_now(), pid=os.getpid(),
+            config=recorded_config(config).model_dump(mode="json"),
+        )  # fmt: skip
         try:
             check_needs(config, run, chosen)
             remember_secret(os.environ.get(config.prompts.api_key_env))  # masked in every file any stage writes
@@ -152,11 +153,11 @@ def run_pipeline(
                     log.info("stage %s", name)
                     results.append(run_stage(name, config))
         except BaseException as error:
-            record(run.root, {**entry, "ended": utc_now(), "status": "failed", "error": f"{type(error).__name__}: {error}"})
+            record(run.root, replace(entry, ended=utc_now(), status="failed", error=f"{type(error).__name__}: {error}"))
             raise
         write_text_atomic(run.config, config_to_yaml(recorded_config(config)))
         failed = [row for result in results if isinstance(result, GenerationSummary) for row in result.failed]
-        record(run.root, {**entry, "ended": utc_now(), "status": "ok", "failed_rows": len(failed)})
+        record(run.root, replace(entry, ended=utc_now(), status="ok", failed_rows=len(failed)))
     if failed:
         raise RowsFailedError(
             f"{len(failed)} synthetic rows failed (their source images are unreadable), e.g. row {failed[0].row_id}: "

@@ -1,7 +1,7 @@
 """The report's "flagged prompts" table: the sentences the prompt validator flagged in each run, and what was
 done with them (``prompts.validation``; ``dalda.prompts.validation``).
 
-Read from each run's ``prompts_record.json`` (``dalda.artefacts.PromptsRecordFile``), never recomputed. A run
+Read from each run's ``prompts_record.json`` (``dalda.artefacts.PromptsRecord``), never recomputed. A run
 with no record, or a record older than the flag list, adds nothing; when no run has a flagged sentence the
 table is left out.
 """
@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from dalda.artefacts import PromptsRecordFile
+from dalda.artefacts import PromptsRecord
 from dalda.report.collect import RunRecord
 from dalda.report.tables import Column, Table
 
@@ -30,7 +30,7 @@ def flagged_prompts_table(records: Sequence[RunRecord], base: Path, key: str) ->
         if not record.run.prompts_record.is_file():
             continue
         try:
-            prompts = PromptsRecordFile.read(record.run)
+            prompts = PromptsRecord.read(record.run)
         except (OSError, ValueError):
             continue
         modes[prompts.validation] += 1

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from dalda.artefacts import PromptsRecordFile, PromptTable
+from dalda.artefacts import PromptsRecord, PromptTable
 from dalda.methods import method_title
 from dalda.report.cells import cell_title, showcase_cells
 from dalda.report.collect import RunRecord
@@ -32,7 +32,7 @@ def prompt_source(record: RunRecord) -> str:
     status = None
     if record.run.prompts_record.is_file():
         try:
-            written = PromptsRecordFile.read(record.run)
+            written = PromptsRecord.read(record.run)
         except ValueError:
             written = None
         if written is not None:
