@@ -4,7 +4,9 @@ Every JSON and JSONL file stands on one base (:mod:`dalda.artefacts.record`): ``
 ``read_all``/``write_all``/``append``, one record per line) take the run directory or a file path, write
 atomically through :mod:`dalda.io`, keep keys this version does not know, and a missing file raises
 :class:`MissingArtefactError` naming the file and the command that makes it. Every type reads and writes the
-bytes the stages always wrote, so runs made before still load. Paths come from :class:`dalda.rundir.RunDir`.
+bytes the stages always wrote, so runs made before still load. Paths come from :class:`dalda.rundir.RunDir`;
+which stage makes each file, which stages need it and how a grid shares it is the table in
+:mod:`dalda.artefacts.table` (:data:`ARTEFACTS`).
 
 ======================  ==========================================  ==========================
 type                    file                                        written by
@@ -48,9 +50,13 @@ from dalda.artefacts.record import JsonLinesRecord, JsonRecord
 from dalda.artefacts.result import ClassifierResult
 from dalda.artefacts.scores import ScoreRecord
 from dalda.artefacts.split import ImageRecord, Split, check_split_matches, read_split_for
+from dalda.artefacts.table import ARTEFACTS, ARTEFACTS_BY_NAME, SHARED_ARTEFACTS, Artefact, SharedKey
 from dalda.artefacts.training import TrainingRecord
 
 __all__ = [
+    "ARTEFACTS",
+    "ARTEFACTS_BY_NAME",
+    "Artefact",
     "CellInfo",
     "ClassNames",
     "Checkpoint",
@@ -69,7 +75,9 @@ __all__ = [
     "PromptTable",
     "PromptsRecord",
     "RunMarker",
+    "SHARED_ARTEFACTS",
     "ScoreRecord",
+    "SharedKey",
     "Split",
     "TrainingRecord",
     "check_split_matches",
