@@ -188,9 +188,10 @@ def test_cells_share_split_scores_prompts_and_features(tab2_tiny):
     _, out, _ = tab2_tiny
     cells = {m: RunDir(out / "demo" / "1shot" / "trial0" / m) for m in ("base-rs", "base-ags", "llm-rs", "llm-ags")}
     assert len({run.split.read_bytes() for run in cells.values()}) == 1
-    assert len({run.scores.read_bytes() for run in cells.values()}) == 1
+    scores = {run.scores.read_bytes() for run in cells.values()}  # RS draws λ without them; the report plots them
+    assert len(scores) == 1
     assert cells["llm-rs"].prompts.read_bytes() == cells["llm-ags"].prompts.read_bytes()
-    assert cells["base-rs"].prompts.read_bytes() != cells["llm-ags"].prompts.read_bytes()
+    assert not cells["base-rs"].prompts.exists() and not cells["base-ags"].prompts.exists()  # the base prompt
     for run in cells.values():
         assert os.readlink(run.features) == os.path.relpath(SharedStore(out).features("demo"), run.root)
 

@@ -149,9 +149,10 @@ def run_all(
     regenerate: RegenerateOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Run every stage in order: data, score, prompts, plan, generate, train, evaluate, report.
+    """Run every stage the config calls for, in order: data, score, prompts, plan, generate, train, evaluate, report.
 
-    With train.synthetic_probability=0 (real images only) the synthesis stages are skipped.
+    With train.synthetic_probability=0 (real images only) the synthesis stages are skipped; score runs only for
+    AGS on a generator that takes λ, prompts only for a generator that uses prompts with prompts.source=llm.
     """
     chosen = [name.strip() for name in stages.split(",") if name.strip()] if stages is not None else None
     if chosen == []:

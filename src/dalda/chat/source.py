@@ -7,7 +7,7 @@ here (``ChatBackendSpec.is_llm``), not in ``dalda.methods``, which sits below th
 
 from __future__ import annotations
 
-from dalda.artefacts.prompts import PromptsRecordFile
+from dalda.artefacts.prompts import PromptsRecord
 from dalda.chat.protocol import ChatBackendSpec
 from dalda.config import DaldaConfig
 from dalda.registry import Registry
@@ -34,6 +34,6 @@ def _recorded(run: RunDir) -> str | None:
     if not run.prompts_record.is_file():
         return None
     try:
-        return PromptsRecordFile.read(run).prompt_source
+        return PromptsRecord.read(run).prompt_source
     except (OSError, ValueError):
         return None

@@ -37,7 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from dalda.config import ConfigError, DaldaConfig
 from dalda.configure import build_config
 from dalda.experiments.shared_artefacts import SharedStore
-from dalda.methods import canonical_name, default_stages, get_method, method_label
+from dalda.methods import canonical_name, get_method, method_label
+from dalda.pipeline import stages_for
 
 
 class ExperimentSpecError(ValueError):
@@ -268,6 +269,6 @@ def build_cells(spec: ExperimentSpec, out_dir: Path, models_profile: str | None 
                             f"cell {key}: the overrides make it run {method_label(config)!r}, not {method.name!r}; "
                             "remove the conflicting override or name the method it runs"
                         )
-                    stages = tuple(stage for stage in default_stages(config) if stage != "report")  # + filter
+                    stages = tuple(stage for stage in stages_for(config) if stage != "report")  # + filter
                     cells.append(Cell(dataset.key, shots, trial, entry.name, config, stages))
     return cells

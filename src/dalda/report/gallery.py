@@ -8,7 +8,7 @@ the paged gallery of images.
   than :data:`OPEN_UP_TO` prompts is folded (``<details>``), its first prompt showing.
 - **Flagged prompts**: the sentences the prompt validator flagged in each run, and what was done with them
   (``prompts.validation``; ``dalda.prompts.validation``), as a table of the report's Tables section. Read from
-  each run's ``prompts_record.json`` (``dalda.artefacts.PromptsRecordFile``), never recomputed. A run with no
+  each run's ``prompts_record.json`` (``dalda.artefacts.PromptsRecord``), never recomputed. A run with no
   record, or a record older than the flag list, adds nothing; when no run has a flagged sentence the table is
   left out.
 - **The gallery**: every class, each real image beside the synthetic images made from it, paged. Per dataset,
@@ -39,7 +39,7 @@ from typing import Any
 
 from PIL import Image
 
-from dalda.artefacts import PromptsRecordFile, PromptTable
+from dalda.artefacts import PromptsRecord, PromptTable
 from dalda.images import UnreadableImageError, load_rgb
 from dalda.io import atomic_open
 from dalda.methods import method_title
@@ -65,7 +65,7 @@ def prompt_source_text(record: RunRecord) -> str:
     status = None
     if record.run.prompts_record.is_file():
         try:
-            written = PromptsRecordFile.read(record.run)
+            written = PromptsRecord.read(record.run)
         except ValueError:
             written = None
         if written is not None:
@@ -136,7 +136,7 @@ def flagged_prompts_table(records: Sequence[RunRecord], base: Path, key: str) ->
         if not record.run.prompts_record.is_file():
             continue
         try:
-            prompts = PromptsRecordFile.read(record.run)
+            prompts = PromptsRecord.read(record.run)
         except (OSError, ValueError):
             continue
         modes[prompts.validation] += 1
