@@ -57,7 +57,8 @@ Tree = dict[str, Any]
 
 @dataclass(frozen=True)
 class Choice:
-    """A section whose choice field (``_ChoiceSection.choice``) names an entry of ``registry``."""
+    """A section whose choice field (``_ChoiceSection.choice``) names an entry of ``registry``; ``section`` is a
+    dotted path for a section nested in another (``evaluate.fidelity``)."""
 
     section: str
     registry: Registry[Any]
@@ -106,7 +107,23 @@ NAME_FIELDS: tuple[tuple[str, Registry[Any]], ...] = (
 
 
 def _section_model(section: str) -> type[_ChoiceSection]:
-    return DaldaConfig.model_fields[section].annotation  # type: ignore[return-value]
+    """The model of the section at the dotted path ``section`` ("generator", "evaluate.fidelity")."""
+    model: Any = DaldaConfig
+    for part in section.split("."):
+        model = model.model_fields[part].annotation
+    return model  # type: ignore[no-any-return]
+
+
+def _section_of(config: DaldaConfig, section: str) -> Any:
+    node: Any = config
+    for part in section.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def _replace_section(config: DaldaConfig, section: str, value: Any) -> None:
+    parent, _, field = section.rpartition(".")
+    setattr(_section_of(config, parent) if parent else config, field, value)
 
 
 # ---------------------------------------------------------------------------------------------- old spellings
@@ -262,9 +279,10 @@ def _annotation(tree: Tree, path: list[str]) -> Any:
     if annotation is not None:
         return annotation
     for choice in CHOICES:
-        if len(path) == 2 and choice.section == path[0]:
+        depth = len(choice.section.split("."))
+        if len(path) == depth + 1 and ".".join(path[:depth]) == choice.section:
             model = _settings_model(choice.registry, _chosen(tree, choice))
-            return field_annotation(model, path[1:]) if model is not None else None
+            return field_annotation(model, path[depth:]) if model is not None else None
     for table in TABLES:
         depth = len(table.path.split("."))
         if len(path) == depth + 2 and ".".join(path[:depth]) == table.path:
@@ -287,7 +305,7 @@ def _reset_changed_choices(file_tree: Tree, overrides: Tree) -> None:
     for choice in CHOICES:
         if not _has(overrides, f"{choice.section}.{choice.key}"):
             continue
-        section = file_tree.get(choice.section)
+        section = _get(file_tree, choice.section)
         if not isinstance(section, dict) or str(_get(overrides, f"{choice.section}.{choice.key}")) == _chosen(
             file_tree, choice
         ):
@@ -317,7 +335,7 @@ def _other_entries_settings(choice: Choice, chosen: str) -> dict[str, dict[str, 
 
 def _resolve_choice(config: DaldaConfig, choice: Choice, overridden: Tree, problems: list[str]) -> list[str]:
     """Validate the chosen entry's settings in ``config`` and store them resolved; returns notes on dropped ones."""
-    section: _ChoiceSection = getattr(config, choice.section)
+    section: _ChoiceSection = _section_of(config, choice.section)
     name = getattr(section, choice.key)
     try:
         model = choice.registry.settings_model(name)
@@ -354,7 +372,7 @@ def _resolve_choice(config: DaldaConfig, choice: Choice, overridden: Tree, probl
     except ValidationError as error:
         problems.extend(describe(error, prefix=f"{choice.section}.").splitlines()[1:])
         return notes
-    setattr(config, choice.section, section.with_entry_values(settings.model_dump()))
+    _replace_section(config, choice.section, section.with_entry_values(settings.model_dump()))
     return notes
 
 
