@@ -42,7 +42,7 @@ class ClipI:
     title = "CLIP-I"
     kind = "diversity"
     higher_is_more_diverse = False
-    settings_model = ClipISettings
+    settings_model: type[MetricSettings] = ClipISettings
     result_settings: tuple[str, ...] = ()
     pairs_with_source = False
 

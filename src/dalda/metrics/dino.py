@@ -53,7 +53,7 @@ class Dino:
     title = "DINO"
     kind = "diversity"
     higher_is_more_diverse = False
-    settings_model: type[DinoSettings | DinoRealSettings] = DinoSettings
+    settings_model: type[MetricSettings] = DinoSettings
     result_settings: tuple[str, ...] = ("dino_model", "dino_pooling")
     pairs_with_source = False
 
