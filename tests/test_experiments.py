@@ -26,7 +26,7 @@ TINY_BASE = {
     "generation": {"resolution": 64, "steps": 2},
     "generator": {"steps": 2},
     "train": {"epochs": 1, "iterations_per_epoch": 3, "batch_size": 8, "image_size": 32},
-    "evaluate": {"lpips_size": 64, "max_pairs": 10},
+    "evaluate": {"metrics": {"lpips": {"size": 64}}, "max_pairs": 10},
 }
 
 

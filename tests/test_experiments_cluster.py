@@ -37,7 +37,7 @@ TINY_BASE = {
     "plan": {"images_per_real": 2},
     "generation": {"resolution": 64, "steps": 2},
     "train": {"epochs": 1, "iterations_per_epoch": 3, "batch_size": 8, "image_size": 32},
-    "evaluate": {"lpips_size": 64, "max_pairs": 10},
+    "evaluate": {"metrics": {"lpips": {"size": 64}}, "max_pairs": 10},
 }
 METHODS = ["base-ags", "llm-rs", "llm-ags"]
 """Every shared artefact has two or more users: split, features and scores (all: every cell draws λ) and prompts

@@ -31,7 +31,7 @@ from dalda.evaluation.accuracy import accuracy_report, confusion_counts, eval_fe
 from dalda.evaluation.diversity import diversity_report, manifest_images
 from dalda.evaluation.fidelity import fidelity_report
 from dalda.images import drop_unreadable
-from dalda.metrics import DIVERSITY_METRICS, metric_names
+from dalda.metrics import diversity_metrics, metric_names, metric_settings
 from dalda.probes import PROBES, ProbeEncoder
 from dalda.probes.accuracy import best_epoch
 from dalda.probes.protocols import TrainingProtocol, training_protocol
@@ -87,11 +87,13 @@ def synthetic_method_label(config: DaldaConfig, run: RunDir) -> str:
 
 def _diversity(config: DaldaConfig, run: RunDir, eval_paths: list[Path]) -> dict[str, Any]:
     ev = config.evaluate
-    enabled = [metric for _, metric in DIVERSITY_METRICS.items() if metric.enabled(ev)]
+    metrics = diversity_metrics()
+    own = {name: metric_settings(ev, name) for name, _ in metrics}
+    enabled = [(name, metric) for name, metric in metrics if own[name].enabled]
     settings: dict[str, Any] = {}  # a setting two metrics share (clip_model) is None only when both are off
-    for _, metric in DIVERSITY_METRICS.items():
-        for key, value in metric.settings(config).items():
-            if metric in enabled:
+    for name, metric in metrics:
+        for key, value in metric.recorded_settings(config, own[name]).items():
+            if own[name].enabled:
                 settings[key] = value
             else:
                 settings.setdefault(key, None)
@@ -108,7 +110,7 @@ def _diversity(config: DaldaConfig, run: RunDir, eval_paths: list[Path]) -> dict
         scores = {name: None for name in metric_names()}
         return {**base, **scores, "note": f"no synthetic images (no manifest at {run.manifest})"}
     images, missing = manifest_images(run.manifest, run.synthetic)
-    models = {metric.name: metric.load(config) for metric in enabled}
+    models = {name: metric.load(config, own[name]) for name, metric in enabled}
     report = diversity_report(images, models, ev, config.seed)
     fidelity = fidelity_report(config, [image.path for image in images], eval_paths)
     return {**base, "manifest_rows_without_file": missing, **report, **fidelity}
@@ -319,7 +321,7 @@ def _protocol_fields(
 
 def _diversity_summary(diversity: dict[str, Any]) -> dict[str, Any]:
     """What a results file repeats of ``diversity.json``: each metric's score, its declared settings, the rule."""
-    metrics = [metric for _, metric in DIVERSITY_METRICS.items()]
+    metrics = [metric for _, metric in diversity_metrics()]
     scores = {name: diversity.get(name) for name in metric_names()}
     settings = {key: diversity.get(key) for metric in metrics for key in metric.result_settings}
     fidelity = diversity.get("fidelity")

@@ -42,7 +42,7 @@ from dalda.io import read_json
 from dalda.chat import prompt_source
 from dalda.datasets import DATASETS
 from dalda.methods import honest_name, method_label, method_sort_key
-from dalda.metrics import DIVERSITY_METRICS, FIDELITY_METRICS, column_title, metric_names
+from dalda.metrics import column_title, diversity_metrics, fidelity_metrics, metric_names, on_by_default
 from dalda.probes import PROBES
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS
@@ -385,12 +385,13 @@ def diversity_columns(
     """(column title, value of a run, the better direction) of each diversity metric ("CLIP-I (↓)", ..., "lower"),
     then each fidelity metric ("FID (↓)": lower is closer to the real images).
 
-    A metric marked ``optional`` (off by default: DINO, FID, KID) gets a column only when one of ``records``
-    has a value for it, so reports of runs that never enabled it look as before.
+    A metric that is off by default (DINO, FID, KID: ``enabled`` defaults to false in its settings) gets a
+    column only when one of ``records`` has a value for it, so reports of runs that never enabled it look as
+    before.
     """
     columns: list[tuple[str, RecordValue, Literal["lower", "higher"]]] = []
-    for name, metric in [*DIVERSITY_METRICS.items(), *FIDELITY_METRICS.items()]:
-        if getattr(metric, "optional", False) and not any(r.diversity.get(name) is not None for r in records or ()):
+    for name, metric in [*diversity_metrics(), *fidelity_metrics()]:
+        if not on_by_default(metric) and not any(r.diversity.get(name) is not None for r in records or ()):
             continue
         better: Literal["lower", "higher"] = "higher" if metric.higher_is_more_diverse else "lower"
         columns.append((column_title(metric), _diversity_of(name), better))
