@@ -12,6 +12,7 @@ type                   file                                made by
 ``PromptTable``        ``prompts.json``                    ``dalda prompts``
 ``PromptsRecordFile``  ``prompts_record.json``             ``dalda prompts``
 ``PlanRow``            ``plan.jsonl`` (one per line)       ``dalda plan``
+``MethodRecord``       ``method.json``                     ``dalda plan``
 ``ManifestLine``       ``synthetic/metadata.jsonl``        ``dalda generate``
 ``ClassNames``         ``classes.json``, ``synthetic/``     ``dalda generate``
 ``FilterRecord``       ``synthetic/filter.jsonl``          ``dalda filter``
@@ -31,6 +32,7 @@ from dalda.artefacts.diversity import DiversityReport
 from dalda.artefacts.errors import MissingArtefactError
 from dalda.artefacts.filter import FILTER_COLUMN, FilterRecord
 from dalda.artefacts.manifest import ManifestLine, parquet_safe, run_relative
+from dalda.artefacts.method import MethodRecord
 from dalda.artefacts.plan import PlanRow
 from dalda.artefacts.prompts import PromptsRecordFile, PromptTable
 from dalda.artefacts.report_manifest import REPORT_MANIFEST, ReportFigure, ReportManifest
@@ -48,6 +50,7 @@ __all__ = [
     "FilterRecord",
     "ImageRecord",
     "ManifestLine",
+    "MethodRecord",
     "MissingArtefactError",
     "PlanRow",
     "PromptTable",
