@@ -36,8 +36,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, get_args
 
+from dalda import chat
 from dalda.artefacts import MethodRecord
-from dalda.chat import prompt_source
 from dalda.config import DaldaConfig, GeneratorConfig, PromptsConfig
 from dalda.configure import build_config
 from dalda.generators import GENERATORS
@@ -167,8 +167,9 @@ def method_of(config: DaldaConfig, prompt_source: str | None = None) -> MethodLa
     if (source, strategy) == (DALDA_PROMPTS, DALDA_SAMPLER):
         title += " (DALDA)"
     return MethodLabel(
-        f"{source}-{sampler.method_part(settings)}", title, source, strategy, name, sampler.fixed_lambda(settings)
-    )
+        name=f"{source}-{sampler.method_part(settings)}", title=title, prompt_source=source, sampler=strategy,
+        generator=name, fixed_lambda=sampler.fixed_lambda(settings),
+    )  # fmt: skip
 
 
 def planned_method(config: DaldaConfig, run: RunDir) -> MethodLabel:
@@ -186,7 +187,7 @@ def planned_method(config: DaldaConfig, run: RunDir) -> MethodLabel:
             planned = build_config(made, announce=False)
         except ValueError:
             pass  # a history this version cannot read: the config decides, as for a run without history
-    return method_of(planned, prompt_source(planned, run))
+    return method_of(planned, chat.prompt_source(planned, run))
 
 
 def run_method(config: DaldaConfig, run: RunDir) -> MethodLabel:

@@ -251,9 +251,10 @@ def accuracy_vs_fixed_lambda(records: Sequence[RunRecord], shots: int, path: Pat
                 ax.axhline(sum(means) / len(means), color=colour, linestyle="--", label=f"{label} mean")
             here = [r for r in chosen if r.dataset == dataset]
             reference = reference_for([r.label for r in here])  # DALDA, or its recipe from another source
-            dalda = summarize(_values([r for r in here if reference and r.method == reference.name], metric))
-            if reference is not None and dalda is not None:
-                ax.axhline(dalda.mean, color="#C44E52", label=reference.title)
+            if reference is not None:
+                dalda = summarize(_values([r for r in here if r.method == reference.name], metric))
+                if dalda is not None:
+                    ax.axhline(dalda.mean, color="#C44E52", label=reference.title)
             ax.set_xlabel("fixed IP-Adapter weight λ")
             ax.set_ylabel(classifier_title(classifier))
             ax.set_title(f"{dataset_title(dataset)}: {classifier_title(classifier)}")
@@ -416,7 +417,9 @@ def image_label(row: dict[str, Any]) -> str:
     return f"{guide}\n{shorten_prompt(str(row.get('prompt', '')))}".strip()
 
 
-def _draw(real_path: str, score: float, title: str, rows: dict[MethodLabel, list[dict[str, Any]]], path: Path) -> Path:
+def _draw(
+    real_path: str, score: float, title: str, rows: dict[MethodLabel, list[dict[str, Any]]], path: Path
+) -> Path:
     methods = sorted(rows, key=lambda label: label.sort_key)
     per_method = max(len(images) for images in rows.values())
     class_name = next(iter(rows.values()))[0].get("class_name", "")
