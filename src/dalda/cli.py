@@ -247,12 +247,11 @@ def export(
     """The run's real + synthetic images as a torchvision ImageFolder and a Hugging Face dataset with a card."""
     _setup_logging(verbose)
     from dalda.export import export_run
-    from dalda.chat import prompt_source
-    from dalda.methods import method_label
+    from dalda.methods import run_method
 
     try:
         config = resolve_config(None, run_dir, None)
-        label = method_label(config, prompt_source(config, RunDir(run_dir)))  # honest: template-ags without an LLM
+        label = run_method(config, RunDir(run_dir)).name  # honest: template-ags without an LLM
         summary = export_run(config, RunDir(run_dir), out or run_dir / "export", label, push_to_hub)
     except (ConfigError, ValueError, FileNotFoundError, FileExistsError) as error:
         stderr.print(f"[bold red]error:[/] {error}", highlight=False)

@@ -73,6 +73,11 @@ class RunDir:
         return self.root / "plan.jsonl"
 
     @property
+    def planned_method(self) -> Path:
+        """The method that made the plan, recorded with it (``dalda.artefacts.MethodRecord``)."""
+        return self.root / "method.json"
+
+    @property
     def synthetic(self) -> Path:
         return self.root / "synthetic"
 

@@ -19,6 +19,7 @@ type                    file                                        written by
 ``PromptTable``         ``prompts.json``                            ``dalda prompts``
 ``PromptsRecord``       ``prompts_record.json`` (+ ``.pending``)    ``dalda prompts``
 ``PlanRow``             ``plan.jsonl`` (one per line)               ``dalda plan``
+``MethodRecord``        ``method.json``                             ``dalda plan``
 ``ManifestLine``        ``synthetic/metadata.jsonl`` (and parts)    ``dalda generate``
 ``PreparationFailure``  ``synthetic/.parts/prepare-failed-*.json``  ``dalda generate``
 ``ClassNames``          ``classes.json``, ``synthetic/``            ``dalda generate``
@@ -44,6 +45,7 @@ from dalda.artefacts.diversity import DiversityReport
 from dalda.artefacts.errors import MissingArtefactError
 from dalda.artefacts.filter import FilterRecord
 from dalda.artefacts.manifest import ManifestLine, parquet_safe, run_relative
+from dalda.artefacts.method import MethodRecord
 from dalda.artefacts.plan import PlanRow
 from dalda.artefacts.preparation import PreparationFailure
 from dalda.artefacts.prompts import PromptsRecord, PromptTable
@@ -71,6 +73,7 @@ __all__ = [
     "JsonRecord",
     "LockOwner",
     "ManifestLine",
+    "MethodRecord",
     "MissingArtefactError",
     "PlanRow",
     "PreparationFailure",

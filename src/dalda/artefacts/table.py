@@ -24,6 +24,7 @@ from dalda.artefacts.classes import ClassNames
 from dalda.artefacts.diversity import DiversityReport
 from dalda.artefacts.filter import FilterRecord
 from dalda.artefacts.manifest import ManifestLine
+from dalda.artefacts.method import MethodRecord
 from dalda.artefacts.plan import PlanRow
 from dalda.artefacts.prompts import PromptsRecord, PromptTable
 from dalda.artefacts.result import ClassifierResult
@@ -114,6 +115,7 @@ ARTEFACTS: tuple[Artefact, ...] = (
         SharedKey(("data", "models", "prompts", "seed"), per_trial=False),
     ),
     Artefact("plan", "plan", (("plan", PlanRow),), ("generate",)),
+    Artefact("planned method", "plan", (("planned_method", MethodRecord),)),
     Artefact(
         "generator preparation",
         "generate",

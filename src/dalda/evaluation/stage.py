@@ -23,10 +23,8 @@ from torch import nn
 
 from dalda.artefacts import Checkpoint, ClassifierResult, DiversityReport, Split, TrainingRecord, read_split_for
 from dalda.chat import prompt_source
-from dalda.config import ConfigError, DaldaConfig
-from dalda.configure import build_config
-from dalda.methods import method_label
-from dalda.ownership import last_stage_config
+from dalda.config import DaldaConfig
+from dalda.methods import method_of, planned_method
 from dalda.evaluation.accuracy import accuracy_report, confusion_counts, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
 from dalda.evaluation.fidelity import fidelity_report
@@ -61,22 +59,16 @@ def _restore(classifier: str, config: DaldaConfig, checkpoint: Checkpoint) -> tu
 
 
 def synthetic_method_label(config: DaldaConfig, run: RunDir) -> str:
-    """The method that made this run's plan (and so its synthetic set), from the config the plan stage last
-    finished with (``history.jsonl``); the current config's method for a run made before the history existed.
+    """The method that made this run's plan (and so its synthetic set), as the plan stage recorded it
+    (``dalda.methods.planned_method``); a run planned before that record: the method of the config its plan stage
+    last finished with (``history.jsonl``), else of this command's config.
 
     ``dalda evaluate -s guidance.strategy=random`` on an AGS run thus still labels its results ``llm-ags``: an
     override on a later command cannot relabel images it did not make. The label names the prompt source the
     run's prompts record states (``template-ags`` when the offline template wrote them, ``docs/protocol.md``).
     """
-    current = method_label(config, prompt_source(config, run))
-    made = last_stage_config(run.root, "plan")
-    if made is None:
-        return current
-    try:
-        planned = build_config(made)
-    except ConfigError:
-        return current
-    recorded = method_label(planned, prompt_source(planned, run))
+    current = method_of(config, prompt_source(config, run)).name
+    recorded = planned_method(config, run).name
     if recorded != current:
         log.warning(
             "the plan of %s was made by method %s, but this command's config runs %s; results are labelled %s "
