@@ -45,6 +45,7 @@ import torch
 from PIL import Image
 
 import generator_costs
+from dalda.artefacts import ManifestLine
 from dalda.config import GenerationConfig, ModelsConfig
 from dalda.generators import GENERATORS
 from dalda.generators.ip_adapter_engine import GenerationEngine
@@ -131,7 +132,7 @@ def bench_writer(
                 start = time.perf_counter()
                 try:
                     for index, image in enumerate(images):
-                        writer.submit([(image, source, {"row_id": index, "file_name": f"{index:06d}.png"})])
+                        writer.submit([(image, source, ManifestLine(f"{index:06d}.png", row_id=index))])
                 finally:
                     writer.close()
                 rate = count / (time.perf_counter() - start)

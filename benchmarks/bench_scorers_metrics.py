@@ -67,9 +67,11 @@ def _work(kind: str, batch: int, set_size: int, device: str) -> tuple[Callable[[
         clip = load_clip(models)
         return (lambda: clip.encode_images(images)), batch
     if kind == "dino":
+        from dalda.metrics.dino import DinoSettings
         from dalda.models.dino import load_dino
 
-        dino = load_dino(models, models.dino_model, "models.dino_model")
+        own = DinoSettings()  # the metric's defaults: dinov2-small, class token
+        dino = load_dino(models, own.model, "evaluate.metrics.dino.model", own.pooling)
         return (lambda: dino.encode_images(images)), batch
     if kind == "inception":
         from dalda.models.inception import load_inception
@@ -89,13 +91,14 @@ def _work(kind: str, batch: int, set_size: int, device: str) -> tuple[Callable[[
                 return lpips(left.to(lpips_device(lpips)), right.to(lpips_device(lpips)))
 
         return pairs, batch
-    from dalda.metrics.fidelity import frechet_distance, kernel_inception_distance
+    from dalda.metrics.fidelity import KidSettings, frechet_distance, kernel_inception_distance
 
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(set_size, 2048)), rng.normal(0.1, 1.0, size=(set_size, 2048))
     if kind == "fid_math":
         return (lambda: frechet_distance(a, b)), 1
-    return (lambda: kernel_inception_distance(a, b, 100, 100, 0)), 1
+    kid = KidSettings()  # the metric's defaults: 100 subsets of 100 images
+    return (lambda: kernel_inception_distance(a, b, kid.subset_size, kid.subsets, 0)), 1
 
 
 def lpips_device(module) -> object:

@@ -42,10 +42,9 @@ import torch
 from PIL import Image
 
 from dalda.configure import build_config
-from dalda.artefacts import Split
+from dalda.artefacts import ManifestLine, Split
 from dalda.data.stage import run_data_stage
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
-from dalda.io import write_jsonl_atomic
 from dalda.rundir import RunDir
 from dalda.probes import PROBES
 from dalda.training.classifier import train_classifier, training_seed
@@ -62,9 +61,9 @@ def write_stand_in_synthetic(run: RunDir, split: Split, per_real: int) -> None:
             file_name = f"{split.classes[record.label]}/{len(rows):06d}.png"
             (run.synthetic / file_name).parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(np.clip(real + noise, 0, 255).astype(np.uint8)).save(run.synthetic / file_name)
-            rows.append({"file_name": file_name, "row_id": len(rows), "class_name": split.classes[record.label],
-                         "label": record.label, "source_path": str(record.path), "source_index": index})  # fmt: skip
-    write_jsonl_atomic(run.manifest, rows)
+            rows.append(ManifestLine(file_name=file_name, row_id=len(rows), class_name=split.classes[record.label],
+                                     label=record.label, source_path=str(record.path), source_index=index))  # fmt: skip
+    ManifestLine.write_all(run, rows)
 
 
 def _sync(device: torch.device) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dalda.artefacts import ManifestLine, PlanRow, PromptsRecordFile, PromptTable, ScoreRecord
+from dalda.artefacts import ManifestLine, PlanRow, PromptsRecord, PromptTable, ScoreRecord
 from dalda.config import config_to_yaml
 from dalda.configure import build_config
 from dalda.methods import get_method
@@ -72,7 +72,7 @@ def make_image_run(
     ScoreRecord.write_all(run, scores)
     prompts = {name: prompts_of(name, num_prompts) for name in names}
     PromptTable(prompts).write(run)
-    PromptsRecordFile(status="complete", settings={"source": "llm", "backend": "template", "classes": names},
+    PromptsRecord(status="complete", settings={"source": "llm", "backend": "template", "classes": names},
                       started_at="2026-01-01T00:00:00", finished_at="2026-01-01T00:00:01", usage={},
                       rounds=[], attempts=[]).write(run)  # fmt: skip
     plan, manifest = [], []

@@ -15,13 +15,16 @@ from dalda.artefacts import (
     Checkpoint,
     ClassifierResult,
     DiversityReport,
+    HistoryLine,
     ManifestLine,
     MissingArtefactError,
     PlanRow,
-    PromptsRecordFile,
+    PromptsRecord,
     PromptTable,
+    RunMarker,
     ScoreRecord,
     Split,
+    TrainingRecord,
 )
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.pipeline import run_pipeline
@@ -55,14 +58,19 @@ def test_every_json_artefact_round_trips_byte_for_byte(finished_run):
     _same_bytes_after(run.split, Split.read, lambda split, path: split.write(path))
     _same_bytes_after(run.scores, ScoreRecord.read_all, lambda rows, path: ScoreRecord.write_all(path, rows))
     _same_bytes_after(run.prompts, PromptTable.read, lambda table, path: table.write(path))
-    _same_bytes_after(run.prompts_record, PromptsRecordFile.read, lambda record, path: record.write(path))
+    _same_bytes_after(run.prompts_record, PromptsRecord.read, lambda record, path: record.write(path))
     _same_bytes_after(run.plan, PlanRow.read_all, lambda rows, path: PlanRow.write_all(path, rows))
     _same_bytes_after(run.manifest, ManifestLine.read_all, lambda rows, path: ManifestLine.write_all(path, rows))
     _same_bytes_after(run.diversity, DiversityReport.read, lambda report, path: report.write(path))
     _same_bytes_after(run.cell, CellInfo.read, lambda cell, path: cell.write(path))
+    _same_bytes_after(run.classes, ClassNames.read, lambda names, path: names.write(path))
+    _same_bytes_after(run.marker, RunMarker.read, lambda marker, path: marker.write(path))
+    _same_bytes_after(run.history, HistoryLine.read_all, lambda lines, path: HistoryLine.write_all(path, lines))
     for classifier in ("resnet50", "clip"):
         path = run.result_file(classifier)
         _same_bytes_after(path, ClassifierResult.read, lambda result, target: result.write(target))
+        path = run.train_record_file(classifier)
+        _same_bytes_after(path, TrainingRecord.read, lambda record, target: record.write(target))
 
 
 def test_typed_fields_match_the_files(finished_run):
@@ -75,7 +83,7 @@ def test_typed_fields_match_the_files(finished_run):
     assert all(line.image_path(run.synthetic).is_file() and line.extra["steps"] == 2 for line in manifest)
     assert [score.path for score in ScoreRecord.read_all(run)] == [str(record.path) for record in split.train]
     assert sorted(PromptTable.read(run).prompts) == sorted(split.classes)
-    assert PromptsRecordFile.read(run).status == "complete"
+    assert PromptsRecord.read(run).status == "complete"
     result = ClassifierResult.read(run.result_file("clip"))
     assert (result.classifier, result.dataset, result.classes, result.extra) == ("clip", "demo", split.classes, {})
     assert result.diversity["clip_i"] == DiversityReport.read(run).clip_i

@@ -8,7 +8,7 @@ import yaml
 
 from dalda.config import ConfigError, config_to_yaml
 from dalda.configure import build_config, load_config
-from dalda.methods import method_label
+from dalda.methods import method_of
 from dalda.scorers import SCORERS
 
 
@@ -24,7 +24,7 @@ def test_defaults_are_the_papers_values():
     assert (config.generation.guidance_scale, config.generation.resolution, config.generation.steps) == (7.5, 512, 30)
     assert (config.train.epochs, config.train.batch_size, config.train.image_size) == (50, 32, 224)
     assert (config.train.probes["resnet50"]["lr"], config.train.probes["clip"]["lr"]) == (1e-4, 2e-4)
-    assert method_label(config) == "llm-ags"
+    assert method_of(config).name == "llm-ags"
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_yaml_file_plus_overrides_and_round_trip(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text("data:\n  dataset: demo\n  shots: 4\nguidance:\n  strategy: fixed\n")
     config = load_config(path, ["guidance.fixed_scale=0.3", "prompts.source=base"])
-    assert config.data.shots == 4 and method_label(config) == "base-fixed-0.3"
+    assert config.data.shots == 4 and method_of(config).name == "base-fixed-0.3"
     assert load_config(_write(tmp_path / "again.yaml", config_to_yaml(config))) == config
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "missing.yaml")

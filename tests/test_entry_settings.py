@@ -14,6 +14,7 @@ from dalda.config import ConfigError, config_to_yaml
 from dalda.configure import build_config, load_config, rebuild
 from dalda.guidance import GUIDANCE
 from dalda.guidance.fixed import FIXED
+from dalda.metrics import FIDELITY_FEATURES, METRICS
 from dalda.registry import Registry
 from dalda.scorers import SCORERS
 from dalda.scorers.clip import SOFTMAX
@@ -139,7 +140,12 @@ def test_probe_settings_live_in_a_table_keyed_by_the_chosen_classifiers():
 @pytest.mark.parametrize(
     ("old", "new", "value"),
     [("train.resnet_lr", ("train", "probes", "resnet50", "lr"), 0.03),
-     ("train.clip_template", ("train", "probes", "clip", "template"), "an image of a {}")],
+     ("train.clip_template", ("train", "probes", "clip", "template"), "an image of a {}"),
+     ("evaluate.lpips", ("evaluate", "metrics", "lpips", "enabled"), False),
+     ("evaluate.lpips_size", ("evaluate", "metrics", "lpips", "size"), 128),
+     ("evaluate.kid_subset_size", ("evaluate", "metrics", "kid", "subset_size"), 20),
+     ("evaluate.fidelity_features", ("evaluate", "fidelity", "features"), "clip"),
+     ("evaluate.fidelity_max_images", ("evaluate", "fidelity", "max_images"), 50)],
 )
 def test_old_spellings_load_with_one_deprecation_warning(old, new, value, tmp_path):
     section, field = old.split(".")
@@ -157,10 +163,11 @@ def test_old_spellings_load_with_one_deprecation_warning(old, new, value, tmp_pa
 
 def test_every_registered_entrys_settings_have_descriptions_and_valid_defaults():
     """What the configuration reference is generated from: each setting documented, each default valid."""
-    for registry in (GUIDANCE, SCORERS):
+    for registry in (GUIDANCE, SCORERS, METRICS, FIDELITY_FEATURES):
         for name in registry:
             model = registry.settings_model(name)
             model()  # the defaults validate
             for field, info in model.model_fields.items():
                 assert info.description, f"{registry.kind} {name}: setting {field} has no description"
     assert GUIDANCE.get("fixed") is FIXED
+    assert all("enabled" in METRICS.settings_model(name).model_fields for name in METRICS)

@@ -13,6 +13,9 @@ from dalda.models.lpips import load_lpips
 from test_training_support import tiny_run_config
 
 
+OPTIONS = {"max_pairs": 50, "batch_size": 4, "within_class": True, "metrics": {"lpips": {"size": 64}}}
+
+
 def _image(path: Path, seed: int) -> Path:
     """A 64 px picture: blocks of random colour, different for every seed."""
     blocks = np.random.default_rng(seed).integers(0, 256, size=(8, 8, 3), dtype=np.uint8)
@@ -28,7 +31,7 @@ def models(tmp_path_factory):
 
 def _report(images, models, seed=0, **kwargs):
     clip, lpips_model = models
-    options = EvaluateConfig(**{"max_pairs": 50, "lpips_size": 64, "batch_size": 4, "within_class": True, **kwargs})
+    options = EvaluateConfig(**{**OPTIONS, **kwargs})
     return diversity_report(images, {"clip_i": clip, "lpips": lpips_model}, options, seed)
 
 
@@ -90,7 +93,7 @@ def test_group_pairs_are_seeded_per_group():
 
 def _report_with_real(images, models, **kwargs):
     clip, _ = models
-    options = EvaluateConfig(**{"max_pairs": 50, "lpips_size": 64, "batch_size": 4, "within_class": True, **kwargs})
+    options = EvaluateConfig(**{**OPTIONS, **kwargs})
     return diversity_report(images, {"clip_i": clip, "clip_i_real": clip}, options, 0)
 
 

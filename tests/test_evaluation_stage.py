@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from dalda.methods import method_label
+from dalda.methods import method_of
 from dalda.evaluation.accuracy import accuracy_report
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.training.stage import run_train_stage
@@ -40,7 +40,7 @@ def test_evaluate_writes_results_consistent_with_the_split(tmp_path):
         result = json.loads((run.results / f"{classifier}.json").read_text())
         assert TABLE_FIELDS <= set(result)
         # The template backend wrote the prompts: the honest label, and the config's own method underneath.
-        assert result["method"] == "template-ags" and method_label(config) == "llm-ags"
+        assert result["method"] == "template-ags" and method_of(config).name == "llm-ags"
         assert (result["dataset"], result["shots"], result["trial"]) == ("demo", split.shots, split.trial)
         assert result["classifier"] == classifier and result["classes"] == split.classes
         assert result["num_eval"] == len(split.eval) == sum(result["per_class_count"].values())

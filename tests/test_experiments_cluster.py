@@ -37,10 +37,11 @@ TINY_BASE = {
     "plan": {"images_per_real": 2},
     "generation": {"resolution": 64, "steps": 2},
     "train": {"epochs": 1, "iterations_per_epoch": 3, "batch_size": 8, "image_size": 32},
-    "evaluate": {"lpips_size": 64, "max_pairs": 10},
+    "evaluate": {"metrics": {"lpips": {"size": 64}}, "max_pairs": 10},
 }
-METHODS = ["none", "base-rs", "base-ags"]
-"""Every shared artefact has two or more users: split and features (all), scores and prompts (base-rs, base-ags)."""
+METHODS = ["base-ags", "llm-rs", "llm-ags"]
+"""Every shared artefact has two or more users: split, features and scores (all: every cell draws λ) and prompts
+(the LLM cells: the base prompt needs no prompts stage)."""
 
 
 def _grid(path: Path, out: Path, methods: list[str] = METHODS) -> Path:
@@ -110,21 +111,21 @@ def test_shards_partition_the_paper_grid_exactly_and_balanced(count):
 def test_status_reads_done_running_failed_and_pending_from_disk(tmp_path):
     grid = _grid(tmp_path / "grid.yaml", tmp_path / "out")
     _, _, cells = load_grid(grid)
-    none, rs, ags = (RunDir(cell.config.out_dir).ensure() for cell in cells)
-    none.config.write_text(config_to_yaml(cells[0].config))
-    none.results.mkdir()
-    none.result_file("clip").write_text("{}")
-    (ags.root / ERROR_FILE).write_text("Traceback ...")
-    with file_lock(rs.root / CELL_LOCK):
+    done, running, failed = (RunDir(cell.config.out_dir).ensure() for cell in cells)
+    done.config.write_text(config_to_yaml(cells[0].config))
+    done.results.mkdir()
+    done.result_file("clip").write_text("{}")
+    (failed.root / ERROR_FILE).write_text("Traceback ...")
+    with file_lock(running.root / CELL_LOCK):
         assert grid_states(cells) == {
-            "demo/1shot/trial0/none": "done",
-            "demo/1shot/trial0/base-rs": "running",
-            "demo/1shot/trial0/base-ags": "failed",
+            "demo/1shot/trial0/base-ags": "done",
+            "demo/1shot/trial0/llm-rs": "running",
+            "demo/1shot/trial0/llm-ags": "failed",
         }
         result = CliRunner().invoke(app, ["experiment", str(grid), "--status", "--shard", "0/2"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "1 done, 1 running, 1 failed, 0 pending" in result.output
-    assert grid_states(cells)["demo/1shot/trial0/base-rs"] == "pending"  # the lock went with its holder
+    assert grid_states(cells)["demo/1shot/trial0/llm-rs"] == "pending"  # the lock went with its holder
 
 
 def test_dry_run_counts_images_requests_and_hours(tmp_path):

@@ -45,8 +45,8 @@ def _made_run(tmp_path: Path) -> tuple[RunDir, list[PlanRow]]:
     expected = {row.row_id: manifest_entry(row, settings, run.root) for row in rows}
     for row in rows:
         image = Image.new("RGB", (16, 16), (0, 0, 20 * row.row_id))
-        write_image_atomic(image, run.synthetic / expected[row.row_id]["file_name"])
-    ManifestLine.write_all(run, [ManifestLine.from_json(expected[row.row_id]) for row in rows])
+        write_image_atomic(image, run.synthetic / expected[row.row_id].file_name)
+    ManifestLine.write_all(run, [expected[row.row_id] for row in rows])
     ClassNames(CLASSES).write(run.classes)
     ClassNames(CLASSES).write(run.synthetic / "classes.json")
     return run, rows

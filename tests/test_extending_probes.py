@@ -14,9 +14,11 @@ import pytest
 import torch
 from torch import nn
 
+from pydantic import Field
+
 from dalda.config import ConfigError, DaldaConfig, EvaluateConfig, TrainConfig, config_to_yaml
 from dalda.evaluation.stage import run_evaluate_stage
-from dalda.metrics import DIVERSITY_METRICS, GroupScorer, ImageLoader
+from dalda.metrics import METRICS, GroupScorer, ImageLoader, MetricSettings
 from dalda.probes import PROBES
 from dalda.probes.encoder import ProbeEncoder
 from dalda.probes.encoder import probe_encoder
@@ -60,27 +62,33 @@ class PooledPixelsProbe:
         return torch.optim.SGD(parameters, lr=0.1)
 
 
+class PixelSettings(MetricSettings):
+    enabled: bool = Field(True, description="Compute the mean pixel distance.")
+    size: int = Field(16, ge=1, description="Images are resized to size x size before comparing pixels.")
+
+
 class MeanPixelDistance:
-    """Mean absolute pixel difference of a pair (higher = more diverse)."""
+    """Mean absolute pixel difference of a pair (higher = more diverse), on by default, with one knob."""
 
     name = "pixel_distance"
     title = "Pixel-L1"
+    kind = "diversity"
     higher_is_more_diverse = True
+    settings_model = PixelSettings
     result_settings = ("pixel_size",)
 
-    def enabled(self, evaluate: EvaluateConfig) -> bool:
-        return True
+    def recorded_settings(self, config: DaldaConfig, settings: PixelSettings) -> dict[str, Any]:
+        return {"pixel_size": settings.size}
 
-    def settings(self, config: DaldaConfig) -> dict[str, Any]:
-        return {"pixel_size": 16}
-
-    def load(self, config: DaldaConfig) -> None:
+    def load(self, config: DaldaConfig, settings: PixelSettings) -> None:
         return None
 
     def group_scorer(
-        self, model: None, paths: Sequence[Path], load_image: ImageLoader, evaluate: EvaluateConfig
-    ) -> GroupScorer:
-        pixels = np.stack([np.asarray(load_image(path).resize((16, 16)), dtype=np.float64) / 255 for path in paths])
+        self, model: None, paths: Sequence[Path], load_image: ImageLoader, evaluate: EvaluateConfig,
+        settings: PixelSettings,
+    ) -> GroupScorer:  # fmt: skip
+        side = settings.size
+        pixels = np.stack([np.asarray(load_image(p).resize((side, side)), dtype=np.float64) / 255 for p in paths])
 
         def score(pairs: Mapping[str, np.ndarray]) -> dict[str, float]:
             return {name: float(np.abs(pixels[i[:, 0]] - pixels[i[:, 1]]).mean()) for name, i in pairs.items()}
@@ -97,9 +105,9 @@ def toy_probe():
 
 @pytest.fixture
 def toy_metric():
-    DIVERSITY_METRICS.register("pixel_distance", MeanPixelDistance())
+    METRICS.register("pixel_distance", MeanPixelDistance())
     yield "pixel_distance"
-    DIVERSITY_METRICS.unregister("pixel_distance")
+    METRICS.unregister("pixel_distance")
 
 
 def _report_csv(run: RunDir, table: str) -> list[dict[str, str]]:
@@ -108,8 +116,12 @@ def _report_csv(run: RunDir, table: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _run(tmp_path: Path, classifiers: list[str], **evaluate: Any) -> tuple[DaldaConfig, RunDir]:
-    config = tiny_run_config(tmp_path, train={"classifiers": classifiers}, evaluate=evaluate)
+def _run(
+    tmp_path: Path, classifiers: list[str], off: Sequence[str], metrics: dict[str, Any] | None = None, **evaluate: Any
+) -> tuple[DaldaConfig, RunDir]:
+    """A trained and evaluated run; the metrics named in ``off`` are disabled, ``metrics`` sets others' settings."""
+    chosen = {**{name: {"enabled": False} for name in off}, **(metrics or {})}
+    config = tiny_run_config(tmp_path, train={"classifiers": classifiers}, evaluate={**evaluate, "metrics": chosen})
     run, _ = make_run(config, images_per_real=2)
     run.config.write_text(config_to_yaml(config))
     run_train_stage(config, run)
@@ -118,7 +130,7 @@ def _run(tmp_path: Path, classifiers: list[str], **evaluate: Any) -> tuple[Dalda
 
 
 def test_a_registered_toy_probe_trains_evaluates_and_gets_a_report_column(tmp_path, toy_probe):
-    config, run = _run(tmp_path, [toy_probe], zero_shot=False, clip_i=False, clip_i_real=False, lpips=False)
+    config, run = _run(tmp_path, [toy_probe], ["clip_i", "clip_i_real", "lpips"], zero_shot=False)
 
     assert run.checkpoint_file(toy_probe).is_file()
     result = json.loads(run.result_file(toy_probe).read_text())
@@ -143,17 +155,18 @@ def test_an_unknown_classifier_fails_up_front_and_at_the_train_stage_naming_the_
 
 
 def test_a_registered_toy_metric_lands_in_diversity_json_results_and_report(tmp_path, toy_metric):
-    config, run = _run(tmp_path, ["resnet50"], zero_shot=False, clip_i=False, clip_i_real=False)
+    config, run = _run(tmp_path, ["resnet50"], ["clip_i", "clip_i_real"], {toy_metric: {"size": 8}}, zero_shot=False)
+    assert config.evaluate.metrics[toy_metric] == {"enabled": True, "size": 8}  # resolved like a built-in's
 
     diversity = json.loads(run.diversity.read_text())
-    assert diversity["pixel_size"] == 16 and diversity["clip_model"] is None
+    assert diversity["pixel_size"] == 8 and diversity["clip_model"] is None
     assert diversity["by_source"][toy_metric]["num_groups"] == diversity["by_source"]["lpips"]["num_groups"]
     assert diversity[toy_metric] == diversity["by_source"][toy_metric]["mean"] > 0
     assert diversity["clip_i"] is None and "clip_i" not in diversity["by_source"]
 
     result = json.loads(run.result_file("resnet50").read_text())
     assert result["diversity"][toy_metric] == diversity[toy_metric]
-    assert result["diversity"]["pixel_size"] == 16
+    assert result["diversity"]["pixel_size"] == 8
 
     (row,) = [r for r in _report_csv(run, "runs") if not r["Method"].endswith("reference")]
     assert float(row["Pixel-L1 (↑)"]) == diversity[toy_metric]

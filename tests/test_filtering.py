@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dalda.artefacts import FILTER_COLUMN, FilterRecord, ManifestLine
+from dalda.artefacts import FilterRecord, ManifestLine
 from dalda.config import FilterConfig
 from dalda.configure import build_config
 from dalda.data.stage import run_data_stage
@@ -68,7 +68,7 @@ def test_decisions_match_the_thresholds_and_training_uses_kept_images_only(gener
             near = record.source_similarity > 0.5
             assert record.kept == (not low and not near)
             assert ("low_score" in record.reasons) == low and ("near_copy" in record.reasons) == near
-            assert line.extra[FILTER_COLUMN] == ("kept" if record.kept else "rejected")
+            assert "filter" not in line.extra  # the decisions live in filter.jsonl only
             assert 0.0 <= record.score <= 1.0 and record.top_label is not None
         kept = {line.image_path(run.synthetic) for line, record in zip(lines, records) if record.kept}
         trainset = load_training_set(read_split_for(config.data, run), run)

@@ -143,3 +143,20 @@ def test_old_spelling_ags_variant_becomes_the_clipped_sampler():
     # a config written with ags_variant froze the scorer's alpha beside the quantile: the quantile is kept
     assert config.guidance.strategy == "ags-clipped"
     assert config.guidance.alpha is None and config.guidance.alpha_quantile == 0.25
+
+
+def test_every_sampler_reads_its_own_method_part_back_and_no_other_reads_it():
+    """A grid's method name (``llm-fixed-0.3``) is resolved by asking the samplers (``dalda.methods``)."""
+    for name, sampler in GUIDANCE.items():
+        part = sampler.method_part(sampler.settings_model())
+        values = sampler.method_settings(part)
+        assert values is not None and sampler.method_part(sampler.settings_model(**values)) == part, name
+        assert [key for key, other in GUIDANCE.items() if other.method_settings(part) is not None] == [name]
+    fixed = GUIDANCE.get("fixed")
+    assert fixed.method_settings("fixed-0.50") == {"fixed_scale": 0.5}
+    assert fixed.method_settings("fixed-1") == {"fixed_scale": 1.0}
+    for other in ("fixed-", "fixed-abc", "fixed-1e-1", "fixed--0.5", "fixed-0.5.1", "fixed-nan", "ags", "rs"):
+        assert fixed.method_settings(other) is None, other
+    assert fixed.fixed_lambda(FixedSettings(fixed_scale=0.3)) == 0.3
+    assert GUIDANCE.get("ags").fixed_lambda(AgsSettings()) is None
+    assert GUIDANCE.get("random").fixed_lambda(RandomSettings()) is None

@@ -14,22 +14,24 @@ from PIL import Image
 from scipy import linalg
 
 from dalda.config import ConfigError, DaldaConfig, EvaluateConfig, ModelsConfig
-from dalda.configure import build_config
+from dalda.configure import build_config, rebuild
 from dalda.evaluation.diversity import SyntheticImage, diversity_report
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.images import load_rgb
-from dalda.metrics import DIVERSITY_METRICS, FIDELITY_FEATURES, FIDELITY_METRICS
+from dalda.metrics import FIDELITY_FEATURES, METRICS, fidelity_metrics
+from dalda.metrics.dino import DEFAULT_DINO, DinoSettings
 from dalda.metrics.fidelity import frechet_distance, kernel_inception_distance, polynomial_mmd2
 from dalda.models.dino import build_dino, load_dino
 from dalda.models.inception import load_inception
+from dalda.settings import NoSettings
 from dalda.training.stage import run_train_stage
 from test_training_support import make_run, tiny_run_config
 
 TINY = ModelsConfig(profile="tiny", device="cpu")
 
 
-def _load_dino(models: ModelsConfig, pooling: str = "cls"):
-    return load_dino(models, models.dino_model, "models.dino_model", pooling)
+def _load_dino(models: ModelsConfig, pooling: str = "cls", name: str = DEFAULT_DINO):
+    return load_dino(models, name, "evaluate.metrics.dino.model", pooling)
 
 
 def _image(path: Path, seed: int) -> Path:
@@ -104,7 +106,7 @@ def test_kid_matches_the_unbiased_polynomial_mmd_written_by_hand():
 def test_dino_similarity_is_the_cosine_of_the_models_own_embeddings(tmp_path):
     paths = [_image(tmp_path / f"{i}.png", i) for i in range(4)]
     images = [SyntheticImage(path, "r0", "cat") for path in paths]
-    options = EvaluateConfig(dino=True, max_pairs=50, within_class=False, batch_size=3)
+    options = EvaluateConfig(max_pairs=50, within_class=False, batch_size=3)
     dino = _load_dino(TINY)
     report = diversity_report(images, {"dino": dino}, options, seed=0)
 
@@ -143,22 +145,25 @@ def test_real_profile_loads_dino_from_the_published_layout(tmp_path):
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     assert {"config.json", "model.safetensors", "preprocessor_config.json"} <= {p.name for p in folder.iterdir()}
-    real = ModelsConfig(profile="real", offline=True, device="cpu", dino_model=str(folder))
+    real = ModelsConfig(profile="real", offline=True, device="cpu")
     image = [load_rgb(_image(tmp_path / "a.png", 3))]
-    assert torch.allclose(_load_dino(real).encode_images(image), _load_dino(TINY).encode_images(image), atol=1e-6)
-    assert DIVERSITY_METRICS.get("dino").settings(DaldaConfig(models=real))["dino_model"] == str(folder)
-    assert "random" in DIVERSITY_METRICS.get("dino").settings(DaldaConfig(models=TINY))["dino_model"]
-    with pytest.raises(Exception, match="models.dino_model"):
-        _load_dino(ModelsConfig(profile="real", offline=True, device="cpu", dino_model=str(tmp_path / "nowhere")))
+    own = DinoSettings(enabled=True, model=str(folder))
+    loaded = METRICS.get("dino").load(DaldaConfig(models=real), own)
+    assert torch.allclose(loaded.encode_images(image), _load_dino(TINY).encode_images(image), atol=1e-6)
+    assert METRICS.get("dino").recorded_settings(DaldaConfig(models=real), own)["dino_model"] == str(folder)
+    assert "random" in METRICS.get("dino").recorded_settings(DaldaConfig(models=TINY), own)["dino_model"]
+    nowhere = DinoSettings(model=str(tmp_path / "nowhere"))
+    with pytest.raises(Exception, match=r"evaluate\.metrics\.dino_real\.model"):  # the field to fix
+        METRICS.get("dino_real").load(DaldaConfig(models=real), nowhere)
 
 
 def test_inception_features_have_the_pool_layers_width():
     image = [Image.new("RGB", (40, 30), (200, 10, 10))]
     assert load_inception(TINY).encode_images(image).shape == (1, 64)
-    with pytest.raises(Exception, match="fidelity_features"):
+    with pytest.raises(Exception, match=r"evaluate\.fidelity\.features"):
         FIDELITY_FEATURES.get("pixels")
-    with pytest.raises(ConfigError, match="evaluate.fidelity_features='pixels' is not a known"):
-        build_config(overrides=["evaluate.fidelity_features=pixels"])  # refused before anything runs
+    with pytest.raises(ConfigError, match=r"evaluate\.fidelity\.features='pixels' is not a known"):
+        build_config(overrides=["evaluate.fidelity.features=pixels"])  # refused before anything runs
 
 
 # ---------------------------------------------------------------------------------------- evaluate stage
@@ -172,25 +177,25 @@ def test_evaluate_writes_dino_fid_and_kid_only_when_enabled(tmp_path):
     off = json.loads(run.diversity.read_text())
     assert all(off[name] is None for name in ("dino", "dino_real", "fid", "kid")) and "fidelity" not in off
 
-    on = config.model_copy(
-        update={"evaluate": config.evaluate.model_copy(update={"dino": True, "fid": True, "kid": True})}
-    )
+    enable = {name: {"enabled": True} for name in ("dino", "dino_real", "fid", "kid")}
+    on = rebuild(config, {"evaluate": {"metrics": enable}})
     summary = run_evaluate_stage(on, run)
     diversity = json.loads(run.diversity.read_text())
     assert 0 < diversity["dino"] <= 1 and 0 < diversity["dino_real"] <= 1
+    assert diversity["dino_pooling"] == diversity["dino_real_pooling"] == "cls"  # each metric's own settings
     details = diversity["fidelity"]
     assert details["num_synthetic"] == 3 * len(split.train) and details["num_real"] == len(split.eval)
     assert details["features"] == "tiny-random:tiny-conv" and "biased" in details["note"]
 
     # FID / KID equal a direct computation on the encoder's own features of the same images
-    encode = FIDELITY_FEATURES.get("inception").load(on)
+    encode = FIDELITY_FEATURES.get("inception").load(on, NoSettings())
     synthetic = sorted(run.synthetic.rglob("*.png"))
     features_s = encode([load_rgb(path) for path in synthetic])
     features_r = encode([load_rgb(record.path) for record in split.eval])
     assert diversity["fid"] == pytest.approx(frechet_distance(features_s, features_r), rel=1e-6)
-    subset = min(on.evaluate.kid_subset_size, len(synthetic), len(split.eval))
-    assert details["kid_subset_size"] == subset
+    subset = min(on.evaluate.metrics["kid"]["subset_size"], len(synthetic), len(split.eval))
+    assert details["kid_subset_size"] == subset and details["kid_subsets"] == on.evaluate.metrics["kid"]["subsets"]
     assert summary["fid"] == diversity["fid"] and summary["kid"] == diversity["kid"]
     result = json.loads((run.results / "clip.json").read_text())
     assert result["diversity"]["kid"] == diversity["kid"] and result["diversity"]["fidelity_features"]
-    assert set(FIDELITY_METRICS) == {"fid", "kid"}
+    assert {name for name, _ in fidelity_metrics()} == {"fid", "kid"}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from dalda.artefacts import ManifestLine
 from dalda.generation.stage import PngWriter
 from dalda.rundir import RunDir
 
@@ -34,7 +35,7 @@ def test_writer_benchmark_times_the_real_writer_on_tiny_sizes_and_records_its_ro
 
     def spy(self, item):
         real_write(self, item)
-        written.append(self.run.synthetic / item[2]["file_name"])
+        written.append(self.run.synthetic / item[2].file_name)
 
     monkeypatch.setattr(bench.PngWriter, "_write", spy)
     results = bench.bench_writer([(24, 16), (40, 30)], threads=[1, 2], levels=[0, 6], at_512=4, folder=tmp_path,
@@ -88,7 +89,7 @@ def test_a_slow_writer_holds_at_most_twice_its_threads_in_images_so_memory_stays
         for index in range(12):
             with lock:  # counted before submit: held = submitted and not yet written, including this one
                 state["held"] += 1
-            writer.submit([(image, (16, 12), {"row_id": index, "file_name": f"{index:06d}.png"})])
+            writer.submit([(image, (16, 12), ManifestLine(f"{index:06d}.png", row_id=index))])
             with lock:
                 state["most"] = max(state["most"], state["held"])
     finally:

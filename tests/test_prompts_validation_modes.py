@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dalda.artefacts import PromptsRecordFile
+from dalda.artefacts import PromptsRecord
 from dalda.chat import CHAT_BACKENDS, ChatBackendSpec, ChatMessage, ChatReply
 from dalda.chat.request import read_request
 from dalda.configure import build_config
@@ -79,7 +79,7 @@ def test_the_llm_is_asked_with_the_caltech_llm_names_and_the_table_keeps_the_dat
     assert list(table) == CALTECH  # the answer, keyed by the asked names, is read back into the dataset's names
     assert table["bass"] == ["A bass fish in a photo."]
     assert json.loads(run.prompts.read_text()) == table
-    record = PromptsRecordFile.read(run)
+    record = PromptsRecord.read(run)
     assert record.settings["llm_names"] == dict(DATASETS.get("caltech101").llm_names)
     assert record.validation == "repair" and record.flagged == [] and record.flagged_count == 0
 
@@ -105,7 +105,7 @@ def test_other_datasets_keep_their_settings_unchanged(tmp_path, scripted):
     scripted.append(lambda wanted: {name: f"A {name} in a photo." for name in wanted})
     run = RunDir(tmp_path / "run")
     prompts_for_classes(_config(tmp_path, dataset="pets"), ["pug", "boxer"], run)
-    assert "llm_names" not in PromptsRecordFile.read(run).settings  # so cached prompts of pets stay valid
+    assert "llm_names" not in PromptsRecord.read(run).settings  # so cached prompts of pets stay valid
     assert read_request(BUILT[0].requests[0])[0] == ["pug", "boxer"]
 
 
@@ -126,7 +126,7 @@ def test_repair_asks_again_for_flagged_sentences_and_records_them(tmp_path, scri
     repair = BUILT[0].requests[1]
     assert read_request(repair)[1] == ["bass fish", "crab"]  # only the flagged classes, by their asked names
     assert "only in 'bass guitar'" in _user(repair) and "'close-up face'" in _user(repair)
-    record = PromptsRecordFile.read(run)
+    record = PromptsRecord.read(run)
     assert record.flagged_count == 2
     assert [(f["class"], f["sentence"], f["action"]) for f in record.flagged] == [
         ("bass", BAD_BASS, "asked again"), ("crab", BAD_CRAB, "asked again")
@@ -147,7 +147,7 @@ def test_warn_keeps_flagged_sentences_and_lists_them(tmp_path, scripted):
     table = prompts_for_classes(_config(tmp_path, validation="warn"), CALTECH, run)
 
     assert table["bass"] == [BAD_BASS] and table["crab"] == [BAD_CRAB] and len(BUILT[0].requests) == 1
-    record = PromptsRecordFile.read(run)
+    record = PromptsRecord.read(run)
     assert record.validation == "warn" and record.flagged_count == 2
     assert {(f["class"], f["action"]) for f in record.flagged} == {("bass", "kept"), ("crab", "kept")}
     assert prompts_for_classes(_config(tmp_path, validation="warn"), CALTECH, run) == table  # the cache is reused
@@ -169,7 +169,7 @@ def test_warn_and_repair_on_a_hand_written_file(tmp_path, scripted):
     warn = _config(tmp_path, dataset="demo", prompts_file=str(path), validation="warn")
     table = prompts_for_classes(warn, classes, run)
     assert table == table_file
-    record = PromptsRecordFile.read(run)
+    record = PromptsRecord.read(run)
     assert [(f["class"], f["action"]) for f in record.flagged] == [("cat", "kept")]  # the gaze idiom is no flag
 
 
@@ -179,7 +179,7 @@ def test_off_checks_nothing_but_still_needs_a_sentence(tmp_path, scripted):
     run = RunDir(tmp_path / "run")
     table = prompts_for_classes(_config(tmp_path, validation="off"), CALTECH, run)
     assert table["bass"] == [BAD_BASS] and table["crab"] == ["A crab."]  # an empty answer is still asked again
-    record = PromptsRecordFile.read(run)
+    record = PromptsRecord.read(run)
     assert record.validation == "off" and record.flagged == []
 
 
@@ -188,7 +188,7 @@ def test_old_records_without_the_flag_list_still_load(tmp_path):
     old = {"status": "complete", "settings": {"source": "llm", "backend": "template"}, "started_at": "t",
            "finished_at": "t", "usage": {}, "rounds": [], "attempts": []}  # fmt: skip
     path.write_text(json.dumps(old, indent=2))
-    record = PromptsRecordFile.read(path)
+    record = PromptsRecord.read(path)
     assert record.validation == "repair" and record.flagged == [] and record.prompt_source == "template"
     before = path.read_bytes()
     record.write(path)

@@ -108,7 +108,7 @@ def test_flip_rotate_draws_fresh_views_repeatably(tmp_path):
 
 def test_authors_results_keep_every_epoch_the_best_and_the_final(tmp_path):
     no_reference = {**AUTHORS, "real_only_reference": False}  # tests/test_report_accuracy.py covers it
-    no_diversity = {"lpips": False, "clip_i": False, "clip_i_real": False}
+    no_diversity = {"metrics": {name: {"enabled": False} for name in ("lpips", "clip_i", "clip_i_real")}}
     config = tiny_run_config(tmp_path, train=no_reference, evaluate=no_diversity)
     run, split = make_run(config, images_per_real=2)
     run_train_stage(config, run)
@@ -140,7 +140,7 @@ def test_authors_results_keep_every_epoch_the_best_and_the_final(tmp_path):
 
 
 def test_fast_results_keep_the_final_epoch_with_macro_and_micro(tmp_path):
-    no_diversity = {"lpips": False, "clip_i": False, "clip_i_real": False}
+    no_diversity = {"metrics": {name: {"enabled": False} for name in ("lpips", "clip_i", "clip_i_real")}}
     config = tiny_run_config(tmp_path, train={"classifiers": ["clip"]}, evaluate=no_diversity)
     run, _ = make_run(config, images_per_real=1)
     run_train_stage(config, run)

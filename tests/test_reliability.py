@@ -15,12 +15,13 @@ import yaml
 from test_training_support import tiny_run_config
 from typer.testing import CliRunner
 
+from dalda.artefacts import HistoryLine
 from dalda.cli import app
 from dalda.config import config_to_yaml
 from dalda.configure import build_config
 from dalda.evaluation.stage import synthetic_method_label
 from dalda.generation.manifest import consolidate
-from dalda.ownership import MARKER, ForeignFolderError, RunInUseError, claim, history, locked, record
+from dalda.ownership import ForeignFolderError, RunInUseError, claim, history, locked, record
 from dalda.pipeline import recorded_config, run_pipeline
 from dalda.prompts import stage as prompts_stage
 from dalda.prompts.record import PromptsError
@@ -54,9 +55,9 @@ def test_an_older_run_without_the_marker_is_still_dalda_s(config):
     out = Path(config.out_dir)
     run = claim(out)
     run_pipeline(config, ["data"])
-    (out / MARKER).unlink()
-    (out / "history.jsonl").unlink()
-    assert claim(out).root == out and (out / MARKER).is_file()
+    run.marker.unlink()
+    run.history.unlink()
+    assert claim(out).root == out and run.marker.is_file()
     run_pipeline(config, ["data"])  # config.yaml + split.json: accepted, marked again
     assert run.split.is_file()
 
@@ -153,7 +154,7 @@ def test_evaluate_labels_results_with_the_method_that_made_the_plan(tmp_path):
     random = build_config({"out_dir": str(tmp_path)}, ["guidance.strategy=random"])
     # The default backend is the offline template, so the honest labels are template-*, never llm-*.
     assert synthetic_method_label(random, run) == "template-rs"  # no history: the config's own method
-    record(run.root, {"event": "stage", "stage": "plan", "config": recorded_config(ags).model_dump(mode="json")})
+    record(run.root, HistoryLine(event="stage", stage="plan", config=recorded_config(ags).model_dump(mode="json")))
     assert synthetic_method_label(random, run) == "template-ags"
 
 

@@ -22,13 +22,19 @@ from scipy import stats
 from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, ManifestLine, PlanRow, ScoreRecord
 from dalda.config import config_to_yaml
 from dalda.configure import build_config
-from dalda.methods import get_method, method_title, relabelled
+from dalda.methods import get_method
 from dalda.report.collect import dataset_groups, load_runs
 from dalda.report.stage import build_report, run_report_stage
 from dalda.report.tables import summarize, welch_test
 from dalda.rundir import RunDir
 
 CLASSES = ["cat", "dog"]
+TITLES = {
+    "real-guidance": "Real Guidance",
+    "base-rs": "Base Prompt + RS",
+    "template-ags": "Template Prompt + AGS",
+}
+"""What the report titles the methods these tests run (a table row is found by its title)."""
 
 
 def _image(path: Path, colour: tuple[int, int, int]) -> Path:
@@ -65,7 +71,7 @@ def make_run(
     ``method`` may be an honest name (``template-ags``: the ``llm-ags`` recipe, prompts by the template backend);
     ``backend`` is ``prompts.backend`` (the default, template, is no LLM: its runs are reported as template-*).
     """
-    runs = relabelled(method)[1] if relabelled(method) else method
+    runs = "llm-" + method.removeprefix("template-") if method.startswith("template-") else method
     values = _deep_merge(
         {"out_dir": str(root), "data": {"dataset": dataset, "shots": shots, "trial": trial}},
         get_method(runs).overrides,
@@ -116,7 +122,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def _row(rows: list[dict[str, str]], method: str) -> dict[str, str]:
-    (row,) = [row for row in rows if row["Method"] == method_title(method)]
+    (row,) = [row for row in rows if row["Method"] == TITLES[method]]
     return row
 
 
@@ -195,13 +201,13 @@ def test_group_table_pools_trials_and_ttests_equal_scipy(grid):
                 expected = stats.ttest_ind(ours, theirs, equal_var=False)
                 (row,) = [
                     r for r in tests
-                    if (r["Group"], r["Classifier"], r["Method"]) == (group, column, method_title(other))
+                    if (r["Group"], r["Classifier"], r["Method"]) == (group, column, TITLES[other])
                 ]  # fmt: skip
                 assert float(row["p"]) == pytest.approx(expected.pvalue, rel=1e-12)
                 assert float(row["t"]) == pytest.approx(expected.statistic, rel=1e-12)
                 assert float(row["difference"]) == pytest.approx(np.mean(ours) - np.mean(theirs), abs=1e-15)
-                assert row["Reference"] == method_title("template-ags") == "Template Prompt + AGS"
-    assert not [r for r in tests if r["Method"] == method_title("template-ags")]
+                assert row["Reference"] == TITLES["template-ags"]
+    assert not [r for r in tests if r["Method"] == TITLES["template-ags"]]
     titles = {row["Method"] for row in tab3}
     assert "Template Prompt + AGS" in titles and not any("DALDA" in t or "LLM" in t for t in titles)
 
@@ -211,7 +217,7 @@ def test_markdown_rounds_and_bolds_the_best_value(grid):
     text = (root / "report" / "tables" / "tab2_accuracy_1shot.md").read_text()
     methods = ("real-guidance", "base-rs", "template-ags")
     best = max(methods, key=lambda m: np.mean(_values(truth, "pets", m, "accuracy", "clip")))
-    line = next(line for line in text.splitlines() if line.startswith(f"| {method_title(best)} |"))
+    line = next(line for line in text.splitlines() if line.startswith(f"| {TITLES[best]} |"))
     mean = np.mean(_values(truth, "pets", best, "accuracy", "clip"))
     assert f"**{mean:.4f} ± " in line.split("|")[2]
 

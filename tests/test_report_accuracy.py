@@ -27,7 +27,7 @@ from dalda.report.tables import ClassRow, Column, Table, top_confusions, zero_sh
 from dalda.training.stage import run_train_stage
 from test_training_support import make_run, tiny_run_config
 
-QUICK = {"lpips": False, "clip_i": False, "clip_i_real": False}
+QUICK = {"metrics": {name: {"enabled": False} for name in ("lpips", "clip_i", "clip_i_real")}}
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

@@ -23,6 +23,7 @@ from dalda.report.figures import bound_sampler, lambda_histogram, lambda_points,
 from dalda.report.gallery import CLASSES_PER_PAGE, OPEN_UP_TO, THUMB_SIZE, gallery_html, prompt_tables_html
 from dalda.report.stage import build_report, run_report_stage
 from dalda.guidance import GUIDANCE, HIGH, LOW, AgsSettings, SamplingContext
+from dalda.methods import get_method, method_of
 
 
 def test_ags_band_is_the_plan_stages_range_and_mean():
@@ -70,7 +71,8 @@ def test_scatter_is_left_out_without_lambdas(tmp_path):
 def test_lambda_histogram_keeps_methods_with_identical_draws_apart():
     figure, ax = plt.subplots()
     draws = [0.1, 0.15, 0.5, 0.52, 0.9]
-    lambda_histogram(ax, {"llm-ags": draws, "base-ags": list(draws)})
+    llm, base = (method_of(build_config(get_method(name).overrides)) for name in ("llm-ags", "base-ags"))
+    lambda_histogram(ax, {llm: draws, base: list(draws)})
     bars = [[(patch.get_x(), patch.get_height()) for patch in container] for container in ax.containers]
     plt.close(figure)
     assert len(bars) == 2 and [h for _, h in bars[0]] == [h for _, h in bars[1]]  # same counts ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from report_images_support import make_image_run
 
+from dalda.artefacts import HistoryLine
 from dalda.configure import build_config
 from dalda.io import read_jsonl
 from dalda.ownership import record
@@ -16,8 +17,8 @@ from dalda.report.page import stage_times, timings_html
 def test_stage_times_sum_every_attempt_and_count_items_on_disk(tmp_path):
     run = make_image_run(tmp_path / "run", classes=3, reals_per_class=2, images_per_real=2)
     for stage, seconds in (("data", 0.5), ("score", 2.0), ("generate", 3.0), ("generate", 1.0), ("train", 4.0)):
-        record(run.root, {"event": "stage", "stage": stage, "seconds": seconds})
-    record(run.root, {"event": "command", "status": "ok"})  # not a stage: ignored
+        record(run.root, HistoryLine(event="stage", stage=stage, seconds=seconds))
+    record(run.root, HistoryLine(event="command", status="ok"))  # not a stage: ignored
     totals = stage_times(load_runs([run.root]))
     images = len(read_jsonl(run.manifest))
     assert images == 3 * 2 * 2

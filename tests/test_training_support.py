@@ -16,6 +16,7 @@ from dalda.artefacts import ManifestLine, Split
 from dalda.config import DaldaConfig
 from dalda.configure import build_config
 from dalda.data.stage import run_data_stage
+from dalda.experiments.spec import deep_merge
 from dalda.rundir import RunDir
 
 
@@ -26,11 +27,9 @@ def tiny_run_config(tmp_path: Path, train: dict[str, Any] | None = None, **secti
         "data": {"dataset": "demo", "root": str(tmp_path.parent / "demo-data"), "shots": 2},
         "models": {"profile": "tiny", "device": "cpu"},
         "train": {"epochs": 1, "iterations_per_epoch": 10, "batch_size": 8, "image_size": 32, **(train or {})},
-        "evaluate": {"lpips_size": 64, "max_pairs": 6},
+        "evaluate": {"max_pairs": 6, "metrics": {"lpips": {"size": 64}}},
     }
-    for name, section in sections.items():
-        values[name] = {**values.get(name, {}), **section}
-    return build_config(values)
+    return build_config(deep_merge(values, sections))
 
 
 def make_run(config: DaldaConfig, images_per_real: int = 3, without_synthetic: int = 0) -> tuple[RunDir, Split]:

@@ -31,9 +31,8 @@ from dalda.artefacts import ImageRecord, ManifestLine, Split
 from dalda.config import DaldaConfig
 from dalda.configure import build_config, load_config
 from dalda.io import atomic_open
-from dalda.methods import default_stages
 from dalda.ownership import claim
-from dalda.pipeline import run_pipeline
+from dalda.pipeline import run_pipeline, stages_for
 from dalda.rundir import RunDir
 
 __all__ = ["Augmenter", "DaldaConfig", "SyntheticImage", "load_config", "run"]
@@ -101,7 +100,7 @@ class Augmenter:
             config.data.max_eval_per_class,
         )
         _write_or_check_split(run, split)
-        stages = [name for name in default_stages(config) if name in AUGMENT_STAGES]
+        stages = [name for name in stages_for(config) if name in AUGMENT_STAGES]
         run_pipeline(config, stages)
         return _made(run, names)
 

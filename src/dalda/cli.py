@@ -150,9 +150,10 @@ def run_all(
     regenerate: RegenerateOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Run every stage in order: data, score, prompts, plan, generate, train, evaluate, report.
+    """Run every stage the config calls for, in order: data, score, prompts, plan, generate, train, evaluate, report.
 
-    With train.synthetic_probability=0 (real images only) the synthesis stages are skipped.
+    With train.synthetic_probability=0 (real images only) the synthesis stages are skipped; score runs only for
+    AGS on a generator that takes λ, prompts only for a generator that uses prompts with prompts.source=llm.
     """
     chosen = [name.strip() for name in stages.split(",") if name.strip()] if stages is not None else None
     if chosen == []:
@@ -247,12 +248,11 @@ def export(
     """The run's real + synthetic images as a torchvision ImageFolder and a Hugging Face dataset with a card."""
     _setup_logging(verbose)
     from dalda.export import export_run
-    from dalda.chat import prompt_source
-    from dalda.methods import method_label
+    from dalda.methods import run_method
 
     try:
         config = resolve_config(None, run_dir, None)
-        label = method_label(config, prompt_source(config, RunDir(run_dir)))  # honest: template-ags without an LLM
+        label = run_method(config, RunDir(run_dir)).name  # honest: template-ags without an LLM
         summary = export_run(config, RunDir(run_dir), out or run_dir / "export", label, push_to_hub)
     except (ConfigError, ValueError, FileNotFoundError, FileExistsError) as error:
         stderr.print(f"[bold red]error:[/] {error}", highlight=False)

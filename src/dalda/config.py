@@ -159,10 +159,6 @@ class ModelsConfig(_Section):
         "Salesforce/blip-vqa-base",
         description="BLIP visual-question-answering model for the vqa alignment scorer (id or local folder).",
     )
-    dino_model: str = Field(
-        "facebook/dinov2-small",
-        description="DINO(v2) for the dino diversity metrics (id or local folder; facebook/dino-vitb16 also works).",
-    )
 
 
 class ScoreConfig(_ChoiceSection):
@@ -377,42 +373,45 @@ class TrainConfig(_Section):
     )
 
 
-class EvaluateConfig(_Section):
-    """Accuracy of the trained classifiers, and diversity metrics of the synthetic set."""
+class FidelityConfig(_ChoiceSection):
+    """What the fidelity metrics (FID, KID) share: the feature encoder both sets are embedded with, once for every
+    enabled fidelity metric, and the cap on images per side. ``features`` names an encoder of ``dalda.metrics``;
+    its own settings sit beside it (``evaluate: {fidelity: {features: dino, model: facebook/dinov2-base}}``).
+    """
 
-    lpips: bool = Field(True, description="Compute LPIPS diversity (mean pairwise distance, higher = more diverse).")
-    clip_i: bool = Field(True, description="Compute CLIP-I diversity (mean pairwise cosine, lower = more diverse).")
+    choice: ClassVar[str] = "features"
+
+    features: str = Field(
+        "inception",
+        description="Features FID/KID compare, a fidelity feature encoder of dalda.metrics: inception, dino, clip "
+        "(its settings sit beside this field).",
+    )
+    max_images: int = Field(
+        1000, ge=2, description="Cap on images per side for FID/KID; more are sampled deterministically."
+    )
+
+
+class EvaluateConfig(_Section):
+    """Accuracy of the trained classifiers, and the diversity and fidelity metrics of the synthetic set.
+
+    Each metric owns its settings (``dalda.metrics``), whether it runs included: ``metrics`` holds them by metric
+    name, resolved for every registered metric. The fields here are the ones every metric shares.
+    """
+
     max_pairs: int = Field(2000, ge=1, description="Cap on image pairs per group; more are sampled deterministically.")
     batch_size: int = Field(
         16, ge=1, description="Image pairs per LPIPS forward pass (and images per DINO / FID-feature batch)."
     )
-    lpips_size: int = Field(256, ge=64, description="Images are resized to lpips_size x lpips_size for LPIPS.")
     within_class: bool = Field(
         True, description="Also report diversity over pairs within each class (same as per real image at 1 shot)."
     )
     zero_shot: bool = Field(True, description="Report zero-shot CLIP accuracy on the evaluation split as a reference.")
-    clip_i_real: bool = Field(
-        True, description="CLIP-I of each synthetic image against its real source (DreamBooth's; lower = more diverse)."
+    metrics: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Each metric's own settings by name, `enabled` included (e.g. {dino: {enabled: true}}); unset "
+        "ones take the metric's defaults (dalda.metrics).",
     )
-    dino: bool = Field(
-        False,
-        description="DINO(v2) embedding cosine among synthetic images and vs their source (lower = more diverse).",
-    )
-    dino_pooling: Literal["cls", "mean"] = Field(
-        "cls", description="DINO embedding: class token or mean of patch tokens."
-    )
-    fid: bool = Field(False, description="FID of the synthetic images vs the real evaluation images (lower = closer).")
-    kid: bool = Field(False, description="KID (unbiased polynomial-kernel MMD) of synthetic vs real evaluation images.")
-    fidelity_features: str = Field(
-        "inception", description="Features FID/KID compare, a dalda.metrics fidelity encoder: inception, dino, clip."
-    )
-    fidelity_max_images: int = Field(
-        1000, ge=2, description="Cap on images per side for FID/KID; more are sampled deterministically."
-    )
-    kid_subset_size: int = Field(
-        100, ge=2, description="KID: images per side in each subset (capped by the set sizes)."
-    )
-    kid_subsets: int = Field(100, ge=1, description="KID: number of random subsets averaged.")
+    fidelity: FidelityConfig = Field(default_factory=FidelityConfig)
 
 
 class GeneratorConfig(_ChoiceSection):

@@ -44,7 +44,7 @@ from dalda.config import (
 from dalda.datasets import DATASETS
 from dalda.generators import GENERATORS
 from dalda.guidance import GUIDANCE
-from dalda.metrics import FIDELITY_FEATURES
+from dalda.metrics import FIDELITY_FEATURES, METRICS
 from dalda.probes import PROBES
 from dalda.registry import Registry, UnknownEntryError
 from dalda.scorers import SCORERS
@@ -57,7 +57,8 @@ Tree = dict[str, Any]
 
 @dataclass(frozen=True)
 class Choice:
-    """A section whose choice field (``_ChoiceSection.choice``) names an entry of ``registry``."""
+    """A section whose choice field (``_ChoiceSection.choice``) names an entry of ``registry``; ``section`` is a
+    dotted path for a section nested in another (``evaluate.fidelity``)."""
 
     section: str
     registry: Registry[Any]
@@ -74,6 +75,7 @@ CHOICES: tuple[Choice, ...] = (
     Choice("prompts", CHAT_BACKENDS),
     Choice("generator", GENERATORS),
     Choice("filter", SCORERS),
+    Choice("evaluate.fidelity", FIDELITY_FEATURES),
 )
 """Every section that chooses one entry: the entry's settings sit beside the section's fields."""
 
@@ -95,18 +97,34 @@ class EntryTable:
         return list(getattr(getattr(config, section), field))
 
 
-TABLES: tuple[EntryTable, ...] = (EntryTable("train.probes", PROBES, chosen_by="train.classifiers"),)
+TABLES: tuple[EntryTable, ...] = (
+    EntryTable("train.probes", PROBES, chosen_by="train.classifiers"),
+    EntryTable("evaluate.metrics", METRICS, chosen_by=None),
+)
 """Every field that holds the settings of several entries of one axis."""
 
-NAME_FIELDS: tuple[tuple[str, Registry[Any]], ...] = (
-    ("train.classifiers", PROBES),
-    ("evaluate.fidelity_features", FIDELITY_FEATURES),
-)
+NAME_FIELDS: tuple[tuple[str, Registry[Any]], ...] = (("train.classifiers", PROBES),)
 """Fields that name registry entries without settings beside them (checked against their registry)."""
 
 
 def _section_model(section: str) -> type[_ChoiceSection]:
-    return DaldaConfig.model_fields[section].annotation  # type: ignore[return-value]
+    """The model of the section at the dotted path ``section`` ("generator", "evaluate.fidelity")."""
+    model: Any = DaldaConfig
+    for part in section.split("."):
+        model = model.model_fields[part].annotation
+    return model  # type: ignore[no-any-return]
+
+
+def _section_of(config: DaldaConfig, section: str) -> Any:
+    node: Any = config
+    for part in section.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def _replace_section(config: DaldaConfig, section: str, value: Any) -> None:
+    parent, _, field = section.rpartition(".")
+    setattr(_section_of(config, parent) if parent else config, field, value)
 
 
 # ---------------------------------------------------------------------------------------------- old spellings
@@ -194,6 +212,37 @@ def _renamed(old: str, new: str) -> Renamed:
     return Renamed(old, _moved(new), new)
 
 
+_DINO_METRICS = ("dino", "dino_real")
+
+
+def _dino_switch(tree: Tree, value: Any) -> bool:
+    """``evaluate.dino`` switched both DINO metrics at once; each has its own ``enabled`` now."""
+    for metric in _DINO_METRICS:
+        _put(tree, f"evaluate.metrics.{metric}.enabled", value)
+    return True
+
+
+def _every_dino_user(setting: str) -> Callable[[Tree, Any], bool]:
+    """One DINO field of old configs (``models.dino_model``, ``evaluate.dino_pooling``) served every DINO user;
+    each owns the setting now: both DINO metrics, and the DINO fidelity features where the same config (file, or
+    the overrides) chooses them; another encoder has no such setting, so it gets none."""
+
+    def move(tree: Tree, value: Any) -> bool:
+        for metric in _DINO_METRICS:
+            _put(tree, f"evaluate.metrics.{metric}.{setting}", value)
+        if str(_get(tree, "evaluate.fidelity.features")) == "dino":
+            _put(tree, f"evaluate.fidelity.{setting}", value)
+        return True
+
+    return move
+
+
+def _dino_renamed(old: str, setting: str) -> Renamed:
+    users = " and ".join(f"evaluate.metrics.{metric}.{setting}" for metric in _DINO_METRICS)
+    return Renamed(old, _every_dino_user(setting), f"{users} (and evaluate.fidelity.{setting} for "
+                                                  "evaluate.fidelity.features=dino)")
+
+
 RENAMES: tuple[Renamed, ...] = (
     Renamed("baseline", _baseline_section, "generator (and baseline.generator is generator.name)"),
     Renamed("guidance.ags_variant", _ags_variant, "guidance.strategy: ags-clipped"),
@@ -201,6 +250,19 @@ RENAMES: tuple[Renamed, ...] = (
     _renamed("train.clip_lr", "train.probes.clip.lr"),
     _renamed("train.clip_weight_decay", "train.probes.clip.weight_decay"),
     _renamed("train.clip_template", "train.probes.clip.template"),
+    _renamed("evaluate.clip_i", "evaluate.metrics.clip_i.enabled"),
+    _renamed("evaluate.clip_i_real", "evaluate.metrics.clip_i_real.enabled"),
+    _renamed("evaluate.lpips", "evaluate.metrics.lpips.enabled"),
+    _renamed("evaluate.lpips_size", "evaluate.metrics.lpips.size"),
+    _renamed("evaluate.fid", "evaluate.metrics.fid.enabled"),
+    _renamed("evaluate.kid", "evaluate.metrics.kid.enabled"),
+    _renamed("evaluate.kid_subset_size", "evaluate.metrics.kid.subset_size"),
+    _renamed("evaluate.kid_subsets", "evaluate.metrics.kid.subsets"),
+    _renamed("evaluate.fidelity_features", "evaluate.fidelity.features"),  # before the DINO rows: they read it
+    _renamed("evaluate.fidelity_max_images", "evaluate.fidelity.max_images"),
+    Renamed("evaluate.dino", _dino_switch, " and ".join(f"evaluate.metrics.{m}.enabled" for m in _DINO_METRICS)),
+    _dino_renamed("evaluate.dino_pooling", "pooling"),
+    _dino_renamed("models.dino_model", "model"),
 )
 """Every old spelling a config file or an override may still use, in the order they are applied."""
 
@@ -262,9 +324,10 @@ def _annotation(tree: Tree, path: list[str]) -> Any:
     if annotation is not None:
         return annotation
     for choice in CHOICES:
-        if len(path) == 2 and choice.section == path[0]:
+        depth = len(choice.section.split("."))
+        if len(path) == depth + 1 and ".".join(path[:depth]) == choice.section:
             model = _settings_model(choice.registry, _chosen(tree, choice))
-            return field_annotation(model, path[1:]) if model is not None else None
+            return field_annotation(model, path[depth:]) if model is not None else None
     for table in TABLES:
         depth = len(table.path.split("."))
         if len(path) == depth + 2 and ".".join(path[:depth]) == table.path:
@@ -287,7 +350,7 @@ def _reset_changed_choices(file_tree: Tree, overrides: Tree) -> None:
     for choice in CHOICES:
         if not _has(overrides, f"{choice.section}.{choice.key}"):
             continue
-        section = file_tree.get(choice.section)
+        section = _get(file_tree, choice.section)
         if not isinstance(section, dict) or str(_get(overrides, f"{choice.section}.{choice.key}")) == _chosen(
             file_tree, choice
         ):
@@ -317,7 +380,7 @@ def _other_entries_settings(choice: Choice, chosen: str) -> dict[str, dict[str, 
 
 def _resolve_choice(config: DaldaConfig, choice: Choice, overridden: Tree, problems: list[str]) -> list[str]:
     """Validate the chosen entry's settings in ``config`` and store them resolved; returns notes on dropped ones."""
-    section: _ChoiceSection = getattr(config, choice.section)
+    section: _ChoiceSection = _section_of(config, choice.section)
     name = getattr(section, choice.key)
     try:
         model = choice.registry.settings_model(name)
@@ -354,7 +417,7 @@ def _resolve_choice(config: DaldaConfig, choice: Choice, overridden: Tree, probl
     except ValidationError as error:
         problems.extend(describe(error, prefix=f"{choice.section}.").splitlines()[1:])
         return notes
-    setattr(config, choice.section, section.with_entry_values(settings.model_dump()))
+    _replace_section(config, choice.section, section.with_entry_values(settings.model_dump()))
     return notes
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from dalda.chat import CHAT_BACKENDS
 from dalda.config import DaldaConfig
 from dalda.datasets import DATASETS
-from dalda.methods import default_stages
+from dalda.pipeline import stages_for
 
 RANDOM_PROFILES = ("tiny", "full-random")
 CHECKPOINT_FIELDS = ("sd_model", "vae", "ip_adapter_repo", "clip_model")
@@ -129,7 +129,7 @@ def check_dataset(config: DaldaConfig) -> tuple[Check, int, int]:
 def check_llm(config: DaldaConfig) -> Check | None:
     """One tiny request, only when the prompts stage will ask a language model."""
     spec = CHAT_BACKENDS.get(config.prompts.backend)
-    if config.prompts.source != "llm" or not spec.is_llm or "prompts" not in default_stages(config):
+    if config.prompts.source != "llm" or not spec.is_llm or "prompts" not in stages_for(config):
         return None
     reply = spec.build(config).complete([{"role": "user", "content": "Reply with the word ok."}])
     return Check(f"LLM ({config.prompts.backend})", True, f"answered one request ({len(reply.text)} characters)")
@@ -156,7 +156,7 @@ def doctor(config: DaldaConfig) -> list[Check]:
     llm = _guard(f"LLM ({config.prompts.backend})", lambda: check_llm(config))  # type: ignore[arg-type, return-value]
     if llm is not None:
         checks.append(llm)
-    images = classes * per_class * config.plan.images_per_real if "generate" in default_stages(config) else 0
+    images = classes * per_class * config.plan.images_per_real if "generate" in stages_for(config) else 0
     checks.append(_guard("disk", lambda: check_disk(config, images)))
     rounds = config.prompts.num_prompts if llm is not None else 0
     checks.append(

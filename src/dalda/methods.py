@@ -1,232 +1,301 @@
-"""The paper's methods: one table from method name to config, stages and title, read both ways.
+"""The paper's methods, named by the entries that make them: a run's method is a pure function of its config.
 
-A method is a set of config overrides (name -> config, used by the grid runner) and, read backwards, what a
-run's config says it ran (config -> name, :func:`method_label`, used by evaluation and the report). Both
-directions come from the same :class:`Method` entries, so they cannot drift apart. ``base-fixed-<λ>`` /
-``llm-fixed-<λ>`` are parsed rather than listed, since the paper sweeps λ = 0.0, 0.1, ..., 1.0. Adding a method
-is one ``METHODS.register`` call (``docs/extending.md``).
+There is no table of methods. A run's method is what its chosen entries declare about themselves
+(``docs/extending.md``, "Method"):
 
-Honest labels: an ``llm-*`` method whose prompts no LLM wrote is reported under the name of its actual prompt
-source: ``template-ags`` ("Template Prompt + AGS") for the offline ``template`` backend, ``file-ags`` for a
-hand-written ``prompts.prompts_file``. This module cannot know which backends are LLMs (``dalda.chat`` sits
-above it), so the layer that knows passes the source in: :func:`method_label` takes ``prompt_source``, and the
-evaluation and report stages get it from ``dalda.chat.prompt_source`` (the run's prompts record first, else
-the config). The report compares each method with DALDA's recipe from the same prompt source
-(:func:`reference_for`), so a template-only grid's t-tests are against ``template-ags``.
+- ``none`` ("Real images only") when the classifier trains on real images alone (``train.synthetic_probability``
+  is 0);
+- a generator that takes no per-image λ (``Generator.uses_guidance`` false: Real Guidance, DA-Fusion, a plugin)
+  is the method, named by its ``generator.name`` and titled by its ``title``;
+- on a generator that takes λ, the method is the prompt source and the λ sampler: ``<source>-<part>``, where the
+  part is the sampler's ``method_part`` of its settings (``llm-ags``, ``base-rs``, ``llm-fixed-0.3``,
+  ``llm-ags-clipped``), titled "<source> Prompt + <the sampler's method_title>" ("LLM Prompt + AGS (DALDA)" for
+  the paper's own recipe). The generator is its own axis (``configs/experiments/beyond.yaml``): DALDA on SDXL is
+  still ``llm-ags``.
+
+:func:`method_of` reads this into a :class:`MethodLabel` from the registries (``GENERATORS``, ``GUIDANCE``), which
+are complete whenever they are asked, so a label never depends on what was imported first, and a generator or λ
+sampler registered from user code gets its labels with no extra step.
+
+Honest labels: the prompt source in a label is who really wrote the prompts (``dalda.chat.prompt_source``: the
+run's prompts record first, else its config), so ``llm-ags`` run with the offline template backend is
+``template-ags`` ("Template Prompt + AGS") and with a hand-written ``prompts.prompts_file`` ``file-ags``. The report
+compares each method with DALDA's recipe from the same prompt source (:func:`reference_for`).
+
+The other direction, for grid files (``configs/experiments/*.yaml``): :func:`get_method` turns a method name into
+the config overrides that make it, by asking the same entries (a λ sampler reads its part of the name back with
+``method_settings``), never by pattern-matching names. What a finished run ran is :func:`planned_method`: the
+label the plan stage recorded in ``method.json`` when it made the plan, so a later command's overrides cannot
+relabel images they did not make.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, get_args
 
-from dalda.config import DaldaConfig
+from dalda import chat
+from dalda.artefacts import MethodRecord
+from dalda.config import DaldaConfig, GeneratorConfig, PromptsConfig
+from dalda.configure import build_config
+from dalda.generators import GENERATORS
+from dalda.guidance import GUIDANCE
+from dalda.ownership import last_stage_config
 from dalda.registry import Registry
+from dalda.rundir import RunDir
 
 ALL_STAGES = ("data", "score", "prompts", "plan", "generate", "train", "evaluate")
 SYNTHESIS_STAGES = ("score", "prompts", "plan", "generate")
 """The stages that make synthetic images; a real-images-only method skips them."""
 REAL_ONLY_STAGES = tuple(name for name in ALL_STAGES if name not in SYNTHESIS_STAGES)
-DALDA = "llm-ags"
-"""The paper's method (LLM Prompt + AGS); the report tests every other method against it."""
 
-_FIXED = re.compile(r"^(base|llm|template|file)-fixed-(\d+(?:\.\d+)?)$")
-PROMPT_TITLES = {"base": "Base Prompt", "llm": "LLM Prompt", "template": "Template Prompt", "file": "File Prompt"}
-"""How a prompt source is named in method titles; another non-LLM backend's name is shown capitalised."""
-_SOURCED = re.compile(r"^([a-z][a-z0-9_]*)-(.+)$")
-WEIGHTED_GENERATORS: set[str] = {"ip-adapter"}
-"""Generators that take the per-image IP-Adapter weight λ (``uses_guidance``): the λ methods (base/llm × RS, AGS,
-fixed λ) are the same method on any of them, the generator being a separate axis (``configs/experiments/beyond.yaml``
-runs DALDA on three). ``dalda.generators`` adds every registered generator that uses λ; a generator registered
-later from user code adds its own name."""
+REAL_ONLY = "none"
+"""The method that trains on real images alone."""
+DALDA_PROMPTS = "llm"
+DALDA_SAMPLER = "ags"
+DALDA = "llm-ags"
+"""The paper's method: LLM prompts (:data:`DALDA_PROMPTS`) and Adaptive Guidance Scaling (:data:`DALDA_SAMPLER`);
+the report tests every other method against it."""
+
+PROMPT_TITLES = MappingProxyType({"base": "Base Prompt", "llm": "LLM Prompt", "file": "File Prompt"})
+"""How a prompt source is named in method titles; any other (a non-LLM chat backend) is its name capitalised."""
+
+
+def prompt_title(source: str) -> str:
+    """"LLM Prompt", "Base Prompt", "Template Prompt" (the template backend), ..."""
+    return PROMPT_TITLES.get(source, f"{source.capitalize()} Prompt")
 
 
 @dataclass(frozen=True)
-class Method:
+class MethodLabel:
+    """What a run is called in results files, tables and figures, with the entries the name stands for."""
+
     name: str
+    """``llm-ags``, ``template-fixed-0.3``, ``da-fusion``, ``none``, or a grid's own name for a variant."""
     title: str
-    """How the paper's tables and figures name the method."""
-    overrides: dict[str, Any] = field(default_factory=dict)
-    """Nested config values ``{section: {field: value}}`` that define the method."""
-    stages: tuple[str, ...] = ALL_STAGES
-    identity: tuple[str, ...] | None = None
-    """The ``section.field`` overrides a config must have to be this method (None: all of them); the others
-    are only the method's defaults (a baseline run with LLM prompts is still that baseline)."""
-    any_weighted_generator: bool = False
-    """The method's ``generator.name`` may be any of :data:`WEIGHTED_GENERATORS` (the λ methods)."""
+    """How the paper's tables and figures name it ("LLM Prompt + AGS (DALDA)")."""
+    prompt_source: str | None = None
+    """Who wrote the prompts, when the label names it (the λ methods): "llm", "base", "template", "file", ..."""
+    sampler: str | None = None
+    """The λ sampler (``guidance.strategy``) of a λ method; None for ``none`` and generators without λ."""
+    generator: str | None = None
+    """``generator.name``; None for ``none``."""
+    fixed_lambda: float | None = None
+    """The one λ every image got (a fixed-λ sweep, paper Fig. 8); None when λ was drawn per image, or not used."""
+    variant_of: str | None = None
+    """For a grid's variant under its own name (``llm-ags-m5``): the method it varies; None otherwise."""
+    sort_key: tuple[int, int, int, float, str] = field(init=False, compare=False, repr=False)
+    """Where the method's rows and lines go: :func:`_sort_key`."""
 
-    def matches(self, config: DaldaConfig) -> bool:
-        """Whether ``config`` runs this method (its identifying overrides hold in it)."""
-        wanted = {
-            f"{section}.{key}": value for section, values in self.overrides.items() for key, value in values.items()
-        }
-        keys = self.identity if self.identity is not None else tuple(wanted)
-        for dotted in keys:
-            section, key = dotted.split(".")
-            value = getattr(getattr(config, section), key)
-            if dotted == "generator.name" and self.any_weighted_generator and value in WEIGHTED_GENERATORS:
-                continue
-            if value != wanted[dotted]:
-                return False
-        return True
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sort_key", _sort_key(self))
 
+    def variant(self, name: str) -> MethodLabel:
+        """This method under the name a grid cell gives it. The name is put under the honest prompt source
+        (``llm-rs-m5`` whose prompts the template wrote is ``template-rs-m5``); a name that is then the method's
+        own (a cell named ``llm-ags``) is the method itself, any other is a variant of it (``llm-ags-m5``):
+        titled as named, sorted beside the method, and never taken as a t-test reference."""
+        llm = f"{DALDA_PROMPTS}-"
+        if self.prompt_source not in (None, DALDA_PROMPTS) and name.startswith(llm):
+            name = f"{self.prompt_source}-{name[len(llm):]}"
+        if name == self.name:
+            return self
+        return replace(self, name=name, title=name, variant_of=self.variant_of or self.name)
 
-def _ip_adapter(source: str, strategy: str, **guidance: Any) -> dict[str, Any]:
-    return {
-        "prompts": {"source": source},
-        "guidance": {"strategy": strategy, **guidance},
-        "generator": {"name": "ip-adapter"},
-    }
+    def record(self) -> MethodRecord:
+        """The plain record the plan stage writes (``method.json``)."""
+        return MethodRecord(
+            name=self.name, title=self.title, prompt_source=self.prompt_source, sampler=self.sampler,
+            generator=self.generator, fixed_lambda=self.fixed_lambda,
+        )  # fmt: skip
 
-
-def _baseline(generator: str, title: str) -> Method:
-    overrides = {"generator": {"name": generator}, "prompts": {"source": "base"}}
-    return Method(generator, title, overrides, identity=("generator.name",))
-
-
-METHODS = Registry[Method]("method")
-for _method in (
-    Method("none", "Real images only", {"train": {"synthetic_probability": 0.0}}, REAL_ONLY_STAGES),
-    _baseline("real-guidance", "Real Guidance"),
-    _baseline("da-fusion", "DA-Fusion"),
-    Method("base-rs", "Base Prompt + RS", _ip_adapter("base", "random"), any_weighted_generator=True),
-    Method("base-ags", "Base Prompt + AGS", _ip_adapter("base", "ags"), any_weighted_generator=True),
-    Method("llm-rs", "LLM Prompt + RS", _ip_adapter("llm", "random"), any_weighted_generator=True),
-    Method(DALDA, "LLM Prompt + AGS (DALDA)", _ip_adapter("llm", "ags"), any_weighted_generator=True),
-):
-    METHODS.register(_method.name, _method)
+    @classmethod
+    def from_record(cls, record: MethodRecord) -> MethodLabel:
+        return cls(
+            name=record.name, title=record.title, prompt_source=record.prompt_source, sampler=record.sampler,
+            generator=record.generator, fixed_lambda=record.fixed_lambda,
+        )  # fmt: skip
 
 
-def _fixed(source: str, scale: float) -> Method:
-    prompt = "Base Prompt" if source == "base" else "LLM Prompt"
-    name = f"{source}-fixed-{scale:g}"
-    title = f"{prompt} + λ={scale:g}"
-    return Method(name, title, _ip_adapter(source, "fixed", fixed_scale=scale), any_weighted_generator=True)
+def _position(registry: Registry[Any], name: str) -> int:
+    """Where ``name`` was registered (built-ins in their declared order, then plugins); unknown names last."""
+    names = list(registry)
+    return names.index(name) if name in names else len(names)
 
 
-def honest_name(name: str, prompt_source: str | None) -> str:
-    """``name`` under the prompt source that really wrote its prompts: ``llm-ags`` with source "template" is
-    ``template-ags``; any other name, or source None/"llm", is returned as is."""
-    if prompt_source in (None, "llm") or not name.startswith("llm-"):
-        return name
-    return f"{prompt_source}-{name[len('llm-'):]}"
+def _sort_key(label: MethodLabel) -> tuple[int, int, int, float, str]:
+    """The paper's table order: real images only, the generators without λ (registration order: Real Guidance,
+    DA-Fusion, then plugins), the λ methods (Base Prompt before the others, samplers in ``GUIDANCE`` order: RS
+    before AGS), then the fixed-λ sweep by prompt source and λ. Ties (``llm-ags`` and ``template-ags``, a method
+    and its variants) are broken by the name."""
+    if label.sampler is None:
+        if label.generator is None:
+            return (0, 0, 0, 0.0, label.name)
+        return (1, _position(GENERATORS, label.generator), 0, 0.0, label.name)
+    tier = 2 if label.fixed_lambda is None else 3
+    prompts = 0 if label.prompt_source == "base" else 1
+    return (tier, prompts, _position(GUIDANCE, label.sampler), label.fixed_lambda or 0.0, label.name)
 
 
-def relabelled(name: str) -> tuple[str, str] | None:
-    """(prompt source, the ``llm-*`` method) of an honest name such as ``template-ags``; None for any other."""
-    match = _SOURCED.match(name)
-    if match is None or match.group(1) in ("llm", "base"):
-        return None
-    llm = "llm-" + match.group(2)
-    return (match.group(1), llm) if llm in METHODS or _FIXED.match(llm) else None
+REAL_ONLY_LABEL = MethodLabel(REAL_ONLY, "Real images only")
 
 
-def prompt_source_of(name: str) -> str:
-    """The prompt source a method name says: "llm" for ``llm-*``, "template" for ``template-*`` ..., else ""."""
-    found = relabelled(name)
-    if found is not None:
-        return found[0]
-    return name.split("-", 1)[0] if name.startswith(("llm-", "base-")) else ""
+def method_of(config: DaldaConfig, prompt_source: str | None = None) -> MethodLabel:
+    """The method ``config`` runs, named as in the paper's tables (``llm-ags`` = DALDA, ``base-rs``, ...).
 
-
-def reference_for(name: str, present: set[str] | list[str], reference: str = DALDA) -> str | None:
-    """The method ``name`` is compared with in the report: ``reference`` (DALDA) under ``name``'s own prompt
-    source when that run exists (``template-rs`` -> ``template-ags``), else ``reference`` itself, else the first
-    present variant of it; None when none is present."""
-    present = set(present)
-    own = honest_name(reference, prompt_source_of(name) or None) if prompt_source_of(name) != "base" else reference
-    if own in present:
-        return own
-    if reference in present:
-        return reference
-    variants = sorted(m for m in present if (relabelled(m) or ("", ""))[1] == reference)
-    return variants[0] if variants else None
-
-
-def method_of(config: DaldaConfig) -> Method:
-    """The method ``config`` runs: the first table entry it matches, else its fixed-λ or generator method."""
-    for _, method in METHODS.items():
-        if method.matches(config):
-            return method
-    if config.generator.name in WEIGHTED_GENERATORS and config.guidance.strategy == "fixed":
-        return _fixed(config.prompts.source, config.guidance.fixed_scale)
-    generator = config.generator.name
-    return Method(generator, generator, {"generator": {"name": generator}}, identity=("generator.name",))
-
-
-def method_label(config: DaldaConfig, prompt_source: str | None = None) -> str:
-    """The method a config runs, named as in the paper's tables (e.g. ``llm-ags`` = DALDA, ``base-rs``).
-
-    ``none`` means real images only (synthetic probability 0); ``llm-fixed-0.3`` is a fixed-lambda run;
-    ``real-guidance`` and ``da-fusion`` are the baselines. ``prompt_source`` (``dalda.chat.prompt_source``:
-    "llm", "template", "file", ...) makes the label honest: ``template-ags`` when no LLM wrote the prompts;
-    None keeps the config's own name (what the grid runner checks a cell against).
+    ``prompt_source`` (``dalda.chat.prompt_source``: "llm", "template", "file", ...) makes the label honest:
+    ``template-ags`` when no LLM wrote the prompts. None keeps the config's own ``prompts.source`` (what a grid
+    cell is checked against). A generator that reads no prompts of the run gets the Base Prompt, so its λ
+    methods are ``base-*`` whatever the config says.
     """
-    return honest_name(method_of(config).name, prompt_source)
+    if config.train.synthetic_probability == 0:
+        return REAL_ONLY_LABEL
+    name = config.generator.name
+    generator = GENERATORS.get(name)
+    if not generator.uses_guidance:
+        return MethodLabel(name, generator.title, generator=name)
+    strategy = config.guidance.strategy
+    sampler = GUIDANCE.get(strategy)
+    settings = sampler.settings_model.of(config.guidance)
+    if config.prompts.source == "base" or not generator.uses_prompts:
+        source = "base"
+    else:
+        source = prompt_source or config.prompts.source
+    title = f"{prompt_title(source)} + {sampler.method_title(settings)}"
+    if (source, strategy) == (DALDA_PROMPTS, DALDA_SAMPLER):
+        title += " (DALDA)"
+    return MethodLabel(
+        name=f"{source}-{sampler.method_part(settings)}", title=title, prompt_source=source, sampler=strategy,
+        generator=name, fixed_lambda=sampler.fixed_lambda(settings),
+    )  # fmt: skip
+
+
+def planned_method(config: DaldaConfig, run: RunDir) -> MethodLabel:
+    """The method that made the run's plan, and so its synthetic images: the label the plan stage recorded in
+    ``method.json``. A run planned before that record existed: the method of the config its plan stage last
+    finished with (``history.jsonl``), else of ``config``; both under the prompt source the run's prompts
+    record states."""
+    recorded = MethodRecord.read_optional(run)
+    if recorded is not None:
+        return MethodLabel.from_record(recorded)
+    planned = config
+    made = last_stage_config(run.root, "plan")
+    if made is not None:
+        try:
+            planned = build_config(made, announce=False)
+        except ValueError:
+            pass  # a history this version cannot read: the config decides, as for a run without history
+    return method_of(planned, chat.prompt_source(planned, run))
+
+
+def run_method(config: DaldaConfig, run: RunDir) -> MethodLabel:
+    """What a run is reported as: ``none`` when ``config`` trains on real images alone, else the method that made
+    its plan (:func:`planned_method`)."""
+    current = method_of(config)
+    return current if current.name == REAL_ONLY else planned_method(config, run)
+
+
+def reference_for(present: Iterable[MethodLabel], prompt_source: str | None = None) -> MethodLabel | None:
+    """The run a method is compared with in the report: DALDA's recipe (AGS) written by ``prompt_source`` (the
+    compared method's own; ``template-rs`` -> ``template-ags``) when present, else DALDA itself, else the first
+    (by name) present AGS run of another non-Base prompt source; None when there is none. Grid variants under
+    their own names are never references."""
+    recipes = {
+        label.prompt_source: label
+        for label in present
+        if label.variant_of is None and label.sampler == DALDA_SAMPLER and label.prompt_source not in (None, "base")
+    }
+    own = prompt_source if prompt_source not in (None, "base") else DALDA_PROMPTS
+    for source in (own, DALDA_PROMPTS):
+        if source in recipes:
+            return recipes[source]
+    return min(recipes.values(), key=lambda label: label.name, default=None)
 
 
 def default_stages(config: DaldaConfig) -> list[str]:
-    """The stages a single run of ``config`` needs: its method's stages (with ``filter`` after ``generate`` when
-    ``filter.enabled``), then its report."""
-    stages = list(method_of(config).stages)
-    if config.filter.enabled and "generate" in stages and "filter" not in stages:
+    """The stages a single run of ``config`` needs: every stage, or only data, train and evaluate for real
+    images only (with ``filter`` after ``generate`` when ``filter.enabled``), then its report."""
+    stages = list(REAL_ONLY_STAGES if method_of(config).name == REAL_ONLY else ALL_STAGES)
+    if config.filter.enabled and "generate" in stages:
         stages.insert(stages.index("generate") + 1, "filter")
     return [*stages, "report"]
 
 
-def canonical_name(name: str) -> str:
-    """The table spelling of a method name: ``llm-fixed-0.50`` -> ``llm-fixed-0.5`` (as method_label writes it)."""
-    match = _FIXED.match(name)
-    if match:
-        return f"{match.group(1)}-fixed-{float(match.group(2)):g}"
-    return name
+# ------------------------------------------------------------------------------------ names in grid files
 
 
-def get_method(name: str) -> Method:
-    """The method called ``name``; an unknown name is an error that lists the known ones."""
-    name = canonical_name(name)
-    if name in METHODS:
-        return METHODS.get(name)
-    fixed = fixed_scale(name)
-    if fixed is not None and fixed[0] in ("base", "llm"):
-        return _fixed(*fixed)
-    raise ValueError(
-        f"unknown method {name!r}; choose one of {METHODS.names()} or base-fixed-<λ> / llm-fixed-<λ> "
-        "(e.g. llm-fixed-0.3)"
-    )
+@dataclass(frozen=True)
+class MethodChoice:
+    """What a method name in a grid file asks for."""
+
+    name: str
+    """The name in the spelling labels use (``llm-fixed-0.50`` -> ``llm-fixed-0.5``)."""
+    overrides: dict[str, Any]
+    """Nested config values ``{section: {field: value}}`` that make a config run the method."""
 
 
-def fixed_scale(name: str) -> tuple[str, float] | None:
-    """(prompt source, λ) of a fixed-λ method name, None for any other method."""
-    match = _FIXED.match(name)
-    return (match.group(1), float(match.group(2))) if match else None
+def _grid_prompt_sources() -> tuple[str, ...]:
+    """The prompt sources a grid's method name may start with: the values ``prompts.source`` takes."""
+    return get_args(PromptsConfig.model_fields["source"].annotation)
 
 
-def method_title(name: str) -> str:
-    """Paper-style name of a method; names outside the table (aliases in a grid) are shown as written.
+def find_method(name: str) -> MethodChoice | None:
+    """The method a grid calls ``name``, asked of the entries; None when no entry reads it.
 
-    An honest name takes its source's title and never DALDA's: ``template-ags`` is "Template Prompt + AGS"."""
-    found = relabelled(canonical_name(name))
-    if found is not None:
-        source, llm = found
-        title = method_title(llm).replace(" (DALDA)", "")
-        return title.replace(PROMPT_TITLES["llm"], PROMPT_TITLES.get(source, f"{source.capitalize()} Prompt"))
-    try:
-        return get_method(name).title
-    except ValueError:
-        return name
+    ``none``; a generator without λ by its name (with ``prompts.source=base`` when it reads no prompts); or
+    ``<prompts.source>-<part>``, whose part exactly one λ sampler reads back (``method_settings``), run on the
+    default generator (``generator.name``; a grid entry may override it with another that takes λ).
+    """
+    if name == REAL_ONLY:
+        return MethodChoice(REAL_ONLY, {"train": {"synthetic_probability": 0.0}})
+    if name in GENERATORS:
+        generator = GENERATORS.get(name)
+        if generator.uses_guidance:
+            return None  # a generator that takes λ runs the λ methods, it is not one
+        overrides: dict[str, Any] = {"generator": {"name": name}}
+        if not generator.uses_prompts:
+            overrides["prompts"] = {"source": "base"}
+        return MethodChoice(name, overrides)
+    source, _, part = name.partition("-")
+    if source not in _grid_prompt_sources():
+        return None
+    readers = [
+        (key, sampler, values)
+        for key, sampler in GUIDANCE.items()
+        if (values := sampler.method_settings(part)) is not None
+    ]
+    if not readers:
+        return None
+    if len(readers) > 1:
+        raise ValueError(
+            f"method {name!r} is ambiguous: the λ samplers {[key for key, _, _ in readers]} all read {part!r}; "
+            "rename one sampler's method_part"
+        )
+    key, sampler, values = readers[0]
+    spelled = sampler.method_part(sampler.settings_model.model_construct(**values))  # checked when the config is built
+    overrides = {
+        "prompts": {"source": source},
+        "guidance": {"strategy": key, **values},
+        "generator": {"name": GeneratorConfig.model_fields["name"].default},
+    }
+    return MethodChoice(f"{source}-{spelled}", overrides)
 
 
-def method_sort_key(name: str) -> tuple[int, float, str]:
-    """Order of rows in tables and lines in plots: the paper's table order, then fixed λ, then the rest."""
-    order = list(METHODS)
-    found = relabelled(name)
-    if found is not None:  # beside its llm-* method (ties broken by the name)
-        return (*method_sort_key(found[1])[:2], name)
-    if name in METHODS:
-        return (order.index(name), 0.0, name)
-    fixed = fixed_scale(name)
-    if fixed is not None:
-        return (len(order) + (0 if fixed[0] == "base" else 1), fixed[1], name)
-    return (len(order) + 2, 0.0, name)
+def method_names() -> list[str]:
+    """Every method a grid can name, the λ methods with their samplers' default settings."""
+    generators = [name for name, generator in GENERATORS.items() if not generator.uses_guidance]
+    samplers = [sampler.method_part(sampler.settings_model()) for _, sampler in GUIDANCE.items()]
+    return [REAL_ONLY, *generators, *(f"{source}-{part}" for source in _grid_prompt_sources() for part in samplers)]
+
+
+def get_method(name: str) -> MethodChoice:
+    """The method a grid calls ``name``; an unknown name is an error that lists the known ones."""
+    found = find_method(name)
+    if found is None:
+        raise ValueError(
+            f"unknown method {name!r}; choose one of {method_names()}, a λ method's settings spelled in its name "
+            "(llm-fixed-0.3: λ = 0.3 for every image)"
+        )
+    return found

@@ -16,7 +16,6 @@ Three small files at the top of a run directory (README, "Reliability"):
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -28,13 +27,8 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from dalda import __version__
-from dalda.io import append_jsonl, read_jsonl, write_json_atomic
+from dalda.artefacts import HistoryLine, LockOwner, RunMarker
 from dalda.rundir import RunDir
-
-MARKER = ".dalda-run.json"
-LOCK = ".dalda-run.lock"
-OWNER = ".dalda-run.owner.json"
-HISTORY = "history.jsonl"
 
 _HELD: dict[Path, int] = {}
 """Run directories this process holds the lock of, with a nesting count (a command that runs stages, each
@@ -53,14 +47,10 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def marker_path(root: Path) -> Path:
-    return Path(root) / MARKER
-
-
 def is_dalda_run(root: Path) -> bool:
     """True when ``root`` carries the run marker, or is a run made before the marker (config.yaml + split.json)."""
     run = RunDir(Path(root))
-    return marker_path(run.root).is_file() or (run.config.is_file() and run.split.is_file())
+    return run.marker.is_file() or (run.config.is_file() and run.split.is_file())
 
 
 def claim(root: Path) -> RunDir:
@@ -69,33 +59,34 @@ def claim(root: Path) -> RunDir:
     A new or empty folder is created and marked; a marked folder, or an older run without the marker (which gets
     one now), is used as is; anything else raises :class:`ForeignFolderError` without touching the folder.
     """
-    root = Path(root)
-    if root.exists() and not root.is_dir():
-        raise ForeignFolderError(f"{root} is a file, not a folder; choose another --out / out_dir")
-    if marker_path(root).is_file():
-        return RunDir(root)
-    if root.is_dir() and any(root.iterdir()) and not is_dalda_run(root):
+    run = RunDir(Path(root))
+    if run.root.exists() and not run.root.is_dir():
+        raise ForeignFolderError(f"{run.root} is a file, not a folder; choose another --out / out_dir")
+    if run.marker.is_file():
+        return run
+    if run.root.is_dir() and any(run.root.iterdir()) and not is_dalda_run(run.root):
         raise ForeignFolderError(
-            f"{root} is not empty and is not a dalda run directory (no {MARKER}); dalda writes only into its own "
-            "run directories: choose a new or empty --out / out_dir, or move the files there elsewhere"
+            f"{run.root} is not empty and is not a dalda run directory (no {run.marker.name}); dalda writes only "
+            "into its own run directories: choose a new or empty --out / out_dir, or move the files there elsewhere"
         )
-    root.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(marker_path(root), {"dalda_version": __version__, "created": utc_now()})
-    return RunDir(root)
+    run.root.mkdir(parents=True, exist_ok=True)
+    RunMarker(__version__, utc_now()).write(run)
+    return run
 
 
-def _owner(root: Path) -> str:
+def _owner(run: RunDir) -> str:
     try:
-        owner = json.loads((root / OWNER).read_text(encoding="utf-8"))
-        return f"pid {owner['pid']} (started {owner['started']}, {owner.get('command', 'dalda')})"
-    except (OSError, ValueError, KeyError, TypeError):
+        owner = LockOwner.read(run)
+    except (OSError, ValueError, TypeError):
         return "another process"
+    return f"pid {owner.pid} (started {owner.started}, {owner.command})"
 
 
 @contextmanager
 def locked(root: Path, command: str = "") -> Iterator[None]:
     """Hold the run directory's lock for the block; fail at once when another process holds it."""
-    root = Path(root).resolve()
+    run = RunDir(Path(root).resolve())
+    root = run.root
     if root in _HELD:
         _HELD[root] += 1
         try:
@@ -104,43 +95,37 @@ def locked(root: Path, command: str = "") -> Iterator[None]:
             _HELD[root] -= 1
         return
     root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(root / LOCK), timeout=0)
+    lock = FileLock(str(run.lock), timeout=0)
     try:
         lock.acquire()
     except Timeout:
         raise RunInUseError(
-            f"{root} is in use by {_owner(root)}; wait for it to finish or use another --out"
+            f"{root} is in use by {_owner(run)}; wait for it to finish or use another --out"
         ) from None
     _HELD[root] = 1
     try:
-        write_json_atomic(
-            root / OWNER, {"pid": os.getpid(), "started": utc_now(), "command": command or " ".join(sys.argv[:2])}
-        )
+        LockOwner(os.getpid(), utc_now(), command or " ".join(sys.argv[:2])).write(run)
         yield
     finally:
         del _HELD[root]
-        (root / OWNER).unlink(missing_ok=True)
+        run.lock_owner.unlink(missing_ok=True)
         lock.release()
 
 
-def holds_lock(root: Path) -> bool:
-    """True when this process holds ``root``'s lock (the stages' own guard for direct Python callers)."""
-    return Path(root).resolve() in _HELD
-
-
-def record(root: Path, entry: dict[str, Any]) -> None:
-    """Append one entry (a command or a finished stage) to the run's history."""
-    append_jsonl(Path(root) / HISTORY, entry)
+def record(root: Path, line: HistoryLine) -> None:
+    """Append one line (a command or a finished stage) to the run's history."""
+    line.append(RunDir(Path(root)))
 
 
 def history(root: Path) -> list[dict[str, Any]]:
-    return read_jsonl(Path(root) / HISTORY)
+    """The run's history as JSON objects, oldest first (none before the first command)."""
+    return [line.to_json() for line in HistoryLine.read_all(RunDir(Path(root)), missing_ok=True)]
 
 
 def last_stage_config(root: Path, stage: str) -> dict[str, Any] | None:
     """The resolved config the stage ``stage`` last finished with in this run, from the history; None when the
     history has no such entry (a run made before the history existed)."""
-    for entry in reversed(history(root)):
-        if entry.get("event") == "stage" and entry.get("stage") == stage and isinstance(entry.get("config"), dict):
-            return entry["config"]
+    for line in reversed(HistoryLine.read_all(RunDir(Path(root)), missing_ok=True)):
+        if line.event == "stage" and line.stage == stage and isinstance(line.config, dict):
+            return line.config
     return None

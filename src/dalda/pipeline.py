@@ -1,9 +1,16 @@
-"""The stages in pipeline order, each declaring what it reads and writes in the run directory.
+"""The stages in pipeline order, and which of them a config calls for.
 
 Every stage is a function of (config, run directory): it reads what earlier stages wrote there and writes its
 own files, so `run` is simply the chosen stages in order, and any one of them can be re-run, inspected or
-resumed alone. Before the first stage starts, :func:`run_pipeline` checks that every file a chosen stage
-needs is on disk or made by an earlier chosen stage, so a missing input fails at once with the command to run.
+resumed alone. What a stage makes and needs comes from the artefact table (``dalda.artefacts.table``). Before
+the first stage starts, :func:`run_pipeline` checks that every file a chosen stage needs is on disk or made by
+an earlier chosen stage, so a missing input fails at once with the command to run.
+
+The stages a config calls for (:func:`stages_for`) follow its method and its generator: ``score`` only when
+something reads the scores (AGS on a generator that takes λ: ``Generator.uses_guidance``), ``prompts`` only when
+the generator uses the run's prompts (``Generator.uses_prompts``) and ``prompts.source=llm``. A stage needs an
+artefact only when the config calls for the stage that makes it, so ``plan`` needs the scores and the prompts
+exactly when it reads them, and a run whose generator uses neither never asks an LLM (or needs its key).
 """
 
 from __future__ import annotations
@@ -13,17 +20,19 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
+from dalda.artefacts import ARTEFACTS, ARTEFACTS_BY_NAME, HistoryLine
 from dalda.config import DaldaConfig, config_to_yaml
 from dalda.data.stage import run_data_stage
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.filtering.stage import run_filter_stage
 from dalda.generation.stage import GenerationSummary, run_generate_stage
+from dalda.generators import GENERATORS
+from dalda.guidance import GUIDANCE
 from dalda.io import write_text_atomic
-from dalda.methods import default_stages
+from dalda.methods import default_stages as method_stages
 from dalda.ownership import claim, locked, record, utc_now
 from dalda.redact import remember_secret
 from dalda.planning.stage import run_plan_stage
@@ -35,44 +44,75 @@ from dalda.training.stage import run_train_stage
 
 log = logging.getLogger(__name__)
 
-ARTEFACT_FILES: dict[str, Callable[[RunDir, DaldaConfig], list[Path]]] = {
-    "split": lambda run, config: [run.split],
-    "scores": lambda run, config: [run.scores],
-    "prompts": lambda run, config: [run.prompts, run.prompts_record],
-    "plan": lambda run, config: [run.plan],
-    "synthetic images": lambda run, config: [run.manifest],
-    "filter decisions": lambda run, config: [run.filter_decisions],
-    "trained classifiers": lambda run, config: [run.checkpoint_file(c) for c in config.train.classifiers],
-    "results": lambda run, config: [run.result_file(c) for c in config.train.classifiers] + [run.diversity],
-    "report": lambda run, config: [run.report],
-}
-"""The run directory's artefacts by name, and the files each one is."""
-
 
 @dataclass(frozen=True)
 class Stage:
     name: str
     run: Callable[[DaldaConfig, RunDir], Any]
-    needs: tuple[str, ...]
-    """Artefacts (:data:`ARTEFACT_FILES`) the stage cannot start without."""
-    makes: tuple[str, ...]
+
+    @property
+    def makes(self) -> tuple[str, ...]:
+        """The artefacts it writes (``dalda.artefacts.ARTEFACTS`` whose ``made_by`` is this stage)."""
+        return tuple(artefact.name for artefact in ARTEFACTS if artefact.made_by == self.name)
+
+    def needs(self, config: DaldaConfig) -> tuple[str, ...]:
+        """The artefacts it cannot start without under ``config``: those naming it in ``needed_by`` whose maker
+        the config calls for (:func:`stages_for`), less those it only reads when present (:data:`READ_WHEN_PRESENT`)."""
+        called = stages_for(config)
+        return tuple(
+            artefact.name
+            for artefact in ARTEFACTS
+            if self.name in artefact.needed_by
+            and artefact.made_by in called
+            and READ_WHEN_PRESENT.get(artefact.name, lambda _: True)(config)
+        )
 
 
 _TABLE = (
-    Stage("data", run_data_stage, needs=(), makes=("split",)),
-    Stage("score", run_score_stage, needs=("split",), makes=("scores",)),
-    Stage("prompts", run_prompts_stage, needs=("split",), makes=("prompts",)),
-    Stage("plan", run_plan_stage, needs=("split",), makes=("plan",)),
-    Stage("generate", run_generate_stage, needs=("plan",), makes=("synthetic images",)),
-    Stage("filter", run_filter_stage, needs=("split", "synthetic images"), makes=("filter decisions",)),
-    Stage("train", run_train_stage, needs=("split",), makes=("trained classifiers",)),
-    Stage("evaluate", run_evaluate_stage, needs=("split", "trained classifiers"), makes=("results",)),
-    Stage("report", run_report_stage, needs=(), makes=("report",)),
+    Stage("data", run_data_stage),
+    Stage("score", run_score_stage),
+    Stage("prompts", run_prompts_stage),
+    Stage("plan", run_plan_stage),
+    Stage("generate", run_generate_stage),
+    Stage("filter", run_filter_stage),
+    Stage("train", run_train_stage),
+    Stage("evaluate", run_evaluate_stage),
+    Stage("report", run_report_stage),
 )
 STAGES: dict[str, Stage] = {stage.name: stage for stage in _TABLE}
 """Every stage, in pipeline order."""
 
-_MADE_BY = {artefact: stage.name for stage in _TABLE for artefact in stage.makes}
+
+def uses_scores(config: DaldaConfig) -> bool:
+    """Whether the real images are scored: for a generator that takes λ, whose sampler may read the scores (AGS;
+    ``LambdaSampler.needs_scores``) and whose λ the report plots against them (every sampler; one cheap pass of
+    the scorer). The filter scores the synthetic images itself and never reads them."""
+    return GENERATORS.get(config.generator.name).uses_guidance
+
+
+def needs_scores(config: DaldaConfig) -> bool:
+    """Whether the plan cannot be made without the scores: the λ sampler reads them (AGS) and the generator takes
+    λ. Other plans record a row's score when the scores are there, and do without."""
+    sampler = GUIDANCE.get(config.guidance.strategy)
+    return sampler.needs_scores and GENERATORS.get(config.generator.name).uses_guidance
+
+
+READ_WHEN_PRESENT: dict[str, Callable[[DaldaConfig], bool]] = {"scores": needs_scores}
+"""Artefacts the stages that read them need only under some configs (artefact -> when they are needed)."""
+
+
+def uses_llm_prompts(config: DaldaConfig) -> bool:
+    """Whether the plan reads the prompts stage's table: the generator uses prompts and they come from
+    ``prompts.source=llm`` (an LLM, an offline backend or ``prompts.prompts_file``); otherwise it takes the base
+    prompt."""
+    return config.prompts.source == "llm" and GENERATORS.get(config.generator.name).uses_prompts
+
+
+def stages_for(config: DaldaConfig) -> list[str]:
+    """The stages ``dalda run`` runs for ``config``: its method's stages (``dalda.methods.default_stages``:
+    ``filter`` when enabled, then ``report``) less ``score`` and ``prompts`` when nothing reads what they make."""
+    unused = {"score": not uses_scores(config), "prompts": not uses_llm_prompts(config)}
+    return [name for name in method_stages(config) if not unused.get(name, False)]
 
 
 class RowsFailedError(RuntimeError):
@@ -100,8 +140,8 @@ def run_stage(name: str, config: DaldaConfig) -> Any:
         started = time.perf_counter()
         result = STAGES[name].run(config, run)
         seconds = time.perf_counter() - started
-        record(run.root, {"event": "stage", "stage": name, "ended": utc_now(), "seconds": round(seconds, 3),
-                          "config": recorded_config(config).model_dump(mode="json")})
+        record(run.root, HistoryLine(event="stage", stage=name, ended=utc_now(), seconds=round(seconds, 3),
+                                     config=recorded_config(config).model_dump(mode="json")))
     log.info("stage %s done in %.1f s", name, seconds)
     return result
 
@@ -111,12 +151,12 @@ def check_needs(config: DaldaConfig, run: RunDir, chosen: list[str]) -> None:
     made: set[str] = set()
     for name in (name for name in STAGES if name in chosen):
         stage = STAGES[name]
-        for artefact in (artefact for artefact in stage.needs if artefact not in made):
-            missing = [path for path in ARTEFACT_FILES[artefact](run, config) if not path.exists()]
+        for artefact in (ARTEFACTS_BY_NAME[needed] for needed in stage.needs(config) if needed not in made):
+            missing = [path for path in artefact.paths(run, config) if not path.exists()]
             if missing:
                 raise FileNotFoundError(
-                    f"stage {name} needs the {artefact} ({missing[0]} is missing); "
-                    f"run `dalda {_MADE_BY[artefact]}` first"
+                    f"stage {name} needs the {artefact.name} ({missing[0]} is missing); "
+                    f"run `dalda {artefact.made_by}` first"
                 )
         made.update(stage.makes)
 
@@ -124,23 +164,23 @@ def check_needs(config: DaldaConfig, run: RunDir, chosen: list[str]) -> None:
 def run_pipeline(
     config: DaldaConfig, stages: list[str] | None = None, overrides: list[str] | None = None
 ) -> RunDir:
-    """Run the given stages (by default every stage the config needs) in pipeline order.
+    """Run the given stages (by default every stage the config calls for: :func:`stages_for`) in pipeline order.
 
     The run directory is claimed and locked for the whole command; the command (argv, ``overrides``, resolved
     config, times, status) is appended to ``history.jsonl``; ``config.yaml`` is written when the run has none yet
     and replaced only when every stage succeeded, so a refused or failed command never changes the run's config.
     """
-    chosen = stages or default_stages(config)
+    chosen = stages or stages_for(config)
     unknown = [name for name in chosen if name not in STAGES]
     if unknown:
         raise ValueError(f"unknown stages {unknown}; choose from {list(STAGES)}")
     run = claim(config.out_dir)
     with locked(run.root, "dalda " + " ".join(chosen)):
-        entry: dict[str, Any] = {
-            "event": "command", "argv": sys.argv[1:], "stages": [n for n in STAGES if n in chosen],
-            "overrides": list(overrides or []), "started": utc_now(), "pid": os.getpid(),
-            "config": recorded_config(config).model_dump(mode="json"),
-        }
+        entry = HistoryLine(
+            event="command", argv=sys.argv[1:], stages=[n for n in STAGES if n in chosen],
+            overrides=list(overrides or []), started=utc_now(), pid=os.getpid(),
+            config=recorded_config(config).model_dump(mode="json"),
+        )  # fmt: skip
         try:
             check_needs(config, run, chosen)
             remember_secret(os.environ.get(config.prompts.api_key_env))  # masked in every file any stage writes
@@ -152,11 +192,11 @@ def run_pipeline(
                     log.info("stage %s", name)
                     results.append(run_stage(name, config))
         except BaseException as error:
-            record(run.root, {**entry, "ended": utc_now(), "status": "failed", "error": f"{type(error).__name__}: {error}"})
+            record(run.root, replace(entry, ended=utc_now(), status="failed", error=f"{type(error).__name__}: {error}"))
             raise
         write_text_atomic(run.config, config_to_yaml(recorded_config(config)))
         failed = [row for result in results if isinstance(result, GenerationSummary) for row in result.failed]
-        record(run.root, {**entry, "ended": utc_now(), "status": "ok", "failed_rows": len(failed)})
+        record(run.root, replace(entry, ended=utc_now(), status="ok", failed_rows=len(failed)))
     if failed:
         raise RowsFailedError(
             f"{len(failed)} synthetic rows failed (their source images are unreadable), e.g. row {failed[0].row_id}: "

@@ -15,6 +15,26 @@ class RunDir:
     root: Path
 
     @property
+    def marker(self) -> Path:
+        """The run marker (dalda version, creation time): dalda writes only into folders that carry it."""
+        return self.root / ".dalda-run.json"
+
+    @property
+    def lock(self) -> Path:
+        """The lock every command that writes the run holds."""
+        return self.root / ".dalda-run.lock"
+
+    @property
+    def lock_owner(self) -> Path:
+        """Who holds :attr:`lock` now (pid, command, start); removed when the command ends."""
+        return self.root / ".dalda-run.owner.json"
+
+    @property
+    def history(self) -> Path:
+        """Every command and every stage it finished, one JSON line each."""
+        return self.root / "history.jsonl"
+
+    @property
     def config(self) -> Path:
         return self.root / "config.yaml"
 
@@ -53,6 +73,11 @@ class RunDir:
         return self.root / "plan.jsonl"
 
     @property
+    def planned_method(self) -> Path:
+        """The method that made the plan, recorded with it (``dalda.artefacts.MethodRecord``)."""
+        return self.root / "method.json"
+
+    @property
     def synthetic(self) -> Path:
         return self.root / "synthetic"
 
@@ -77,7 +102,8 @@ class RunDir:
 
     @property
     def textual_inversion(self) -> Path:
-        """DA-Fusion's learned class tokens, one safetensors file per class."""
+        """The generator's one-off preparation (``Generator.preparation``): DA-Fusion's learned class tokens, one
+        safetensors file per class (the only generator that prepares anything, hence the folder's name)."""
         return self.root / "textual_inversion"
 
     @property
@@ -107,6 +133,9 @@ class RunDir:
 
     def reference_checkpoint_file(self, classifier: str) -> Path:
         return self.real_only_results / f"{classifier}_head.pt"
+
+    def reference_train_record_file(self, classifier: str) -> Path:
+        return self.real_only_results / f"{classifier}_train.json"
 
     def reference_result_file(self, classifier: str) -> Path:
         """The real-only reference's evaluation, in the format of ``result_file``."""

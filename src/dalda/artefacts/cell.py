@@ -7,20 +7,19 @@ experiment runner writes this file; the report reads it (and so never imports th
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from dalda.artefacts.errors import MissingArtefactError
-from dalda.io import read_json, write_json_atomic
+from dalda.artefacts.record import JsonRecord
 from dalda.rundir import RunDir
 
 
-def _file(source: RunDir | Path) -> Path:
-    return source.cell if isinstance(source, RunDir) else Path(source)
-
-
 @dataclass(frozen=True)
-class CellInfo:
+class CellInfo(JsonRecord):
+    WHAT = "experiment cell"
+    MADE_BY = "experiment"
+
     experiment: str
     dataset: str
     """The dataset's label in the grid (its directory name); usually the dataset name."""
@@ -28,24 +27,8 @@ class CellInfo:
     """The method's name in the grid (a registry name or an alias)."""
     shots: int
     trial: int
-
-    def write(self, target: RunDir | Path) -> None:
-        write_json_atomic(_file(target), asdict(self))
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, source: RunDir | Path) -> CellInfo:
-        path = _file(source)
-        if not path.is_file():
-            raise MissingArtefactError("experiment cell", path, "experiment")
-        try:
-            return cls(**read_json(path))
-        except TypeError as error:
-            raise ValueError(f"{path} is malformed ({error})") from None
-
-    @classmethod
-    def read_optional(cls, source: RunDir | Path) -> CellInfo | None:
-        """The cell of a run directory, or None for a run made outside an experiment (or an unreadable file)."""
-        try:
-            return cls.read(source)
-        except (MissingArtefactError, ValueError):
-            return None
+    def file(cls, run: RunDir) -> Path:
+        return run.cell

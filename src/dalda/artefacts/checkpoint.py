@@ -1,6 +1,8 @@
 """``results/<classifier>_head.pt``: a trained classifier's head (and fine-tuned backbone) plus its record.
 
-The file holds plain tensors and JSON-like values only, so it loads with ``torch.load(weights_only=True)``.
+The file holds plain tensors and JSON-like values only, so it loads with ``torch.load(weights_only=True)``. It is
+no JSON file, so it does not stand on :mod:`dalda.artefacts.record`; like every record it writes atomically and
+raises :class:`MissingArtefactError` when it is missing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import torch
 
 from dalda.artefacts.errors import MissingArtefactError
+from dalda.artefacts.training import TrainingRecord
 from dalda.io import atomic_open
 
 FORMAT_VERSION = 1
@@ -25,10 +28,10 @@ class Checkpoint:
     backbone_identity: str
     """The backbone the head was trained on; evaluation refuses a different one."""
     head: dict[str, torch.Tensor]
-    record: dict[str, Any]
-    """The training record (``dalda.training.checkpoint.training_record``) the results file repeats."""
+    record: TrainingRecord
+    """How the head was trained (also in ``<classifier>_train.json``); the results file repeats it."""
     backbone: dict[str, torch.Tensor] | None = None
-    """The fine-tuned backbone's weights; None when the backbone stayed frozen."""
+    """The fine-tuned backbone's weights (or, frozen, BatchNorm buffers that drifted); None when unchanged."""
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -38,7 +41,7 @@ class Checkpoint:
             "feature_dim": self.feature_dim,
             "backbone_identity": self.backbone_identity,
             "head": self.head,
-            "record": self.record,
+            "record": self.record.to_json(),
         }
         if self.backbone is not None:
             payload["backbone"] = self.backbone
@@ -62,6 +65,6 @@ class Checkpoint:
             feature_dim=payload["feature_dim"],
             backbone_identity=payload["backbone_identity"],
             head=payload["head"],
-            record=payload["record"],
+            record=TrainingRecord.from_json(payload["record"], f"the training record in {path}"),
             backbone=payload.get("backbone"),
         )

@@ -8,36 +8,39 @@ loaders can map names to dalda's labels instead of trusting an alphabetical fold
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts.errors import MissingArtefactError
-from dalda.io import read_json, write_json_atomic
+from dalda.artefacts.record import JsonRecord
+from dalda.rundir import RunDir
 
 
 @dataclass(frozen=True)
-class ClassNames:
+class ClassNames(JsonRecord):
+    WHAT = "class list"
+    MADE_BY = "generate"
+
     names: list[str]
     """Class names in label order: ``names[label]``."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Keys a newer version wrote, kept and written back last."""
+
+    @classmethod
+    def file(cls, run: RunDir) -> Path:
+        """The run's copy; ``synthetic/classes.json`` (beside the images) is written from the same record."""
+        return run.classes
 
     @property
     def class_to_idx(self) -> dict[str, int]:
         return {name: index for index, name in enumerate(self.names)}
 
     def to_json(self) -> dict[str, Any]:
-        return {"names": list(self.names), "class_to_idx": self.class_to_idx}
-
-    def write(self, path: Path) -> None:
-        write_json_atomic(Path(path), self.to_json())
+        return {"names": list(self.names), "class_to_idx": self.class_to_idx, **self.extra}
 
     @classmethod
-    def read(cls, path: Path) -> ClassNames:
-        path = Path(path)
-        if not path.is_file():
-            raise MissingArtefactError("class list", path, "generate")
-        payload = read_json(path)
+    def from_json(cls, payload: Any, where: object = "a JSON record") -> ClassNames:
         names = payload.get("names") if isinstance(payload, dict) else None
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-            raise ValueError(f"{path}: 'names' must be a list of class names; delete it and rerun `dalda generate`")
-        return cls(names)
+            raise ValueError(f"{where}: 'names' must be a list of class names; delete it and rerun `dalda generate`")
+        return cls(names, {key: value for key, value in payload.items() if key not in ("names", "class_to_idx")})

@@ -10,19 +10,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts.errors import MissingArtefactError
-from dalda.io import read_json, write_json_atomic
+from dalda.artefacts.record import JsonRecord
 from dalda.rundir import RunDir
 
 
-def _file(source: RunDir | Path) -> Path:
-    return source.diversity if isinstance(source, RunDir) else Path(source)
-
-
 @dataclass(frozen=True)
-class DiversityReport:
+class DiversityReport(JsonRecord):
+    WHAT = "diversity report"
+    MADE_BY = "evaluate"
+
     values: dict[str, Any]
     """Every key of the file, in file order (method, dataset, ..., clip_i, lpips, pairing details)."""
+
+    @classmethod
+    def file(cls, run: RunDir) -> Path:
+        return run.diversity
 
     @property
     def clip_i(self) -> Any:
@@ -32,15 +34,11 @@ class DiversityReport:
     def lpips(self) -> Any:
         return self.values.get("lpips")
 
-    @classmethod
-    def read(cls, source: RunDir | Path) -> DiversityReport:
-        path = _file(source)
-        if not path.is_file():
-            raise MissingArtefactError("diversity report", path, "evaluate")
-        payload = read_json(path)
-        if not isinstance(payload, dict):
-            raise ValueError(f"{path} is not a JSON object; run `dalda evaluate` again")
-        return cls(payload)
+    def to_json(self) -> dict[str, Any]:
+        return self.values
 
-    def write(self, target: RunDir | Path) -> None:
-        write_json_atomic(_file(target), self.values)
+    @classmethod
+    def from_json(cls, payload: Any, where: object = "a JSON record") -> DiversityReport:
+        if not isinstance(payload, dict):
+            raise ValueError(f"{where} is not a JSON object; run `dalda evaluate` again")
+        return cls(payload)

@@ -2,8 +2,10 @@
 
 The measured numbers (``score``, ``top_label``, ``source_similarity``) are a cache keyed by the image's bytes
 and the models that measured them, so re-running the filter with other thresholds re-decides without
-re-measuring. ``kept`` and ``reasons`` are the decision under the thresholds of the last run; the manifest
-carries the same decision in its ``filter`` column (:data:`FILTER_COLUMN`).
+re-measuring. ``kept`` and ``reasons`` are the decision under the thresholds of the last run. This file is the
+only place the decisions live: the filter never touches generate's manifest, and training reads them here
+(:meth:`FilterRecord.by_image`). Manifests of runs filtered by earlier versions carry a ``filter`` column as
+well; nothing reads it any more.
 """
 
 from __future__ import annotations
@@ -12,24 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts._fields import from_mapping, to_mapping
-from dalda.artefacts.errors import MissingArtefactError
-from dalda.io import read_jsonl, write_jsonl_atomic
+from dalda.artefacts.record import JsonLinesRecord
 from dalda.rundir import RunDir
-
-FILTER_COLUMN = "filter"
-"""The manifest column the filter stage writes: ``"kept"`` or ``"rejected"``; training skips rejected images."""
-KEPT = "kept"
-REJECTED = "rejected"
-
-
-def _file(source: RunDir | Path) -> Path:
-    return source.filter_decisions if isinstance(source, RunDir) else Path(source)
 
 
 @dataclass(frozen=True)
-class FilterRecord:
+class FilterRecord(JsonLinesRecord):
     """One synthetic image's filter numbers and decision."""
+
+    WHAT = "filter decisions"
+    MADE_BY = "filter"
 
     file_name: str
     """The image, relative to ``synthetic/`` (as in the manifest)."""
@@ -54,19 +48,11 @@ class FilterRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, payload: Any) -> FilterRecord:
-        return from_mapping(cls, payload, "a filter.jsonl line")
-
-    def to_json(self) -> dict[str, Any]:
-        return to_mapping(self)
+    def file(cls, run: RunDir) -> Path:
+        return run.filter_decisions
 
     @classmethod
-    def read_all(cls, source: RunDir | Path) -> list[FilterRecord]:
-        path = _file(source)
-        if not path.is_file():
-            raise MissingArtefactError("filter decisions", path, "filter")
-        return [cls.from_json(row) for row in read_jsonl(path)]
-
-    @staticmethod
-    def write_all(target: RunDir | Path, records: list[FilterRecord]) -> None:
-        write_jsonl_atomic(_file(target), (record.to_json() for record in records))
+    def by_image(cls, source: RunDir | Path) -> dict[str, FilterRecord]:
+        """The decisions by ``file_name``; empty when the filter never ran. A decision is about the bytes it
+        judged (``sha256``): an image generated again since is not judged yet."""
+        return {record.file_name: record for record in cls.read_all(source, missing_ok=True)}

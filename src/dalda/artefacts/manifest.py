@@ -1,8 +1,8 @@
 """``synthetic/metadata.jsonl``: one line per finished synthetic image (Hugging Face ``imagefolder`` metadata).
 
 A line holds the image's ``file_name`` (relative to ``synthetic/``), its plan row's fields, then the generation
-settings that decided its pixels (``dalda.generation.manifest.GenerationSettings``; kept as an open mapping,
-since each generator records its own).
+settings that decided its pixels (``Generator.manifest_settings``; kept as an open mapping, since each
+generator records its own).
 
 ``source_path`` is written relative to the run directory (POSIX separators, e.g. ``data/cat/001.jpg`` or
 ``../photos/cat/001.jpg``) so a run can be moved or shared without leaking local paths; manifests written
@@ -17,19 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts._fields import from_mapping, to_mapping
-from dalda.artefacts.errors import MissingArtefactError
-from dalda.io import read_jsonl, write_jsonl_atomic
+from dalda.artefacts.record import JsonLinesRecord
 from dalda.rundir import RunDir
 
 
-def _file(source: RunDir | Path) -> Path:
-    return source.manifest if isinstance(source, RunDir) else Path(source)
-
-
 @dataclass(frozen=True)
-class ManifestLine:
+class ManifestLine(JsonLinesRecord):
     """One finished image. Every field but ``file_name`` may be absent from lines an early version wrote."""
+
+    WHAT = "synthetic images manifest"
+    MADE_BY = "generate"
 
     file_name: str
     """The image, relative to ``synthetic/`` (POSIX separators)."""
@@ -51,17 +48,18 @@ class ManifestLine:
     scorer: str | None = None
     """The plan row's alignment scorer (``score.variant``); absent from lines written before it existed."""
     extra: dict[str, Any] = field(default_factory=dict)
-    """The generation settings of the line (model ids, scheduler, steps, ...), in file order."""
+    """The generation settings of the line (model ids, scheduler, steps, ...), in file order; in runs filtered
+    by earlier versions also a ``filter`` column, which nothing reads any more (``synthetic/filter.jsonl``)."""
 
     @classmethod
-    def from_json(cls, payload: Any) -> ManifestLine:
-        return from_mapping(cls, payload, "a manifest line")
+    def file(cls, run: RunDir) -> Path:
+        return run.manifest
 
     def to_json(self) -> dict[str, Any]:
-        payload = to_mapping(self)
+        payload = super().to_json()
         if payload.get("scorer") is None:  # lines written before the field existed keep their bytes
             payload.pop("scorer", None)
-        return payload
+        return parquet_safe(payload)
 
     def image_path(self, synthetic: Path) -> Path:
         return Path(synthetic) / self.file_name
@@ -72,18 +70,6 @@ class ManifestLine:
             return None
         path = Path(self.source_path)
         return path if path.is_absolute() else Path(run_root) / path
-
-    @classmethod
-    def read_all(cls, source: RunDir | Path) -> list[ManifestLine]:
-        """Every line of the manifest; a missing manifest means generation has not run."""
-        path = _file(source)
-        if not path.is_file():
-            raise MissingArtefactError("synthetic images manifest", path, "generate")
-        return [cls.from_json(row) for row in read_jsonl(path)]
-
-    @staticmethod
-    def write_all(target: RunDir | Path, lines: list[ManifestLine]) -> None:
-        write_jsonl_atomic(_file(target), (line.to_json() for line in lines))
 
 
 def run_relative(path: str | Path, run_root: Path) -> str:

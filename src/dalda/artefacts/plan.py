@@ -6,16 +6,19 @@ work on ``row_id``, and an image depends only on its row (prompt, lambda, seed),
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from dalda.artefacts.errors import MissingArtefactError
-from dalda.io import read_jsonl, write_jsonl_atomic
+from dalda.artefacts.record import JsonLinesRecord
 from dalda.rundir import RunDir
 
 
 @dataclass(frozen=True)
-class PlanRow:
+class PlanRow(JsonLinesRecord):
+    WHAT = "plan"
+    MADE_BY = "plan"
+
     row_id: int
     class_name: str
     label: int
@@ -40,18 +43,12 @@ class PlanRow:
     scorer: str | None = None
     """The alignment scorer (``score.variant``) whose value set ``clipscore``, ``group`` and so AGS's lambda;
     None when the run has no scores (and in plans written before this field existed)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def file(cls, run: RunDir) -> Path:
+        return run.plan
 
     @property
     def file_stem(self) -> str:
         return f"{self.row_id:06d}"
-
-    @classmethod
-    def read_all(cls, source: RunDir | Path) -> list[PlanRow]:
-        path = source.plan if isinstance(source, RunDir) else Path(source)
-        if not path.exists():
-            raise MissingArtefactError("plan", path, "plan")
-        return [cls(**row) for row in read_jsonl(path)]
-
-    @staticmethod
-    def write_all(target: RunDir | Path, rows: list[PlanRow]) -> None:
-        write_jsonl_atomic(target.plan if isinstance(target, RunDir) else Path(target), (asdict(row) for row in rows))

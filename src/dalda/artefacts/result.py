@@ -10,16 +10,19 @@ version lacks read as None; keys this version does not know are kept (``extra``)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from dalda.artefacts._fields import from_mapping, to_mapping
-from dalda.artefacts.errors import MissingArtefactError
-from dalda.io import read_json, write_json_atomic
+from dalda.artefacts.record import JsonRecord
 
 
 @dataclass(frozen=True)
-class ClassifierResult:
+class ClassifierResult(JsonRecord):
+    """One classifier's evaluation (``RunDir.result_file`` / ``reference_result_file``: read and write take the
+    path)."""
+
+    WHAT = "results"
+    MADE_BY = "evaluate"
+
     method: str | None = None
     """The method the training set used; "none" when it held no synthetic image."""
     configured_method: str | None = None
@@ -68,22 +71,13 @@ class ClassifierResult:
     reference: str | None = None
     """"real_only" for the real-images-only reference (``results/real_only/<classifier>.json``); None for the run's
     own classifier."""
+    warnings: list[str] | None = None
+    """What makes the accuracy meaningless or partial (one class only, classes never evaluated:
+    ``Split.warnings``); absent from the file when there is none."""
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_json(cls, payload: Any, where: object = "a results file") -> ClassifierResult:
-        return from_mapping(cls, payload, where)
-
     def to_json(self) -> dict[str, Any]:
-        return to_mapping(self)
-
-    @classmethod
-    def read(cls, path: Path) -> ClassifierResult:
-        """Load ``results/<classifier>.json`` (``RunDir.result_file``); ValueError when it is malformed."""
-        path = Path(path)
-        if not path.is_file():
-            raise MissingArtefactError("results", path, "evaluate")
-        return cls.from_json(read_json(path), path)
-
-    def write(self, path: Path) -> None:
-        write_json_atomic(Path(path), self.to_json())
+        payload = super().to_json()
+        if payload.get("warnings") is None:
+            payload.pop("warnings")
+        return payload

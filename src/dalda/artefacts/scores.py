@@ -9,12 +9,11 @@ the score is the scorer's business (``dalda.scorers``); this record only keeps t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts.errors import MissingArtefactError
-from dalda.io import read_jsonl, write_jsonl_atomic
+from dalda.artefacts.record import JsonLinesRecord
 from dalda.rundir import RunDir
 
 RUN_FIELDS = ("classes_digest", "score", "group")
@@ -22,12 +21,11 @@ RUN_FIELDS = ("classes_digest", "score", "group")
 _NAMED = ("path", "class_name", "label", "sha256", "clip_model", "template", *RUN_FIELDS)
 
 
-def _file(source: RunDir | Path) -> Path:
-    return source.scores if isinstance(source, RunDir) else Path(source)
-
-
 @dataclass(frozen=True)
-class ScoreRecord:
+class ScoreRecord(JsonLinesRecord):
+    WHAT = "CLIPScores"
+    MADE_BY = "score"
+
     path: str
     class_name: str
     label: int
@@ -43,22 +41,29 @@ class ScoreRecord:
     """The value under the run's ``score.variant``."""
     group: str | None = None
     """"high" or "low" under the run's ``guidance.alpha``."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Keys a newer version wrote that are no measurement (not numbers), kept and written back last."""
 
     @classmethod
-    def from_json(cls, row: Any) -> ScoreRecord:
+    def file(cls, run: RunDir) -> Path:
+        return run.scores
+
+    @classmethod
+    def from_json(cls, row: Any, where: object = "a scores.jsonl line") -> ScoreRecord:
         if not isinstance(row, dict) or any(key not in row for key in _NAMED[:6]):
-            raise ValueError(f"a scores.jsonl line lacks some of the fields {list(_NAMED[:6])}: {row!r}")
+            raise ValueError(f"{where} lacks some of the fields {list(_NAMED[:6])}: {row!r}")
         return cls(
             path=row["path"],
             class_name=row["class_name"],
             label=row["label"],
             sha256=row["sha256"],
-            measures={key: float(value) for key, value in row.items() if key not in _NAMED},
+            measures={key: float(value) for key, value in row.items() if key not in _NAMED and _is_number(value)},
             clip_model=row["clip_model"],
             template=row["template"],
             classes_digest=row.get("classes_digest"),
             score=row.get("score"),
             group=row.get("group"),
+            extra={key: value for key, value in row.items() if key not in _NAMED and not _is_number(value)},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -75,15 +80,8 @@ class ScoreRecord:
         for key in RUN_FIELDS:
             if getattr(self, key) is not None:
                 payload[key] = getattr(self, key)
-        return payload
+        return {**payload, **self.extra}
 
-    @classmethod
-    def read_all(cls, source: RunDir | Path) -> list[ScoreRecord]:
-        path = _file(source)
-        if not path.is_file():
-            raise MissingArtefactError("CLIPScores", path, "score")
-        return [cls.from_json(row) for row in read_jsonl(path)]
 
-    @staticmethod
-    def write_all(target: RunDir | Path, records: list[ScoreRecord]) -> None:
-        write_jsonl_atomic(_file(target), (record.to_json() for record in records))
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

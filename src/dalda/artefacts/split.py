@@ -6,13 +6,12 @@ all stages of a run see the same images and no stage but ``dalda data`` ever wri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts.errors import MissingArtefactError
+from dalda.artefacts.record import JsonRecord
 from dalda.config import DataConfig
-from dalda.io import read_json, write_json_atomic
 from dalda.rundir import RunDir
 
 
@@ -28,13 +27,12 @@ def _records_to_json(records: list[ImageRecord]) -> list[dict[str, Any]]:
     return [{"path": str(Path(r.path).resolve()), "label": r.label} for r in records]
 
 
-def _file(source: RunDir | Path) -> Path:
-    return source.split if isinstance(source, RunDir) else Path(source)
-
-
 @dataclass
-class Split:
+class Split(JsonRecord):
     """The few-shot training images and the evaluation images of one (dataset, shots, trial) run."""
+
+    WHAT = "split"
+    MADE_BY = "data"
 
     dataset: str
     classes: list[str]
@@ -47,6 +45,12 @@ class Split:
     root: str | None = None
     """The resolved ``data.root`` the split was drawn from (None: a built-in dataset without one, or a split
     written before roots were recorded, which is then not checked)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Keys a newer version wrote, kept and written back last."""
+
+    @classmethod
+    def file(cls, run: RunDir) -> Path:
+        return run.split
 
     def warnings(self) -> list[str]:
         """What makes this split's accuracy meaningless or partial: one class only, classes with no evaluation
@@ -67,31 +71,25 @@ class Split:
             )
         return notes
 
-    def write(self, target: RunDir | Path) -> None:
-        """Write the split as JSON (absolute image paths), atomically."""
-        write_json_atomic(
-            _file(target),
-            {
-                "dataset": self.dataset,
-                "classes": self.classes,
-                "shots": self.shots,
-                "trial": self.trial,
-                "eval_split": self.eval_split,
-                "max_eval_per_class": self.max_eval_per_class,
-                "root": self.root,
-                "train": _records_to_json(self.train),
-                "eval": _records_to_json(self.eval),
-            },
-        )
+    def to_json(self) -> dict[str, Any]:
+        """The file's object: image paths absolute, so every stage finds the images wherever it runs."""
+        return {
+            "dataset": self.dataset,
+            "classes": self.classes,
+            "shots": self.shots,
+            "trial": self.trial,
+            "eval_split": self.eval_split,
+            "max_eval_per_class": self.max_eval_per_class,
+            "root": self.root,
+            "train": _records_to_json(self.train),
+            "eval": _records_to_json(self.eval),
+            **self.extra,
+        }
 
     @classmethod
-    def read(cls, source: RunDir | Path) -> Split:
-        """Load a split written by :meth:`write`; a missing file names ``dalda data``, a malformed one itself."""
-        path = _file(source)
-        if not path.is_file():
-            raise MissingArtefactError("split", path, "data")
+    def from_json(cls, payload: Any, where: object = "a JSON record") -> Split:
+        """A split written by :meth:`write`; a malformed one names itself."""
         try:
-            payload = read_json(path)
             return cls(
                 dataset=str(payload["dataset"]),
                 classes=[str(name) for name in payload["classes"]],
@@ -102,11 +100,15 @@ class Split:
                 eval=[ImageRecord(Path(r["path"]), int(r["label"])) for r in payload["eval"]],
                 max_eval_per_class=payload.get("max_eval_per_class"),
                 root=payload.get("root"),
+                extra={key: value for key, value in payload.items() if key not in _KEYS},
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ValueError(
-                f"split file {path} is malformed ({type(error).__name__}: {error}); delete it and rerun"
+                f"split file {where} is malformed ({type(error).__name__}: {error}); delete it and rerun"
             ) from None
+
+
+_KEYS = ("dataset", "classes", "shots", "trial", "eval_split", "max_eval_per_class", "root", "train", "eval")
 
 
 def data_root(data: DataConfig) -> str | None:

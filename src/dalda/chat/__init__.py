@@ -23,7 +23,7 @@ for _spec in (TEMPLATE, OPENAI, TRANSFORMERS):
 
 def prompt_source(config: DaldaConfig, run: RunDir | None = None) -> str:
     """Who wrote the prompts of ``config`` (or of ``run``, from its prompts record): "llm", "template", "file",
-    "base" (``dalda.chat.source``); the evaluation and report stages pass it to ``dalda.methods.method_label``."""
+    "base" (``dalda.chat.source``); ``dalda.methods``, above this package, asks it for honest method labels."""
     return _source.prompt_source(config, CHAT_BACKENDS, run)
 
 

@@ -1,13 +1,13 @@
-"""Who wrote a run's prompts, as a method label needs to know it (``dalda.methods.method_label``).
+"""Who wrote a run's prompts, as a method label needs to know it (``dalda.methods.method_of``).
 
 The label of a run says where its prompts came from: an LLM (``llm-ags``), the offline ``template`` backend
 (``template-ags``), a hand-written file (``file-ags``) or the Base Prompt. Whether a backend is an LLM is known
-here (``ChatBackendSpec.is_llm``), not in ``dalda.methods``, which sits below this package.
+here (``ChatBackendSpec.is_llm``); ``dalda.methods`` sits above this package and asks, this package never asks it.
 """
 
 from __future__ import annotations
 
-from dalda.artefacts.prompts import PromptsRecordFile
+from dalda.artefacts.prompts import PromptsRecord
 from dalda.chat.protocol import ChatBackendSpec
 from dalda.config import DaldaConfig
 from dalda.registry import Registry
@@ -34,6 +34,6 @@ def _recorded(run: RunDir) -> str | None:
     if not run.prompts_record.is_file():
         return None
     try:
-        return PromptsRecordFile.read(run).prompt_source
+        return PromptsRecord.read(run).prompt_source
     except (OSError, ValueError):
         return None

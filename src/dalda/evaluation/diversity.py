@@ -17,9 +17,9 @@ A group with more than ``evaluate.max_pairs`` pairs is scored on ``max_pairs`` d
 replacement by a generator seeded with (seed, group name), so reruns give the same pairs. Groups with fewer
 than two images have no pair and are left out (counted).
 
-Each metric is an entry of ``dalda.metrics`` (CLIP-I, LPIPS, ...); ``diversity.json`` holds, per pairing rule,
-a section for every enabled metric, and at the top level every registered metric's by-source mean (None when
-it is disabled).
+Each metric is an entry of ``dalda.metrics`` (CLIP-I, LPIPS, ...) with its own settings
+(``evaluate.metrics.<name>``); ``diversity.json`` holds, per pairing rule, a section for every enabled metric, and
+at the top level every registered diversity metric's by-source mean (None when it is disabled).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import numpy as np
 from dalda.artefacts import ManifestLine
 from dalda.config import EvaluateConfig
 from dalda.images import load_rgb
-from dalda.metrics import DIVERSITY_METRICS
+from dalda.metrics import METRICS, diversity_metrics, metric_settings
 
 PAIRING_RULE = (
     "by_source: unordered pairs of distinct synthetic images generated from the same real image, mean per real "
@@ -143,16 +143,17 @@ def _with_sources(images: Sequence[SyntheticImage]) -> tuple[list[Path], list[in
 def diversity_report(
     images: Sequence[SyntheticImage], models: Mapping[str, Any], evaluate: EvaluateConfig, seed: int
 ) -> dict[str, Any]:
-    """Each metric of ``models`` (metric name -> its loaded model) by source image (and by class)."""
+    """Each metric of ``models`` (metric name -> its loaded model) by source image (and by class), with its
+    settings from ``evaluate.metrics``."""
     rules = {"by_source": lambda image: image.source}
     if evaluate.within_class:
         rules["by_class"] = lambda image: image.class_name
     paths = [image.path for image in images]
-    with_source = {name for name in models if getattr(DIVERSITY_METRICS.get(name), "pairs_with_source", False)}
+    with_source = {name for name in models if getattr(METRICS.get(name), "pairs_with_source", False)}
     extended, source_of = _with_sources(images) if with_source else (paths, [])
     scorers = {
-        name: DIVERSITY_METRICS.get(name).group_scorer(
-            model, extended if name in with_source else paths, load_rgb, evaluate
+        name: METRICS.get(name).group_scorer(
+            model, extended if name in with_source else paths, load_rgb, evaluate, metric_settings(evaluate, name)
         )
         for name, model in models.items()
     }
@@ -170,6 +171,6 @@ def diversity_report(
             chosen = real_pairs if name in with_source else pairs
             section[name] = summarise(scorer(chosen), chosen, class_of) if chosen else summarise({}, {}, {})
         report[rule] = section
-    for name in DIVERSITY_METRICS:
+    for name, _ in diversity_metrics():
         report[name] = report["by_source"].get(name, {}).get("mean")
     return report

@@ -1,8 +1,9 @@
 """FID and KID of a run's synthetic images against its real evaluation images (``dalda.metrics.fidelity``).
 
-Each side is capped at ``evaluate.fidelity_max_images`` images, drawn without replacement by a generator seeded
+Each side is capped at ``evaluate.fidelity.max_images`` images, drawn without replacement by a generator seeded
 with the run's seed, so reruns compare the same images. Both sides are embedded once by the encoder
-``evaluate.fidelity_features`` names, and every enabled fidelity metric reads those features.
+``evaluate.fidelity.features`` names (with its settings, beside it), and every enabled fidelity metric
+(``evaluate.metrics.<name>.enabled``) reads those features with its own settings.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import numpy as np
 
 from dalda.config import DaldaConfig
 from dalda.images import load_rgb
-from dalda.metrics import FIDELITY_FEATURES, FIDELITY_METRICS
-from dalda.metrics.fidelity import FeatureFn
+from dalda.metrics import FIDELITY_FEATURES, fidelity_metrics, metric_settings
+from dalda.metrics.features import FeatureFn
 from dalda.progress import progress_bar
+from dalda.settings import settings_model
 
 FIDELITY_NOTE = (
     "synthetic images vs the real evaluation images; FID is biased upward for small sets (compare runs with equal "
@@ -45,32 +47,34 @@ def fidelity_report(config: DaldaConfig, synthetic: Sequence[Path], real: Sequen
     """``{fid: ..., kid: ..., fidelity: {details}}`` for the enabled fidelity metrics; every registered metric's
     key is present (None when disabled or when a side has fewer than two images)."""
     ev = config.evaluate
-    enabled = [metric for _, metric in FIDELITY_METRICS.items() if metric.enabled(ev)]
-    values: dict[str, Any] = {name: None for name in FIDELITY_METRICS}
+    metrics = fidelity_metrics()
+    settings = {name: metric_settings(ev, name) for name, _ in metrics}
+    enabled = [(name, metric) for name, metric in metrics if settings[name].enabled]
+    values: dict[str, Any] = {name: None for name, _ in metrics}
     if not enabled:
         return values
-    encoder = FIDELITY_FEATURES.get(ev.fidelity_features)
+    encoder = FIDELITY_FEATURES.get(ev.fidelity.features)
+    encoder_settings = settings_model(encoder).of(ev.fidelity)
+    cap = ev.fidelity.max_images
     rng = np.random.default_rng([config.seed, 13])
-    synthetic, real = _capped(synthetic, ev.fidelity_max_images, rng), _capped(real, ev.fidelity_max_images, rng)
+    synthetic, real = _capped(synthetic, cap, rng), _capped(real, cap, rng)
     details: dict[str, Any] = {
-        "metrics": [metric.name for metric in enabled],
-        "features": encoder.identity(config),
+        "metrics": [name for name, _ in enabled],
+        "features": encoder.identity(config, encoder_settings),
         "num_synthetic": len(synthetic),
         "num_real": len(real),
-        "max_images": ev.fidelity_max_images,
-        "kid_subset_size": min(ev.kid_subset_size, len(synthetic), len(real)),
-        "kid_subsets": ev.kid_subsets,
+        "max_images": cap,
         "note": FIDELITY_NOTE,
     }
     if len(synthetic) < 2 or len(real) < 2:
         details["skipped"] = "FID/KID need at least two synthetic and two real evaluation images"
         return {**values, "fidelity": details}
-    encode = encoder.load(config)
+    encode = encoder.load(config, encoder_settings)
     batch = ev.batch_size
     features_synthetic = _features(encode, synthetic, batch, "synthetic")
     features_real = _features(encode, real, batch, "real")
-    for metric in enabled:
-        out = metric.compute(features_synthetic, features_real, ev, config.seed)
-        values[metric.name] = out.pop(metric.name)
+    for name, metric in enabled:
+        out = metric.compute(features_synthetic, features_real, settings[name], config.seed)
+        values[name] = out.pop(name)
         details.update(out)
     return {**values, "fidelity": details}

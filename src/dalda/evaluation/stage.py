@@ -14,25 +14,22 @@ configured method kept in ``configured_method``, so a table never lists it under
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from dalda.artefacts import Checkpoint, read_split_for
+from dalda.artefacts import Checkpoint, ClassifierResult, DiversityReport, Split, TrainingRecord, read_split_for
 from dalda.chat import prompt_source
-from dalda.config import ConfigError, DaldaConfig
-from dalda.configure import build_config
-from dalda.methods import method_label
-from dalda.ownership import last_stage_config
-from dalda.artefacts import Split
+from dalda.config import DaldaConfig
+from dalda.methods import method_of, planned_method
 from dalda.evaluation.accuracy import accuracy_report, confusion_counts, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
 from dalda.evaluation.fidelity import fidelity_report
 from dalda.images import drop_unreadable
-from dalda.io import write_json_atomic
-from dalda.metrics import DIVERSITY_METRICS, metric_names
+from dalda.metrics import diversity_metrics, metric_names, metric_settings
 from dalda.probes import PROBES
 from dalda.probes.encoder import ProbeEncoder
 from dalda.probes.accuracy import best_epoch
@@ -42,44 +39,37 @@ from dalda.rundir import RunDir
 log = logging.getLogger(__name__)
 
 
-def _restore(classifier: str, config: DaldaConfig, payload: dict[str, Any]) -> tuple[ProbeEncoder, nn.Linear]:
+def _restore(classifier: str, config: DaldaConfig, checkpoint: Checkpoint) -> tuple[ProbeEncoder, nn.Linear]:
     """The backbone and head a checkpoint was trained with; a changed backbone/preprocessing is an error."""
-    record = payload["record"]
-    encoder = PROBES.get(classifier).load_backbone(config, record["seed"])
-    if encoder.identity != payload["backbone_identity"]:
+    encoder = PROBES.get(classifier).load_backbone(config, checkpoint.record.seed)
+    if encoder.identity != checkpoint.backbone_identity:
         raise ValueError(
-            f"{classifier} was trained on backbone {payload['backbone_identity']!r} but the config now gives "
+            f"{classifier} was trained on backbone {checkpoint.backbone_identity!r} but the config now gives "
             f"{encoder.identity!r} (models or train.image_size/normalization/protocol changed); run `dalda train` again"
         )
-    if record["finetuned_backbone"]:
-        encoder.module.load_state_dict(payload["backbone"])
-    elif payload.get("backbone") is not None:  # running statistics drifted by train-mode BatchNorm (authors)
-        missing = set(payload["backbone"]) - {name for name, _ in encoder.module.named_buffers()}
+    if checkpoint.record.finetuned_backbone:
+        encoder.module.load_state_dict(checkpoint.backbone)
+    elif checkpoint.backbone is not None:  # running statistics drifted by train-mode BatchNorm (authors)
+        missing = set(checkpoint.backbone) - {name for name, _ in encoder.module.named_buffers()}
         if missing:
             raise ValueError(f"{classifier}'s checkpoint holds buffers this backbone lacks ({sorted(missing)[:3]})")
-        encoder.module.load_state_dict(payload["backbone"], strict=False)
-    head = nn.Linear(payload["feature_dim"], len(payload["classes"]))
-    head.load_state_dict(payload["head"])
+        encoder.module.load_state_dict(checkpoint.backbone, strict=False)
+    head = nn.Linear(checkpoint.feature_dim, len(checkpoint.classes))
+    head.load_state_dict(checkpoint.head)
     return encoder, head.to(encoder.device)
 
 
 def synthetic_method_label(config: DaldaConfig, run: RunDir) -> str:
-    """The method that made this run's plan (and so its synthetic set), from the config the plan stage last
-    finished with (``history.jsonl``); the current config's method for a run made before the history existed.
+    """The method that made this run's plan (and so its synthetic set), as the plan stage recorded it
+    (``dalda.methods.planned_method``); a run planned before that record: the method of the config its plan stage
+    last finished with (``history.jsonl``), else of this command's config.
 
     ``dalda evaluate -s guidance.strategy=random`` on an AGS run thus still labels its results ``llm-ags``: an
     override on a later command cannot relabel images it did not make. The label names the prompt source the
     run's prompts record states (``template-ags`` when the offline template wrote them, ``docs/protocol.md``).
     """
-    current = method_label(config, prompt_source(config, run))
-    made = last_stage_config(run.root, "plan")
-    if made is None:
-        return current
-    try:
-        planned = build_config(made)
-    except ConfigError:
-        return current
-    recorded = method_label(planned, prompt_source(planned, run))
+    current = method_of(config, prompt_source(config, run)).name
+    recorded = planned_method(config, run).name
     if recorded != current:
         log.warning(
             "the plan of %s was made by method %s, but this command's config runs %s; results are labelled %s "
@@ -90,11 +80,13 @@ def synthetic_method_label(config: DaldaConfig, run: RunDir) -> str:
 
 def _diversity(config: DaldaConfig, run: RunDir, eval_paths: list[Path]) -> dict[str, Any]:
     ev = config.evaluate
-    enabled = [metric for _, metric in DIVERSITY_METRICS.items() if metric.enabled(ev)]
+    metrics = diversity_metrics()
+    own = {name: metric_settings(ev, name) for name, _ in metrics}
+    enabled = [(name, metric) for name, metric in metrics if own[name].enabled]
     settings: dict[str, Any] = {}  # a setting two metrics share (clip_model) is None only when both are off
-    for _, metric in DIVERSITY_METRICS.items():
-        for key, value in metric.settings(config).items():
-            if metric in enabled:
+    for name, metric in metrics:
+        for key, value in metric.recorded_settings(config, own[name]).items():
+            if own[name].enabled:
                 settings[key] = value
             else:
                 settings.setdefault(key, None)
@@ -111,7 +103,7 @@ def _diversity(config: DaldaConfig, run: RunDir, eval_paths: list[Path]) -> dict
         scores = {name: None for name in metric_names()}
         return {**base, **scores, "note": f"no synthetic images (no manifest at {run.manifest})"}
     images, missing = manifest_images(run.manifest, run.synthetic)
-    models = {metric.name: metric.load(config) for metric in enabled}
+    models = {name: metric.load(config, own[name]) for name, metric in enabled}
     report = diversity_report(images, models, ev, config.seed)
     fidelity = fidelity_report(config, [image.path for image in images], eval_paths)
     return {**base, "manifest_rows_without_file": missing, **report, **fidelity}
@@ -140,7 +132,7 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
     eval_records = list(eval_records)
 
     reports: dict[str, dict[str, Any]] = {}
-    records: dict[str, dict[str, Any]] = {}
+    records: dict[str, TrainingRecord] = {}
     frozen: dict[str, ProbeEncoder] = {}
     for classifier in config.train.classifiers:
         report, record, encoder, changed = _evaluate_checkpoint(
@@ -160,7 +152,7 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
         zero_shot = accuracy_report(predict(head, features), labels, split.classes)
 
     diversity = _diversity(config, run, [Path(record.path) for record in eval_records])
-    write_json_atomic(run.diversity, diversity)
+    DiversityReport(diversity).write(run)
 
     summary: dict[str, Any] = {
         "method": None,
@@ -171,14 +163,12 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
     }
     for classifier, report in reports.items():
         record = records[classifier]
-        result = _result_payload(
+        result = _result(
             config, split, classifier, report, record, zero_shot, diversity, len(split.eval), diversity["method"]
         )
-        if split.warnings():  # one class, or classes never evaluated: the accuracy must not be read as usual
-            result["warnings"] = split.warnings()
         path = run.result_file(classifier)
-        write_json_atomic(path, result)
-        summary["method"] = result["method"]
+        result.write(path)
+        summary["method"] = result.method
         summary["accuracy"][classifier] = report["accuracy"]
         summary["results"][classifier] = str(path)
         log.info("%s accuracy %.4f on %d images", classifier, report["accuracy"], report["num_eval"])
@@ -194,20 +184,19 @@ def _evaluate_checkpoint(
     split: Split,
     eval_records: list,
     labels: torch.Tensor,
-) -> tuple[dict[str, Any], dict[str, Any], ProbeEncoder, bool]:
+) -> tuple[dict[str, Any], TrainingRecord, ProbeEncoder, bool]:
     """Accuracy report (with confusion counts) of the classifier saved at ``path``, its training record, its
     backbone, and whether that backbone's features are this checkpoint's alone (fine-tuned or drifted)."""
-    payload = Checkpoint.read(path).to_payload()
-    if payload["classes"] != split.classes:
+    checkpoint = Checkpoint.read(path)
+    if checkpoint.classes != split.classes:
         raise ValueError(f"{path} was trained on other classes than {run.split} lists; run `dalda train` again")
-    encoder, head = _restore(classifier, config, payload)
-    finetuned = payload["record"]["finetuned_backbone"]
-    changed = finetuned or payload.get("backbone") is not None  # its features are this run's alone
+    encoder, head = _restore(classifier, config, checkpoint)
+    changed = checkpoint.record.finetuned_backbone or checkpoint.backbone is not None  # features: this run's alone
     features = eval_features(encoder, eval_records, run.features, config.train.encode_batch_size, use_cache=not changed)
     predictions = predict(head, features)
     report = accuracy_report(predictions, labels, split.classes)
     report["confusion"] = confusion_counts(predictions, labels, len(split.classes))
-    return report, payload["record"], encoder, changed
+    return report, checkpoint.record, encoder, changed
 
 
 def _evaluate_real_only_reference(
@@ -228,71 +217,70 @@ def _evaluate_real_only_reference(
         out.unlink(missing_ok=True)
         return
     report, record, _, _ = _evaluate_checkpoint(classifier, config, run, path, split, eval_records, labels)
-    result = _result_payload(
+    result = _result(
         config, split, classifier, report, record, zero_shot, diversity, len(split.eval), diversity["method"]
     )
-    result["reference"] = "real_only"
-    if split.warnings():
-        result["warnings"] = split.warnings()
-    write_json_atomic(out, result)
-    log.info("%s real-only reference accuracy %.4f", classifier, result["accuracy"])
+    result = replace(result, reference="real_only")
+    result.write(out)
+    log.info("%s real-only reference accuracy %.4f", classifier, result.accuracy)
 
 
-def _result_payload(
+def _result(
     config: DaldaConfig,
     split: Split,
     classifier: str,
     report: dict[str, Any],
-    record: dict[str, Any],
+    record: TrainingRecord,
     zero_shot: dict[str, Any] | None,
     diversity: dict[str, Any],
     num_eval_listed: int,
     configured: str,
-) -> dict[str, Any]:
+) -> ClassifierResult:
     """One results file: the row of the paper's tables plus everything needed to trust and rebuild it;
     ``configured`` is the method that made the synthetic set (:func:`synthetic_method_label`)."""
-    protocol = training_protocol(record.get("protocol", "fast"))
-    uses_synthetic = record["num_synthetic"] > 0 and record["synthetic_probability"] > 0
-    return {
-        "method": configured if uses_synthetic else "none",
-        "configured_method": configured,
-        "dataset": split.dataset,
-        "shots": split.shots,
-        "trial": split.trial,
-        "eval_split": split.eval_split,
-        "classifier": classifier,
-        "accuracy": report[f"{protocol.headline_metric}_accuracy"],
-        "per_class_accuracy": report["per_class_accuracy"],
-        "per_class_count": report["per_class_count"],
-        "num_eval": report["num_eval"],
-        "num_eval_unreadable": num_eval_listed - report["num_eval"],
-        "num_classes": len(split.classes),
-        "classes": split.classes,
-        "num_train_real": record["num_train_real"],
-        "num_synthetic": record["num_synthetic"],
-        "synthetic_probability": record["synthetic_probability"],
-        "effective_synthetic_rate": record["effective_synthetic_rate"],
-        "synthetic_source": record["synthetic_source"],
-        "zero_shot_clip_accuracy": zero_shot["accuracy"] if zero_shot else None,
-        "zero_shot_clip_per_class_accuracy": zero_shot["per_class_accuracy"] if zero_shot else None,
-        "diversity": _diversity_summary(diversity),
-        "models": {
+    protocol = training_protocol(record.protocol or "fast")
+    uses_synthetic = record.num_synthetic > 0 and record.synthetic_probability > 0
+    return ClassifierResult(
+        method=configured if uses_synthetic else "none",
+        configured_method=configured,
+        dataset=split.dataset,
+        shots=split.shots,
+        trial=split.trial,
+        eval_split=split.eval_split,
+        classifier=classifier,
+        accuracy=report[f"{protocol.headline_metric}_accuracy"],
+        per_class_accuracy=report["per_class_accuracy"],
+        per_class_count=report["per_class_count"],
+        num_eval=report["num_eval"],
+        num_eval_unreadable=num_eval_listed - report["num_eval"],
+        num_classes=len(split.classes),
+        classes=split.classes,
+        num_train_real=record.num_train_real,
+        num_synthetic=record.num_synthetic,
+        synthetic_probability=record.synthetic_probability,
+        effective_synthetic_rate=record.effective_synthetic_rate,
+        synthetic_source=record.synthetic_source,
+        zero_shot_clip_accuracy=zero_shot["accuracy"] if zero_shot else None,
+        zero_shot_clip_per_class_accuracy=zero_shot["per_class_accuracy"] if zero_shot else None,
+        diversity=_diversity_summary(diversity),
+        models={
             "profile": config.models.profile,
-            "model_id": record["model_id"],
-            "backbone_identity": record["backbone_identity"],
+            "model_id": record.model_id,
+            "backbone_identity": record.backbone_identity,
             "clip_model": config.models.clip_model,
         },
-        "seed": config.seed,
-        "training": {key: value for key, value in record.items() if key != "train_config"},
-        "train_config": record["train_config"],
+        seed=config.seed,
+        training={key: value for key, value in record.to_json().items() if key != "train_config"},
+        train_config=record.train_config,
         **_protocol_fields(protocol, report, record, config.train.epochs),
-        "confusion": report.get("confusion"),
-        "reference": None,
-    }
+        confusion=report.get("confusion"),
+        reference=None,
+        warnings=split.warnings() or None,  # one class, or classes never evaluated: not to be read as usual
+    )
 
 
 def _protocol_fields(
-    protocol: TrainingProtocol, report: dict[str, Any], record: dict[str, Any], epochs: int
+    protocol: TrainingProtocol, report: dict[str, Any], record: TrainingRecord, epochs: int
 ) -> dict[str, Any]:
     """Which protocol made the numbers, and per-class / macro / micro accuracy of every evaluated epoch.
 
@@ -301,13 +289,13 @@ def _protocol_fields(
     evaluation split; it is reported beside the final-epoch numbers, never instead of them.
     """
     final = {
-        "epoch": record.get("train_config", {}).get("epochs", epochs),
+        "epoch": record.train_config.get("epochs", epochs),
         "num_draws": None,
         "evaluated_on": "every evaluation image once",
         "macro_accuracy": report["macro_accuracy"],
         "micro_accuracy": report["micro_accuracy"],
     }
-    measured = record.get("epoch_evaluations") or []
+    measured = record.epoch_evaluations or []
     per_epoch = [{**entry, "evaluated_on": "evaluation draws with replacement"} for entry in measured]
     if not per_epoch:
         per_class = {key: report[key] for key in ("per_class_accuracy", "per_class_count")}
@@ -326,7 +314,7 @@ def _protocol_fields(
 
 def _diversity_summary(diversity: dict[str, Any]) -> dict[str, Any]:
     """What a results file repeats of ``diversity.json``: each metric's score, its declared settings, the rule."""
-    metrics = [metric for _, metric in DIVERSITY_METRICS.items()]
+    metrics = [metric for _, metric in diversity_metrics()]
     scores = {name: diversity.get(name) for name in metric_names()}
     settings = {key: diversity.get(key) for metric in metrics for key in metric.result_settings}
     fidelity = diversity.get("fidelity")

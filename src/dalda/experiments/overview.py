@@ -13,9 +13,10 @@ from pathlib import Path
 
 from rich.table import Table
 
+from dalda.artefacts import ARTEFACTS_BY_NAME
 from dalda.experiments.runner import grid_states, load_grid
 from dalda.experiments.shards import Throughput, cell_work, estimate_seconds, partition
-from dalda.experiments.shared_artefacts import ARTEFACT_NAMES, SharedStore
+from dalda.experiments.shared_artefacts import SharedStore
 
 
 def status_table(spec_path: Path, models_profile: str | None, out: Path | None, shards: int | None) -> Table:
@@ -47,7 +48,7 @@ def dry_run_table(
     """The per-cell table and a closing paragraph (totals, which hardware the hours are for)."""
     spec, out_dir, grid = load_grid(spec_path, models_profile, out)
     store = SharedStore(out_dir)
-    prompts = ARTEFACT_NAMES["prompts"]
+    prompts = ARTEFACTS_BY_NAME["prompts"]
     asked: set[Path] = set()
     table = Table(title=f"{spec.name}: {len(grid)} cells (dry run: nothing runs)")
     for column in ("cell", "classes", "images", "LLM requests", "TI steps", "hours"):

@@ -30,10 +30,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dalda.artefacts import CellInfo, PlanRow
+from dalda.artefacts import SHARED_ARTEFACTS, Artefact, CellInfo, PlanRow
 from dalda.config import DaldaConfig, ModelsConfig
 from dalda.experiments.shards import shard_of
-from dalda.experiments.shared_artefacts import ARTEFACTS, Artefact, SharedStore
+from dalda.experiments.shared_artefacts import SharedStore
 from dalda.experiments.spec import Cell, ExperimentSpec, ExperimentSpecError, build_cells, load_spec
 from dalda.generators import GENERATORS
 from dalda.io import file_lock, lock_is_held, read_json, write_json_atomic, write_text_atomic
@@ -172,11 +172,12 @@ def cell_state(cell: Cell) -> CellState:
 
 
 def _make(artefact: Artefact, cell: Cell, store: SharedStore, run: RunDir) -> None:
-    """Run what makes ``artefact`` in this cell (the caller holds the artefact's lock)."""
+    """Run what makes ``artefact`` in this cell (the caller holds the artefact's lock). The generate stage's
+    share is only its generator's one-off preparation (from the plan), not the images."""
     if artefact.made_by == "data":
         with file_lock(store.root / "data" / f"{cell.config.data.dataset}.lock"):  # one download or demo draw
             run_pipeline(cell.config, ["data"])
-    elif artefact.made_by == "tokens":
+    elif artefact.made_by == "generate":
         run_pipeline(cell.config, ["plan"])
         generator = GENERATORS.get(cell.config.generator.name)
         generator.preparation(cell.config, run, PlanRow.read_all(run)).make_pending(cell.config.models)
@@ -187,9 +188,8 @@ def _make(artefact: Artefact, cell: Cell, store: SharedStore, run: RunDir) -> No
 def _take_shared(cell: Cell, store: SharedStore, run: RunDir) -> None:
     """Every shared artefact the cell needs: copied from the store, else made under its lock and published."""
     store.link_features(cell.dataset, run)
-    for artefact in ARTEFACTS:
-        needed = "generate" if artefact.made_by == "tokens" else artefact.made_by
-        if needed not in cell.stages:
+    for artefact in SHARED_ARTEFACTS:
+        if artefact.made_by not in cell.stages:
             continue
         with store.lock(artefact, cell.dataset, cell.config):
             if store.fill_one(artefact, cell.dataset, cell.config, run):

@@ -1,4 +1,5 @@
-"""Work that cells of a grid share instead of redoing: demo images, splits, CLIPScores, prompts, feature caches.
+"""Work that cells of a grid share instead of redoing: demo images, splits, CLIPScores, prompts, the generator's
+preparation, feature caches.
 
 Everything lives under ``<out_dir>/_shared/``::
 
@@ -7,16 +8,19 @@ Everything lives under ``<out_dir>/_shared/``::
     <dataset>/prompts-<digest>/                  prompts.json + prompts_record.json
     <dataset>/<shots>shot/trial<t>/split-<digest>/split.json
     <dataset>/<shots>shot/trial<t>/scores-<digest>/scores.jsonl
-    <dataset>/<shots>shot/trial<t>/textual_inversion-<digest>/textual_inversion/<class>.safetensors
+    <dataset>/<shots>shot/trial<t>/generator_preparation-<digest>/textual_inversion/<class>.safetensors
     creations.jsonl                              one line per artefact stored: which cell made it, when
 
-A stored file is keyed by a digest of the config sections its content depends on, so a cell only ever gets a
-file made under the same settings (methods differ in prompts and guidance, never in the split). Prompts
-depend on the dataset's classes, not on shots or trial, so every shot count and trial of a dataset uses the
-same prompts, and an LLM is asked once per dataset. The stages validate what they reuse as well (the split's
-dataset/shots/trial, the scores' model and image hashes, the prompts' settings), so a stale file is redone,
-never silently used. Feature caches are keyed by backbone and image content inside the file
-(``dalda.probes.features``), so one folder per dataset serves every cell of it.
+Which artefacts are shared, their files and what each depends on is the artefact table
+(``dalda.artefacts.table``: the entries with a ``shared`` key). A stored file is keyed by a digest of the config
+sections its content depends on (``SharedKey.digest``), so a cell only ever gets a file made under the same
+settings (methods differ in prompts and guidance, never in the split). Prompts depend on the dataset's classes,
+not on shots or trial, so every shot count and trial of a dataset uses the same prompts, and an LLM is asked
+once per dataset. The generator's one-off preparation (``Generator.preparation``: DA-Fusion's class tokens) is
+keyed by the whole ``generator`` section, whatever the generator. The stages validate what they reuse as well
+(the split's dataset/shots/trial, the scores' model and image hashes, the prompts' settings, each class token's
+fingerprint), so a stale file is redone, never silently used. Feature caches are keyed by backbone and image
+content inside the file (``dalda.probes.features``), so one folder per dataset serves every cell of it.
 
 Files are copied (not linked) into a cell before it runs and copied back after it, so a cell directory stays
 complete on its own and deleting ``_shared`` loses nothing but time.
@@ -30,8 +34,6 @@ artefact or none of it, and a killed writer leaves only a hidden temporary folde
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -42,59 +44,18 @@ from typing import Any
 
 from filelock import FileLock
 
+from dalda.artefacts import SHARED_ARTEFACTS, Artefact, SharedKey
 from dalda.config import DaldaConfig
-from dalda.generators.class_tokens import TI_SETTINGS
 from dalda.io import append_jsonl, atomic_open, file_lock, read_jsonl
 from dalda.rundir import RunDir
 
 SHARED_DIR = "_shared"
 
 
-@dataclass(frozen=True)
-class Artefact:
-    name: str
-    files: tuple[str, ...]
-    """RunDir attributes naming the files that travel together."""
-    per_trial: bool
-    """True: one per (shots, trial); False: one per dataset."""
-    depends_on: tuple[str, ...]
-    """Config sections (``seed``, or one field as ``section.field``) the files' content depends on."""
-    made_by: str
-    """The pipeline stage that makes it; ``tokens``: the generator's ``preparation`` (made after ``plan``)."""
-
-
-TI_FIELDS = tuple(f"generator.{name}" for name in TI_SETTINGS)
-
-ARTEFACTS = (
-    Artefact("split", ("split",), per_trial=True, depends_on=("data",), made_by="data"),
-    Artefact("scores", ("scores",), per_trial=True, depends_on=("data", "models", "score"), made_by="score"),
-    Artefact(
-        "prompts",
-        ("prompts", "prompts_record"),
-        per_trial=False,
-        depends_on=("data", "models", "prompts", "seed"),
-        made_by="prompts",
-    ),
-    Artefact(
-        "textual_inversion",
-        ("textual_inversion",),
-        per_trial=True,
-        depends_on=("data", "models", "seed", "generator.name", *TI_FIELDS),
-        made_by="tokens",
-    ),
-)
-ARTEFACT_NAMES = {artefact.name: artefact for artefact in ARTEFACTS}
-
-
-def _digest(config: DaldaConfig, artefact: Artefact) -> str:
-    values = config.model_dump(mode="json")
-    picked: dict[str, Any] = {}
-    for name in artefact.depends_on:
-        section, _, field = name.partition(".")
-        picked[name] = values[section][field] if field else values[section]
-    if not artefact.per_trial:
-        picked["data"] = {k: v for k, v in picked["data"].items() if k not in ("shots", "trial")}
-    return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:12]
+def _key(artefact: Artefact) -> SharedKey:
+    if artefact.shared is None:
+        raise ValueError(f"the {artefact.name} are not shared between cells (no shared key in the artefact table)")
+    return artefact.shared
 
 
 def _copy(source: Path, dest: Path) -> None:
@@ -128,10 +89,11 @@ class SharedStore:
         return self.root / dataset / "features"
 
     def folder(self, artefact: Artefact, dataset: str, config: DaldaConfig) -> Path:
+        key = _key(artefact)
         base = self.root / dataset
-        if artefact.per_trial:
+        if key.per_trial:
             base = base / f"{config.data.shots}shot" / f"trial{config.data.trial}"
-        return base / f"{artefact.name}-{_digest(config, artefact)}"
+        return base / f"{artefact.slug}-{key.digest(config)}"
 
     @property
     def creations(self) -> Path:
@@ -145,7 +107,7 @@ class SharedStore:
 
     def fill_one(self, artefact: Artefact, dataset: str, config: DaldaConfig, run: RunDir) -> bool:
         """Copy the stored artefact into the run if it is stored and the run has none of its files."""
-        targets = [getattr(run, name) for name in artefact.files]
+        targets = artefact.paths(run, config)
         folder = self.folder(artefact, dataset, config)
         sources = [folder / target.name for target in targets]
         if any(target.exists() for target in targets) or not all(_present(source) for source in sources):
@@ -156,7 +118,7 @@ class SharedStore:
 
     def publish_one(self, artefact: Artefact, dataset: str, config: DaldaConfig, run: RunDir, cell: str = "") -> bool:
         """Store the run's artefact if the store lacks it: files into a hidden temporary folder, then one rename."""
-        sources = [getattr(run, name) for name in artefact.files]
+        sources = artefact.paths(run, config)
         folder = self.folder(artefact, dataset, config)
         if folder.exists() or not all(_present(source) for source in sources):
             return False
@@ -187,13 +149,15 @@ class SharedStore:
 
     def fill(self, dataset: str, config: DaldaConfig, run: RunDir) -> list[str]:
         """Copy stored artefacts the run lacks into it and link its features; returns the names copied."""
-        copied = [artefact.name for artefact in ARTEFACTS if self.fill_one(artefact, dataset, config, run)]
+        copied = [artefact.name for artefact in SHARED_ARTEFACTS if self.fill_one(artefact, dataset, config, run)]
         self._link_features(dataset, run)
         return copied
 
     def publish(self, dataset: str, config: DaldaConfig, run: RunDir, cell: str = "") -> list[str]:
         """Store the run's artefacts that the store lacks (the first cell to make one shares it)."""
-        return [artefact.name for artefact in ARTEFACTS if self.publish_one(artefact, dataset, config, run, cell)]
+        return [
+            artefact.name for artefact in SHARED_ARTEFACTS if self.publish_one(artefact, dataset, config, run, cell)
+        ]
 
     def link_features(self, dataset: str, run: RunDir) -> None:
         self._link_features(dataset, run)

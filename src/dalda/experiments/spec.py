@@ -7,7 +7,7 @@ Example::
     base: {train: {epochs: 50}}            # DaldaConfig values shared by every cell
     datasets: [pets, {name: flowers102, root: data/flowers102}]
     methods:
-      - llm-ags                            # a registry name (dalda/methods.py)
+      - llm-ags                            # a method name (dalda/methods.py)
       - {name: llm-ags-m5, method: llm-ags, overrides: {prompts: {num_prompts: 5}}}   # a variant
     shots: [1]
     trials: [0, 1, 2]
@@ -19,7 +19,7 @@ Example::
     slurm: {partition: gpu, gpus_per_task: 1, time_min: 600, sbatch: {account: proj1}}   # --launcher slurm
 
 A cell's config is, from weakest to strongest: defaults, ``base``, ``tiny.base`` (tiny only), the dataset
-entry's data values, the method's registry values, the method entry's ``overrides``, ``overrides[<method>]``,
+entry's data values, the method's own values, the method entry's ``overrides``, ``overrides[<method>]``,
 then the cell's own coordinates (dataset, shots, trial, classifiers, out_dir) and ``models.profile``.
 Every cell config is built and validated before anything runs, so a typo fails at once, not hours later.
 """
@@ -37,11 +37,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from dalda.config import ConfigError, DaldaConfig
 from dalda.configure import build_config
 from dalda.experiments.shared_artefacts import SharedStore
-from dalda.methods import canonical_name, default_stages, get_method, method_label
+from dalda.methods import find_method, get_method, method_of
+from dalda.pipeline import stages_for
 
 
 class ExperimentSpecError(ValueError):
     """The grid file is invalid; the message names the file and the value to fix."""
+
+
+def canonical_name(name: str) -> str:
+    """A method name in the spelling its runs are labelled with (``llm-fixed-0.50`` -> ``llm-fixed-0.5``); a name
+    that names no method (an alias) as written."""
+    found = find_method(name)
+    return name if found is None else found.name
 
 
 def path_component_problem(name: str) -> str | None:
@@ -81,14 +89,15 @@ class DatasetEntry(BaseModel):
 
 
 class MethodEntry(_Strict):
-    """A method of the grid: a registry method under its own name, optionally with config overrides."""
+    """A method of the grid: a method (``dalda.methods.get_method``) under its own name, optionally with config
+    overrides."""
 
     name: str
-    method: str | None = Field(None, description="Registry method this entry runs; default: name.")
+    method: str | None = Field(None, description="The method this entry runs; default: name.")
     overrides: dict[str, Any] = Field(default_factory=dict)
 
     @property
-    def registry_name(self) -> str:
+    def method_name(self) -> str:
         return canonical_name(self.method or self.name)
 
 
@@ -163,7 +172,7 @@ class ExperimentSpec(_Strict):
         return [DatasetEntry(name=entry) if isinstance(entry, str) else entry for entry in self.datasets]
 
     def method_entries(self) -> list[MethodEntry]:
-        """Entries with registry names in their canonical spelling (``llm-fixed-0.50`` -> ``llm-fixed-0.5``)."""
+        """Entries with method names in their canonical spelling (``llm-fixed-0.50`` -> ``llm-fixed-0.5``)."""
         entries = [MethodEntry(name=entry) if isinstance(entry, str) else entry for entry in self.methods]
         return [
             entry.model_copy(update={"name": canonical_name(entry.name)}) if entry.method is None else entry
@@ -241,7 +250,7 @@ def build_cells(spec: ExperimentSpec, out_dir: Path, models_profile: str | None 
             for trial in spec.trials:
                 for entry in spec.method_entries():
                     try:
-                        method = get_method(entry.registry_name)
+                        method = get_method(entry.method_name)
                     except ValueError as error:
                         raise ExperimentSpecError(f"method {entry.name!r}: {error}") from None
                     values = deep_merge(spec.base, {"data": dataset.data})
@@ -263,11 +272,12 @@ def build_cells(spec: ExperimentSpec, out_dir: Path, models_profile: str | None 
                         config = build_config(values)
                     except ConfigError as error:
                         raise ExperimentSpecError(f"cell {key}: {error}") from None
-                    if method_label(config) != method.name:
+                    runs = method_of(config).name
+                    if runs != method.name:
                         raise ExperimentSpecError(
-                            f"cell {key}: the overrides make it run {method_label(config)!r}, not {method.name!r}; "
+                            f"cell {key}: the overrides make it run {runs!r}, not {method.name!r}; "
                             "remove the conflicting override or name the method it runs"
                         )
-                    stages = tuple(stage for stage in default_stages(config) if stage != "report")  # + filter
+                    stages = tuple(stage for stage in stages_for(config) if stage != "report")  # + filter
                     cells.append(Cell(dataset.key, shots, trial, entry.name, config, stages))
     return cells

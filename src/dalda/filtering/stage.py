@@ -5,7 +5,8 @@ An image is rejected when (any of) its score under ``filter.scorer`` is below ``
 image with every class prompt, such as CLIP and SigLIP, say so, and only with ``filter.reject_other_class``), or,
 with ``filter.max_source_similarity`` set, the CLIP image embeddings of the image and its source have a cosine
 above it (``near_copy``). Nothing is deleted: every decision and its numbers go to ``synthetic/filter.jsonl``
-(:class:`~dalda.artefacts.FilterRecord`) and the manifest's ``filter`` column, which training reads.
+(:class:`~dalda.artefacts.FilterRecord`), which training reads. The filter never writes generate's manifest, so
+running it changes nothing that decides whether an image is made again.
 
 Measurements are cached in ``filter.jsonl`` by image bytes and model identity, so a re-run with other
 thresholds only re-decides.
@@ -17,9 +18,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, replace
 
-
-from dalda.artefacts import FILTER_COLUMN, FilterRecord, ManifestLine, Split, read_split_for
-from dalda.artefacts.filter import KEPT, REJECTED
+from dalda.artefacts import FilterRecord, ManifestLine, Split, read_split_for
 from dalda.config import DaldaConfig, FilterConfig
 from dalda.hashing import file_sha256
 from dalda.images import load_rgb
@@ -80,7 +79,7 @@ def _similarities(config: DaldaConfig, run: RunDir, lines: list[ManifestLine]) -
 
 
 def run_filter_stage(config: DaldaConfig, run: RunDir) -> FilterSummary:
-    """Measure what is not cached, decide every image, write ``filter.jsonl`` and the manifest column."""
+    """Measure what is not cached, decide every image, write ``filter.jsonl``."""
     split = read_split_for(config.data, run)
     lines = ManifestLine.read_all(run)
     for number, line in enumerate(lines, start=1):
@@ -90,9 +89,7 @@ def run_filter_stage(config: DaldaConfig, run: RunDir) -> FilterSummary:
     identity = scorer.identity(config.models)
     near_copy = config.filter.max_source_similarity is not None
     similarity_model = clip_model_identity(config.models) if near_copy else None
-    cached = {}
-    if run.filter_decisions.is_file():
-        cached = {(record.file_name, record.sha256): record for record in FilterRecord.read_all(run)}
+    cached = {(record.file_name, record.sha256): record for record in FilterRecord.read_all(run, missing_ok=True)}
 
     records: list[FilterRecord | None] = []
     hashes = [file_sha256(line.image_path(run.synthetic)) for line in lines]
@@ -133,11 +130,6 @@ def run_filter_stage(config: DaldaConfig, run: RunDir) -> FilterSummary:
 
     decided = [decide(record, config.filter) for record in records if record is not None]
     FilterRecord.write_all(run, decided)
-    marked = [
-        replace(line, extra={**line.extra, FILTER_COLUMN: KEPT if record.kept else REJECTED})
-        for line, record in zip(lines, decided, strict=True)
-    ]
-    ManifestLine.write_all(run, marked)
     reasons = Counter(reason for record in decided for reason in record.reasons)
     kept = sum(record.kept for record in decided)
     log.info("filter: kept %d of %d synthetic images (%s)", kept, len(decided), dict(reasons) or "none rejected")

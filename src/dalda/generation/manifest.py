@@ -14,12 +14,15 @@ settings that decide the pixels (``Generator.manifest_settings``; empty mappings
 converts to Parquet). ``synthetic/classes.json`` holds the class names in label order.
 
 Crash safety: an image is written to a temporary name and renamed (``dalda.io.atomic_open``); its manifest
-line is appended (one fsynced line) only after that. A row counts as done when its line equals the line this
-run would write for it (same plan row, same settings; a line an earlier version wrote, with an absolute
-``source_path`` or an empty mapping, counts too and is rewritten in today's form) and its file opens and
-verifies. ``consolidate`` merges the manifest with any per-process parts, drops everything else (torn lines, stale rows, missing or broken
-files), and rewrites the manifest atomically, so killing a run at any moment and rerunning ends with every row
-exactly once.
+line is appended (one fsynced line) only after that. A row counts as done when its line identifies the image
+this run would make for it and its file opens and verifies. What identifies an image is every column of the
+line this run would write: the plan row's fields and the generator's pixel-deciding settings. A column a
+stored line has beyond those (the ``filter`` column earlier versions of the filter stage added, anything
+another tool wrote) decides nothing and is ignored; a line an earlier version wrote, with an absolute
+``source_path`` or an empty mapping, counts too. ``consolidate`` merges the manifest with any per-process
+parts, drops everything else (torn lines, stale rows, missing or broken files), and rewrites the manifest
+atomically in today's form, so killing a run at any moment and rerunning ends with every row exactly once.
+Only the generate stage writes this file.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ from typing import Any
 
 from PIL import Image
 
-from dalda.io import atomic_open, read_jsonl, write_jsonl_atomic
-from dalda.artefacts import PlanRow, parquet_safe, run_relative
+from dalda.artefacts import ManifestLine, PlanRow, run_relative
+from dalda.io import atomic_open, read_jsonl
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -58,36 +61,39 @@ def relative_image_path(row: PlanRow) -> str:
     return f"{class_dir(row.class_name)}/{row.file_stem}.png"
 
 
-def manifest_entry(row: PlanRow, settings: dict[str, Any], run_root: Path | None = None) -> dict[str, Any]:
+def manifest_entry(row: PlanRow, settings: dict[str, Any], run_root: Path | None = None) -> ManifestLine:
     """The manifest line of a finished row (also what a resumed run expects to find for it); ``settings`` are
     the generator's ``manifest_settings``, the settings that decide the pixels besides the row. With
     ``run_root``, ``source_path`` is written relative to it."""
-    return parquet_safe({
-        "file_name": relative_image_path(row),
-        "label": row.label,
-        "class_name": row.class_name,
-        "row_id": row.row_id,
-        "source_path": row.source_path if run_root is None else run_relative(row.source_path, run_root),
-        "source_index": row.source_index,
-        "m": row.m,
-        "prompt": row.prompt,
-        "ip_scale": row.ip_scale,
-        "generator": row.generator,
-        "strength": row.strength,
-        "clipscore": row.clipscore,
-        "group": row.group,
-        "seed": row.seed,
-        **settings,
-    })
+    return ManifestLine(
+        file_name=relative_image_path(row),
+        label=row.label,
+        class_name=row.class_name,
+        row_id=row.row_id,
+        source_path=row.source_path if run_root is None else run_relative(row.source_path, run_root),
+        source_index=row.source_index,
+        m=row.m,
+        prompt=row.prompt,
+        ip_scale=row.ip_scale,
+        generator=row.generator,
+        strength=row.strength,
+        clipscore=row.clipscore,
+        group=row.group,
+        seed=row.seed,
+        extra=dict(settings),
+    )
 
 
-def _comparable(line: dict[str, Any], run_root: Path) -> dict[str, Any]:
-    """A line in a form where today's line and the same line from an earlier version are equal."""
-    line = parquet_safe(line)
-    source = line.get("source_path")
-    if isinstance(source, str):
-        line["source_path"] = os.path.normpath(os.path.join(os.path.abspath(run_root), source))
-    return line
+def identifies_same_image(stored: ManifestLine, wanted: ManifestLine, run_root: Path) -> bool:
+    """Whether ``stored`` is the line of the image ``wanted`` describes: equal in every column ``wanted`` has
+    (plan row and pixel-deciding settings; a column missing from an older line reads as null), whatever other
+    columns ``stored`` carries. ``source_path`` is compared as the file it names from ``run_root``."""
+    have, want = stored.to_json(), wanted.to_json()
+    for line in (have, want):
+        source = line.get("source_path")
+        if isinstance(source, str):
+            line["source_path"] = os.path.normpath(os.path.join(os.path.abspath(run_root), source))
+    return all(have.get(key) == value for key, value in want.items())
 
 
 def image_is_readable(path: Path) -> bool:
@@ -114,13 +120,24 @@ def part_path(run: RunDir, process_index: int, num_processes: int) -> Path:
     return run.synthetic / PARTS_DIR / f"part-{process_index:04d}.jsonl"
 
 
-def _stored_lines(run: RunDir) -> list[dict[str, Any]]:
-    lines = read_jsonl(run.manifest)
+def _stored_lines(run: RunDir) -> list[ManifestLine | None]:
+    """Every stored line, the manifest's then the parts'; None for a line that is no manifest line."""
+    rows = _rows(run.manifest)
     parts = run.synthetic / PARTS_DIR
     if parts.is_dir():
         for part in sorted(parts.glob("part-*.jsonl")):
-            lines.extend(read_jsonl(part))
-    return lines
+            rows.extend(_rows(part))
+    return rows
+
+
+def _rows(path: Path) -> list[ManifestLine | None]:
+    rows: list[ManifestLine | None] = []
+    for number, payload in enumerate(read_jsonl(path), start=1):
+        try:
+            rows.append(ManifestLine.from_json(payload, f"{path}:{number}"))
+        except (ValueError, TypeError):  # not a manifest line: dropped, its row (if any) is made again
+            rows.append(None)
+    return rows
 
 
 def _remove_leftovers(run: RunDir) -> None:
@@ -138,28 +155,29 @@ def _remove_leftovers(run: RunDir) -> None:
                 temporary.unlink(missing_ok=True)
 
 
-def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def consolidate(run: RunDir, expected: dict[int, ManifestLine]) -> dict[int, ManifestLine]:
     """Rewrite the manifest with exactly the finished rows, one line each, sorted by row id; return them.
 
     ``expected`` maps every plan row id to the line this run would write. A stored line counts only if it
-    equals its row's expected line and the image file verifies; anything else is dropped (with a log line
-    saying how many) so the row is generated again. Must run while no other process writes.
+    identifies the same image (:func:`identifies_same_image`) and the image file verifies; anything else is
+    dropped (with a log line saying how many) so the row is generated again. Must run while no other process
+    writes.
     """
-    done: dict[int, dict[str, Any]] = {}
+    done: dict[int, ManifestLine] = {}
     dropped = 0
     for line in _stored_lines(run):
-        row_id = line.get("row_id")
-        if row_id in done:
+        if line is not None and line.row_id in done:
             continue
-        wanted = expected.get(row_id)
+        wanted = expected.get(line.row_id) if line is not None and line.row_id is not None else None
         if (
-            wanted is None
-            or _comparable(wanted, run.root) != _comparable(line, run.root)
-            or not image_is_readable(run.synthetic / line["file_name"])
+            line is None
+            or wanted is None
+            or not identifies_same_image(line, wanted, run.root)
+            or not image_is_readable(run.synthetic / line.file_name)
         ):
             dropped += 1
             continue
-        done[row_id] = wanted
+        done[wanted.row_id] = wanted  # type: ignore[index]
     if dropped:
         logger.info(
             "manifest: dropped %d lines (torn, stale, or whose image is missing or unreadable); "
@@ -167,11 +185,11 @@ def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, d
             dropped,
         )
     run.synthetic.mkdir(parents=True, exist_ok=True)
-    write_jsonl_atomic(run.manifest, (done[row_id] for row_id in sorted(done)))
+    ManifestLine.write_all(run, [done[row_id] for row_id in sorted(done)])
     _remove_leftovers(run)
     return done
 
 
 def finished_row_ids(run: RunDir) -> set[int]:
     """Row ids in the (consolidated) manifest."""
-    return {line["row_id"] for line in read_jsonl(run.manifest)}
+    return {line.row_id for line in ManifestLine.read_all(run, missing_ok=True) if line.row_id is not None}

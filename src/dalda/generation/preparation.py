@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from dalda.artefacts import PreparationFailure
 from dalda.config import ModelsConfig
 from dalda.generators import Preparation
-from dalda.io import read_json, write_json_atomic
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -82,10 +82,8 @@ def _leave_failure_marker(
     """Tell the other processes that this share failed (best effort: the original error is what is raised)."""
     try:
         unfinished = [unit for unit in mine if not preparation.is_done(unit)]
-        write_json_atomic(
-            failure_marker(run, index, count),
-            {"process": index, "units": unfinished, "error": f"{type(error).__name__}: {error}"},
-        )
+        failure = PreparationFailure(index, unfinished, f"{type(error).__name__}: {error}")
+        failure.write(failure_marker(run, index, count))
     except Exception as marker_error:  # e.g. the disk that failed the share is full
         logger.error("could not leave the failure marker for the other processes: %s", marker_error)
 
@@ -105,10 +103,10 @@ def _wait_for_others(
         for other in range(count):
             marker = failure_marker(run, other, count)
             if other != index and marker.is_file():
-                failure = read_json(marker)
+                failure = PreparationFailure.read(marker)
                 raise RuntimeError(
                     f"process {other + 1}/{count} failed to make the {preparation.what} for "
-                    f"{', '.join(map(repr, failure['units'])) or '(none)'}: {failure['error']}; "
+                    f"{', '.join(map(repr, failure.units)) or '(none)'}: {failure.error}; "
                     f"see its log, fix the cause and rerun (finished ones are kept)"
                 )
         now = clock()

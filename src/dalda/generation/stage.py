@@ -36,8 +36,7 @@ from dalda.generation.sharding import Processes, shard
 from dalda.generation.truncation import one_truncation_warning
 from dalda.generators import GENERATORS, Engine, Generator
 from dalda.images import UnreadableImageError, load_rgb
-from dalda.io import append_jsonl
-from dalda.artefacts import ClassNames, PlanRow, Split
+from dalda.artefacts import ClassNames, ManifestLine, PlanRow, Split
 from dalda.progress import progress_bar
 from dalda.rundir import RunDir
 
@@ -143,7 +142,7 @@ class PngWriter:
         self.append_lock = threading.Lock()
         self.pending: list[Future[None]] = []
 
-    def submit(self, items: list[tuple[Image.Image, tuple[int, int], dict[str, Any]]]) -> None:
+    def submit(self, items: list[tuple[Image.Image, tuple[int, int], ManifestLine]]) -> None:
         self._raise_errors(wait=False)
         for item in items:
             self.slots.acquire()
@@ -151,13 +150,13 @@ class PngWriter:
             future.add_done_callback(lambda _: self.slots.release())
             self.pending.append(future)
 
-    def _write(self, item: tuple[Image.Image, tuple[int, int], dict[str, Any]]) -> None:
+    def _write(self, item: tuple[Image.Image, tuple[int, int], ManifestLine]) -> None:
         image, source_size, entry = item
         if self.resize_to_source and image.size != source_size:
             image = image.resize(source_size, Image.Resampling.BICUBIC)
-        write_image_atomic(image, self.run.synthetic / entry["file_name"], self.compress_level)
+        write_image_atomic(image, self.run.synthetic / entry.file_name, self.compress_level)
         with self.append_lock:  # one line at a time into the shared manifest part
-            append_jsonl(self.manifest_part, entry)
+            entry.append(self.manifest_part)
 
     def _raise_errors(self, wait: bool) -> None:
         still_running = []
@@ -180,7 +179,7 @@ def _generate_rows(
     generator: Generator,
     run: RunDir,
     rows: list[PlanRow],
-    expected: dict[int, dict[str, Any]],
+    expected: dict[int, ManifestLine],
     processes: Processes,
 ) -> list[RowFailure]:
     """Generate ``rows`` (this process's slice) and return the rows that failed."""
@@ -242,7 +241,7 @@ def _write_class_names(run: RunDir) -> None:
     if not run.split.is_file():  # a plan made by hand, without `dalda data`: no class list to state
         return
     names = ClassNames(Split.read(run).classes)
-    names.write(run.classes)
+    names.write(run)
     names.write(run.synthetic / run.classes.name)
 
 

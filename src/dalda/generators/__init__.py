@@ -21,7 +21,6 @@ from dalda.generators.spec import (
     Preparation,
     SourceImage,
 )
-from dalda.methods import WEIGHTED_GENERATORS
 from dalda.registry import Registry
 
 GENERATORS = Registry[Generator]("generator", setting="generator.name", group="dalda.generators")
@@ -30,6 +29,5 @@ GENERATORS.register("real-guidance", RealGuidanceGenerator())
 GENERATORS.register("da-fusion", DAFusionGenerator())
 GENERATORS.register("ip-adapter-plus", IPAdapterPlusGenerator())
 GENERATORS.register("sdxl-ip-adapter", SDXLIPAdapterGenerator())
-WEIGHTED_GENERATORS.update(name for name, spec in GENERATORS.items() if spec.uses_guidance)
 
 __all__ = ["GENERATORS", "Engine", "Generator", "LambdaDraw", "PlanInputs", "PlanStreams", "Preparation", "SourceImage"]

@@ -15,7 +15,7 @@ from dalda.guidance.uniform import RANDOM, RandomSettings
 from dalda.registry import Registry
 
 GUIDANCE = Registry[LambdaSampler]("λ sampler", setting="guidance.strategy", group="dalda.guidance")
-for _sampler in (AGS, AGS_CLIPPED, RANDOM, FIXED):
+for _sampler in (RANDOM, AGS, AGS_CLIPPED, FIXED):  # the paper's table order (RS before AGS): rows sort by it
     GUIDANCE.register(_sampler.name, _sampler)
 
 __all__ = [

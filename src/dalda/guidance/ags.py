@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -152,6 +153,12 @@ class AgsSampler:
 
     def method_title(self, settings: AgsSettings) -> str:
         return self.title
+
+    def method_settings(self, part: str) -> dict[str, Any] | None:
+        return {} if part == self.name else None
+
+    def fixed_lambda(self, settings: AgsSettings) -> float | None:
+        return None
 
     def bind(self, settings: AgsSettings, context: SamplingContext) -> BoundAgs:
         return BoundAgs(settings, context.shots, resolve_alpha(settings, context), self.clipped)

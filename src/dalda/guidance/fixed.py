@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydantic import Field
@@ -42,6 +43,17 @@ class FixedSampler:
 
     def method_title(self, settings: FixedSettings) -> str:
         return f"λ={settings.fixed_scale:g}"
+
+    def method_settings(self, part: str) -> dict[str, Any] | None:
+        """``fixed-<λ>``, λ written as a plain decimal (``fixed-0.3``, ``fixed-1``, ``fixed-0.50``)."""
+        value = part.removeprefix("fixed-")
+        digits = value.replace(".", "", 1)
+        if value == part or not (digits.isascii() and digits.isdigit()):
+            return None
+        return {"fixed_scale": float(value)}
+
+    def fixed_lambda(self, settings: FixedSettings) -> float | None:
+        return settings.fixed_scale
 
     def bind(self, settings: FixedSettings, context: SamplingContext) -> BoundFixed:
         return BoundFixed(settings)

@@ -5,15 +5,15 @@ alone). A sampler is chosen by ``guidance.strategy`` and carries its own setting
 stage binds it once per plan to what it may depend on (:class:`SamplingContext`: shots and the real images'
 alignment scores) and draws every image's λ from the bound sampler; the score stage records each real image's
 Low / High group under the bound threshold; the report draws the bound band (the interval λ is drawn from at
-each score) behind the planned λ, and method labels name the sampler (``method_part``), so no stage branches on
-a sampler's name.
+each score) behind the planned λ, and method labels name the sampler (``method_part``; a grid's method name is
+read back through ``method_settings``), so no stage branches on a sampler's name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -67,6 +67,18 @@ class LambdaSampler(Protocol):
 
     def method_title(self, settings: EntrySettings) -> str:
         """The sampler's part of a method title ("AGS" in "LLM Prompt + AGS")."""
+        ...
+
+    def method_settings(self, part: str) -> dict[str, Any] | None:
+        """What a method name's part means, the inverse of :meth:`method_part`: the settings values it names
+        (``{}`` for ``ags``, ``{"fixed_scale": 0.3}`` for ``fixed-0.3``), None when ``part`` is not this
+        sampler's. A grid naming ``llm-fixed-0.3`` is resolved through this (``dalda.methods``)."""
+        ...
+
+    def fixed_lambda(self, settings: EntrySettings) -> float | None:
+        """The one λ every image gets under these settings, None when λ is drawn per image. Methods with a
+        fixed λ are a sweep: they sort after the drawn ones, by λ, and the report plots them against it
+        (Fig. 8)."""
         ...
 
     def bind(self, settings: EntrySettings, context: SamplingContext) -> BoundSampler:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -52,6 +53,12 @@ class UniformSampler:
 
     def method_title(self, settings: RandomSettings) -> str:
         return self.title
+
+    def method_settings(self, part: str) -> dict[str, Any] | None:
+        return {} if part == "rs" else None
+
+    def fixed_lambda(self, settings: RandomSettings) -> float | None:
+        return None
 
     def bind(self, settings: RandomSettings, context: SamplingContext) -> BoundUniform:
         return BoundUniform(settings)

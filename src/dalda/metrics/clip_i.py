@@ -5,66 +5,65 @@
 - ``clip_i_real``: each synthetic image against the real image it was made from, DreamBooth's CLIP-I (the
   measure the paper cites): how far generation moved away from its source.
 
-Embeddings use CLIP's own preprocessing (``models.clip_model``) and are computed once per image, then shared by
-every pairing rule.
+Embeddings use CLIP's own preprocessing (``models.clip_model``, the one CLIP every stage shares) and are
+computed once per image, then shared by every pairing rule. Both entries are on by default
+(``evaluate.metrics.clip_i.enabled``, ``evaluate.metrics.clip_i_real.enabled``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
+from pydantic import Field
 
 from dalda.config import DaldaConfig, EvaluateConfig
-from dalda.metrics.spec import GroupScorer, ImageLoader
-from dalda.models.clip import ClipBundle, load_clip
-from dalda.progress import progress_bar
+from dalda.metrics.spec import GroupScorer, ImageLoader, MetricSettings
 
 
-def clip_i_by_group(embeddings: torch.Tensor, pairs: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Mean cosine of each group's pairs, from unit-norm embeddings (N, D)."""
-    scores = {}
-    for name, index in pairs.items():
-        left, right = embeddings[torch.as_tensor(index[:, 0])], embeddings[torch.as_tensor(index[:, 1])]
-        scores[name] = float((left * right).sum(dim=1).mean())
-    return scores
+class ClipISettings(MetricSettings):
+    enabled: bool = Field(
+        True,
+        description="Compute CLIP-I among synthetic images (mean CLIP image-embedding cosine; lower = more diverse).",
+    )
 
 
-def clip_embeddings(clip: ClipBundle, paths: Sequence[Path], load_image: ImageLoader) -> torch.Tensor:
-    """(N, D) unit-norm CLIP image embeddings, loading images one batch at a time (a large set never sits in memory)."""
-    chunks = [torch.empty(0, clip.embed_dim)]
-    with progress_bar("CLIP-I embeddings", total=len(paths)) as advance:
-        for start in range(0, len(paths), clip.batch_size):
-            batch = paths[start : start + clip.batch_size]
-            chunks.append(clip.encode_images([load_image(path) for path in batch]))
-            advance(len(batch))
-    return torch.cat(chunks)
+class ClipIRealSettings(MetricSettings):
+    enabled: bool = Field(
+        True,
+        description="Compute CLIP-I of each synthetic image against its real source (DreamBooth's; lower = more "
+        "diverse).",
+    )
 
 
 class ClipI:
     name = "clip_i"
     title = "CLIP-I"
+    kind = "diversity"
     higher_is_more_diverse = False
+    settings_model: type[MetricSettings] = ClipISettings
     result_settings: tuple[str, ...] = ()
     pairs_with_source = False
 
-    def enabled(self, evaluate: EvaluateConfig) -> bool:
-        return evaluate.clip_i
-
-    def settings(self, config: DaldaConfig) -> dict[str, Any]:
+    def recorded_settings(self, config: DaldaConfig, settings: ClipISettings) -> dict[str, Any]:
         return {"clip_model": config.models.clip_model}
 
-    def load(self, config: DaldaConfig) -> ClipBundle:
+    def load(self, config: DaldaConfig, settings: ClipISettings) -> Any:
+        from dalda.models.clip import load_clip
+
         return load_clip(config.models)
 
     def group_scorer(
-        self, model: ClipBundle, paths: Sequence[Path], load_image: ImageLoader, evaluate: EvaluateConfig
-    ) -> GroupScorer:
-        embeddings = clip_embeddings(model, paths, load_image)
-        return lambda pairs: clip_i_by_group(embeddings, pairs)
+        self, model: Any, paths: Sequence[Path], load_image: ImageLoader, evaluate: EvaluateConfig,
+        settings: ClipISettings,
+    ) -> GroupScorer:  # fmt: skip
+        from dalda.metrics.cosine import embed_images, mean_cosine_by_group
+
+        embeddings = embed_images(
+            model.encode_images, model.embed_dim, paths, load_image, model.batch_size, "CLIP-I embeddings"
+        )
+        return lambda pairs: mean_cosine_by_group(embeddings, pairs)
 
 
 class ClipIReal(ClipI):
@@ -72,7 +71,5 @@ class ClipIReal(ClipI):
 
     name = "clip_i_real"
     title = "CLIP-I vs real"
+    settings_model = ClipIRealSettings
     pairs_with_source = True
-
-    def enabled(self, evaluate: EvaluateConfig) -> bool:
-        return evaluate.clip_i_real

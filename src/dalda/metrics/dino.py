@@ -7,63 +7,78 @@ entries with CLIP-I's pairing rules (``evaluation/diversity.py``):
 - ``dino``: pairs of synthetic images made from the same real image;
 - ``dino_real``: each synthetic image against the real image it was made from (DreamBooth's DINO score).
 
-The embedding is the class token of the last hidden state (``evaluate.dino_pooling=cls``, DINO's global
-descriptor) or the mean of the patch tokens (``mean``), L2-normalised. The model is ``models.dino_model``
-(``facebook/dinov2-small`` by default); both entries are off unless ``evaluate.dino`` is set.
+Each has its own settings (``evaluate.metrics.dino``, ``evaluate.metrics.dino_real``): ``model``, the checkpoint
+(``facebook/dinov2-small`` by default), and ``pooling``, the class token of the last hidden state (``cls``,
+DINO's global descriptor) or the mean of the patch tokens (``mean``), L2-normalised. Both are off by default.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import torch
+from pydantic import Field
 
 from dalda.config import DaldaConfig, EvaluateConfig
-from dalda.metrics.clip_i import clip_i_by_group
-from dalda.metrics.spec import GroupScorer, ImageLoader
-from dalda.models.dino import DinoBundle, dino_identity, load_dino
-from dalda.progress import progress_bar
+from dalda.metrics.spec import GroupScorer, ImageLoader, MetricSettings
+from dalda.settings import EntrySettings
+
+DEFAULT_DINO = "facebook/dinov2-small"
 
 
-def dino_embeddings(dino: DinoBundle, paths: Sequence[Path], load_image: ImageLoader, batch_size: int) -> torch.Tensor:
-    """(N, D) unit-norm DINO embeddings, one batch of images in memory at a time."""
-    chunks = [torch.empty(0, int(dino.model.config.hidden_size))]
-    with progress_bar("DINO embeddings", total=len(paths)) as advance:
-        for start in range(0, len(paths), batch_size):
-            batch = paths[start : start + batch_size]
-            chunks.append(dino.encode_images([load_image(path) for path in batch]))
-            advance(len(batch))
-    return torch.cat(chunks)
+class DinoEmbedding(EntrySettings):
+    """Which DINO embeds the images and how its tokens are pooled (the metrics and the DINO fidelity features)."""
+
+    model: str = Field(
+        DEFAULT_DINO, description="DINO(v2) checkpoint id or local folder (facebook/dino-vitb16 also works)."
+    )
+    pooling: Literal["cls", "mean"] = Field("cls", description="DINO embedding: class token or mean of patch tokens.")
+
+
+class DinoSettings(DinoEmbedding, MetricSettings):
+    enabled: bool = Field(
+        False, description="Compute DINO similarity among synthetic images (embedding cosine; lower = more diverse)."
+    )
+
+
+class DinoRealSettings(DinoEmbedding, MetricSettings):
+    enabled: bool = Field(
+        False, description="Compute DINO similarity of each synthetic image against its real source (DreamBooth's)."
+    )
 
 
 class Dino:
     name = "dino"
     title = "DINO"
+    kind = "diversity"
     higher_is_more_diverse = False
+    settings_model: type[MetricSettings] = DinoSettings
     result_settings: tuple[str, ...] = ("dino_model", "dino_pooling")
     pairs_with_source = False
-    optional = True
-    """Shown in the report only when a run has a value (off by default)."""
 
-    def enabled(self, evaluate: EvaluateConfig) -> bool:
-        return evaluate.dino
+    def recorded_settings(self, config: DaldaConfig, settings: DinoEmbedding) -> dict[str, Any]:
+        from dalda.models.dino import dino_identity
 
-    def settings(self, config: DaldaConfig) -> dict[str, Any]:
         return {
-            "dino_model": dino_identity(config.models, config.models.dino_model),
-            "dino_pooling": config.evaluate.dino_pooling,
+            f"{self.name}_model": dino_identity(config.models, settings.model),
+            f"{self.name}_pooling": settings.pooling,
         }
 
-    def load(self, config: DaldaConfig) -> DinoBundle:
-        return load_dino(config.models, config.models.dino_model, "models.dino_model", config.evaluate.dino_pooling)
+    def load(self, config: DaldaConfig, settings: DinoEmbedding) -> Any:
+        from dalda.models.dino import load_dino
+
+        return load_dino(config.models, settings.model, f"evaluate.metrics.{self.name}.model", settings.pooling)
 
     def group_scorer(
-        self, model: DinoBundle, paths: Sequence[Path], load_image: ImageLoader, evaluate: EvaluateConfig
-    ) -> GroupScorer:
-        embeddings = dino_embeddings(model, paths, load_image, evaluate.batch_size)
-        return lambda pairs: clip_i_by_group(embeddings, pairs)
+        self, model: Any, paths: Sequence[Path], load_image: ImageLoader, evaluate: EvaluateConfig,
+        settings: DinoEmbedding,
+    ) -> GroupScorer:  # fmt: skip
+        from dalda.metrics.cosine import embed_images, mean_cosine_by_group
+
+        width = int(model.model.config.hidden_size)
+        embeddings = embed_images(model.encode_images, width, paths, load_image, evaluate.batch_size, "DINO embeddings")
+        return lambda pairs: mean_cosine_by_group(embeddings, pairs)
 
 
 class DinoReal(Dino):
@@ -71,4 +86,6 @@ class DinoReal(Dino):
 
     name = "dino_real"
     title = "DINO vs real"
+    settings_model = DinoRealSettings
+    result_settings = ("dino_real_model", "dino_real_pooling")
     pairs_with_source = True

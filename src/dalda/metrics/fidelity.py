@@ -1,16 +1,11 @@
 """Fidelity metrics: how close the synthetic set's feature distribution is to the real evaluation images'.
 
-Unlike the diversity metrics (pairs of images), these compare two sets, so they are entries of their own
-registry, ``FIDELITY_METRICS``, with one signature: (synthetic features, real features) -> numbers.
-Both sets are embedded once by the encoder ``evaluate.fidelity_features`` names (``FIDELITY_FEATURES``):
+Unlike the diversity metrics (pairs of images), these compare two sets (``kind = "fidelity"``), with one
+signature: (synthetic features, real features) -> numbers. Both sets are embedded once, by the encoder
+``evaluate.fidelity.features`` names, for every enabled fidelity metric (``features.py``; ``inception`` by
+default, Inception-v3's 2048-d pool features, the layer FID and KID are defined on).
 
-- ``inception`` (default): Inception-v3's 2048-d average-pool features, the layer FID and KID are defined on.
-  The real profile uses torchvision's ImageNet weights, not the TensorFlow-ported ones of the original FID code
-  (``pt_inception-2015-12-05``), so the numbers compare dalda runs with each other, not with published FIDs;
-- ``dino``: the DINO(v2) embedding of ``models.dino_model`` (unit norm; a self-supervised feature space);
-- ``clip``: the CLIP image embedding of ``models.clip_model`` (unit norm).
-
-Entries:
+Entries (both off by default: ``evaluate.metrics.fid.enabled``, ``evaluate.metrics.kid.enabled``):
 
 - ``fid``: the Fréchet distance between Gaussians fitted to the two feature sets,
   ``|mu_s - mu_r|^2 + tr(C_s + C_r - 2 (C_s C_r)^(1/2))``; the trace of the matrix square root is computed
@@ -21,55 +16,21 @@ Entries:
   rank-deficient, and a 1-shot synthetic set of a few hundred images gives a larger FID than a large set from
   the same distribution would. Compare FIDs only between runs with the same image counts and features.
 - ``kid``: the squared maximum mean discrepancy with the polynomial kernel ``k(x, y) = (x.y / d + 1)^3``,
-  unbiased estimator, averaged over ``evaluate.kid_subsets`` random subsets of ``evaluate.kid_subset_size``
-  images per side (Bińkowski et al., 2018); unbiased for any set size, so better suited to small sets.
-  Its standard deviation over the subsets is reported as ``kid_std``.
+  unbiased estimator, averaged over ``subsets`` random subsets of ``subset_size`` images per side (its own
+  settings, ``evaluate.metrics.kid``; Bińkowski et al., 2018); unbiased for any set size, so better suited to
+  small sets. Its standard deviation over the subsets is reported as ``kid_std``.
+
+This module needs numpy alone; the encoders import their models when they load.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from typing import Any
 
 import numpy as np
-from PIL import Image
+from pydantic import Field
 
-from dalda.config import DaldaConfig, EvaluateConfig
-from dalda.models.clip import load_clip
-from dalda.models.dino import dino_identity, load_dino
-from dalda.models.inception import inception_identity, load_inception
-
-FeatureFn = Callable[[list[Image.Image]], np.ndarray]
-"""RGB images -> (N, D) float64 features."""
-
-
-class FidelityEncoder(Protocol):
-    """The features FID / KID compare; ``evaluate.fidelity_features`` names one."""
-
-    name: str
-
-    def identity(self, config: DaldaConfig) -> str:
-        """Names the model and layer (written to ``diversity.json``); random weights never pass for real ones."""
-        ...
-
-    def load(self, config: DaldaConfig) -> FeatureFn: ...
-
-
-class FidelityMetric(Protocol):
-    """One number (or a few) comparing the synthetic set with the real evaluation images."""
-
-    name: str
-    """Its key in ``diversity.json`` and ``results/<classifier>.json`` ("fid")."""
-    title: str
-    """Its report column, before the direction arrow ("FID")."""
-    higher_is_more_diverse: bool
-    """Always False here: lower is closer to the real images (the report's arrow points the better way)."""
-
-    def enabled(self, evaluate: EvaluateConfig) -> bool: ...
-
-    def compute(self, synthetic: np.ndarray, real: np.ndarray, evaluate: EvaluateConfig, seed: int) -> dict[str, float]:
-        """``{name: value, ...extra numbers}`` from (N, D) synthetic and (M, D) real features."""
-        ...
+from dalda.metrics.spec import MetricSettings
 
 
 # ------------------------------------------------------------------------------------------------- maths
@@ -150,62 +111,40 @@ def kernel_inception_distance(
 # ----------------------------------------------------------------------------------------------- entries
 
 
+class FidSettings(MetricSettings):
+    enabled: bool = Field(
+        False, description="Compute FID of the synthetic images vs the real evaluation images (lower = closer)."
+    )
+
+
+class KidSettings(MetricSettings):
+    enabled: bool = Field(
+        False, description="Compute KID (unbiased polynomial-kernel MMD) of synthetic vs real evaluation images."
+    )
+    subset_size: int = Field(100, ge=2, description="Images per side in each subset (capped by the set sizes).")
+    subsets: int = Field(100, ge=1, description="Number of random subsets averaged.")
+
+
 class Fid:
     name = "fid"
     title = "FID"
+    kind = "fidelity"
     higher_is_more_diverse = False
-    optional = True
+    settings_model = FidSettings
 
-    def enabled(self, evaluate: EvaluateConfig) -> bool:
-        return evaluate.fid
-
-    def compute(self, synthetic: np.ndarray, real: np.ndarray, evaluate: EvaluateConfig, seed: int) -> dict[str, float]:
+    def compute(self, synthetic: np.ndarray, real: np.ndarray, settings: FidSettings, seed: int) -> dict[str, Any]:
         return {"fid": frechet_distance(synthetic, real)}
 
 
 class Kid:
     name = "kid"
     title = "KID"
+    kind = "fidelity"
     higher_is_more_diverse = False
-    optional = True
+    settings_model = KidSettings
 
-    def enabled(self, evaluate: EvaluateConfig) -> bool:
-        return evaluate.kid
-
-    def compute(self, synthetic: np.ndarray, real: np.ndarray, evaluate: EvaluateConfig, seed: int) -> dict[str, float]:
-        mean, std = kernel_inception_distance(synthetic, real, evaluate.kid_subset_size, evaluate.kid_subsets, seed)
-        return {"kid": mean, "kid_std": std}
-
-
-class InceptionFeatures:
-    name = "inception"
-
-    def identity(self, config: DaldaConfig) -> str:
-        return inception_identity(config.models)
-
-    def load(self, config: DaldaConfig) -> FeatureFn:
-        return load_inception(config.models).encode_images
-
-
-class DinoFeatures:
-    name = "dino"
-
-    def identity(self, config: DaldaConfig) -> str:
-        return f"dino:{dino_identity(config.models, config.models.dino_model)}:{config.evaluate.dino_pooling}"
-
-    def load(self, config: DaldaConfig) -> FeatureFn:
-        dino = load_dino(config.models, config.models.dino_model, "models.dino_model", config.evaluate.dino_pooling)
-        return lambda images: dino.encode_images(images).double().numpy()
-
-
-class ClipFeatures:
-    name = "clip"
-
-    def identity(self, config: DaldaConfig) -> str:
-        models = config.models
-        name = models.clip_model if models.profile == "real" else f"{models.profile}-random:{models.clip_model}"
-        return f"clip:{name}"
-
-    def load(self, config: DaldaConfig) -> FeatureFn:
-        clip = load_clip(config.models)
-        return lambda images: clip.encode_images(images).double().numpy()
+    def compute(self, synthetic: np.ndarray, real: np.ndarray, settings: KidSettings, seed: int) -> dict[str, Any]:
+        """KID's mean, and beside it its spread and the subsets it was drawn from (the subset size as used)."""
+        mean, std = kernel_inception_distance(synthetic, real, settings.subset_size, settings.subsets, seed)
+        size = min(settings.subset_size, len(synthetic), len(real))
+        return {"kid": mean, "kid_std": std, "kid_subset_size": size, "kid_subsets": settings.subsets}

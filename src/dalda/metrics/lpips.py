@@ -1,77 +1,52 @@
 """LPIPS: mean pairwise LPIPS distance (higher = more diverse); 0 for identical images.
 
-The ``lpips`` package's distance with its AlexNet trunk on images resized to ``evaluate.lpips_size`` and scaled
-to [-1, 1]. Offline profiles (``tiny``, ``full-random``) use a randomly initialised AlexNet
-(``lpips_backbone: "random"``): those values exercise the code path but are not comparable to the paper; real
-scores need ``models.profile=real`` (pretrained AlexNet).
+The ``lpips`` package's distance with its AlexNet trunk on images resized to ``evaluate.metrics.lpips.size`` and
+scaled to [-1, 1] (``lpips_distance.py``). Offline profiles (``tiny``, ``full-random``) use a randomly
+initialised AlexNet (``lpips_backbone: "random"``): those values exercise the code path but are not comparable
+to the paper; real scores need ``models.profile=real`` (pretrained AlexNet).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import functional as TF
+from pydantic import Field
 
 from dalda.config import DaldaConfig, EvaluateConfig
-from dalda.metrics.spec import GroupScorer, ImageLoader
-from dalda.models.lpips import load_lpips
-from dalda.progress import progress_bar
+from dalda.metrics.spec import GroupScorer, ImageLoader, MetricSettings
 
 
-def _lpips_tensor(path: Path, size: int, load_image: ImageLoader) -> torch.Tensor:
-    image = TF.resize(load_image(path), [size, size], interpolation=InterpolationMode.BILINEAR)
-    return TF.pil_to_tensor(image)  # uint8: four times less memory than float while a group is held
-
-
-@torch.inference_mode()
-def lpips_by_group(
-    model: torch.nn.Module,
-    paths: Sequence[Path],
-    pairs: Mapping[str, np.ndarray],
-    size: int,
-    batch_size: int,
-    load_image: ImageLoader,
-) -> dict[str, float]:
-    """Mean LPIPS distance of each group's pairs; a group's images are loaded once, pairs run in batches."""
-    device = next(model.parameters()).device
-    scores = {}
-    total = sum(len(index) for index in pairs.values())
-    with progress_bar("LPIPS pairs", total=total) as advance:
-        for name, index in pairs.items():
-            images = {i: _lpips_tensor(paths[i], size, load_image) for i in np.unique(index)}
-            distances = []
-            for start in range(0, len(index), batch_size):
-                chunk = index[start : start + batch_size]
-                left = torch.stack([images[i] for i in chunk[:, 0]]).to(device).float() / 127.5 - 1.0
-                right = torch.stack([images[j] for j in chunk[:, 1]]).to(device).float() / 127.5 - 1.0
-                distances.append(model(left, right).flatten().float().cpu())
-                advance(len(chunk))
-            scores[name] = float(torch.cat(distances).mean())
-    return scores
+class LpipsSettings(MetricSettings):
+    enabled: bool = Field(
+        True, description="Compute LPIPS diversity (mean pairwise distance, higher = more diverse)."
+    )
+    size: int = Field(256, ge=64, description="Images are resized to size x size for LPIPS.")
 
 
 class Lpips:
     name = "lpips"
     title = "LPIPS"
+    kind = "diversity"
     higher_is_more_diverse = True
+    settings_model = LpipsSettings
     result_settings = ("lpips_backbone",)
+    pairs_with_source = False
 
-    def enabled(self, evaluate: EvaluateConfig) -> bool:
-        return evaluate.lpips
-
-    def settings(self, config: DaldaConfig) -> dict[str, Any]:
+    def recorded_settings(self, config: DaldaConfig, settings: LpipsSettings) -> dict[str, Any]:
         backbone = "alexnet" if config.models.profile == "real" else "random"
-        return {"lpips_backbone": backbone, "lpips_size": config.evaluate.lpips_size}
+        return {"lpips_backbone": backbone, "lpips_size": settings.size}
 
-    def load(self, config: DaldaConfig) -> torch.nn.Module:
+    def load(self, config: DaldaConfig, settings: LpipsSettings) -> Any:
+        from dalda.models.lpips import load_lpips
+
         return load_lpips(config.models)
 
     def group_scorer(
-        self, model: torch.nn.Module, paths: Sequence[Path], load_image: ImageLoader, evaluate: EvaluateConfig
-    ) -> GroupScorer:
-        return lambda pairs: lpips_by_group(model, paths, pairs, evaluate.lpips_size, evaluate.batch_size, load_image)
+        self, model: Any, paths: Sequence[Path], load_image: ImageLoader, evaluate: EvaluateConfig,
+        settings: LpipsSettings,
+    ) -> GroupScorer:  # fmt: skip
+        from dalda.metrics.lpips_distance import lpips_by_group
+
+        return lambda pairs: lpips_by_group(model, paths, pairs, settings.size, evaluate.batch_size, load_image)

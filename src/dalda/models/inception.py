@@ -65,7 +65,7 @@ def _torchvision_inception(pretrained: bool) -> torch.nn.Module:
         raise hub.ModelLoadError(
             "could not load torchvision's ImageNet Inception-v3 weights (torch hub cache, "
             f"$TORCH_HOME/hub/checkpoints): {error}\nFix: download them once with network access, set "
-            "evaluate.fidelity_features=dino or clip, or use models.profile=tiny."
+            "evaluate.fidelity.features=dino or clip, or use models.profile=tiny."
         ) from error
 
 

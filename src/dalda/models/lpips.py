@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 SEED = 8
 """The seed the random trunk is built under (see ``random_profiles.seeded``)."""
-_WHAT_NEEDS_IT = "evaluate.lpips=true (the LPIPS diversity metric)"
+_WHAT_NEEDS_IT = "evaluate.metrics.lpips.enabled=true (the LPIPS diversity metric)"
 
 
 def build_lpips() -> lpips.LPIPS:

@@ -4,7 +4,8 @@ The plan is complete before generation starts, so it can be read, diffed and sha
 depends on which process made it or when. This stage gathers what the rows are made from (the split's real
 images with their CLIPScores, the prompts, the guidance strategy) and hands it to the configured generator
 (``dalda.generators``), which decides the rows. Randomness comes from three independent streams spawned from
-the run seed (prompt order, per-image weight, per-image seeds; ``PlanStreams``).
+the run seed (prompt order, per-image weight, per-image seeds; ``PlanStreams``). Beside the plan it records the
+method that made it (``method.json``), which labels the run's results whatever a later command's overrides say.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import logging
 
 import numpy as np
 
-from dalda.artefacts import PlanRow, PromptTable, Split, read_split_for
+from dalda.artefacts import MethodRecord, PlanRow, PromptTable, Split, read_split_for
+from dalda.chat import prompt_source
 from dalda.config import DaldaConfig, base_prompts
 from dalda.generators import GENERATORS, Generator, PlanInputs, PlanStreams, SourceImage
 from dalda.guidance import GUIDANCE, SamplingContext, bind, clipscore_group
+from dalda.methods import method_of
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS, ImageScore
 
@@ -88,7 +91,10 @@ def run_plan_stage(config: DaldaConfig, run: RunDir) -> list[PlanRow]:
     if GUIDANCE.get(strategy).needs_scores and generator.uses_guidance and scores is None:
         raise FileNotFoundError(f"guidance.strategy={strategy} needs alignment scores at {run.scores}; run `dalda score`")
     rows = build_plan(config, split, _prompts_for(config, run, generator, split.classes), scores, generator)
+    method = method_of(config, prompt_source(config, run))
+    MethodRecord.remove(run)  # never left naming an earlier plan's method, should the writes below fail
     PlanRow.write_all(run, rows)
+    method.record().write(run)
     lambdas = [row.ip_scale for row in rows if row.ip_scale is not None]
     log.info("plan: %d images from %d real images (%s)", len(rows), len(split.train), generator.name)
     if lambdas:

@@ -38,13 +38,6 @@ def accuracy_report(predictions: torch.Tensor, labels: torch.Tensor, classes: Se
     }
 
 
-def evaluation_draws(num_images: int, draws: int, seed: int) -> np.ndarray:
-    """Indices of ``draws`` evaluation images drawn uniformly with replacement (the authors' per-epoch set)."""
-    if num_images < 1:
-        raise ValueError("the evaluation split is empty: there is nothing to evaluate on")
-    return np.random.default_rng(seed).integers(num_images, size=draws)
-
-
 SELECTED_ON = "evaluation split (the authors' best-epoch choice; optimistic for every method alike)"
 
 

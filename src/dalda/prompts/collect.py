@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 
 from dalda.chat import BackendError, ChatBackend
 from dalda.chat.request import ClassNameMatcher, build_messages, llm_facing
-from dalda.prompts.record import PromptsIncompleteError, PromptsRecord, utc_now
+from dalda.artefacts.prompts import PromptsRecord, utc_now
+from dalda.prompts.record import PromptsIncompleteError
 from dalda.prompts.validation import AnswerNotJSON, ValidationMode, check_answer, extract_json_object
 from dalda.redact import redact
 

@@ -29,14 +29,16 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from dalda.artefacts import PromptsRecord, PromptTable
+from dalda.artefacts.prompts import plain
 from dalda.artefacts.split import read_split_for
 from dalda.chat import CHAT_BACKENDS, ChatBackendSpec
 from dalda.config import DaldaConfig, base_prompts
-from dalda.io import read_json, write_json_atomic
+from dalda.io import read_json
 from dalda.redact import redact
 from dalda.prompts.collect import collect_prompts
 from dalda.prompts.descriptions import require_description, resolve_description, resolve_llm_names
-from dalda.prompts.record import PromptsError, PromptsRecord, plain, read_record
+from dalda.prompts.record import PromptsError
 from dalda.prompts.validation import Flag, ValidationMode, validate_prompt_table
 from dalda.rundir import RunDir
 
@@ -78,7 +80,7 @@ def prompts_for_classes(config: DaldaConfig, classes: list[str], run: RunDir) ->
             log.info("prompts: reusing %s (same classes and settings; --regenerate asks again)", run.prompts)
             return cached
     if cfg.source == "base":
-        record = PromptsRecord(run.prompts_record, settings, validation=cfg.validation)
+        record = PromptsRecord.new(run.prompts_record, settings, validation=cfg.validation)
         return _save(run, base_prompts(classes, cfg.base_template), record)
     return _from_chat(config, classes, run, settings)
 
@@ -102,10 +104,10 @@ def _from_chat(config: DaldaConfig, classes: list[str], run: RunDir, settings: d
     description = _description(config, spec)
     backend = spec.build(config)
     # A complete record stays in place until the new run completes: the new one is kept beside it meanwhile.
-    stored = read_record(run.prompts_record)
-    working = run.prompts_record_pending if stored and stored.get("status") == "complete" else run.prompts_record
+    stored = PromptsRecord.read_optional(run)
+    working = run.prompts_record_pending if stored and stored.status == "complete" else run.prompts_record
     if cfg.regenerate and not run.prompts_record_pending.exists():
-        record = PromptsRecord(working, settings, backend.secrets, cfg.validation)
+        record = PromptsRecord.new(working, settings, backend.secrets, cfg.validation)
     else:
         record = PromptsRecord.resume_or_new(working, settings, backend.secrets, cfg.validation)
     done = sum(1 for got in record.rounds[: cfg.num_prompts] if all(name in got for name in classes))
@@ -132,7 +134,7 @@ def _from_chat(config: DaldaConfig, classes: list[str], run: RunDir, settings: d
 def _save(run: RunDir, table: dict[str, list[str]], record: PromptsRecord) -> dict[str, list[str]]:
     """Write the table, then mark the record complete (the order that makes a complete record imply a table)."""
     table = redact(table, record.secrets)  # a server may echo the key inside its sentences
-    write_json_atomic(run.prompts, table)
+    PromptTable(table).write(run)
     record.finish()
     if record.path != run.prompts_record:
         os.replace(record.path, run.prompts_record)
@@ -146,20 +148,20 @@ def _cached(
     ``mode``; None (with the reason logged) otherwise."""
     if not run.prompts.exists():
         return None
-    record = read_record(run.prompts_record)
-    if record is None or record.get("status") != "complete":
+    record = PromptsRecord.read_optional(run)
+    if record is None or record.status != "complete":
         log.info("prompts: %s has no complete record beside it; generating again", run.prompts)
         return None
-    if record.get("settings") != plain(settings):
+    if record.settings != plain(settings):
         changed = sorted(
-            key for key in set(settings) | set(record.get("settings", {}))
-            if plain(settings).get(key) != record.get("settings", {}).get(key)
+            key for key in set(settings) | set(record.settings)
+            if plain(settings).get(key) != record.settings.get(key)
         )
         log.info("prompts: settings changed since %s was made (%s); generating again", run.prompts, ", ".join(changed))
         return None
     try:
         table = validate_prompt_table(
-            read_json(run.prompts), classes, str(run.prompts), mode, llm_names=settings.get("llm_names")
+            PromptTable.read(run).prompts, classes, str(run.prompts), mode, llm_names=settings.get("llm_names")
         )
     except (PromptsError, ValueError) as error:
         log.warning("prompts: cached %s is not usable (%s); generating again", run.prompts, error)
@@ -186,7 +188,7 @@ def _from_file(config: DaldaConfig, classes: list[str], run: RunDir) -> dict[str
     mode = config.prompts.validation
     table = validate_prompt_table(loaded, classes, f"prompts.prompts_file={path}", mode, flags)
     settings = {"source": "file", "path": str(path), "sha256": hashlib.sha256(raw).hexdigest(), "classes": classes}
-    record = PromptsRecord(run.prompts_record, settings, validation=mode)
+    record = PromptsRecord.new(run.prompts_record, settings, validation=mode)
     record.flagged = [flag.to_json() for flag in flags]
     if flags:
         log.warning("prompts: %d prompt(s) of %s flagged by the validator and kept (prompts.validation=warn); "

@@ -39,10 +39,9 @@ from dalda.artefacts import CellInfo, ClassifierResult, DiversityReport, Manifes
 from dalda.configure import load_config
 from dalda.config import DaldaConfig
 from dalda.io import read_json
-from dalda.chat import prompt_source
 from dalda.datasets import DATASETS
-from dalda.methods import honest_name, method_label, method_sort_key
-from dalda.metrics import DIVERSITY_METRICS, FIDELITY_METRICS, column_title, metric_names
+from dalda.methods import MethodLabel, run_method
+from dalda.metrics import column_title, diversity_metrics, fidelity_metrics, metric_names, on_by_default
 from dalda.probes import PROBES
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS
@@ -61,11 +60,12 @@ class RunRecord:
     config: DaldaConfig
     dataset: str
     """Dataset label: the grid's label for the cell, else ``data.dataset``."""
-    method: str
-    """The grid's name for the cell, else the method the config runs; both under the prompt source that wrote
-    the run's prompts (a cell named ``llm-ags`` whose prompts the template wrote is ``template-ags``)."""
-    base_method: str
-    """:func:`method_label` of the config (an alias's underlying method), with the same prompt source."""
+    label: MethodLabel
+    """The method as the report shows it: the run's method (:attr:`base_label`), or a grid's variant of it under
+    the cell's own name (``llm-ags-m5``); titles, row order and t-test references all come from it."""
+    base_label: MethodLabel
+    """The method the run ran (``dalda.methods.run_method``: the one that made its plan, under the prompt source
+    that wrote its prompts: a cell named ``llm-ags`` whose prompts the template wrote is ``template-ags``)."""
     shots: int
     trial: int
     accuracy: dict[str, float] = field(default_factory=dict)
@@ -81,6 +81,16 @@ class RunRecord:
     @property
     def run(self) -> RunDir:
         return RunDir(self.root)
+
+    @property
+    def method(self) -> str:
+        """The name the report shows the run under (:attr:`label`)."""
+        return self.label.name
+
+    @property
+    def base_method(self) -> str:
+        """The name of the method the run ran (:attr:`base_label`)."""
+        return self.base_label.name
 
     @property
     def num_prompts(self) -> int:
@@ -167,14 +177,13 @@ def load_run(root: Path) -> RunRecord | None:
     accuracy, files, from_results = _results(run, list(config.train.classifiers), protocols, best)
     diversity = DiversityReport.read(run).values if run.diversity.is_file() else from_results
     cell = CellInfo.read_optional(run)
-    source = prompt_source(config, run)
-    base = method_label(config, source)
+    base = run_method(config, run)
     return RunRecord(
         root=run.root,
         config=config,
         dataset=cell.dataset if cell else config.data.dataset,
-        method=honest_name(cell.method, source) if cell else base,
-        base_method=base,
+        label=base if cell is None else base.variant(cell.method),
+        base_label=base,
         shots=config.data.shots,
         trial=config.data.trial,
         accuracy=accuracy,
@@ -335,7 +344,7 @@ def showcase_cells(
             continue
         first = min((record.shots, record.trial) for record in mine)
         chosen = [record for record in mine if (record.shots, record.trial) == first]
-        cells.append((dataset, sorted(chosen, key=lambda record: method_sort_key(record.method))))
+        cells.append((dataset, sorted(chosen, key=lambda record: record.label.sort_key)))
     return cells
 
 
@@ -385,12 +394,13 @@ def diversity_columns(
     """(column title, value of a run, the better direction) of each diversity metric ("CLIP-I (↓)", ..., "lower"),
     then each fidelity metric ("FID (↓)": lower is closer to the real images).
 
-    A metric marked ``optional`` (off by default: DINO, FID, KID) gets a column only when one of ``records``
-    has a value for it, so reports of runs that never enabled it look as before.
+    A metric that is off by default (DINO, FID, KID: ``enabled`` defaults to false in its settings) gets a
+    column only when one of ``records`` has a value for it, so reports of runs that never enabled it look as
+    before.
     """
     columns: list[tuple[str, RecordValue, Literal["lower", "higher"]]] = []
-    for name, metric in [*DIVERSITY_METRICS.items(), *FIDELITY_METRICS.items()]:
-        if getattr(metric, "optional", False) and not any(r.diversity.get(name) is not None for r in records or ()):
+    for name, metric in [*diversity_metrics(), *fidelity_metrics()]:
+        if not on_by_default(metric) and not any(r.diversity.get(name) is not None for r in records or ()):
             continue
         better: Literal["lower", "higher"] = "higher" if metric.higher_is_more_diverse else "lower"
         columns.append((column_title(metric), _diversity_of(name), better))

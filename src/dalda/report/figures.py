@@ -57,7 +57,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from dalda.artefacts import ClassifierResult, PlanRow  # noqa: E402
 from dalda.images import load_rgb  # noqa: E402
 from dalda.io import atomic_open  # noqa: E402
-from dalda.methods import PROMPT_TITLES, fixed_scale, method_sort_key, method_title, reference_for  # noqa: E402
+from dalda.methods import MethodLabel, prompt_title, reference_for  # noqa: E402
 from dalda.report.collect import (  # noqa: E402
     DatasetGroup,
     RunRecord,
@@ -142,10 +142,11 @@ def clipscore_histograms(
 
 def lambda_distribution(records: Sequence[RunRecord], path: Path) -> Path | None:
     """The λ of every planned image per dataset and method (AGS vs RS; fixed λ is a single bar, left out)."""
-    panels: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    panels: dict[str, dict[MethodLabel, list[float]]] = defaultdict(lambda: defaultdict(list))
+    labels: dict[str, MethodLabel] = {}  # one per name, so a method's runs share one bar
     for record in records:
-        if record.base_method != "none" and fixed_scale(record.base_method) is None:
-            panels[record.dataset][record.method] += plan_lambdas(record)  # empty for generators without λ
+        if record.base_label.sampler is not None and record.base_label.fixed_lambda is None:
+            panels[record.dataset][labels.setdefault(record.method, record.label)] += plan_lambdas(record)
     panels = {d: {m: v for m, v in panels[d].items() if v} for d in _datasets(records) if d in panels}
     panels = {d: methods for d, methods in panels.items() if methods}
     if not panels:
@@ -157,12 +158,12 @@ def lambda_distribution(records: Sequence[RunRecord], path: Path) -> Path | None
     return save_figure(figure, path)
 
 
-def lambda_histogram(ax: plt.Axes, methods: dict[str, list[float]]) -> None:
+def lambda_histogram(ax: plt.Axes, methods: dict[MethodLabel, list[float]]) -> None:
     """One bar per method side by side in each λ bin, so methods with identical draws stay visible."""
-    names = sorted(methods, key=method_sort_key)
-    upper = max(1.0, *(max(methods[name]) for name in names))
-    ax.hist([methods[name] for name in names], bins=20, range=(0.0, upper), histtype="bar", rwidth=0.9,
-            label=[f"{method_title(name)} ({len(methods[name])})" for name in names])  # fmt: skip
+    labels = sorted(methods, key=lambda label: label.sort_key)
+    upper = max(1.0, *(max(methods[label]) for label in labels))
+    ax.hist([methods[label] for label in labels], bins=20, range=(0.0, upper), histtype="bar", rwidth=0.9,
+            label=[f"{label.title} ({len(methods[label])})" for label in labels])  # fmt: skip
     ax.set_xlabel("IP-Adapter weight λ")
     ax.set_ylabel("synthetic images")
     ax.legend(fontsize=7)
@@ -172,17 +173,23 @@ def _lines_by_method(
     ax: plt.Axes, records: Sequence[RunRecord], x_of: Callable[[RunRecord], float], metric: Metric
 ) -> bool:
     drawn = False
-    for method in sorted({r.method for r in records}, key=method_sort_key):
-        xs, means, stds = _curve([r for r in records if r.method == method], x_of, metric)
+    for method in _labels(records, lambda r: r.label):
+        xs, means, stds = _curve([r for r in records if r.method == method.name], x_of, metric)
         if xs:
-            ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=method_title(method))
+            ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=method.title)
             drawn = True
     return drawn
 
 
+def _labels(records: Sequence[RunRecord], label_of: Callable[[RunRecord], MethodLabel]) -> list[MethodLabel]:
+    """The records' methods (``label_of``), one per name, in table order."""
+    labels = {label_of(record).name: label_of(record) for record in records}
+    return sorted(labels.values(), key=lambda label: label.sort_key)
+
+
 def _versus_shots(records: Sequence[RunRecord], metrics: Sequence[tuple[str, Metric]], path: Path) -> Path | None:
     """One line per method over shots; fixed-λ runs are left out (their sweep is Fig. 8)."""
-    records = [r for r in records if fixed_scale(r.method) is None]
+    records = [r for r in records if r.label.fixed_lambda is None]
     if len({r.shots for r in records}) < 2:
         return None
     datasets = _datasets(records)
@@ -221,31 +228,33 @@ def accuracy_vs_fixed_lambda(records: Sequence[RunRecord], shots: int, path: Pat
     """Fig. 8: accuracy against a fixed λ per prompt source (Base, LLM, template, ...); dashed lines: each curve's
     mean; solid: DALDA, or its recipe from the grid's prompt source (``dalda.methods.reference_for``)."""
     chosen = [r for r in records if r.shots == shots]
-    fixed = [r for r in chosen if fixed_scale(r.method) is not None]
+    fixed = [r for r in chosen if r.label.variant_of is None and r.label.fixed_lambda is not None]
     if not fixed:
         return None
     datasets = _datasets(fixed)
     classifiers = classifiers_in_figure_order(fixed)  # the paper: ResNet row first
     if not classifiers:
         return None
+    sources = list(dict.fromkeys(str(label.prompt_source) for label in _labels(fixed, lambda r: r.label)))
     colours = {"base": "#4C72B0", "llm": "#DD8452", "template": "#55A868", "file": "#8172B3"}
     figure, axes = _grid(len(classifiers), len(datasets))
     for row, classifier in zip(axes, classifiers):
         metric = accuracy_of(classifier)
         for ax, dataset in zip(row, datasets):
-            for source, label in PROMPT_TITLES.items():
-                mine = [r for r in fixed if r.dataset == dataset and fixed_scale(r.method)[0] == source]
-                xs, means, stds = _curve(mine, lambda r: fixed_scale(r.method)[1], metric)
+            for source in sources:
+                mine = [r for r in fixed if r.dataset == dataset and r.label.prompt_source == source]
+                xs, means, stds = _curve(mine, lambda r: r.label.fixed_lambda, metric)
                 if not xs:
                     continue
-                colour = colours[source]
+                label, colour = prompt_title(source), colours.get(source, "#937860")
                 ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=colour, label=f"{label}, fixed λ")
-                ax.axhline(sum(means) / len(means), color=colours[source], linestyle="--", label=f"{label} mean")
+                ax.axhline(sum(means) / len(means), color=colour, linestyle="--", label=f"{label} mean")
             here = [r for r in chosen if r.dataset == dataset]
-            reference = reference_for("", {r.method for r in here})  # DALDA, or its recipe from another source
-            dalda = summarize(_values([r for r in here if r.method == reference], metric))
-            if dalda is not None:
-                ax.axhline(dalda.mean, color="#C44E52", label=method_title(str(reference)))
+            reference = reference_for([r.label for r in here])  # DALDA, or its recipe from another source
+            if reference is not None:
+                dalda = summarize(_values([r for r in here if r.method == reference.name], metric))
+                if dalda is not None:
+                    ax.axhline(dalda.mean, color="#C44E52", label=reference.title)
             ax.set_xlabel("fixed IP-Adapter weight λ")
             ax.set_ylabel(classifier_title(classifier))
             ax.set_title(f"{dataset_title(dataset)}: {classifier_title(classifier)}")
@@ -265,10 +274,11 @@ def metrics_vs_num_prompts(records: Sequence[RunRecord], shots: int, path: Path)
     for row, dataset in zip(axes, datasets):
         mine = [r for r in llm if r.dataset == dataset]
         for ax, (name, metric) in zip(row, metrics):
-            for method in sorted({r.base_method for r in mine}, key=method_sort_key):
-                xs, means, stds = _curve([r for r in mine if r.base_method == method], lambda r: r.num_prompts, metric)
+            for method in _labels(mine, lambda r: r.base_label):
+                runs = [r for r in mine if r.base_method == method.name]
+                xs, means, stds = _curve(runs, lambda r: r.num_prompts, metric)
                 if xs:
-                    ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=method_title(method))
+                    ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=method.title)
             ax.set_xlabel("LLM prompts per class (M)")
             ax.set_ylabel(name)
             ax.set_title(f"{dataset_title(dataset)}: {name}")
@@ -368,7 +378,7 @@ def lambda_vs_score(records: Sequence[RunRecord], path: Path) -> Path | None:
         ax.set_ylim(0.0, max(1.0, max(p.ip_scale for p in points) + 0.05))
         ax.set_xlabel(f"alignment score of the real image ({record.score_variant})")
         ax.set_ylabel("IP-Adapter weight λ")
-        ax.set_title(f"{dataset_title(dataset)}, {method_title(record.method)}\n{cell_title([record])}", fontsize=9)
+        ax.set_title(f"{dataset_title(dataset)}, {record.label.title}\n{cell_title([record])}", fontsize=9)
         ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     for ax in flat[len(panels) :]:
         ax.axis("off")
@@ -407,8 +417,10 @@ def image_label(row: dict[str, Any]) -> str:
     return f"{guide}\n{shorten_prompt(str(row.get('prompt', '')))}".strip()
 
 
-def _draw(real_path: str, score: float, title: str, rows: dict[str, list[dict[str, Any]]], path: Path) -> Path:
-    methods = sorted(rows, key=method_sort_key)
+def _draw(
+    real_path: str, score: float, title: str, rows: dict[MethodLabel, list[dict[str, Any]]], path: Path
+) -> Path:
+    methods = sorted(rows, key=lambda label: label.sort_key)
     per_method = max(len(images) for images in rows.values())
     class_name = next(iter(rows.values()))[0].get("class_name", "")
     figure = plt.figure(figsize=(1.9 * (per_method + 1.2), 2.3 * len(methods) + 0.6))
@@ -429,7 +441,7 @@ def _draw(real_path: str, score: float, title: str, rows: dict[str, list[dict[st
             else:
                 ax.axis("off")
             if j == 0:
-                ax.set_ylabel(textwrap.fill(method_title(method), 16), fontsize=8)
+                ax.set_ylabel(textwrap.fill(method.title, 16), fontsize=8)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     with atomic_open(path, "wb") as handle:
@@ -458,7 +470,7 @@ def image_grids(
         picks = [("highest", ranked[-1])] + ([("lowest", ranked[0])] if len(ranked) > 1 else [])
         for kind, real_path in picks:
             rows = {
-                r.method: sorted(
+                r.label: sorted(
                     (row for row in manifest if _key(str(row.get("source_path"))) == _key(real_path)),
                     key=lambda row: (row.get("m", 0), row.get("row_id", 0)),
                 )[:per_method]

@@ -8,7 +8,7 @@ the paged gallery of images.
   than :data:`OPEN_UP_TO` prompts is folded (``<details>``), its first prompt showing.
 - **Flagged prompts**: the sentences the prompt validator flagged in each run, and what was done with them
   (``prompts.validation``; ``dalda.prompts.validation``), as a table of the report's Tables section. Read from
-  each run's ``prompts_record.json`` (``dalda.artefacts.PromptsRecordFile``), never recomputed. A run with no
+  each run's ``prompts_record.json`` (``dalda.artefacts.PromptsRecord``), never recomputed. A run with no
   record, or a record older than the flag list, adds nothing; when no run has a flagged sentence the table is
   left out.
 - **The gallery**: every class, each real image beside the synthetic images made from it, paged. Per dataset,
@@ -39,10 +39,9 @@ from typing import Any
 
 from PIL import Image
 
-from dalda.artefacts import PromptsRecordFile, PromptTable
+from dalda.artefacts import PromptsRecord, PromptTable
 from dalda.images import UnreadableImageError, load_rgb
 from dalda.io import atomic_open
-from dalda.methods import method_title
 from dalda.report.collect import RunRecord, cell_title, dataset_title, run_scores, showcase_cells, synthetic_rows
 from dalda.report.figures import PREFIX
 from dalda.report.tables import Column, Table
@@ -65,7 +64,7 @@ def prompt_source_text(record: RunRecord) -> str:
     status = None
     if record.run.prompts_record.is_file():
         try:
-            written = PromptsRecordFile.read(record.run)
+            written = PromptsRecord.read(record.run)
         except ValueError:
             written = None
         if written is not None:
@@ -108,7 +107,7 @@ def prompt_tables_html(records: Sequence[RunRecord]) -> str | None:
                 continue
             source = prompt_source_text(record)
             key = json.dumps([prompts, source], sort_keys=True)
-            sets.setdefault(key, (prompts, source, []))[2].append(method_title(record.method))
+            sets.setdefault(key, (prompts, source, []))[2].append(record.label.title)
         for prompts, source, methods in sets.values():
             count = sum(len(values) for values in prompts.values())
             parts.append(
@@ -136,7 +135,7 @@ def flagged_prompts_table(records: Sequence[RunRecord], base: Path, key: str) ->
         if not record.run.prompts_record.is_file():
             continue
         try:
-            prompts = PromptsRecordFile.read(record.run)
+            prompts = PromptsRecord.read(record.run)
         except (OSError, ValueError):
             continue
         modes[prompts.validation] += 1
@@ -341,7 +340,7 @@ def _class_blocks(cell: Sequence[RunRecord], thumbs: Thumbnails) -> list[str]:
                 if not mine:
                     continue
                 figures = "".join(_figure(thumbs(row["path"]), image_title(row), image_caption(row)) for row in mine)
-                name = html.escape(method_title(record.method))
+                name = html.escape(record.label.title)
                 methods.append(
                     f"<div class='gallery-method'><div class='method-name'>{name}</div>"
                     f"<div class='method-images'>{figures}</div></div>"
@@ -380,7 +379,7 @@ def gallery_html(
         blocks = _class_blocks(cell, thumbs)
         if not blocks:
             continue
-        methods = ", ".join(method_title(record.method) for record in cell)
+        methods = ", ".join(record.label.title for record in cell)
         parts.append(
             f"<h3>{html.escape(dataset_title(dataset))}, {html.escape(cell_title(cell))}: {html.escape(methods)}</h3>"
             f"<p class='note'>{len(blocks)} classes, {per_page} per page; hover an image for its prompt, λ and seed."

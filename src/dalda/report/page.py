@@ -43,7 +43,6 @@ from typing import Any
 
 from dalda.artefacts import ReportFigure
 from dalda.io import read_json, read_jsonl, write_text_atomic
-from dalda.methods import method_sort_key
 from dalda.ownership import history
 from dalda.report.collect import DatasetGroup, RunRecord, classifier_title, classifiers_of, dataset_title
 from dalda.report.figures import curves_chart, gain_chart, heatmap
@@ -359,7 +358,7 @@ def _slug(text: str) -> str:
 def accuracy_sections(records: list[RunRecord], folder: Path, base: Path) -> AccuracySections:
     """Write the section's CSV and PNG files under ``folder`` (the report being built) and return its HTML;
     ``base`` is the folder run paths are shown relative to."""
-    ordered = sorted(records, key=lambda r: (r.dataset, r.shots, r.trial, method_sort_key(r.method), str(r.root)))
+    ordered = sorted(records, key=lambda r: (r.dataset, r.shots, r.trial, r.label.sort_key, str(r.root)))
     out = AccuracySections("")
     blocks: list[str] = []
     for record in ordered:

@@ -57,7 +57,7 @@ import numpy as np
 from scipy import stats
 
 from dalda.artefacts import ClassifierResult
-from dalda.methods import DALDA, method_sort_key, method_title, reference_for
+from dalda.methods import MethodLabel, reference_for
 from dalda.probes import PROBES
 from dalda.report.collect import (
     DatasetGroup,
@@ -361,8 +361,10 @@ def _values(records: Sequence[RunRecord], metric: Callable[[RunRecord], float | 
     return [value for value in (metric(record) for record in records) if value is not None]
 
 
-def _methods(records: Sequence[RunRecord]) -> list[str]:
-    return sorted({record.method for record in records}, key=method_sort_key)
+def _methods(records: Sequence[RunRecord]) -> list[MethodLabel]:
+    """The methods the records show, one per name, in table order (``MethodLabel.sort_key``)."""
+    labels = {record.method: record.label for record in records}
+    return sorted(labels.values(), key=lambda label: label.sort_key)
 
 
 def _per_dataset_table(
@@ -381,9 +383,9 @@ def _per_dataset_table(
     ]
     rows: list[list[Cell]] = []
     for method in _methods(records):
-        row: list[Cell] = [method_title(method)]
+        row: list[Cell] = [method.title]
         for dataset in datasets:
-            mine = [r for r in records if r.method == method and r.dataset == dataset]
+            mine = [r for r in records if r.method == method.name and r.dataset == dataset]
             row += [summarize(_values(mine, metric)) for _, metric, _ in metrics]
         if any(cell is not None for cell in row[1:]):
             rows.append(row)
@@ -482,9 +484,9 @@ def group_table(
     ]
     rows: list[list[Cell]] = []
     for method in _methods(everything):
-        row: list[Cell] = [method_title(method)]
+        row: list[Cell] = [method.title]
         for chosen in pooled.values():
-            mine = [r for r in chosen if r.method == method]
+            mine = [r for r in chosen if r.method == method.name]
             row += [summarize(_values(mine, accuracy_of(c))) for c in classifiers]
         if any(cell is not None for cell in row[1:]):
             rows.append(row)
@@ -499,11 +501,11 @@ def group_table(
 
 
 def ttest_table(
-    records: Sequence[RunRecord], shots: int, groups: dict[str, DatasetGroup], key: str, reference: str = DALDA
+    records: Sequence[RunRecord], shots: int, groups: dict[str, DatasetGroup], key: str
 ) -> Table | None:
-    """Welch's t-test of ``reference`` (DALDA) against each other method, per group and classifier.
+    """Welch's t-test of DALDA against each other method, per group and classifier.
 
-    Each method is compared with ``reference`` under its own prompt source where that run exists
+    Each method is compared with DALDA's recipe under its own prompt source where that run exists
     (:func:`dalda.methods.reference_for`: ``template-rs`` against ``template-ags``), so a grid whose prompts
     no LLM wrote is still tested against DALDA's recipe; the "Reference" column names the run compared with.
     """
@@ -514,28 +516,28 @@ def ttest_table(
         Column("t", digits=3), Column("p"), Column("n reference"), Column("n method"), Column("Reference"),
     ]  # fmt: skip
     rows: list[list[Cell]] = []
-    references: set[str] = set()
+    references: dict[str, MethodLabel] = {}
     for group, chosen in pooled.items():
-        present = {record.method for record in chosen}
+        present = [record.label for record in chosen]
         for classifier in classifiers_in_figure_order(chosen):
             for method in _methods(chosen):
-                versus = reference_for(method, present, reference)
-                if versus is None or method == versus:
+                versus = reference_for(present, method.prompt_source)
+                if versus is None or method.name == versus.name:
                     continue  # no reference in the group, or the method is a reference itself
-                mine = _values([r for r in chosen if r.method == versus], accuracy_of(classifier))
-                theirs = _values([r for r in chosen if r.method == method], accuracy_of(classifier))
+                mine = _values([r for r in chosen if r.method == versus.name], accuracy_of(classifier))
+                theirs = _values([r for r in chosen if r.method == method.name], accuracy_of(classifier))
                 if not mine or not theirs:
                     continue
                 test = welch_test(mine, theirs)
-                references.add(versus)
+                references[versus.name] = versus
                 rows.append([
-                    group, classifier_title(classifier), method_title(method),
+                    group, classifier_title(classifier), method.title,
                     test.mean_a, test.mean_b, test.difference, test.statistic, test.pvalue, test.n_a, test.n_b,
-                    method_title(versus),
+                    versus.title,
                 ])  # fmt: skip
     if not rows:
         return None
-    against = " / ".join(method_title(name) for name in sorted(references, key=method_sort_key))
+    against = " / ".join(label.title for label in sorted(references.values(), key=lambda label: label.sort_key))
     notes = [
         f"Welch's two-sided t-test (scipy.stats.ttest_ind, equal_var=False) of {against} against "
         "each method over the group's pooled (dataset, trial) accuracies; difference = reference - method. "
@@ -558,7 +560,7 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
     columns += [Column("Protocol")] + [Column(f"{classifier_title(c)} best epoch†") for c in best]
     rows: list[list[Cell]] = []
     table_references: set[int] = set()
-    ordered = sorted(records, key=lambda r: (r.dataset, r.shots, r.trial, method_sort_key(r.method)))
+    ordered = sorted(records, key=lambda r: (r.dataset, r.shots, r.trial, r.label.sort_key))
     for record in ordered:
         rows.append(
             [run_label(record, base), record.dataset, record.method, record.shots, record.trial]

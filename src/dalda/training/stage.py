@@ -11,6 +11,7 @@ again, so it doubles the training time. A run without synthetic images is its ow
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from dalda.artefacts.split import read_split_for
@@ -51,15 +52,15 @@ def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
             classifier, config, training_set, split.classes, run.features, eval_records=eval_records
         )
         path = run.checkpoint_file(classifier)
-        save_checkpoint(path, trained, split.classes, training_record(trained, info, train_config))
+        record = training_record(trained, info, train_config)
+        save_checkpoint(path, run.train_record_file(classifier), trained, split.classes, record)
         paths[classifier] = path
     reference = info["num_synthetic"] > 0 and config.train.synthetic_probability > 0
     for classifier in config.train.classifiers:
-        path = run.reference_checkpoint_file(classifier)
         if not (reference and config.train.real_only_reference):
             # an earlier reference no longer matches this training set
-            path.unlink(missing_ok=True)
-            path.with_name(f"{classifier}_train.json").unlink(missing_ok=True)
+            run.reference_checkpoint_file(classifier).unlink(missing_ok=True)
+            run.reference_train_record_file(classifier).unlink(missing_ok=True)
             continue
         _train_real_only_reference(config, run, classifier, training_set, split.classes, eval_records)
     return paths
@@ -76,4 +77,10 @@ def _train_real_only_reference(
     log.info("training the real-only reference of %s on %d real images", classifier, len(real_set.real))
     trained = train_classifier(classifier, real_only, real_set, classes, run.features, eval_records=eval_records)
     record = training_record(trained, real_set.describe(), real_only.train.model_dump(mode="json"))
-    save_checkpoint(run.reference_checkpoint_file(classifier), trained, classes, {**record, "reference": "real_only"})
+    save_checkpoint(
+        run.reference_checkpoint_file(classifier),
+        run.reference_train_record_file(classifier),
+        trained,
+        classes,
+        replace(record, reference="real_only"),
+    )

@@ -6,6 +6,10 @@ manifest stays valid however the split's list is ordered. Rows are skipped, with
 results, when their file is missing (an interrupted generation) or their real image is not in this split; a
 manifest none of whose rows belong to the split is an error (it was made for another split). Without a
 manifest the run trains on real images only and says so.
+
+When the filter stage ran, its decisions (``synthetic/filter.jsonl``, ``dalda.artefacts.FilterRecord``) leave out
+the images it rejected. A decision counts only for the bytes it judged: an image generated again since the filter
+ran is used, with a warning to run ``dalda filter`` again.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts import FILTER_COLUMN, ManifestLine, Split
+from dalda.artefacts import FilterRecord, ManifestLine, Split
 from dalda.datasets import ImageRecord
+from dalda.hashing import file_sha256
 from dalda.rundir import RunDir
 from dalda.training.sampling import TrainingPool, build_pool
 
@@ -70,6 +75,8 @@ def load_training_set(split: Split, run: RunDir, use_synthetic: bool = True) -> 
 
     index = {_path_key(record.path): i for i, record in enumerate(real)}
     rows = ManifestLine.read_all(run)
+    decisions = FilterRecord.by_image(run)
+    unjudged = 0
     paths: list[Path] = []
     sources: list[int] = []
     skipped: Counter[str] = Counter()
@@ -86,13 +93,17 @@ def load_training_set(split: Split, run: RunDir, use_synthetic: bool = True) -> 
                 f"{run.manifest} line {number}: label {row.label} but its real image {source_path} has label "
                 f"{real[source].label}; the manifest does not belong to this split"
             )
-        if row.extra.get(FILTER_COLUMN) == "rejected":
-            skipped["rejected_by_filter"] += 1
-            continue
         path = row.image_path(run.synthetic)
         if not path.is_file():
             skipped["file_missing"] += 1
             continue
+        decision = decisions.get(row.file_name)
+        if decision is not None and decision.sha256 == file_sha256(path):
+            if not decision.kept:
+                skipped["rejected_by_filter"] += 1
+                continue
+        elif decisions:
+            unjudged += 1
         paths.append(path)
         sources.append(source)
     if rows and not paths and skipped["source_not_in_split"] == len(rows):
@@ -102,4 +113,9 @@ def load_training_set(split: Split, run: RunDir, use_synthetic: bool = True) -> 
         )
     for reason, count in skipped.items():
         log.warning("skipped %d manifest rows of %s: %s", count, run.manifest, reason.replace("_", " "))
+    if unjudged:
+        log.warning(
+            "%d synthetic images were made after %s was written and are used unjudged; run `dalda filter` again",
+            unjudged, run.filter_decisions,
+        )  # fmt: skip
     return TrainingSet(real, paths, sources, str(run.manifest), dict(skipped))

@@ -128,5 +128,15 @@ class ConstantSampler:
     def method_title(self, settings: ConstantSettings) -> str:
         return f"λ≡{settings.value:g}"
 
+    def method_settings(self, part: str) -> dict | None:
+        value = part.removeprefix("const-")
+        try:
+            return None if value == part else {"value": float(value)}
+        except ValueError:
+            return None
+
+    def fixed_lambda(self, settings: ConstantSettings) -> float | None:
+        return settings.value
+
     def bind(self, settings: ConstantSettings, context) -> BoundConstant:
         return BoundConstant(settings)

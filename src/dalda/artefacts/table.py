@@ -1,0 +1,148 @@
+"""Every artefact of a run directory, once: its files, the stage that makes it, the stages that read it, its record
+types, and, for what cells of a grid share, its cache key.
+
+Everything that lists artefacts reads this table: the pipeline's up-front check that a stage's inputs exist
+(``dalda.pipeline``: each stage makes the artefacts whose ``made_by`` is its name and needs those that name it in
+``needed_by``), and the grid's shared store (``dalda.experiments.shared_artefacts``: the artefacts with a
+``shared`` key). Files are named by their :class:`~dalda.rundir.RunDir` attribute, so the layout stays in one
+place; an attribute that is a method (``checkpoint_file``) names one file per ``train.classifiers`` entry.
+
+An input a stage reads only for some configs (``plan`` reads the scores for AGS, the prompts for a generator that
+uses LLM prompts) is needed exactly when the config calls for the stage that makes it (``dalda.pipeline``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dalda.artefacts.bookkeeping import HistoryLine, LockOwner, RunMarker
+from dalda.artefacts.cell import CellInfo
+from dalda.artefacts.checkpoint import Checkpoint
+from dalda.artefacts.classes import ClassNames
+from dalda.artefacts.diversity import DiversityReport
+from dalda.artefacts.filter import FilterRecord
+from dalda.artefacts.manifest import ManifestLine
+from dalda.artefacts.method import MethodRecord
+from dalda.artefacts.plan import PlanRow
+from dalda.artefacts.prompts import PromptsRecord, PromptTable
+from dalda.artefacts.result import ClassifierResult
+from dalda.artefacts.scores import ScoreRecord
+from dalda.artefacts.split import Split
+from dalda.artefacts.training import TrainingRecord
+from dalda.config import DaldaConfig
+from dalda.hashing import fingerprint
+from dalda.rundir import RunDir
+
+EVERY_COMMAND = "every command"
+"""``made_by`` of the run's own files (``dalda.ownership``), which no one stage makes."""
+EXPERIMENT = "experiment"
+"""``made_by`` of what only ``dalda experiment`` writes."""
+
+
+@dataclass(frozen=True)
+class SharedKey:
+    """How cells of a grid share an artefact: one copy per set of values of the config fields it depends on."""
+
+    depends_on: tuple[str, ...]
+    """Config sections (``seed``, ``data``, ...) or single fields (``section.field``) its content depends on."""
+    per_trial: bool
+    """True: one per (shots, trial); False: one per dataset (``data.shots`` and ``data.trial`` left out)."""
+
+    def digest(self, config: DaldaConfig) -> str:
+        """12 hex digits of the canonical JSON of those config values."""
+        values = config.model_dump(mode="json")
+        picked: dict[str, Any] = {}
+        for name in self.depends_on:
+            section, _, field = name.partition(".")
+            picked[name] = values[section][field] if field else values[section]
+        if not self.per_trial:
+            picked["data"] = {k: v for k, v in picked["data"].items() if k not in ("shots", "trial")}
+        return fingerprint(picked)[:12]
+
+
+@dataclass(frozen=True)
+class Artefact:
+    name: str
+    """How errors name it ("stage plan needs the scores ...")."""
+    made_by: str
+    """The stage that writes it (:data:`EVERY_COMMAND`, :data:`EXPERIMENT`: no stage)."""
+    files: tuple[tuple[str, type | None], ...]
+    """(``RunDir`` attribute, record type) per file; None for folders and binary files with no JSON record."""
+    needed_by: tuple[str, ...] = ()
+    """The stages that cannot start without it."""
+    shared: SharedKey | None = None
+    """Set for what a grid's cells share (``dalda.experiments.shared_artefacts``)."""
+
+    @property
+    def slug(self) -> str:
+        """The name without spaces (the shared store's folder names)."""
+        return self.name.replace(" ", "_")
+
+    @property
+    def records(self) -> tuple[type, ...]:
+        return tuple(record for _, record in self.files if record is not None)
+
+    def paths(self, run: RunDir, config: DaldaConfig) -> list[Path]:
+        """Its files in ``run``: one per attribute, or one per ``train.classifiers`` entry for a method."""
+        found: list[Path] = []
+        for attribute, _ in self.files:
+            value = getattr(run, attribute)
+            found.extend([value(name) for name in config.train.classifiers] if callable(value) else [value])
+        return found
+
+
+_READ_SPLIT = ("score", "prompts", "plan", "filter", "train", "evaluate")
+
+ARTEFACTS: tuple[Artefact, ...] = (
+    Artefact("run marker", EVERY_COMMAND, (("marker", RunMarker),)),
+    Artefact("lock", EVERY_COMMAND, (("lock", None), ("lock_owner", LockOwner))),
+    Artefact("history", EVERY_COMMAND, (("history", HistoryLine),)),
+    Artefact("config", EVERY_COMMAND, (("config", None),)),
+    Artefact("experiment cell", EXPERIMENT, (("cell", CellInfo),)),
+    Artefact("demo images", "data", (("data_cache", None),)),
+    Artefact("split", "data", (("split", Split),), _READ_SPLIT, SharedKey(("data",), per_trial=True)),
+    Artefact(
+        "scores", "score", (("scores", ScoreRecord),), ("plan",), SharedKey(("data", "models", "score"), per_trial=True)
+    ),
+    Artefact("score histogram", "score", (("score_histogram", None),)),
+    Artefact(
+        "prompts",
+        "prompts",
+        (("prompts", PromptTable), ("prompts_record", PromptsRecord)),
+        ("plan",),
+        SharedKey(("data", "models", "prompts", "seed"), per_trial=False),
+    ),
+    Artefact("plan", "plan", (("plan", PlanRow),), ("generate",)),
+    Artefact("planned method", "plan", (("planned_method", MethodRecord),)),
+    Artefact(
+        "generator preparation",
+        "generate",
+        (("textual_inversion", None),),
+        shared=SharedKey(("data", "models", "seed", "generator"), per_trial=True),
+    ),
+    Artefact("synthetic images", "generate", (("manifest", ManifestLine),), ("filter",)),
+    Artefact("class list", "generate", (("classes", ClassNames),)),
+    Artefact("filter decisions", "filter", (("filter_decisions", FilterRecord),)),
+    Artefact("feature cache", "train", (("features", None),)),
+    Artefact(
+        "trained classifiers",
+        "train",
+        (("checkpoint_file", Checkpoint), ("train_record_file", TrainingRecord)),
+        ("evaluate",),
+    ),
+    Artefact(
+        "real-only references",
+        "train",
+        (("reference_checkpoint_file", Checkpoint), ("reference_train_record_file", TrainingRecord)),
+    ),
+    Artefact("results", "evaluate", (("result_file", ClassifierResult), ("diversity", DiversityReport))),
+    Artefact("real-only results", "evaluate", (("reference_result_file", ClassifierResult),)),
+    Artefact("report", "report", (("report", None),)),
+)
+"""Every artefact of a run directory, in pipeline order."""
+
+ARTEFACTS_BY_NAME = {artefact.name: artefact for artefact in ARTEFACTS}
+SHARED_ARTEFACTS = tuple(artefact for artefact in ARTEFACTS if artefact.shared is not None)
+"""What cells of a grid share, in the order a cell takes them."""
