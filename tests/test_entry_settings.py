@@ -34,11 +34,11 @@ class ToyScorer:
     default_alpha: float = 0.3
     settings_model: type[ToySettings] = ToySettings
 
-    def identity(self, models):
-        return SOFTMAX.identity(models)
+    def identity(self, models, settings):
+        return SOFTMAX.identity(models, SOFTMAX.settings_model())
 
-    def load(self, models, classes, template):
-        return SOFTMAX.load(models, classes, template)
+    def load(self, models, settings, classes, template, section):
+        return SOFTMAX.load(models, SOFTMAX.settings_model(), classes, template, section)
 
     def value(self, measures):
         return SOFTMAX.value(measures)

@@ -152,13 +152,6 @@ class ModelsConfig(_Section):
         description="Pin Hub checkpoints to a revision (branch, tag or commit), e.g. {sd_model: <commit>}; "
         "recorded in the generation manifest.",
     )
-    siglip_model: str = Field(
-        "google/siglip-base-patch16-224", description="SigLIP for the siglip alignment scorer (id or local folder)."
-    )
-    vqa_model: str = Field(
-        "Salesforce/blip-vqa-base",
-        description="BLIP visual-question-answering model for the vqa alignment scorer (id or local folder).",
-    )
     dino_model: str = Field(
         "facebook/dinov2-small",
         description="DINO(v2) for the dino diversity metrics (id or local folder; facebook/dino-vitb16 also works).",
@@ -166,7 +159,11 @@ class ModelsConfig(_Section):
 
 
 class ScoreConfig(_ChoiceSection):
-    """CLIPScore of each real image against its class prompt (paper Sec. 3.1)."""
+    """CLIPScore of each real image against its class prompt (paper Sec. 3.1).
+
+    ``variant`` names an alignment scorer of ``dalda.scorers``; its own settings sit beside it
+    (``score: {variant: siglip, model: google/siglip-base-patch16-224}``).
+    """
 
     choice: ClassVar[str] = "variant"
 
@@ -460,7 +457,8 @@ class FilterConfig(_ChoiceSection):
     """The optional filter stage between generate and train: reject off-class synthetic images and near-copies.
 
     Off by default (the paper trains on every synthetic image). Nothing is deleted: the decisions go to
-    ``synthetic/filter.jsonl`` and the manifest's ``filter`` column, and training skips rejected images.
+    ``synthetic/filter.jsonl`` and the manifest's ``filter`` column, and training skips rejected images. The
+    scorer's own settings sit beside ``scorer`` (``filter: {scorer: siglip, model: ...}``), apart from ``score:``'s.
     """
 
     choice: ClassVar[str] = "scorer"
