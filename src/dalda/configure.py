@@ -363,6 +363,25 @@ def _other_entries_settings(choice: Choice, chosen: str) -> dict[str, dict[str, 
     return owners
 
 
+def _as_its_owner_reads_it(choice: Choice, key: str, value: Any, owners: list[str]) -> tuple[Any, list[str]]:
+    """A file's setting of another entry, checked by that entry's own validators although it is not used: (the
+    value as the first owner that accepts it reads it, []) or (value, the problems when none accepts it).
+
+    Every value a config held was checked before the entries owned their settings, so an old config that loaded
+    still loads; and what a validator guards against stays guarded: a pasted API key is refused without being
+    repeated, a URL's credentials are stripped before the note names the value.
+    """
+    refused: list[str] = []
+    for owner in owners:
+        try:
+            return getattr(choice.registry.settings_model(owner).model_validate({key: value}), key), []
+        except ValidationError as error:
+            if all(item["loc"][:1] != (key,) for item in error.errors()):
+                return value, []  # only a rule across several settings failed, not this value
+            refused = describe(error, prefix=f"{choice.section}.").splitlines()[1:]
+    return value, refused
+
+
 def _resolve_choice(config: DaldaConfig, choice: Choice, overridden: Tree, problems: list[str]) -> list[str]:
     """Validate the chosen entry's settings in ``config`` and store them resolved; returns notes on dropped ones."""
     section: _ChoiceSection = getattr(config, choice.section)
@@ -390,6 +409,10 @@ def _resolve_choice(config: DaldaConfig, choice: Choice, overridden: Tree, probl
             if _has(overridden, where):
                 problems.append(f"{where} is a setting of {choice.section}.{choice.key}={owners}, not of {name}; "
                                 f"choose that {choice.registry.kind} too, or drop the override")
+                continue
+            value, refused = _as_its_owner_reads_it(choice, key, value, list(others[key]))
+            if refused:
+                problems.extend(refused)
             elif any(value != default for default in others[key].values()):  # a default says nothing: silent
                 notes.append(f"{where}={value!r} belongs to {choice.section}.{choice.key}={owners}, not {name}: "
                              "not used")

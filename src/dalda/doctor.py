@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dalda.chat import CHAT_BACKENDS
+from dalda.chat import CHAT_BACKENDS, backend_settings
 from dalda.config import DaldaConfig
 from dalda.datasets import DATASETS
 from dalda.methods import default_stages
@@ -131,7 +131,8 @@ def check_llm(config: DaldaConfig) -> Check | None:
     spec = CHAT_BACKENDS.get(config.prompts.backend)
     if config.prompts.source != "llm" or not spec.is_llm or "prompts" not in default_stages(config):
         return None
-    reply = spec.build(config).complete([{"role": "user", "content": "Reply with the word ok."}])
+    backend = spec.build(config, backend_settings(config))
+    reply = backend.complete([{"role": "user", "content": "Reply with the word ok."}])
     return Check(f"LLM ({config.prompts.backend})", True, f"answered one request ({len(reply.text)} characters)")
 
 
