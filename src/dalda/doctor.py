@@ -113,7 +113,7 @@ def check_dataset(config: DaldaConfig) -> tuple[Check, int, int]:
     if spec.needs_root and (root is None or not Path(root).is_dir()):
         return Check("dataset", False, f"data.root={root} is not a folder; point it at one folder per class"), 0, 0
     with tempfile.TemporaryDirectory() as cache:
-        index = spec.load(Path(root) if root else None, False, Path(cache))
+        index = spec.load(Path(root) if root else None, False, Path(cache), spec.settings_model.of(config.data))
     classes = list(index.classes)
     counts = Counter(record.label for record in index.trainval)
     fewest = min((counts[label] for label in range(len(classes))), default=0)
