@@ -8,8 +8,8 @@ its record work with it unchanged (``docs/extending.md``).
 
 from __future__ import annotations
 
-from dalda.chat import source as _source
 from dalda.chat.openai import OPENAI
+from dalda.chat import source as _source
 from dalda.chat.openai_settings import OpenAISettings
 from dalda.chat.protocol import BackendError, ChatBackend, ChatBackendSpec, ChatMessage, ChatReply
 from dalda.chat.template import TEMPLATE

@@ -83,10 +83,6 @@ class ChosenScorer:
     section: ScorerSection
 
     @property
-    def name(self) -> str:
-        return self.entry.name
-
-    @property
     def title(self) -> str:
         return self.entry.title
 
