@@ -59,7 +59,8 @@ def _work(kind: str, batch: int, set_size: int, device: str) -> tuple[Callable[[
         from dalda.scorers import SCORERS
 
         name = {"clip": "softmax", "siglip": "siglip", "vqa": "vqa"}[kind]
-        measure = SCORERS.get(name).load(models, CLASSES, "a photo of a {}")
+        scorer = SCORERS.get(name)
+        measure = scorer.load(models, SCORERS.settings_model(name)(), CLASSES, "a photo of a {}", "score")
         return (lambda: measure(images, labels)), batch
     if kind == "clip_embed":
         from dalda.models.clip import load_clip

@@ -10,8 +10,10 @@ import pytest
 import yaml
 from pydantic import Field
 
+from dalda.chat import CHAT_BACKENDS
 from dalda.config import ConfigError, config_to_yaml
 from dalda.configure import build_config, load_config, rebuild
+from dalda.datasets import DATASETS
 from dalda.guidance import GUIDANCE
 from dalda.guidance.fixed import FIXED
 from dalda.metrics import FIDELITY_FEATURES, METRICS
@@ -35,11 +37,11 @@ class ToyScorer:
     default_alpha: float = 0.3
     settings_model: type[ToySettings] = ToySettings
 
-    def identity(self, models):
-        return SOFTMAX.identity(models)
+    def identity(self, models, settings):
+        return SOFTMAX.identity(models, SOFTMAX.settings_model())
 
-    def load(self, models, classes, template):
-        return SOFTMAX.load(models, classes, template)
+    def load(self, models, settings, classes, template, section):
+        return SOFTMAX.load(models, SOFTMAX.settings_model(), classes, template, section)
 
     def value(self, measures):
         return SOFTMAX.value(measures)
@@ -163,7 +165,7 @@ def test_old_spellings_load_with_one_deprecation_warning(old, new, value, tmp_pa
 
 def test_every_registered_entrys_settings_have_descriptions_and_valid_defaults():
     """What the configuration reference is generated from: each setting documented, each default valid."""
-    for registry in (GUIDANCE, SCORERS, METRICS, FIDELITY_FEATURES):
+    for registry in (GUIDANCE, SCORERS, METRICS, FIDELITY_FEATURES, CHAT_BACKENDS, DATASETS):
         for name in registry:
             model = registry.settings_model(name)
             model()  # the defaults validate

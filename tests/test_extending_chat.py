@@ -1,9 +1,11 @@
-"""Adding a chat backend: one spec registered in CHAT_BACKENDS, and the real prompts stage uses it unchanged."""
+"""Adding a chat backend: one spec registered in CHAT_BACKENDS, with a setting of its own beside
+``prompts.backend``, and the real prompts stage uses it unchanged."""
 
 import json
 import logging
 
 import pytest
+from pydantic import Field
 
 from dalda.chat import CHAT_BACKENDS, ChatBackendSpec, ChatMessage, ChatReply
 from dalda.chat.request import read_request
@@ -13,6 +15,7 @@ from dalda.data.stage import run_data_stage
 from dalda.prompts import run_prompts_stage
 from dalda.registry import UnknownEntryError
 from dalda.rundir import RunDir
+from dalda.settings import EntrySettings
 
 
 class CannedBackend:
@@ -32,22 +35,27 @@ class CannedBackend:
         return ChatReply(text=json.dumps(answer), usage={"total_tokens": 7}, details={"model": "canned-1"})
 
 
+class CannedSettings(EntrySettings):
+    style: str = Field("plain", description="The adjective every canned sentence uses.")
+
+
 BUILT: list[CannedBackend] = []
 
 
-def _settings(config: DaldaConfig) -> dict:
-    return {"model": "canned-1", "parameters": {"style": config.prompts.model, "seed": config.seed}}
+def _fingerprint(config: DaldaConfig, settings: CannedSettings) -> dict:
+    return {"model": "canned-1", "parameters": {"style": settings.style, "seed": config.seed}}
 
 
-def _build(config: DaldaConfig) -> CannedBackend:
-    backend = CannedBackend(config.prompts.model)
+def _build(config: DaldaConfig, settings: CannedSettings) -> CannedBackend:
+    backend = CannedBackend(settings.style)
     BUILT.append(backend)
     return backend
 
 
 @pytest.fixture
 def canned():
-    CHAT_BACKENDS.register("canned", ChatBackendSpec("canned", is_llm=True, settings=_settings, build=_build))
+    spec = ChatBackendSpec("canned", is_llm=True, fingerprint=_fingerprint, build=_build, settings_model=CannedSettings)
+    CHAT_BACKENDS.register("canned", spec)
     BUILT.clear()
     yield
     CHAT_BACKENDS.unregister("canned")
@@ -59,7 +67,7 @@ def _with_prompts(config: DaldaConfig, **values) -> DaldaConfig:
 
 
 def test_a_registered_backend_runs_in_the_real_prompts_stage(canned, tiny_config, caplog):
-    config = _with_prompts(tiny_config, backend="canned", model="plain")
+    config = _with_prompts(tiny_config, backend="canned")  # style: its default, plain
     run = RunDir(config.out_dir).ensure()
     classes = run_data_stage(config, run).classes
     table = run_prompts_stage(config, run)
@@ -79,7 +87,7 @@ def test_a_registered_backend_runs_in_the_real_prompts_stage(canned, tiny_config
     caplog.set_level(logging.INFO)
     assert run_prompts_stage(config, run) == table and len(BUILT) == 1  # cache key unchanged: reused
     assert "reusing" in caplog.text
-    changed = run_prompts_stage(_with_prompts(config, model="fancy"), run)  # its settings are the key
+    changed = run_prompts_stage(_with_prompts(config, style="fancy"), run)  # its settings are the key
     assert len(BUILT) == 2 and changed["circle"][0] == "A fancy circle drawn on paper, take 1."
     assert "settings changed" in caplog.text and "parameters" in caplog.text
 

@@ -19,13 +19,14 @@ from dalda.pipeline import prepare_run
 from dalda.prompts import run_prompts_stage
 from dalda.report.collect import dataset_order, dataset_title
 from dalda.scoring.stage import run_score_stage
+from dalda.settings import NoSettings
 
 TOY_CLASSES = ["red square", "green square", "blue square"]
 TOY_DESCRIPTION = "Flat 32 x 32 squares of one colour each, three colours, for tests."
 KEY_ENV = "DALDA_TEST_TOY_KEY"
 
 
-def load_toy(root: Path | None, download: bool, cache_dir: Path) -> DatasetIndex:
+def load_toy(root: Path | None, download: bool, cache_dir: Path, settings: NoSettings) -> DatasetIndex:
     """Draw 4 noisy squares per colour into ``root`` (or ``cache_dir/toy``) and index them; no test split."""
     folder = Path(root) if root is not None else Path(cache_dir) / "toy"
     rng = np.random.default_rng(0)

@@ -20,6 +20,7 @@ from dalda.guidance import SamplingContext, bind
 from dalda.planning.stage import run_plan_stage
 from dalda.scorers import SCORERS, Measurer, Measures
 from dalda.scoring.stage import run_score_stage
+from dalda.settings import NoSettings
 
 
 def brightness(image: Image.Image) -> float:
@@ -35,10 +36,12 @@ class BrightnessScorer:
     default_alpha: float = 0.5
     """Half-way: a toy has no paper value to follow."""
 
-    def identity(self, models: ModelsConfig) -> str:
+    def identity(self, models: ModelsConfig, settings: NoSettings) -> str:
         return "brightness-v1"
 
-    def load(self, models: ModelsConfig, classes: list[str], template: str) -> Measurer:
+    def load(
+        self, models: ModelsConfig, settings: NoSettings, classes: list[str], template: str, section: str
+    ) -> Measurer:
         def measure(images: list[Image.Image], labels: list[int]) -> list[Measures]:
             return [{"brightness": brightness(image)} for image in images]
 

@@ -10,9 +10,9 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from typer.testing import CliRunner
 
+from dalda.chat import OpenAISettings
 from dalda.chat.openai import make_client
 from dalda.cli import app
-from dalda.config import PromptsConfig
 from dalda.extras import MissingExtraError, require
 
 try:
@@ -58,7 +58,7 @@ def test_require_imports_a_present_module_and_names_the_extra_for_a_missing_one(
 def test_the_openai_backend_without_openai_says_to_install_the_llm_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "openai", None)  # as if it were not installed
     with pytest.raises(MissingExtraError, match=r"prompts.backend=openai needs the package 'openai'.*dalda\[llm\]"):
-        make_client(PromptsConfig(backend="openai"), "sk-test")
+        make_client(OpenAISettings(), "sk-test")
 
 
 def test_the_command_line_prints_a_missing_extra_as_one_line(monkeypatch, tmp_path):

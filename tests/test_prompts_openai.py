@@ -13,7 +13,7 @@ import time
 import pytest
 from fake_openai_server import FakeOpenAIServer, Reply, answer_all, completion, error, json_answer, requested_classes
 
-from dalda.chat import BackendError
+from dalda.chat import BackendError, OpenAISettings
 from dalda.chat.openai import OpenAIChatBackend
 from dalda.configure import build_config
 from dalda.datasets import DATASETS
@@ -140,8 +140,6 @@ def test_http_500_429_and_slow_answers_are_retried_with_backoff(tmp_path, key, c
 
 
 def test_backoff_waits_follow_retry_after_and_grow_exponentially(key):
-    from dalda.config import PromptsConfig
-
     script = [
         error(429, "wait", headers={"Retry-After": "7"}),
         error(500, "a"),
@@ -151,8 +149,9 @@ def test_backoff_waits_follow_retry_after_and_grow_exponentially(key):
     ]
     waits = []
     with FakeOpenAIServer(script) as server:
-        cfg = PromptsConfig(base_url=server.url, network_retries=5, backoff_base_s=1.0, backoff_max_s=60.0)
-        reply = OpenAIChatBackend(cfg, KEY, sleep=waits.append).complete([{"role": "user", "content": "hi"}])
+        settings = OpenAISettings(base_url=server.url, network_retries=5, backoff_base_s=1.0, backoff_max_s=60.0)
+        backend = OpenAIChatBackend(settings, KEY, temperature=1.0, top_p=1.0, sleep=waits.append)
+        reply = backend.complete([{"role": "user", "content": "hi"}])
     assert reply.text == "ok" and reply.usage["total_tokens"] == 120
     assert waits[0] == 7.0
     assert 1.0 <= waits[1] <= 2.0 and 2.0 <= waits[2] <= 4.0  # base * 2**retry, jitter in [0.5, 1]

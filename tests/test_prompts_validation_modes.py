@@ -43,11 +43,13 @@ BUILT: list[ScriptedBackend] = []
 
 @pytest.fixture
 def scripted():
-    def build(config):
+    def build(config, settings):
         BUILT.append(ScriptedBackend())
         return BUILT[-1]
 
-    spec = ChatBackendSpec("scripted", is_llm=True, settings=lambda config: {"model": "scripted"}, build=build)
+    spec = ChatBackendSpec(
+        "scripted", is_llm=True, fingerprint=lambda config, settings: {"model": "scripted"}, build=build
+    )
     CHAT_BACKENDS.register("scripted", spec)
     BUILT.clear()
     SCRIPT.clear()

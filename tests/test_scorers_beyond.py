@@ -12,23 +12,31 @@ import pytest
 import torch
 from PIL import Image
 
+from tiny_checkpoints import write_tiny_blip_vqa, write_tiny_siglip
+
 from dalda.artefacts import PlanRow
 from dalda.config import ModelsConfig
 from dalda.configure import ConfigError, build_config
 from dalda.data.stage import run_data_stage
 from dalda.io import read_jsonl, write_jsonl_atomic
-from dalda.models.blip_vqa import build_blip_vqa, load_vqa
-from dalda.models.siglip import build_siglip, load_siglip
+from dalda.models.blip_vqa import load_vqa
+from dalda.models.siglip import load_siglip
 from dalda.pipeline import prepare_run
 from dalda.planning.stage import run_plan_stage
 from dalda.guidance import SamplingContext, bind
-from dalda.scorers import SCORERS
+from dalda.scorers import SCORERS, SiglipSettings, VqaSettings
 from dalda.scorers.vqa import vqa_question
 from dalda.scoring.stage import run_score_stage
 
 CLASSES = ["cat", "sunflower", "golden retriever"]
 TEMPLATE = "a photo of a {}"
 TINY_MODELS = ModelsConfig(profile="tiny", device="cpu")
+SIGLIP, VQA = SiglipSettings(), VqaSettings()  # the entries' defaults
+
+
+def _measure(variant, models, settings, images, labels):
+    """One scorer's measurements, loaded as the score stage loads it."""
+    return SCORERS.get(variant).load(models, settings, CLASSES, TEMPLATE, "score")(images, labels)
 
 
 def _images(count: int = 4) -> list[Image.Image]:
@@ -52,8 +60,8 @@ def test_each_scorer_brings_its_own_default_alpha():
 def test_vqa_scorer_equals_the_models_own_yes_probability():
     labels = [0, 1, 2, 1]
     images = _images()
-    measures = SCORERS.get("vqa").load(TINY_MODELS, CLASSES, TEMPLATE)(images, labels)
-    vqa = load_vqa(TINY_MODELS, TINY_MODELS.vqa_model, "models.vqa_model")
+    measures = _measure("vqa", TINY_MODELS, VQA, images, labels)
+    vqa = load_vqa(TINY_MODELS, VQA.model, "score.model")
     yes, no = vqa.token_id("yes"), vqa.token_id("no")
     for image, label, measured in zip(images, labels, measures, strict=True):
         # one image at a time through the model's own answer generation: no padding, the stock code path
@@ -73,8 +81,8 @@ def test_vqa_scorer_equals_the_models_own_yes_probability():
 def test_siglip_scorer_is_the_softmax_of_the_models_own_logits():
     labels = [2, 0, 1, 0]
     images = _images()
-    measures = SCORERS.get("siglip").load(TINY_MODELS, CLASSES, TEMPLATE)(images, labels)
-    siglip = load_siglip(TINY_MODELS, TINY_MODELS.siglip_model, "models.siglip_model")
+    measures = _measure("siglip", TINY_MODELS, SIGLIP, images, labels)
+    siglip = load_siglip(TINY_MODELS, SIGLIP.model, "score.model")
     tokens = siglip.tokenizer(
         [TEMPLATE.format(name) for name in CLASSES], padding="max_length", max_length=64, return_tensors="pt"
     )
@@ -88,33 +96,37 @@ def test_siglip_scorer_is_the_softmax_of_the_models_own_logits():
 
 
 def test_real_profile_loads_siglip_and_vqa_from_the_published_layout(tmp_path):
-    model, tokenizer, processor = build_siglip("tiny")
-    for part in (model, tokenizer, processor):
-        part.save_pretrained(tmp_path / "siglip")
-    blip, blip_processor = build_blip_vqa("tiny")
-    blip.save_pretrained(tmp_path / "blip-vqa")
-    blip_processor.save_pretrained(tmp_path / "blip-vqa")
-    real = ModelsConfig(
-        profile="real",
-        offline=True,
-        device="cpu",
-        siglip_model=str(tmp_path / "siglip"),
-        vqa_model=str(tmp_path / "blip-vqa"),
-    )
+    checkpoints = {
+        "siglip": SiglipSettings(model=str(write_tiny_siglip(tmp_path / "siglip"))),
+        "vqa": VqaSettings(model=str(write_tiny_blip_vqa(tmp_path / "blip-vqa"))),
+    }
+    real = ModelsConfig(profile="real", offline=True, device="cpu")
     images, labels = _images(3), [0, 1, 2]
-    for variant in ("siglip", "vqa"):
-        scorer = SCORERS.get(variant)
-        loaded = scorer.load(real, CLASSES, TEMPLATE)(images, labels)
-        built = scorer.load(TINY_MODELS, CLASSES, TEMPLATE)(images, labels)
+    for variant, settings in checkpoints.items():
+        loaded = _measure(variant, real, settings, images, labels)
+        built = _measure(variant, TINY_MODELS, settings, images, labels)
         for a, b in zip(loaded, built, strict=True):
             assert a == pytest.approx(b, abs=1e-6)
-        assert scorer.identity(real) != scorer.identity(TINY_MODELS)
+        scorer = SCORERS.get(variant)
+        assert scorer.identity(real, settings) == f"{variant}:{settings.model}"  # the checkpoint is the identity
+        assert scorer.identity(real, settings) != scorer.identity(TINY_MODELS, settings)
 
 
-def test_missing_checkpoint_names_the_field(tmp_path):
-    real = ModelsConfig(profile="real", offline=True, device="cpu", vqa_model=str(tmp_path / "nowhere"))
-    with pytest.raises(Exception, match="models.vqa_model"):
-        SCORERS.get("vqa").load(real, CLASSES, TEMPLATE)
+def test_the_default_identities_are_the_ones_caches_were_written_with():
+    """scores.jsonl and filter.jsonl written before the checkpoints were the scorers' settings stay valid."""
+    real = ModelsConfig(profile="real")
+    assert SCORERS.get("siglip").identity(real, SIGLIP) == "siglip:google/siglip-base-patch16-224"
+    assert SCORERS.get("vqa").identity(real, VQA) == "vqa:Salesforce/blip-vqa-base"
+    assert SCORERS.get("siglip").identity(TINY_MODELS, SIGLIP) == "tiny-random:siglip:google/siglip-base-patch16-224"
+    assert SCORERS.get("softmax").identity(real, SCORERS.settings_model("softmax")()) == "openai/clip-vit-base-patch16"
+
+
+def test_missing_checkpoint_names_the_field_of_the_section_that_chose_the_scorer(tmp_path):
+    real = ModelsConfig(profile="real", offline=True, device="cpu")
+    nowhere = VqaSettings(model=str(tmp_path / "nowhere"))
+    for section in ("score", "filter"):
+        with pytest.raises(Exception, match=rf"{section}\.model="):
+            SCORERS.get("vqa").load(real, nowhere, CLASSES, TEMPLATE, section)
 
 
 def _config(tmp_path, **guidance):

@@ -66,6 +66,25 @@ def write_tiny_checkpoints(root: Path, ip_adapter_format: str = "bin") -> Models
     )
 
 
+def write_tiny_siglip(folder: Path) -> Path:
+    """The tiny SigLIP (model, tokenizer, image processor) saved in the published SigLIP folder layout, for a
+    scorer's ``model`` setting under the ``real`` profile; returns ``folder``."""
+    from dalda.models.siglip import build_siglip
+
+    for part in build_siglip(TINY):
+        part.save_pretrained(folder)
+    return Path(folder)
+
+
+def write_tiny_blip_vqa(folder: Path) -> Path:
+    """The tiny BLIP VQA model and its processor saved in the published folder layout; returns ``folder``."""
+    from dalda.models.blip_vqa import build_blip_vqa
+
+    for part in build_blip_vqa(TINY):
+        part.save_pretrained(folder)
+    return Path(folder)
+
+
 def _save_ip_adapter(weights: dict[str, dict[str, torch.Tensor]], path: Path) -> None:
     """An IP-Adapter state dict as the published ``.safetensors`` files store it (``image_proj.*``,
     ``ip_adapter.*``)."""

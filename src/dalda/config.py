@@ -12,13 +12,10 @@ config is built.
 
 from __future__ import annotations
 
-import logging
-import re
 import types
 import typing
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -26,19 +23,9 @@ from typing_extensions import Self
 
 
 BASE_PROMPT = "a photo of a {}"
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NULLS = ("", "null", "none", "~")
-
-
-def strip_url_credentials(url: str) -> str:
-    """``url`` without a ``user:password@`` part (the only way a URL can carry a secret by itself)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
 """The paper's Base Prompt ({} is the class name): the default of ``prompts.base_template``, of the CLIPScore
 prompt (``score.template``) and of the CLIP head's class prompt (``train.probes.clip.template``)."""
+_NULLS = ("", "null", "none", "~")
 
 
 def base_prompts(classes: list[str], template: str = BASE_PROMPT) -> dict[str, list[str]]:
@@ -152,17 +139,14 @@ class ModelsConfig(_Section):
         description="Pin Hub checkpoints to a revision (branch, tag or commit), e.g. {sd_model: <commit>}; "
         "recorded in the generation manifest.",
     )
-    siglip_model: str = Field(
-        "google/siglip-base-patch16-224", description="SigLIP for the siglip alignment scorer (id or local folder)."
-    )
-    vqa_model: str = Field(
-        "Salesforce/blip-vqa-base",
-        description="BLIP visual-question-answering model for the vqa alignment scorer (id or local folder).",
-    )
 
 
 class ScoreConfig(_ChoiceSection):
-    """CLIPScore of each real image against its class prompt (paper Sec. 3.1)."""
+    """CLIPScore of each real image against its class prompt (paper Sec. 3.1).
+
+    ``variant`` names an alignment scorer of ``dalda.scorers``; its own settings sit beside it
+    (``score: {variant: siglip, model: google/siglip-base-patch16-224}``).
+    """
 
     choice: ClassVar[str] = "variant"
 
@@ -197,9 +181,10 @@ class GuidanceConfig(_ChoiceSection):
 class PromptsConfig(_ChoiceSection):
     """Text prompts: the paper's Base Prompt or M class-specific prompts written by an LLM (Sec. 3.3).
 
-    Defaults are the paper's GPT-4 settings (Tab. 4). ``max_retries`` bounds the *repair* requests of one round
-    (a response that is not JSON, misses classes or names another class); ``network_retries`` bounds the
-    re-sends of one request after a timeout, a connection error, HTTP 5xx or HTTP 429.
+    Defaults are the paper's GPT-4 settings (Tab. 4). ``backend`` names a chat backend of ``dalda.chat``; its
+    own settings sit beside it (``prompts: {backend: openai, model: gpt-4-0613}``). This section keeps what
+    every backend or the stage uses: ``max_retries`` bounds the *repair* requests of one round (a response that
+    is not JSON, misses classes or names another class), whoever answers.
     """
 
     choice: ClassVar[str] = "backend"
@@ -212,38 +197,9 @@ class PromptsConfig(_ChoiceSection):
     num_prompts: int = Field(10, ge=1, description="M, prompts per class.")
     base_template: str = Field(BASE_PROMPT, description="The Base Prompt; {} is the class name.")
     prefix: str = Field("best quality, high quality, ", description="Prepended to every prompt at generation.")
-    model: str = Field("gpt-4-0613", description="openai backend: model name (Azure: the deployment name).")
-    base_url: str | None = Field(
-        None,
-        description="openai backend: API root, e.g. http://localhost:8000/v1 for vLLM/llama.cpp/Ollama; "
-        "Azure: the resource endpoint. None: api.openai.com.",
-    )
-    api_type: Literal["openai", "azure"] = Field(
-        "openai", description="openai: OpenAI or a compatible server; azure: Azure OpenAI."
-    )
-    api_version: str | None = Field(None, description="Azure OpenAI API version, e.g. 2024-06-01 (azure only).")
-    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
-    api_key_required: bool = Field(
-        True, description="False: a local server that needs no key; a placeholder is sent when the variable is unset."
-    )
-    json_mode: bool = Field(
-        False, description="Ask the server for a JSON object (response_format); not every model/server supports it."
-    )
     temperature: float = Field(1.0, ge=0.0, le=2.0, description="LLM sampling temperature (paper: 1.0).")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="LLM nucleus sampling (paper: 1.0).")
-    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="openai backend only.")
-    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="openai backend only.")
     max_retries: int = Field(10, ge=0, description="Repair requests per round for invalid or incomplete answers.")
-    network_retries: int = Field(5, ge=0, description="Re-sends of one request after timeout/5xx/429.")
-    backoff_base_s: float = Field(1.0, ge=0.0, description="First back-off wait; doubles per retry, with jitter.")
-    backoff_max_s: float = Field(60.0, ge=0.0, description="Longest single wait, Retry-After included.")
-    timeout_s: float = Field(60.0, gt=0.0, description="openai backend: seconds to wait for one answer.")
-    hf_model: str = Field(
-        "Qwen/Qwen2.5-7B-Instruct",
-        description="transformers backend: Hugging Face chat model name or folder "
-        "(models.profile=tiny: a tiny random LM instead).",
-    )
-    max_new_tokens: int = Field(4096, ge=1, description="transformers backend: tokens per response.")
     prompts_file: Path | None = Field(None, description="Hand-written prompts JSON {class: [prompt, ...]}.")
     regenerate: bool = Field(False, description="Ignore cached prompts and ask again.")
     validation: Literal["repair", "warn", "off"] = Field(
@@ -256,31 +212,6 @@ class PromptsConfig(_ChoiceSection):
     @classmethod
     def _one_class_slot(cls, value: str) -> str:
         return check_class_slot("prompts.base_template", value)
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _variable_name(cls, value: str) -> str:
-        """A variable name, never the key itself: a pasted key would be written to config.yaml (and echoed)."""
-        if not _ENV_NAME.fullmatch(value):
-            raise ValueError(
-                "prompts.api_key_env must be the NAME of an environment variable (letters, digits and _, e.g. "
-                "OPENAI_API_KEY), not the key itself; export the key in that variable (the value is not shown)"
-            )
-        return value
-
-    @field_validator("base_url")
-    @classmethod
-    def _no_credentials(cls, value: str | None) -> str | None:
-        """``user:password@`` in the URL is dropped (with a warning) so it is never written or logged."""
-        if value is None:
-            return value
-        stripped = strip_url_credentials(value)
-        if stripped != value:
-            logging.getLogger(__name__).warning(
-                "prompts.base_url held credentials (user:password@); they were removed and are never stored; "
-                "put the key in the variable named by prompts.api_key_env"
-            )
-        return stripped
 
 
 class PlanConfig(_Section):
@@ -459,7 +390,8 @@ class FilterConfig(_ChoiceSection):
     """The optional filter stage between generate and train: reject off-class synthetic images and near-copies.
 
     Off by default (the paper trains on every synthetic image). Nothing is deleted: the decisions go to
-    ``synthetic/filter.jsonl`` and the manifest's ``filter`` column, and training skips rejected images.
+    ``synthetic/filter.jsonl`` and the manifest's ``filter`` column, and training skips rejected images. The
+    scorer's own settings sit beside ``scorer`` (``filter: {scorer: siglip, model: ...}``), apart from ``score:``'s.
     """
 
     choice: ClassVar[str] = "scorer"

@@ -143,6 +143,9 @@ class Renamed:
     move: Callable[[Tree, Any], bool]
     now: str
     """Where it lives now, for the warning."""
+    reads: tuple[str, ...] = ()
+    """Choice fields (``score.variant``) ``move`` reads to decide where the value goes. For an old spelling given
+    as an override, a choice the overrides leave unset is read from the file (it is what the config will choose)."""
 
 
 def _get(tree: Tree, path: str) -> Any:
@@ -208,6 +211,25 @@ def _ags_variant(tree: Tree, value: Any) -> bool:
     return True
 
 
+def _scorer_checkpoint(scorer: str) -> Renamed:
+    """``models.<scorer>_model`` is now the ``model`` setting of that scorer, beside the choice in every section
+    that chooses it (``score.variant`` and/or ``filter.scorer``). Where neither does, the value is not used; that
+    loses something only when it is not the scorer's default."""
+    choices = [choice for choice in CHOICES if choice.registry is SCORERS]
+
+    def move(tree: Tree, value: Any) -> bool:
+        placed = False
+        for choice in choices:
+            if _chosen(tree, choice) == scorer:
+                _put(tree, f"{choice.section}.model", value)
+                placed = True
+        return placed or value == SCORERS.settings_model(scorer).model_fields["model"].default
+
+    where = " / ".join(f"{choice.section}.{choice.key}={scorer}" for choice in choices)
+    now = f"score.model / filter.model (the {scorer} scorer's setting, beside {where})"
+    return Renamed(f"models.{scorer}_model", move, now, reads=tuple(f"{c.section}.{c.key}" for c in choices))
+
+
 def _renamed(old: str, new: str) -> Renamed:
     return Renamed(old, _moved(new), new)
 
@@ -263,18 +285,44 @@ RENAMES: tuple[Renamed, ...] = (
     Renamed("evaluate.dino", _dino_switch, " and ".join(f"evaluate.metrics.{m}.enabled" for m in _DINO_METRICS)),
     _dino_renamed("evaluate.dino_pooling", "pooling"),
     _dino_renamed("models.dino_model", "model"),
+    _scorer_checkpoint("siglip"),
+    _scorer_checkpoint("vqa"),
 )
 """Every old spelling a config file or an override may still use, in the order they are applied."""
 
 
-def _rename(tree: Tree, origin: str) -> list[str]:
-    """Apply :data:`RENAMES` to ``tree`` in place; one note per old spelling found (``origin``: where from)."""
+def _rename(tree: Tree, origin: str, file_tree: Tree | None = None) -> list[str]:
+    """Apply :data:`RENAMES` to ``tree`` in place; one note per old spelling found (``origin``: where from).
+    ``file_tree``: ``tree`` holds overrides, and the choices a row reads that they leave unset are the file's."""
     notes = []
     for renamed in RENAMES:
         if _has(tree, renamed.old):
-            kept = renamed.move(tree, _pop(tree, renamed.old))
+            value = _pop(tree, renamed.old)
+            lent = _lend(tree, file_tree, renamed.reads) if file_tree is not None else []
+            try:
+                kept = renamed.move(tree, value)
+            finally:
+                _take_back(tree, lent)
             notes.append(f"{origin}{renamed.old} is now {renamed.now}" + ("" if kept else " (value dropped)"))
     return notes
+
+
+def _lend(tree: Tree, file_tree: Tree, paths: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """Copy the fields at ``paths`` that ``tree`` lacks from ``file_tree``; returns (path, section was added)."""
+    lent = []
+    for path in paths:
+        if _has(file_tree, path) and not _has(tree, path):
+            lent.append((path, path.split(".")[0] not in tree))
+            _put(tree, path, _get(file_tree, path))
+    return lent
+
+
+def _take_back(tree: Tree, lent: list[tuple[str, bool]]) -> None:
+    for path, added_section in lent:
+        _pop(tree, path)
+        section = path.split(".")[0]
+        if added_section and tree.get(section) == {}:
+            del tree[section]
 
 
 # ------------------------------------------------------------------------------------------------- overrides
@@ -378,6 +426,25 @@ def _other_entries_settings(choice: Choice, chosen: str) -> dict[str, dict[str, 
     return owners
 
 
+def _as_its_owner_reads_it(choice: Choice, key: str, value: Any, owners: list[str]) -> tuple[Any, list[str]]:
+    """A file's setting of another entry, checked by that entry's own validators although it is not used: (the
+    value as the first owner that accepts it reads it, []) or (value, the problems when none accepts it).
+
+    Every value a config held was checked before the entries owned their settings, so an old config that loaded
+    still loads; and what a validator guards against stays guarded: a pasted API key is refused without being
+    repeated, a URL's credentials are stripped before the note names the value.
+    """
+    refused: list[str] = []
+    for owner in owners:
+        try:
+            return getattr(choice.registry.settings_model(owner).model_validate({key: value}), key), []
+        except ValidationError as error:
+            if all(item["loc"][:1] != (key,) for item in error.errors()):
+                return value, []  # only a rule across several settings failed, not this value
+            refused = describe(error, prefix=f"{choice.section}.").splitlines()[1:]
+    return value, refused
+
+
 def _resolve_choice(config: DaldaConfig, choice: Choice, overridden: Tree, problems: list[str]) -> list[str]:
     """Validate the chosen entry's settings in ``config`` and store them resolved; returns notes on dropped ones."""
     section: _ChoiceSection = _section_of(config, choice.section)
@@ -405,6 +472,10 @@ def _resolve_choice(config: DaldaConfig, choice: Choice, overridden: Tree, probl
             if _has(overridden, where):
                 problems.append(f"{where} is a setting of {choice.section}.{choice.key}={owners}, not of {name}; "
                                 f"choose that {choice.registry.kind} too, or drop the override")
+                continue
+            value, refused = _as_its_owner_reads_it(choice, key, value, list(others[key]))
+            if refused:
+                problems.extend(refused)
             elif any(value != default for default in others[key].values()):  # a default says nothing: silent
                 notes.append(f"{where}={value!r} belongs to {choice.section}.{choice.key}={owners}, not {name}: "
                              "not used")
@@ -506,7 +577,7 @@ def rebuild(config: DaldaConfig, values: dict[str, Any]) -> DaldaConfig:
 
 def _build(file_tree: Tree, override_tree: Tree, override_origin: str, announce: bool) -> DaldaConfig:
     notes = _rename(file_tree, "")
-    notes += _rename(override_tree, override_origin)
+    notes += _rename(override_tree, override_origin, file_tree)
     _reset_changed_choices(file_tree, override_tree)
     merged = _merge(file_tree, override_tree)
     try:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dalda.chat import CHAT_BACKENDS
+from dalda.chat import CHAT_BACKENDS, backend_settings
 from dalda.config import DaldaConfig
 from dalda.datasets import DATASETS
 from dalda.pipeline import stages_for
@@ -113,7 +113,7 @@ def check_dataset(config: DaldaConfig) -> tuple[Check, int, int]:
     if spec.needs_root and (root is None or not Path(root).is_dir()):
         return Check("dataset", False, f"data.root={root} is not a folder; point it at one folder per class"), 0, 0
     with tempfile.TemporaryDirectory() as cache:
-        index = spec.load(Path(root) if root else None, False, Path(cache))
+        index = spec.load(Path(root) if root else None, False, Path(cache), spec.settings_model.of(config.data))
     classes = list(index.classes)
     counts = Counter(record.label for record in index.trainval)
     fewest = min((counts[label] for label in range(len(classes))), default=0)
@@ -131,7 +131,8 @@ def check_llm(config: DaldaConfig) -> Check | None:
     spec = CHAT_BACKENDS.get(config.prompts.backend)
     if config.prompts.source != "llm" or not spec.is_llm or "prompts" not in stages_for(config):
         return None
-    reply = spec.build(config).complete([{"role": "user", "content": "Reply with the word ok."}])
+    backend = spec.build(config, backend_settings(config))
+    reply = backend.complete([{"role": "user", "content": "Reply with the word ok."}])
     return Check(f"LLM ({config.prompts.backend})", True, f"answered one request ({len(reply.text)} characters)")
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from dalda.artefacts import ARTEFACTS, ARTEFACTS_BY_NAME, HistoryLine
+from dalda.chat import key_variables
 from dalda.config import DaldaConfig, config_to_yaml
 from dalda.data.stage import run_data_stage
 from dalda.evaluation.stage import run_evaluate_stage
@@ -183,7 +184,8 @@ def run_pipeline(
         )  # fmt: skip
         try:
             check_needs(config, run, chosen)
-            remember_secret(os.environ.get(config.prompts.api_key_env))  # masked in every file any stage writes
+            for variable in key_variables(config):  # masked in every file any stage writes
+                remember_secret(os.environ.get(variable))
             if not run.config.exists():
                 write_text_atomic(run.config, config_to_yaml(recorded_config(config)))
             results = []

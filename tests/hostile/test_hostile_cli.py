@@ -24,6 +24,7 @@ def _errors(result) -> list[str]:
 
 def test_overrides_keep_strings_as_typed():
     config = build_config(overrides=[
+        "prompts.backend=openai",  # whose settings api_version and model are
         "prompts.api_version=2024-06-01",  # the README's own example; YAML would make it a date
         "prompts.prefix=best quality, ",  # trailing space kept
         "prompts.model=0123456",  # a str field: not octal, not a number

@@ -12,7 +12,7 @@ import pytest
 from fake_openai_server import FakeOpenAIServer, answer_all
 from server import binary_200, event_stream_200, html_200, key_echo, trickle
 
-from dalda.chat import BackendError
+from dalda.chat import BackendError, OpenAISettings
 from dalda.chat.openai import OpenAIChatBackend
 from dalda.config import ConfigError, config_to_yaml
 from dalda.configure import build_config
@@ -38,7 +38,9 @@ def _config(tmp_path, url, **prompts):
 
 
 def _ask(config):
-    backend = OpenAIChatBackend(config.prompts, KEY)
+    backend = OpenAIChatBackend(
+        OpenAISettings.of(config.prompts), KEY, temperature=config.prompts.temperature, top_p=config.prompts.top_p
+    )
     return backend.complete([{"role": "user", "content": "hello"}])
 
 
@@ -93,10 +95,17 @@ def test_a_key_echoed_inside_sentences_reaches_no_file(tmp_path, key, caplog):
 
 
 def test_a_pasted_key_is_refused_without_echoing_it():
-    with pytest.raises(ConfigError) as caught:
-        build_config(overrides=[f"prompts.api_key_env={KEY}"])
-    assert "must be the NAME of an environment variable" in str(caught.value)
-    assert KEY not in str(caught.value)
+    attempts = [
+        lambda: build_config(overrides=["prompts.backend=openai", f"prompts.api_key_env={KEY}"]),
+        lambda: build_config({"prompts": {"backend": "openai", "api_key_env": KEY}}),
+        # a file that chooses another backend still has the openai setting checked, not echoed in a note
+        lambda: build_config({"prompts": {"backend": "template", "api_key_env": KEY}}),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ConfigError) as caught:
+            attempt()
+        assert "must be the NAME of an environment variable" in str(caught.value)
+        assert KEY not in str(caught.value)
 
 
 def test_credentials_in_base_url_are_never_stored_or_logged(tmp_path, key, caplog):

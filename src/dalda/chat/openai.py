@@ -1,11 +1,12 @@
 """The ``openai`` chat backend: any OpenAI-compatible chat API through the official ``openai`` client.
 
 Works with OpenAI (GPT-4, the paper's model), Azure OpenAI (``prompts.api_type=azure``) and local servers that
-speak the same protocol (vLLM, llama.cpp server, Ollama) through ``prompts.base_url``. The client's own retries
-are switched off (``max_retries=0``) and done here instead, so that what happens on a timeout, HTTP 5xx or
-HTTP 429 is ours to define, log and test: 429 and 503 obey ``Retry-After`` / ``retry-after-ms`` (up to a cap),
-everything passing backs off exponentially with random jitter (so many clients that failed together do not
-retry together), and client errors (bad key, unknown model) stop at once with a clear message.
+speak the same protocol (vLLM, llama.cpp server, Ollama) through ``prompts.base_url``; its settings
+(``openai_settings.OpenAISettings``) sit beside ``prompts.backend=openai``. The client's own retries are
+switched off (``max_retries=0``) and done here instead, so that what happens on a timeout, HTTP 5xx or HTTP 429
+is ours to define, log and test: 429 and 503 obey ``Retry-After`` / ``retry-after-ms`` (up to a cap), everything
+passing backs off exponentially with random jitter (so many clients that failed together do not retry
+together), and client errors (bad key, unknown model) stop at once with a clear message.
 
 The API key is read from the environment variable named by ``prompts.api_key_env`` and never written, logged
 or put into an error message.
@@ -28,8 +29,9 @@ try:  # the HTTP library the installed openai client is built on (httpx2 for ope
 except ImportError:  # pragma: no cover - older openai releases
     import httpx  # type: ignore[no-redef]
 
+from dalda.chat.openai_settings import OpenAISettings, strip_url_credentials
 from dalda.chat.protocol import BackendError, ChatBackendSpec, ChatMessage, ChatReply
-from dalda.config import DaldaConfig, PromptsConfig, strip_url_credentials
+from dalda.config import DaldaConfig
 from dalda.extras import require
 from dalda.redact import redact, remember_secret
 
@@ -73,18 +75,18 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None)
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
-def read_api_key(cfg: PromptsConfig) -> str:
+def read_api_key(settings: OpenAISettings) -> str:
     """The key from ``$prompts.api_key_env``; the placeholder for key-less local servers; else a clear error."""
-    key = os.environ.get(cfg.api_key_env, "").strip()
+    key = os.environ.get(settings.api_key_env, "").strip()
     if key:
         remember_secret(key)
         return key
-    if not cfg.api_key_required:
+    if not settings.api_key_required:
         return PLACEHOLDER_KEY
     raise BackendError(
-        f"prompts.backend=openai needs an API key in the environment variable {cfg.api_key_env}, which is unset "
-        f"or empty; export {cfg.api_key_env}=<your key>, or set prompts.api_key_env to the variable that holds "
-        "it, or set prompts.api_key_required=false for a local server that needs no key"
+        f"prompts.backend=openai needs an API key in the environment variable {settings.api_key_env}, which is "
+        f"unset or empty; export {settings.api_key_env}=<your key>, or set prompts.api_key_env to the variable "
+        "that holds it, or set prompts.api_key_required=false for a local server that needs no key"
     )
 
 
@@ -137,16 +139,16 @@ class _DeadlineStream(httpx.SyncByteStream):
         self._inner.close()
 
 
-def make_client(cfg: PromptsConfig, api_key: str, deadline: RequestDeadline | None = None) -> openai.OpenAI:
-    """The official client for ``cfg`` with its own retries off (this module retries).
+def make_client(settings: OpenAISettings, api_key: str, deadline: RequestDeadline | None = None) -> openai.OpenAI:
+    """The official client for ``settings`` with its own retries off (this module retries).
 
     With ``deadline``, every response's body must arrive within it (:class:`RequestDeadline`).
     """
     openai = _openai()
     hooks = {"response": [deadline.on_response]} if deadline is not None else {}
     http_client = openai.DefaultHttpxClient(event_hooks=hooks)
-    if cfg.api_type == "azure":
-        if not cfg.base_url or not cfg.api_version:
+    if settings.api_type == "azure":
+        if not settings.base_url or not settings.api_version:
             raise BackendError(
                 "prompts.api_type=azure needs prompts.base_url (the resource endpoint, "
                 "https://<resource>.openai.azure.com) and prompts.api_version (e.g. 2024-06-01); "
@@ -154,46 +156,55 @@ def make_client(cfg: PromptsConfig, api_key: str, deadline: RequestDeadline | No
             )
         return openai.AzureOpenAI(
             api_key=api_key,
-            azure_endpoint=cfg.base_url,
-            api_version=cfg.api_version,
-            timeout=cfg.timeout_s,
+            azure_endpoint=settings.base_url,
+            api_version=settings.api_version,
+            timeout=settings.timeout_s,
             max_retries=0,
             http_client=http_client,
         )
     return openai.OpenAI(
-        api_key=api_key, base_url=cfg.base_url, timeout=cfg.timeout_s, max_retries=0, http_client=http_client
+        api_key=api_key,
+        base_url=settings.base_url,
+        timeout=settings.timeout_s,
+        max_retries=0,
+        http_client=http_client,
     )
 
 
 class OpenAIChatBackend:
-    """Chat completions with our own retry policy; see the module docstring."""
+    """Chat completions with our own retry policy; see the module docstring. ``temperature`` and ``top_p`` are
+    the sampling settings every LLM backend shares (``prompts.temperature``, ``prompts.top_p``)."""
 
     name = "openai"
 
     def __init__(
         self,
-        cfg: PromptsConfig,
+        settings: OpenAISettings,
         api_key: str,
         *,
+        temperature: float,
+        top_p: float,
         seed: int = 0,
         sleep: Callable[[float], None] = time.sleep,
         client: openai.OpenAI | None = None,
     ) -> None:
-        self.cfg = cfg
+        self.settings = settings
+        self.temperature = temperature
+        self.top_p = top_p
         self.secrets: tuple[str, ...] = () if api_key == PLACEHOLDER_KEY else (api_key,)
-        self._deadline = RequestDeadline(cfg.timeout_s) if client is None else None
-        self._client = client if client is not None else make_client(cfg, api_key, self._deadline)
+        self._deadline = RequestDeadline(settings.timeout_s) if client is None else None
+        self._client = client if client is not None else make_client(settings, api_key, self._deadline)
         self._sleep = sleep
         self._rng = random.Random(seed)
         self._where = strip_url_credentials(str(self._client.base_url).rstrip("/"))
 
     def complete(self, messages: list[ChatMessage]) -> ChatReply:
-        cfg = self.cfg
+        cfg = self.settings
         request: dict[str, Any] = {
             "model": cfg.model,
             "messages": messages,
-            "temperature": cfg.temperature,
-            "top_p": cfg.top_p,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
             "frequency_penalty": cfg.frequency_penalty,
             "presence_penalty": cfg.presence_penalty,
         }
@@ -232,7 +243,7 @@ class OpenAIChatBackend:
 
     def _transient_or_raise(self, error: openai.APIError, retry: int) -> tuple[str, float]:
         """(reason, seconds to wait) for a passing failure; raise :class:`BackendError` for a lasting one."""
-        cfg = self.cfg
+        cfg = self.settings
         backoff = backoff_delay(retry, cfg.backoff_base_s, cfg.backoff_max_s, self._rng)
         openai = _openai()
         if isinstance(error, openai.APITimeoutError):
@@ -313,27 +324,43 @@ def describe_body(body: Any) -> str:
     return "a body that is not JSON"
 
 
-def openai_settings(config: DaldaConfig) -> dict[str, Any]:
+def openai_fingerprint(config: DaldaConfig, settings: OpenAISettings) -> dict[str, Any]:
     """Model and sampling parameters: what the answers depend on (never the key itself, only its variable)."""
-    cfg = config.prompts
     return {
-        "model": cfg.model,
+        "model": settings.model,
         "parameters": {
-            "api_type": cfg.api_type,
-            "base_url": strip_url_credentials(cfg.base_url) if cfg.base_url else None,
-            "api_version": cfg.api_version,
-            "temperature": cfg.temperature,
-            "top_p": cfg.top_p,
-            "frequency_penalty": cfg.frequency_penalty,
-            "presence_penalty": cfg.presence_penalty,
-            "json_mode": cfg.json_mode,
-            "api_key_env": cfg.api_key_env,
+            "api_type": settings.api_type,
+            "base_url": strip_url_credentials(settings.base_url) if settings.base_url else None,
+            "api_version": settings.api_version,
+            "temperature": config.prompts.temperature,
+            "top_p": config.prompts.top_p,
+            "frequency_penalty": settings.frequency_penalty,
+            "presence_penalty": settings.presence_penalty,
+            "json_mode": settings.json_mode,
+            "api_key_env": settings.api_key_env,
         },
     }
 
 
-def build_openai(config: DaldaConfig) -> OpenAIChatBackend:
-    return OpenAIChatBackend(config.prompts, read_api_key(config.prompts), seed=config.seed)
+def build_openai(config: DaldaConfig, settings: OpenAISettings) -> OpenAIChatBackend:
+    return OpenAIChatBackend(
+        settings,
+        read_api_key(settings),
+        temperature=config.prompts.temperature,
+        top_p=config.prompts.top_p,
+        seed=config.seed,
+    )
 
 
-OPENAI = ChatBackendSpec("openai", is_llm=True, settings=openai_settings, build=build_openai)
+def _key_variables(settings: OpenAISettings) -> tuple[str, ...]:
+    return (settings.api_key_env,)
+
+
+OPENAI = ChatBackendSpec(
+    "openai",
+    is_llm=True,
+    fingerprint=openai_fingerprint,
+    build=build_openai,
+    settings_model=OpenAISettings,
+    key_variables=_key_variables,
+)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dalda.config import DaldaConfig
+from dalda.settings import EntrySettings, NoSettings
 
 ChatMessage = dict[str, str]
 """One message of a conversation: ``{"role": "system" | "user" | "assistant", "content": text}``."""
@@ -40,16 +41,31 @@ class ChatBackend(Protocol):
         ...
 
 
+def _no_key_variables(settings: Any) -> tuple[str, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class ChatBackendSpec:
-    """A ``prompts.backend`` entry: everything the prompts stage needs to know about one backend."""
+    """A ``prompts.backend`` entry: everything the prompts stage needs to know about one backend.
+
+    ``fingerprint`` and ``build`` get the config (for what every backend shares: ``prompts.temperature``,
+    ``seed``, ``models.profile``) and the backend's own settings, resolved from ``prompts:``
+    (:func:`dalda.chat.backend_settings`). Keep the module that defines the spec free of torch and transformers
+    (import them inside ``build``): every command checks its config against the registry.
+    """
 
     name: str
     is_llm: bool
     """True for a language model; False for an offline, deterministic stand-in (the template), which needs no
     dataset description and which a report must not present as LLM prompts."""
-    settings: Callable[[DaldaConfig], dict[str, Any]]
+    fingerprint: Callable[[DaldaConfig, Any], dict[str, Any]]
     """What the backend's prompts depend on (``{"model": ..., "parameters": {...}}``): the cache key written
-    into ``prompts_record.json``; read from the config alone, so checking a cache needs no key or model."""
-    build: Callable[[DaldaConfig], ChatBackend]
+    into ``prompts_record.json``; read from the settings alone, so checking a cache needs no key or model."""
+    build: Callable[[DaldaConfig, Any], ChatBackend]
     """The ready backend; reads the API key / loads the model, so it is called only when prompts are asked for."""
+    settings_model: type[EntrySettings] = NoSettings
+    """Its own settings, beside ``prompts.backend`` (``dalda.settings``)."""
+    key_variables: Callable[[Any], tuple[str, ...]] = _no_key_variables
+    """The environment variables holding the secrets it sends (an API key), by its settings: every file dalda
+    writes masks their values."""

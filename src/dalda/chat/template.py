@@ -22,6 +22,7 @@ from typing import Any
 from dalda.chat.protocol import BackendError, ChatBackendSpec, ChatMessage, ChatReply
 from dalda.chat.request import ClassNameMatcher, read_request
 from dalda.config import DaldaConfig
+from dalda.settings import NoSettings
 
 VIEWS = (
     "A close-up photo",
@@ -142,13 +143,13 @@ class TemplateChatBackend:
         return ChatReply(text=json.dumps(answer, ensure_ascii=False), details={"model": None})
 
 
-def template_settings(config: DaldaConfig) -> dict[str, Any]:
+def template_key(config: DaldaConfig, settings: NoSettings) -> dict[str, Any]:
     """The seed and the word lists: all the template prompts depend on."""
     return {"model": None, "parameters": {"seed": config.seed, "templates": template_fingerprint()}}
 
 
-def build_template(config: DaldaConfig) -> TemplateChatBackend:
+def build_template(config: DaldaConfig, settings: NoSettings) -> TemplateChatBackend:
     return TemplateChatBackend(config.prompts.num_prompts, config.seed)
 
 
-TEMPLATE = ChatBackendSpec("template", is_llm=False, settings=template_settings, build=build_template)
+TEMPLATE = ChatBackendSpec("template", is_llm=False, fingerprint=template_key, build=build_template)

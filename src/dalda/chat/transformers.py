@@ -11,14 +11,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from dalda.chat.protocol import ChatBackendSpec, ChatMessage, ChatReply
 from dalda.config import DaldaConfig
+from dalda.settings import EntrySettings
 
 if TYPE_CHECKING:
     from dalda.models.llm import CausalLM
 
 # torch and the language-model kit load when this backend is used, not when the registry is imported: every
 # command checks its config against the registries, and most never touch a local LLM.
+
+
+class TransformersSettings(EntrySettings):
+    """The local chat model and how long its answers may be."""
+
+    hf_model: str = Field(
+        "Qwen/Qwen2.5-7B-Instruct",
+        description="Hugging Face chat model name or folder (models.profile=tiny: a tiny random LM instead).",
+    )
+    max_new_tokens: int = Field(4096, ge=1, description="Tokens per response.")
 
 
 class TransformersChatBackend:
@@ -66,32 +79,40 @@ class TransformersChatBackend:
         return ChatReply(text=text, usage=usage, details={"model": self.lm.name, "rendered_prompt": prompt})
 
 
-def transformers_settings(config: DaldaConfig) -> dict[str, Any]:
+def transformers_fingerprint(config: DaldaConfig, settings: TransformersSettings) -> dict[str, Any]:
     """Model and sampling parameters: what the answers depend on (the tiny profile swaps in the tiny LM)."""
     from dalda.models.llm import TINY_LM_NAME
 
-    cfg = config.prompts
-    model = TINY_LM_NAME if config.models.profile == "tiny" else cfg.hf_model
+    model = TINY_LM_NAME if config.models.profile == "tiny" else settings.hf_model
     return {
         "model": model,
         "parameters": {
             "profile": config.models.profile,
-            "temperature": cfg.temperature,
-            "top_p": cfg.top_p,
-            "max_new_tokens": cfg.max_new_tokens,
+            "temperature": config.prompts.temperature,
+            "top_p": config.prompts.top_p,
+            "max_new_tokens": settings.max_new_tokens,
             "seed": config.seed,
         },
     }
 
 
-def build_transformers(config: DaldaConfig) -> TransformersChatBackend:
+def build_transformers(config: DaldaConfig, settings: TransformersSettings) -> TransformersChatBackend:
     from dalda.models.llm import load_causal_lm
 
-    cfg = config.prompts
-    lm = load_causal_lm(config.models, cfg.hf_model, "prompts.hf_model")
+    lm = load_causal_lm(config.models, settings.hf_model, "prompts.hf_model")
     return TransformersChatBackend(
-        lm, temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens, seed=config.seed
+        lm,
+        temperature=config.prompts.temperature,
+        top_p=config.prompts.top_p,
+        max_new_tokens=settings.max_new_tokens,
+        seed=config.seed,
     )
 
 
-TRANSFORMERS = ChatBackendSpec("transformers", is_llm=True, settings=transformers_settings, build=build_transformers)
+TRANSFORMERS = ChatBackendSpec(
+    "transformers",
+    is_llm=True,
+    fingerprint=transformers_fingerprint,
+    build=build_transformers,
+    settings_model=TransformersSettings,
+)

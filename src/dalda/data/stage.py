@@ -24,7 +24,8 @@ def load_dataset_index(cfg: DataConfig, cache_dir: Path) -> DatasetIndex:
 
     ``cache_dir`` is where a generated dataset (the demo) is drawn when ``cfg.root`` is None.
     """
-    return DATASETS.get(cfg.dataset).load(cfg.root, cfg.download, Path(cache_dir))
+    spec = DATASETS.get(cfg.dataset)
+    return spec.load(cfg.root, cfg.download, Path(cache_dir), spec.settings_model.of(cfg))
 
 
 def run_data_stage(config: DaldaConfig, run: RunDir) -> Split:

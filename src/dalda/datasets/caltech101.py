@@ -13,6 +13,7 @@ from pathlib import Path
 from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
 from dalda.datasets.spec import DatasetSpec, PaperAlignment
 from dalda.datasets.torchvision_root import build, dataset_root, existing, require_files
+from dalda.settings import NoSettings
 
 # Caltech-101 folder -> name. Plural folder names become singular; "Faces" and "Faces_easy" hold the same
 # people, as uncropped head-and-shoulders photos and as tight face crops, so they need distinct names for the
@@ -49,7 +50,7 @@ def caltech101_name(folder: str) -> str:
     return CALTECH101_RENAMES.get(folder, folder.replace("_", " ").lower())
 
 
-def load_caltech101(root: Path | None, download: bool, cache_dir: Path) -> DatasetIndex:
+def load_caltech101(root: Path | None, download: bool, cache_dir: Path, settings: NoSettings) -> DatasetIndex:
     """Caltech-101 under ``root`` (``cache_dir`` unused)."""
     from torchvision.datasets import Caltech101  # torchvision loads only when this dataset is used
 

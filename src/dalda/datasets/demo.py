@@ -17,6 +17,7 @@ from PIL import Image
 from dalda.datasets.records import DatasetIndex, ImageRecord
 from dalda.datasets.spec import DatasetSpec
 from dalda.io import atomic_open
+from dalda.settings import NoSettings
 
 DEMO_CLASSES = ["circle", "square", "triangle", "stripes", "checkerboard"]
 DEMO_IMAGES_PER_CLASS = 40
@@ -112,7 +113,7 @@ def build_demo(folder: Path) -> Path:
     return folder
 
 
-def load_demo(root: Path | None, download: bool, cache_dir: Path) -> DatasetIndex:
+def load_demo(root: Path | None, download: bool, cache_dir: Path, settings: NoSettings) -> DatasetIndex:
     """The demo dataset, drawn in ``root`` if set, else ``cache_dir/demo``; no test split (``download`` unused)."""
     folder = build_demo(Path(root) if root is not None else Path(cache_dir) / "demo")
     records = [

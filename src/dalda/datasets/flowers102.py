@@ -13,6 +13,7 @@ from pathlib import Path
 from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
 from dalda.datasets.spec import DatasetSpec, PaperAlignment
 from dalda.datasets.torchvision_root import build, dataset_root, existing, require_files
+from dalda.settings import NoSettings
 
 _MAT_FILES = ("imagelabels.mat", "setid.mat")
 
@@ -31,7 +32,7 @@ def flowers102_names() -> list[str]:
     return names
 
 
-def load_flowers102(root: Path | None, download: bool, cache_dir: Path) -> DatasetIndex:
+def load_flowers102(root: Path | None, download: bool, cache_dir: Path, settings: NoSettings) -> DatasetIndex:
     """Oxford Flowers-102 under ``root`` (``cache_dir`` unused)."""
     from torchvision.datasets import Flowers102  # torchvision loads only when this dataset is used
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
 from dalda.datasets.spec import DatasetSpec
+from dalda.settings import NoSettings
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def split_layout(root: Path) -> tuple[Path, Path | None] | None:
     return root / TRAIN_FOLDER, (root / present[0] if present else None)
 
 
-def load_imagefolder(root: Path | None, download: bool, cache_dir: Path) -> DatasetIndex:
+def load_imagefolder(root: Path | None, download: bool, cache_dir: Path, settings: NoSettings) -> DatasetIndex:
     """Index ``root`` (``download`` and ``cache_dir`` are unused: a user's folder is never fetched or copied)."""
     if root is None:
         raise ValueError("data.dataset=imagefolder needs data.root pointing to a folder root/<class>/<image>")

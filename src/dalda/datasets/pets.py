@@ -11,9 +11,10 @@ from pathlib import Path
 from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
 from dalda.datasets.spec import DatasetSpec, Halves, PaperAlignment
 from dalda.datasets.torchvision_root import build, dataset_root, existing, require_files
+from dalda.settings import NoSettings
 
 
-def load_pets(root: Path | None, download: bool, cache_dir: Path) -> DatasetIndex:
+def load_pets(root: Path | None, download: bool, cache_dir: Path, settings: NoSettings) -> DatasetIndex:
     """Oxford-IIIT Pet under ``root`` (``cache_dir`` unused)."""
     from torchvision.datasets import OxfordIIITPet  # torchvision loads only when this dataset is used
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from dalda.datasets.records import DatasetIndex
 from dalda.registry import Registry
+from dalda.settings import EntrySettings, NoSettings
 
-DatasetLoader = Callable[[Path | None, bool, Path], DatasetIndex]
-"""``load(root, download, cache_dir)``: index the dataset under ``root`` (None: the dataset's own default, if it
-has one), letting torchvision download it when ``download``; ``cache_dir`` is where a generated dataset is drawn."""
+DatasetLoader = Callable[[Path | None, bool, Path, Any], DatasetIndex]
+"""``load(root, download, cache_dir, settings)``: index the dataset under ``root`` (None: the dataset's own default,
+if it has one), letting torchvision download it when ``download``; ``cache_dir`` is where a generated dataset is
+drawn; ``settings`` are the dataset's own (its ``settings_model``, from beside ``data.dataset``)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,10 @@ class DatasetSpec:
     """class name -> the noun phrase the LLM is asked with, for names an LLM would misread ("bass" -> "bass
     fish"). Used ONLY to build the LLM request and to check its answer (``dalda.chat.request``); the class
     label, the CLIP prompts, the file names and ``prompts.json`` keep the dataset's names."""
+    settings_model: type[EntrySettings] = NoSettings
+    """Settings only this dataset has, beside ``data.dataset`` (``data: {dataset: mine, my_setting: 3}``), handed
+    to ``load``. Every built-in has none: the folder, downloading, shots and description are ``data:`` fields
+    that every dataset reads."""
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset", setting="data.dataset", group="dalda.datasets")

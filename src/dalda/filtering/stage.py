@@ -8,8 +8,9 @@ above it (``near_copy``). Nothing is deleted: every decision and its numbers go 
 (:class:`~dalda.artefacts.FilterRecord`), which training reads. The filter never writes generate's manifest, so
 running it changes nothing that decides whether an image is made again.
 
-Measurements are cached in ``filter.jsonl`` by image bytes and model identity, so a re-run with other
-thresholds only re-decides.
+The scorer runs with its own settings from ``filter:`` (beside ``filter.scorer``), never ``score:``'s: the two
+sections may choose different scorers or checkpoints. Measurements are cached in ``filter.jsonl`` by image bytes
+and the scorer's identity (its checkpoint included), so a re-run with other thresholds only re-decides.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dalda.hashing import file_sha256
 from dalda.images import load_rgb
 from dalda.models.clip import load_clip
 from dalda.rundir import RunDir
-from dalda.scorers import SCORERS, TOP_LABEL, clip_model_identity
+from dalda.scorers import TOP_LABEL, ChosenScorer, chosen_scorer, clip_model_identity
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,9 @@ def decide(record: FilterRecord, cfg: FilterConfig) -> FilterRecord:
     return replace(record, kept=not reasons, reasons=reasons)
 
 
-def _measure_scores(config: DaldaConfig, run: RunDir, split: Split, lines: list[ManifestLine]) -> list[dict]:
-    scorer = SCORERS.get(config.filter.scorer)
+def _measure_scores(
+    config: DaldaConfig, scorer: ChosenScorer, run: RunDir, split: Split, lines: list[ManifestLine]
+) -> list[dict]:
     measure = scorer.load(config.models, split.classes, config.score.template)
     out = []
     size = config.filter.batch_size
@@ -85,7 +87,7 @@ def run_filter_stage(config: DaldaConfig, run: RunDir) -> FilterSummary:
     for number, line in enumerate(lines, start=1):
         if line.label is None or line.source_path is None:
             raise ValueError(f"{run.manifest} line {number} has no label or source_path; regenerate the manifest")
-    scorer = SCORERS.get(config.filter.scorer)
+    scorer = chosen_scorer(config, "filter")
     identity = scorer.identity(config.models)
     near_copy = config.filter.max_source_similarity is not None
     similarity_model = clip_model_identity(config.models) if near_copy else None
@@ -106,7 +108,7 @@ def run_filter_stage(config: DaldaConfig, run: RunDir) -> FilterSummary:
 
     if to_score:
         log.info("filter: scoring %d synthetic images with %s", len(to_score), scorer.title)
-        measured = _measure_scores(config, run, split, [lines[i] for i in to_score])
+        measured = _measure_scores(config, scorer, run, split, [lines[i] for i in to_score])
         for index, measures in zip(to_score, measured, strict=True):
             line = lines[index]
             top = measures.get(TOP_LABEL)

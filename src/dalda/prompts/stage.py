@@ -32,7 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dalda.artefacts import PromptsRecord, PromptTable
 from dalda.artefacts.prompts import plain
 from dalda.artefacts.split import read_split_for
-from dalda.chat import CHAT_BACKENDS, ChatBackendSpec
+from dalda.chat import CHAT_BACKENDS, ChatBackendSpec, backend_settings
 from dalda.config import DaldaConfig, base_prompts
 from dalda.io import read_json
 from dalda.redact import redact
@@ -51,7 +51,8 @@ def stage_settings(config: DaldaConfig, classes: list[str]) -> dict[str, Any]:
     if cfg.source == "base":
         return {"source": "base", "base_template": cfg.base_template, "classes": classes}
     spec = CHAT_BACKENDS.get(cfg.backend)
-    settings: dict[str, Any] = {"source": "llm", "backend": cfg.backend, **spec.settings(config)}
+    key = spec.fingerprint(config, backend_settings(config))
+    settings: dict[str, Any] = {"source": "llm", "backend": cfg.backend, **key}
     settings["num_prompts"] = cfg.num_prompts
     settings["classes"] = classes
     if spec.is_llm:
@@ -102,7 +103,7 @@ def _from_chat(config: DaldaConfig, classes: list[str], run: RunDir, settings: d
     cfg = config.prompts
     spec = CHAT_BACKENDS.get(cfg.backend)
     description = _description(config, spec)
-    backend = spec.build(config)
+    backend = spec.build(config, backend_settings(config))
     # A complete record stays in place until the new run completes: the new one is kept beside it meanwhile.
     stored = PromptsRecord.read_optional(run)
     working = run.prompts_record_pending if stored and stored.status == "complete" else run.prompts_record

@@ -179,7 +179,8 @@ def _setting(record: RunRecord) -> tuple[str, ...]:
         f"{config.generator.name}, {generation.scheduler} {generation.steps} steps, {generation.resolution} px, "
         f"guidance {generation.guidance_scale:g}"
     )
-    asked = f"{prompts.source} via {prompts.backend}" + (f" ({prompts.model})" if prompts.backend == "openai" else "")
+    model = prompts.entry_values().get("model") if prompts.backend == "openai" else None  # the backend's setting
+    asked = f"{prompts.source} via {prompts.backend}" + (f" ({model})" if model else "")
     protocol = (
         f"{data.dataset}, {data.shots}-shot trial {data.trial}, eval on {data.eval_split}; "
         f"train.protocol {config.train.protocol}"

@@ -1,15 +1,26 @@
-"""Alignment scorers (an extension point): what AGS reads, looked up by ``score.variant``.
+"""Alignment scorers (an extension point): what AGS reads, looked up by ``score.variant`` (and ``filter.scorer``).
 
 Adding a scorer is one module implementing :class:`AlignmentScorer` plus one ``SCORERS.register`` call
-(``docs/extending.md``). The CLIP entries are also registered as ``clip-softmax`` / ``clip-cosine``; ``siglip``
-and ``vqa`` read other models (``dalda.models.siglip``, ``dalda.models.blip_vqa``), each with its own default alpha.
+(``docs/extending.md``); a scorer with its own checkpoint declares it as a setting of its own. The CLIP entries
+are also registered as ``clip-softmax`` / ``clip-cosine`` and read the shared ``models.clip_model``; ``siglip``
+and ``vqa`` read other models (``dalda.models.siglip``, ``dalda.models.blip_vqa``) named by their ``model``
+setting, each with its own default alpha.
 """
 
-from dalda.scorers.base import SCORERS, TOP_LABEL, AlignmentScorer, Measurer, Measures
+from dalda.scorers.base import (
+    SCORERS,
+    TOP_LABEL,
+    AlignmentScorer,
+    ChosenScorer,
+    Measurer,
+    Measures,
+    ScorerSection,
+    chosen_scorer,
+)
 from dalda.scorers.clip import COSINE, SOFTMAX, clip_model_identity
 from dalda.scorers.record import ImageScore
-from dalda.scorers.siglip import SIGLIP
-from dalda.scorers.vqa import VQA
+from dalda.scorers.siglip import SIGLIP, SiglipScorer, SiglipSettings
+from dalda.scorers.vqa import VQA, VqaSettings
 
 SCORERS.register("softmax", SOFTMAX)
 SCORERS.register("cosine", COSINE)
@@ -22,8 +33,14 @@ __all__ = [
     "SCORERS",
     "TOP_LABEL",
     "AlignmentScorer",
+    "ChosenScorer",
     "ImageScore",
     "Measurer",
     "Measures",
+    "ScorerSection",
+    "SiglipScorer",
+    "SiglipSettings",
+    "VqaSettings",
+    "chosen_scorer",
     "clip_model_identity",
 ]

@@ -10,7 +10,8 @@ because the paper and the authors' code differ:
   [0, 1]. The Hessel et al. CLIPScore 2.5 * max(cos, 0) is stored beside it for reference.
 
 Both store all three numbers, so switching the variant needs no recomputation. The forward pass itself is in
-``clip_forward``.
+``clip_forward``, loaded only when a scorer is loaded. Neither has settings of its own: they read the one CLIP
+every stage shares (``models.clip_model``: the CLIP probe and CLIP-I use it too).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dalda.config import ModelsConfig
-from dalda.scorers.base import Measurer
-from dalda.scorers.clip_forward import load_clip_measurer
+from dalda.scorers.base import Measurer, ScorerSection
+from dalda.settings import NoSettings
 
 
 def clip_model_identity(models: ModelsConfig) -> str:
@@ -40,11 +41,16 @@ class ClipScorer:
     default_alpha: float = 0.3
     """The paper's Tab. 4 alpha, chosen by the authors for the softmax score; the cosine scorer keeps it so that
     switching ``score.variant`` alone changes nothing else (set ``guidance.alpha`` to tune it)."""
+    settings_model: type[NoSettings] = NoSettings
 
-    def identity(self, models: ModelsConfig) -> str:
+    def identity(self, models: ModelsConfig, settings: NoSettings) -> str:
         return clip_model_identity(models)
 
-    def load(self, models: ModelsConfig, classes: list[str], template: str) -> Measurer:
+    def load(
+        self, models: ModelsConfig, settings: NoSettings, classes: list[str], template: str, section: ScorerSection
+    ) -> Measurer:
+        from dalda.scorers.clip_forward import load_clip_measurer
+
         return load_clip_measurer(models, classes, template)
 
     def value(self, measures: Mapping[str, float]) -> float:

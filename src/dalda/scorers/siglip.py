@@ -10,6 +10,11 @@ class and the raw cosine are stored beside it in ``scores.jsonl`` for analysis.
 
 Default alpha 0.3: the value has the same meaning as the CLIP softmax score (probability of the true class
 among the dataset's classes), so the paper's threshold (Tab. 4) carries over unchanged; it was not re-tuned.
+
+The checkpoint is the entry's ``model`` setting (``score.model`` / ``filter.model``, beside the choice). Another
+SigLIP checkpoint with another default is one more entry: a :class:`SiglipScorer` with its own name and a
+settings model whose ``model`` default is that checkpoint (``docs/extending.md``). The forward pass is in
+``siglip_forward``, imported only when a scorer is loaded.
 """
 
 from __future__ import annotations
@@ -17,42 +22,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import torch
-from PIL import Image
+from pydantic import Field
 
 from dalda.config import ModelsConfig
-from dalda.models.siglip import SiglipBundle, load_siglip
-from dalda.scorers.base import TOP_LABEL, Measurer, Measures
+from dalda.scorers.base import Measurer, ScorerSection
+from dalda.settings import EntrySettings
 
 
-def siglip_model_identity(models: ModelsConfig) -> str:
-    """Names the SigLIP weights; random weights never pass for the real model."""
+class SiglipSettings(EntrySettings):
+    """The SigLIP checkpoint the image is scored with."""
+
+    model: str = Field(
+        "google/siglip-base-patch16-224",
+        description="SigLIP checkpoint: Hub id or local folder with the same layout (its tokenizer needs "
+        "sentencepiece).",
+    )
+
+
+def siglip_identity(models: ModelsConfig, checkpoint: str) -> str:
+    """Names the SigLIP weights (the cache key); random weights never pass for the real model."""
     if models.profile == "real":
-        return f"siglip:{models.siglip_model}"
-    return f"{models.profile}-random:siglip:{models.siglip_model}"
-
-
-@dataclass(frozen=True)
-class SiglipMeasurer:
-    """SigLIP bound to the class prompts: softmax over classes, sigmoid and cosine of each image's true class."""
-
-    siglip: SiglipBundle
-    text: torch.Tensor
-    """Unit text embeddings of the class prompts, one row per class."""
-
-    def __call__(self, images: list[Image.Image], labels: list[int]) -> list[Measures]:
-        cosines = self.siglip.encode_images(images) @ self.text.T
-        logits = self.siglip.logits(cosines)
-        softmax, sigmoid = logits.softmax(dim=-1), logits.sigmoid()
-        return [
-            {
-                "siglip_softmax": float(softmax[row, label]),
-                "siglip_sigmoid": float(sigmoid[row, label]),
-                "siglip_cosine": float(cosines[row, label]),
-                TOP_LABEL: float(logits[row].argmax()),
-            }
-            for row, label in enumerate(labels)
-        ]
+        return f"siglip:{checkpoint}"
+    return f"{models.profile}-random:siglip:{checkpoint}"
 
 
 @dataclass(frozen=True)
@@ -61,13 +52,17 @@ class SiglipScorer:
     title: str = "SigLIP (softmax over classes)"
     default_alpha: float = 0.3
     """See the module docstring: same meaning as the CLIP softmax score, so the paper's alpha."""
+    settings_model: type[SiglipSettings] = SiglipSettings
 
-    def identity(self, models: ModelsConfig) -> str:
-        return siglip_model_identity(models)
+    def identity(self, models: ModelsConfig, settings: SiglipSettings) -> str:
+        return siglip_identity(models, settings.model)
 
-    def load(self, models: ModelsConfig, classes: list[str], template: str) -> Measurer:
-        siglip = load_siglip(models, models.siglip_model, "models.siglip_model")
-        return SiglipMeasurer(siglip, siglip.encode_texts([template.format(name) for name in classes]))
+    def load(
+        self, models: ModelsConfig, settings: SiglipSettings, classes: list[str], template: str, section: ScorerSection
+    ) -> Measurer:
+        from dalda.scorers.siglip_forward import load_siglip_measurer
+
+        return load_siglip_measurer(models, settings.model, f"{section}.model", classes, template)
 
     def value(self, measures: Mapping[str, float]) -> float:
         return min(max(measures["siglip_softmax"], 0.0), 1.0)

@@ -1,8 +1,9 @@
 """The score stage (`dalda score`): score every real training image once with the configured alignment scorer
-(``score.variant``, an entry of :data:`dalda.scorers.SCORERS`), cache it, plot it.
+(``score.variant``, an entry of :data:`dalda.scorers.SCORERS`, with its settings from ``score:``), cache it, plot
+it.
 
 The cache (``scores.jsonl``) is reused record by record: an image is re-scored only when its bytes, the scorer's
-model, the prompt template or the class list changed. So re-running a stage, adding shots, or switching between
+model (its identity, checkpoint included), the prompt template or the class list changed. So re-running a stage, adding shots, or switching between
 scorers that share a model (CLIP softmax / cosine) costs only the new images.
 """
 
@@ -19,7 +20,7 @@ from dalda.hashing import file_sha256
 from dalda.images import load_rgb
 from dalda.rundir import RunDir
 from dalda.guidance import SamplingContext, clipscore_group, group_threshold
-from dalda.scorers import SCORERS, ImageScore, Measurer
+from dalda.scorers import ImageScore, Measurer, chosen_scorer
 from dalda.scoring.histogram import plot_score_histogram
 from dalda.progress import progress_bar
 
@@ -74,7 +75,7 @@ def score_images(
 def run_score_stage(config: DaldaConfig, run: RunDir, split: Split | None = None) -> list[ImageScore]:
     """Scores for ``split.train`` in split order; writes ``scores.jsonl`` and the histogram PNG."""
     split = split or read_split_for(config.data, run)
-    scorer = SCORERS.get(config.score.variant)
+    scorer = chosen_scorer(config, "score")
     identity = scorer.identity(config.models)
     template = config.score.template
     digest = classes_digest(split.classes)
