@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from dalda.artefacts.errors import MissingArtefactError
 from dalda.artefacts.training import TrainingRecord
 from dalda.io import atomic_open
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT_VERSION = 1
 
@@ -49,6 +50,8 @@ class Checkpoint:
 
     def write(self, path: Path) -> None:
         with atomic_open(Path(path), "wb") as handle:
+            import torch  # here, not at import: reading a run's other records never needs torch
+
             torch.save(self.to_payload(), handle)
 
     @classmethod
@@ -56,6 +59,8 @@ class Checkpoint:
         path = Path(path)
         if not path.is_file():
             raise MissingArtefactError("trained classifier", path, "train")
+        import torch
+
         payload = torch.load(path, map_location="cpu", weights_only=True)
         if payload.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{path} was written by another dalda version; run `dalda train` again")
