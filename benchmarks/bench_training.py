@@ -61,7 +61,7 @@ from dalda.data.stage import run_data_stage
 from dalda.evaluation.accuracy import accuracy_report, eval_features, predict
 from dalda.io import write_jsonl_atomic
 from dalda.rundir import RunDir
-from dalda.probes import PROBES
+from dalda.probes import PROBES, ProbeEncoder
 from dalda.training import classifier as classifier_module
 from dalda.training.classifier import train_classifier, training_seed
 from dalda.training.epochs import EpochEvaluator
@@ -73,9 +73,10 @@ PROTOCOLS_TABLE = "# Protocols: `train.protocol=fast` against `authors`, time pe
 LOADER_TABLE = "# Loader: dalda's `authors` data path against the authors' DataLoader"
 LOADER_HEADER = (
     "| date | hardware | profile | classifier | px | images (real x classes + synthetic) | epochs x iterations x "
-    "batch | eval draws / epoch | authors' loader: train draws/s | dalda: train draws/s | ratio | authors' fit, s "
-    "(train + eval) | dalda's fit, s (decode + train + eval) | fit ratio | final macro (authors / dalda) | load avg |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    "batch | eval draws / epoch | authors' loader: train draws/s | dalda: train draws/s | ratio | backbone alone: "
+    "draws/s (ceiling ratio) | authors' fit, s (train + eval) | dalda's fit, s (decode + train + eval) | fit ratio | "
+    "final macro (authors / dalda) | load avg |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 )
 
 
@@ -354,6 +355,21 @@ class TimedEvaluator(EpochEvaluator):
         TimedEvaluator.seconds += time.perf_counter() - start
 
 
+def backbone_alone(encoder: ProbeEncoder, batch_size: int, size: int, iterations: int) -> float:
+    """Seconds for ``iterations`` train-mode forward passes of one ready batch: what the fit costs with no data
+    path at all (the ceiling of any loader), measured on the backbone the fit just used."""
+    pixels = torch.randn(batch_size, 3, size, size)
+    encoder.module.train()
+    _sync(encoder.device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for _ in range(iterations):
+            encoder.encode(pixels)
+    _sync(encoder.device)
+    encoder.module.eval()
+    return time.perf_counter() - start
+
+
 def compare_loaders(args: argparse.Namespace) -> None:
     """dalda's authors fit against the authors' loop (authors_loader.py) on the same photos, draws and backbone."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -393,7 +409,7 @@ def compare_loaders(args: argparse.Namespace) -> None:
                 encoder.encode(torch.zeros(args.batch_size, 3, size, size))
             return encoder
 
-        times: dict[str, list[dict[str, float]]] = {"authors": [], "dalda": []}
+        times: dict[str, list[dict[str, float]]] = {"authors": [], "dalda": [], "backbone": []}
         load_before = os.getloadavg()[0]
         classifier_module.EpochEvaluator = TimedEvaluator  # type: ignore[misc]
         warnings.filterwarnings("ignore", message="This DataLoader will create")  # 4 workers on fewer CPUs: theirs
@@ -434,6 +450,7 @@ def compare_loaders(args: argparse.Namespace) -> None:
             print(f"  dalda: {total - TimedEvaluator.seconds:.2f} s decoding once + training ({decode:.2f} s "
                   f"decoding), {TimedEvaluator.seconds:.2f} s evaluating")  # fmt: skip
             peak["dalda"] = _peak_gb(encoder.device)
+            times["backbone"].append({"train": backbone_alone(encoder, args.batch_size, size, args.iterations)})
         load = max(load_before, os.getloadavg()[0])
 
     def median(path: str, key: str) -> float:
@@ -441,12 +458,15 @@ def compare_loaders(args: argparse.Namespace) -> None:
 
     authors_rate = draws / median("authors", "train")
     dalda_rate = draws / median("dalda", "train")
+    backbone_rate = args.iterations * args.batch_size / median("backbone", "train")
     authors_fit = median("authors", "train") + median("authors", "eval")
     dalda_fit = median("dalda", "total")
     print(f"(a) authors' loader ({args.workers} workers): {authors_rate:.0f} training draws/s; fit "
           f"{authors_fit:.2f} s with evaluation, final macro {median('authors', 'macro'):.4f}")
     print(f"(b) dalda (pixel store + on-device augmentation): {dalda_rate:.0f} training draws/s; fit "
           f"{dalda_fit:.2f} s with decoding and evaluation, final macro {median('dalda', 'macro'):.4f}")
+    print(f"backbone alone (train-mode forward of a ready batch, no data path): {backbone_rate:.0f} draws/s, "
+          f"{backbone_rate / authors_rate:.1f}x the authors' loader: the ceiling of any data path")
     print(f"training draws/s ratio (b)/(a): {dalda_rate / authors_rate:.1f}x; whole fit: "
           f"{authors_fit / dalda_fit:.1f}x; 1-min load average up to {load:.1f}")  # fmt: skip
     if args.record:
@@ -454,7 +474,8 @@ def compare_loaders(args: argparse.Namespace) -> None:
             f"| {date.today()} | {_hardware(encoder.device)} | {args.profile} | {args.classifier} | {size} | "
             f"{args.shots} x 5 + {len(training_set.synthetic_paths)} syn | "
             f"{args.epochs} x {args.iterations} x {args.batch_size} | {args.eval_draws} | {authors_rate:.0f} | "
-            f"{dalda_rate:.0f} | {dalda_rate / authors_rate:.1f}x | {median('authors', 'train'):.1f} + "
+            f"{dalda_rate:.0f} | {dalda_rate / authors_rate:.1f}x | {backbone_rate:.0f} "
+            f"({backbone_rate / authors_rate:.1f}x) | {median('authors', 'train'):.1f} + "
             f"{median('authors', 'eval'):.1f} | {median('dalda', 'decode'):.1f} + "
             f"{median('dalda', 'train') - median('dalda', 'decode'):.1f} + {median('dalda', 'eval'):.1f} | "
             f"{authors_fit / dalda_fit:.1f}x | {median('authors', 'macro'):.4f} / {median('dalda', 'macro'):.4f} | "
@@ -469,7 +490,7 @@ def compare_loaders(args: argparse.Namespace) -> None:
             "images": len(training_set.item_paths), "eval_images": len(eval_paths),
             "schedule": f"{args.epochs} x {args.iterations} x {args.batch_size}", "eval_draws": args.eval_draws,
             "workers": args.workers, "authors_draws_s": authors_rate, "dalda_draws_s": dalda_rate,
-            "ratio": dalda_rate / authors_rate, "authors_fit_s": authors_fit, "dalda_fit_s": dalda_fit,
+            "ratio": dalda_rate / authors_rate, "backbone_draws_s": backbone_rate, "authors_fit_s": authors_fit, "dalda_fit_s": dalda_fit,
             "dalda_decode_s": median("dalda", "decode"), "authors_peak_gb": peak["authors"],
             "dalda_peak_gb": peak["dalda"], "load": load,
         }  # fmt: skip

@@ -7,7 +7,7 @@ epoch from a seeded generator; per-class, macro and micro accuracy of those draw
 modules go back to training. The best epoch is chosen by macro accuracy on this evaluation split, as the authors'
 plotting script does; that choice is made on the evaluation data, so it is reported beside the final epoch and
 never instead of it (docs/protocol.md). The evaluation images' resized pixels come from the pixel store the
-training draws use (decoded once per fit, ``pixel_store.py``) and are normalised on the device.
+training draws use (decoded once, ``pixel_store.py``) and are normalised on the device.
 """
 
 from __future__ import annotations
