@@ -358,7 +358,7 @@ class TimedEvaluator(EpochEvaluator):
 def backbone_alone(encoder: ProbeEncoder, batch_size: int, size: int, iterations: int) -> float:
     """Seconds for ``iterations`` train-mode forward passes of one ready batch: what the fit costs with no data
     path at all (the ceiling of any loader), measured on the backbone the fit just used."""
-    pixels = torch.randn(batch_size, 3, size, size)
+    pixels = torch.randn(batch_size, 3, size, size, device=encoder.device)  # already where the fit needs it
     encoder.module.train()
     _sync(encoder.device)
     start = time.perf_counter()
