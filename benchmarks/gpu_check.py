@@ -162,8 +162,9 @@ def training_part(recorder: Recorder, sizes: Sizes, device: str, seconds: float)
 class GeneratorState:
     paths: Any
     authors_rate: float
-    seconds_per_image: float
-    """The engine's latest measured seconds per image (the authors' at first), for estimating the next rows."""
+    seconds_per_image: dict[int, float] = field(default_factory=dict)
+    """The engine's latest measured seconds per image at each batch size, for estimating the next rows (the
+    authors' loop's before one was measured)."""
 
 
 class GenerationPart:
@@ -225,7 +226,7 @@ class GenerationPart:
             images=len(rows), images_s=rate, seconds=seconds, peak_gb=peak, build_s=built,
             note="pipeline shared with real-guidance" if shared else "",
         )  # fmt: skip
-        state = GeneratorState(paths, rate, 1.0 / rate)
+        state = GeneratorState(paths, rate)
         self.built[name] = state
         return state
 
@@ -235,7 +236,8 @@ class GenerationPart:
                 "compile": compiled}  # fmt: skip
         images = max(batch, 2)
         images += -images % batch
-        estimate = state.seconds_per_image * (images + batch * s.warmup_steps / s.steps) * 1.5
+        per_image = state.seconds_per_image.get(batch, 1.0 / state.authors_rate)
+        estimate = per_image * (images + batch * s.warmup_steps / s.steps) * 1.5
         if compiled:
             estimate += self.compile_estimate
         if not self._fits(what, estimate):
@@ -250,7 +252,7 @@ class GenerationPart:
         if compiled:
             self.compile_estimate = warmup  # the next compilation (a new batch size) costs about as much
         rate, seconds, peak = self._measure(lambda: state.paths.batched(rows, self.references, batch, s.steps))
-        state.seconds_per_image = 1.0 / rate
+        state.seconds_per_image[batch] = 1.0 / rate
         self.recorder.write(
             "generation", generator=name, path="engine", px=s.resolution, steps=s.steps, scheduler=config.scheduler,
             dtype=s.dtype, batch=batch, channels_last=channels_last, compile=compiled, images=images, images_s=rate,
