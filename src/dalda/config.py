@@ -297,6 +297,16 @@ class TrainConfig(_Section):
     eval_draws: int = Field(
         6400, ge=1, description="protocol=authors: evaluation draws (with replacement) after every epoch (200 x 32)."
     )
+    pixel_memory_gb: float = Field(
+        4.0,
+        ge=0.0,
+        description="protocol=authors: the training and evaluation images, decoded and resized once, are kept in "
+        "memory up to this many GB (3 x image_size^2 bytes each: 6,800 images per GB at 224 px); a larger store is "
+        "a memory-mapped file in the run's features/ folder, removed when training ends.",
+    )
+    decode_workers: int = Field(
+        4, ge=0, description="protocol=authors: threads decoding the images into that store (at most the CPUs given)."
+    )
     real_only_reference: bool = Field(
         True,
         description="Also train each classifier on the real images alone (same seed and protocol) as the report's "
