@@ -14,10 +14,12 @@ settings that decide the pixels (``Generator.manifest_settings``; empty mappings
 converts to Parquet). ``synthetic/classes.json`` holds the class names in label order.
 
 Crash safety: an image is written to a temporary name and renamed (``dalda.io.atomic_open``); its manifest
-line is appended (one fsynced line) only after that. A row counts as done when its line equals the line this
-run would write for it (same plan row, same settings; a line an earlier version wrote, with an absolute
-``source_path`` or an empty mapping, counts too and is rewritten in today's form) and its file opens and
-verifies. ``consolidate`` merges the manifest with any per-process parts, drops everything else (torn lines, stale rows, missing or broken
+line is appended (one fsynced line) only after that. A row counts as done when its line holds every column of
+the line this run would write for it with the same value (same plan row, same pixel-deciding settings) and its
+file opens and verifies. A column a stored line has beyond those decides nothing today and is ignored: e.g. the
+IP-Adapter a DA-Fusion line recorded before each generator recorded only its own settings. A line an earlier
+version wrote, with an absolute ``source_path`` or an empty mapping, counts too; it is rewritten in today's
+form. ``consolidate`` merges the manifest with any per-process parts, drops everything else (torn lines, stale rows, missing or broken
 files), and rewrites the manifest atomically, so killing a run at any moment and rerunning ends with every row
 exactly once.
 """
@@ -90,6 +92,13 @@ def _comparable(line: dict[str, Any], run_root: Path) -> dict[str, Any]:
     return line
 
 
+def _same_image(stored: dict[str, Any], wanted: dict[str, Any], run_root: Path) -> bool:
+    """Whether ``stored`` holds every column of ``wanted`` with the same value (a column missing from an older line
+    reads as null; its other columns decide nothing)."""
+    have, want = _comparable(stored, run_root), _comparable(wanted, run_root)
+    return all(have.get(key) == value for key, value in want.items())
+
+
 def image_is_readable(path: Path) -> bool:
     """True when ``path`` exists and PIL verifies it (PNG: every chunk present with a matching CRC)."""
     try:
@@ -142,7 +151,7 @@ def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, d
     """Rewrite the manifest with exactly the finished rows, one line each, sorted by row id; return them.
 
     ``expected`` maps every plan row id to the line this run would write. A stored line counts only if it
-    equals its row's expected line and the image file verifies; anything else is dropped (with a log line
+    holds its row's expected line (:func:`_same_image`) and the image file verifies; anything else is dropped (with a log line
     saying how many) so the row is generated again. Must run while no other process writes.
     """
     done: dict[int, dict[str, Any]] = {}
@@ -154,7 +163,7 @@ def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, d
         wanted = expected.get(row_id)
         if (
             wanted is None
-            or _comparable(wanted, run.root) != _comparable(line, run.root)
+            or not _same_image(line, wanted, run.root)
             or not image_is_readable(run.synthetic / line["file_name"])
         ):
             dropped += 1
