@@ -43,7 +43,7 @@ from typing import Any
 from filelock import FileLock
 
 from dalda.config import DaldaConfig
-from dalda.generators.class_tokens import TI_SETTINGS
+from dalda.generators.settings import TI_SETTINGS
 from dalda.io import append_jsonl, atomic_open, file_lock, read_jsonl
 from dalda.rundir import RunDir
 
@@ -58,12 +58,14 @@ class Artefact:
     per_trial: bool
     """True: one per (shots, trial); False: one per dataset."""
     depends_on: tuple[str, ...]
-    """Config sections (``seed``, or one field as ``section.field``) the files' content depends on."""
+    """Config sections (``seed``, or one field or entry setting as ``section.field``) the files' content depends
+    on."""
     made_by: str
     """The pipeline stage that makes it; ``tokens``: the generator's ``preparation`` (made after ``plan``)."""
 
 
-TI_FIELDS = tuple(f"generator.{name}" for name in TI_SETTINGS)
+TI_FIELDS = tuple(f"generator.{name}" for name in ("sd_model", "vae", *TI_SETTINGS))
+"""The generator's resolved settings a learned class token depends on: its checkpoint and textual inversion."""
 
 ARTEFACTS = (
     Artefact("split", ("split",), per_trial=True, depends_on=("data",), made_by="data"),
@@ -91,7 +93,7 @@ def _digest(config: DaldaConfig, artefact: Artefact) -> str:
     picked: dict[str, Any] = {}
     for name in artefact.depends_on:
         section, _, field = name.partition(".")
-        picked[name] = values[section][field] if field else values[section]
+        picked[name] = values[section].get(field) if field else values[section]  # another entry's: None
     if not artefact.per_trial:
         picked["data"] = {k: v for k, v in picked["data"].items() if k not in ("shots", "trial")}
     return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:12]
