@@ -48,7 +48,7 @@ import generator_costs
 from dalda.config import GenerationConfig, ModelsConfig
 from dalda.generators import GENERATORS
 from dalda.generators.ip_adapter_engine import GenerationEngine
-from dalda.generators.sd_checkpoints import sd_checkpoints
+from dalda.generators.settings import IPAdapterSettings
 from dalda.generation.stage import PngWriter
 from dalda.models.device import resolve_device, resolve_dtype
 from dalda.models.sd import load_sd_ip_adapter_pipeline
@@ -232,20 +232,17 @@ def main() -> None:
     models = ModelsConfig(profile=args.profile, device=args.device, dtype=args.dtype)
     device = resolve_device(models)
     dtype = resolve_dtype(models, device)
-    settings = GenerationConfig(
-        scheduler=args.scheduler,
-        steps=args.steps,
-        resolution=args.resolution,
-        batch_size=args.batch_size,
-        channels_last=args.channels_last,
-        compile=args.compile,
+    # No negative prompt on either side: the authors' call below passes none.
+    settings = IPAdapterSettings(
+        scheduler=args.scheduler, steps=args.steps, resolution=args.resolution, negative_prompt=""
     )
+    runtime = GenerationConfig(batch_size=args.batch_size, channels_last=args.channels_last, compile=args.compile)
     rows = _rows(args.images, args.per_reference)
     references = _references(rows[-1][3] + 1)
     size = args.resolution
 
     start = time.perf_counter()
-    pipe = load_sd_ip_adapter_pipeline(models, sd_checkpoints(models))
+    pipe = load_sd_ip_adapter_pipeline(models, settings.checkpoints())
     print(f"models built in {time.perf_counter() - start:.1f} s ({args.profile}, {device}, {dtype})")
 
     def authors(selected: list[tuple[str, float, int, int]]) -> int:
@@ -266,7 +263,7 @@ def main() -> None:
     # The engine installs its own attention processors on the shared UNet; (a) swaps diffusers' stock ones
     # back in for its rounds, so it runs exactly the authors' code path.
     stock_processors = dict(pipe.unet.attn_processors)
-    engine = GenerationEngine(pipe, settings)
+    engine = GenerationEngine(pipe, settings, runtime)
     engine_processors = dict(pipe.unet.attn_processors)
     pipe.scheduler = type(engine.pipe.scheduler).from_config(engine.pipe.scheduler.config)
 
@@ -279,8 +276,8 @@ def main() -> None:
 
     def batched(selected: list[tuple[str, float, int, int]]) -> int:
         prompts = {}
-        for first in range(0, len(selected), settings.batch_size):
-            batch = selected[first : first + settings.batch_size]
+        for first in range(0, len(selected), runtime.batch_size):
+            batch = selected[first : first + runtime.batch_size]
             new = sorted({ref for *_, ref in batch} - prompts.keys())
             prompts.update(zip(new, engine.encode_references([references[ref] for ref in new])))
             images = engine.generate(
@@ -292,7 +289,7 @@ def main() -> None:
         return len(selected)
 
     authors_way(rows[:1])
-    batched(rows[: settings.batch_size])
+    batched(rows[: runtime.batch_size])
     authors_rates, engine_rates = [], []
     for _ in range(args.repeats):
         authors_rates.append(_timed(device, lambda: authors_way(rows)))
@@ -301,7 +298,7 @@ def main() -> None:
     authors_rate, engine_rate = max(authors_rates), max(engine_rates)
     ratio = engine_rate / authors_rate
     print(f"(a) authors' batch-1 loop: {authors_rate:.3f} images/s")
-    print(f"(b) batched per-image-lambda engine (batch {settings.batch_size}): {engine_rate:.3f} images/s")
+    print(f"(b) batched per-image-lambda engine (batch {runtime.batch_size}): {engine_rate:.3f} images/s")
     print(f"ratio (b)/(a): {ratio:.2f}x")
 
     if args.record:
