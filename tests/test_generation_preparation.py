@@ -108,8 +108,9 @@ def _da_fusion_config(out_dir) -> object:
             "plan": {"images_per_real": 1},
             "prompts": {"source": "base"},
             "guidance": {"strategy": "random"},
-            "generation": {"resolution": 32, "steps": 2},
-            "generator": {"name": "da-fusion", "steps": 2, "ti_steps": 2, "ti_batch_size": 1, "ti_resolution": 32},
+            "generator": {
+                "name": "da-fusion", "resolution": 32, "steps": 2, "ti_steps": 2, "ti_batch_size": 1, "ti_resolution": 32
+            },
         }
     )
 
