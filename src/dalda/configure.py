@@ -302,7 +302,9 @@ RENAMES: tuple[Renamed, ...] = (
     ),
     _renamed("generation.guidance_scale", "generator.guidance_scale"),
     _renamed("generation.resolution", "generator.resolution"),
-    Renamed("generation.negative_prompt", _negative_prompt, "generator.negative_prompt (null: the generator's default)"),
+    Renamed(
+        "generation.negative_prompt", _negative_prompt, "generator.negative_prompt (null: the generator's default)"
+    ),
     _renamed("generator.da_fusion_strengths", "generator.strengths"),
     Renamed(
         "models.revisions", _revisions_by_id, "models.revisions keyed by checkpoint id ({<id>: <revision>})",

@@ -76,7 +76,8 @@ def checkpoints_to_check(config: DaldaConfig) -> dict[str, str]:
     the CLIP every stage shares."""
     settings = generator_settings(config)
     own = settings.checkpoint_ids() if isinstance(settings, StableDiffusionSettings) else {}
-    return {**{f"generator.{field}": name for field, name in own.items()}, "models.clip_model": config.models.clip_model}
+    checkpoints = {f"generator.{field}": name for field, name in own.items()}
+    return {**checkpoints, "models.clip_model": config.models.clip_model}
 
 
 def check_checkpoint(config: DaldaConfig, label: str, name: str) -> Check:

@@ -21,7 +21,8 @@ Example::
 
 A cell's config is, from weakest to strongest: defaults, ``base``, ``tiny.base`` (tiny only), the dataset
 entry's data values, the method's registry values, the method entry's ``overrides``, ``overrides[<method>]``
-(with ``tiny.overrides[<method>]`` over it), then the cell's own coordinates (dataset, shots, trial, classifiers, out_dir) and ``models.profile``.
+(with ``tiny.overrides[<method>]`` over it), then the cell's own coordinates (dataset, shots, trial,
+classifiers, out_dir) and ``models.profile``.
 Every cell config is built and validated before anything runs, so a typo fails at once, not hours later.
 """
 

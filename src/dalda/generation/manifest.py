@@ -19,9 +19,9 @@ the line this run would write for it with the same value (same plan row, same pi
 file opens and verifies. A column a stored line has beyond those decides nothing today and is ignored: e.g. the
 IP-Adapter a DA-Fusion line recorded before each generator recorded only its own settings. A line an earlier
 version wrote, with an absolute ``source_path`` or an empty mapping, counts too; it is rewritten in today's
-form. ``consolidate`` merges the manifest with any per-process parts, drops everything else (torn lines, stale rows, missing or broken
-files), and rewrites the manifest atomically, so killing a run at any moment and rerunning ends with every row
-exactly once.
+form. ``consolidate`` merges the manifest with any per-process parts, drops everything else (torn lines, stale
+rows, missing or broken files), and rewrites the manifest atomically, so killing a run at any moment and
+rerunning ends with every row exactly once.
 """
 
 from __future__ import annotations
@@ -151,8 +151,8 @@ def consolidate(run: RunDir, expected: dict[int, dict[str, Any]]) -> dict[int, d
     """Rewrite the manifest with exactly the finished rows, one line each, sorted by row id; return them.
 
     ``expected`` maps every plan row id to the line this run would write. A stored line counts only if it
-    holds its row's expected line (:func:`_same_image`) and the image file verifies; anything else is dropped (with a log line
-    saying how many) so the row is generated again. Must run while no other process writes.
+    holds its row's expected line (:func:`_same_image`) and the image file verifies; anything else is dropped
+    (with a log line saying how many) so the row is generated again. Must run while no other process writes.
     """
     done: dict[int, dict[str, Any]] = {}
     dropped = 0
