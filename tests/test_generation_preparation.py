@@ -22,7 +22,7 @@ from dalda.generation.preparation import failure_marker, prepare_shared
 from dalda.generation.stage import run_generate_stage
 from dalda.generators import Preparation
 from dalda.generators import class_tokens as token_store
-from dalda.generators import da_fusion
+from dalda.models import sd as sd_models
 from dalda.io import read_jsonl
 from dalda.pipeline import prepare_run
 from dalda.planning.stage import run_plan_stage
@@ -148,13 +148,13 @@ def test_two_ranks_learn_each_class_token_once_with_no_barrier_meanwhile_and_mat
     # real ranks are processes with their own torch RNG; threads share one, which the tiny models' seeded build
     # uses, so two threads build their pipelines one at a time
     build_lock = threading.Lock()
-    real_load = da_fusion.load_img2img_pipeline
+    real_load = sd_models.load_img2img_pipeline
 
     def load_one_at_a_time(models, checkpoints):
         with build_lock:
             return real_load(models, checkpoints)
 
-    monkeypatch.setattr(da_fusion, "load_img2img_pipeline", load_one_at_a_time)
+    monkeypatch.setattr(sd_models, "load_img2img_pipeline", load_one_at_a_time)  # da_fusion imports it on use
     monkeypatch.setattr("dalda.generation.preparation.POLL_S", 0.05)
 
     # one process: the reference
