@@ -211,9 +211,9 @@ def main() -> None:
     )
     rows = generation_paths.bench_rows(args.compare, config, args.images, args.per_reference)
     refs = generation_paths.references(rows[-1][3] + 1)
-    size = config.generation.resolution
     start = time.perf_counter()
     paths = generation_paths.build_paths(args.compare, config)
+    size = paths.settings.resolution
     device = paths.device
     dtype = next(paths.stock.unet.parameters()).dtype
     print(f"models built in {time.perf_counter() - start:.1f} s ({args.compare}, {args.profile}, {device}, {dtype})")

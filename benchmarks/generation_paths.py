@@ -10,7 +10,7 @@
 
 Models are built as a run builds them (``dalda.configure`` applies each generator's defaults; ``models.profile``
 ``full-random`` gives the real architectures with random weights). DA-Fusion's engine is Real Guidance's
-img2img engine with per-image strengths drawn from ``generator.da_fusion_strengths`` (so a batch is split into one
+img2img engine with per-image strengths drawn from its ``generator.strengths`` (so a batch is split into one
 call per distinct strength); its learned class token changes one word's embedding, not the cost, so no textual
 inversion runs here. Both paths include PIL conversion, not the resize back to the source or PNG writing.
 
@@ -31,10 +31,9 @@ from PIL import Image
 
 from dalda.config import DaldaConfig
 from dalda.configure import build_config
-from dalda.generators import GENERATORS
+from dalda.generators import generator_settings
 from dalda.generators.img2img import Img2ImgEngine, steps_for
 from dalda.generators.ip_adapter_engine import GenerationEngine
-from dalda.generators.sd_checkpoints import sd_checkpoints
 from dalda.generators.sdxl_engine import SDXLGenerationEngine
 from dalda.models.sd import load_img2img_pipeline, load_sd_ip_adapter_pipeline, load_sd_ip_adapter_plus_pipeline
 from dalda.models.sdxl import load_sdxl_ip_adapter_pipeline
@@ -54,18 +53,14 @@ GENERATOR_NAMES = (*IP_ADAPTER_LOADERS, *IMG2IMG)
 def bench_config(
     name: str, profile: str, device: str, dtype: str, steps: int, resolution: int | None, scheduler: str | None = None
 ) -> DaldaConfig:
-    """A run config for generator ``name``: its own defaults, ``steps`` denoising steps whichever setting the
-    generator reads them from (``generation.steps``; the baselines' ``generator.steps``), ``resolution`` px."""
+    """A run config for generator ``name``: its own defaults, with ``steps`` denoising steps, ``resolution`` px
+    and ``scheduler`` where given (each generator's own ``generator.*`` settings)."""
     overrides = [
         f"generator.name={name}", f"models.profile={profile}", f"models.device={device}", f"models.dtype={dtype}",
-        f"generation.steps={steps}",
-    ] + ([f"generation.resolution={resolution}"] if resolution else [])  # fmt: skip
-    if name in IMG2IMG:
-        overrides.append(f"generator.steps={steps}")
-        if scheduler:
-            overrides.append(f"generator.scheduler={scheduler}")
-    elif scheduler:
-        overrides.append(f"generation.scheduler={scheduler}")
+        f"generator.steps={steps}",
+    ] + ([f"generator.resolution={resolution}"] if resolution else [])  # fmt: skip
+    if scheduler:
+        overrides.append(f"generator.scheduler={scheduler}")
     return build_config(overrides=overrides, announce=False)
 
 
@@ -76,7 +71,7 @@ def bench_rows(name: str, config: DaldaConfig, count: int, per_reference: int, s
     rows = []
     for i in range(count):
         if name == "da-fusion":
-            weight = float(rng.choice(config.generator.da_fusion_strengths))
+            weight = float(rng.choice(config.generator.strengths))
         elif name in IMG2IMG:
             weight = float(config.generator.strength)
         else:
@@ -178,17 +173,17 @@ def resolve_device_of(pipe: Any) -> torch.device:
 def build_paths(name: str, config: DaldaConfig, img2img: Any = None) -> GenerationPaths:
     """Build generator ``name``'s models and both paths; ``img2img`` reuses an img2img pipeline already built
     (Real Guidance and DA-Fusion run the same models)."""
-    settings = GENERATORS.get(name).sampling(config)
+    settings = generator_settings(config)
     if name in IMG2IMG:
-        pipe = img2img if img2img is not None else load_img2img_pipeline(config.models, sd_checkpoints(config.models))
-        engine = Img2ImgEngine(pipe, settings)
+        pipe = img2img if img2img is not None else load_img2img_pipeline(config.models, settings.checkpoints())
+        engine = Img2ImgEngine(pipe, settings, config.generation)
         return GenerationPaths(name, engine, pipe, settings, None, None)
     if name not in IP_ADAPTER_LOADERS:
         raise SystemExit(f"no benchmark paths for generator {name!r}; known: {', '.join(GENERATOR_NAMES)}")
     loader, engine_class = IP_ADAPTER_LOADERS[name]
-    pipe = loader(config.models, sd_checkpoints(config.models))
+    pipe = loader(config.models, settings.checkpoints())
     stock_processors = dict(pipe.unet.attn_processors)
-    engine = engine_class(pipe, settings)
+    engine = engine_class(pipe, settings, config.generation)
     pipe.scheduler = type(engine.pipe.scheduler).from_config(engine.pipe.scheduler.config)
     return GenerationPaths(name, engine, pipe, settings, stock_processors, dict(pipe.unet.attn_processors))
 

@@ -130,7 +130,7 @@ def test_the_train_stage_decodes_once_for_every_classifier_and_reference(tmp_pat
     from dalda.training import stage
 
     train = {"protocol": "authors", "epochs": 1, "iterations_per_epoch": 2, "eval_draws": 8}
-    config = tiny_run_config(tmp_path, train=train, evaluate={"lpips": False, "clip_i": False})
+    config = tiny_run_config(tmp_path, train=train, evaluate={"metrics": {"lpips": {"enabled": False}, "clip_i": {"enabled": False}}})
     run, _ = make_run(config, images_per_real=1)
     built = []
     original = stage.training_pixel_store

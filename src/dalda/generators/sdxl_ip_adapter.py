@@ -1,43 +1,76 @@
 """SDXL base 1.0 + IP-Adapter (``ip-adapter_sdxl_vit-h``), at 1024 px, with DALDA's per-image lambda.
 
 Planning (prompts, lambda, seeds) is DALDA's (``IPAdapterGenerator``); the engine is the SD 1.x one on
-SDXL's pipeline (``sdxl_engine``). Its defaults, applied by ``dalda.configure`` to the fields a config leaves
-unset: ``stabilityai/stable-diffusion-xl-base-1.0`` with its own VAE (``models.vae`` null;
+SDXL's pipeline (``sdxl_engine``). Its defaults (:class:`SDXLIPAdapterSettings`):
+``stabilityai/stable-diffusion-xl-base-1.0`` with its own VAE (``generator.vae`` null;
 ``madebyollin/sdxl-vae-fp16-fix`` is the option for float16 decoding without the upcast), h94/IP-Adapter
 ``sdxl_models/ip-adapter_sdxl_vit-h.safetensors`` with the ViT-H encoder ``models/image_encoder`` (the one
-SD 1.5's adapters use) and ``generation.resolution`` 1024, the size SDXL was trained at. Memory options:
-``generation.vae_slicing``/``vae_tiling`` (decoding 1024 px latents is SDXL's memory peak),
+SD 1.5's adapters use) and ``generator.resolution`` 1024, the size SDXL was trained at; its sampler is DALDA's.
+Memory options: ``generation.vae_slicing``/``vae_tiling`` (decoding 1024 px latents is SDXL's memory peak),
 ``generation.attention_slicing`` and ``generation.cpu_offload``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
 
 from dalda.config import DaldaConfig, ModelsConfig
 from dalda.generators.ip_adapter import IPAdapterGenerator
-from dalda.generators.sd_checkpoints import sd_checkpoints
-from dalda.generators.sdxl_engine import SDXLGenerationEngine, size_conditioning
-from dalda.models.sdxl import load_sdxl_ip_adapter_pipeline
+from dalda.generators.settings import IPAdapterSettings
 from dalda.rundir import RunDir
+
+if TYPE_CHECKING:
+    from dalda.generators.sdxl_engine import SDXLGenerationEngine
+
+
+class SDXLIPAdapterSettings(IPAdapterSettings):
+    """DALDA's settings with SDXL's checkpoints and size."""
+
+    sd_model: str = Field(
+        "stabilityai/stable-diffusion-xl-base-1.0", description="SDXL checkpoint: Hub id or local folder."
+    )
+    vae: str | None = Field(
+        None,
+        description="VAE id or folder that replaces the model's own; null: its own (madebyollin/sdxl-vae-fp16-fix "
+        "decodes in float16 without the upcast).",
+    )
+    ip_adapter_subfolder: str = Field(
+        "sdxl_models", description="Folder of the IP-Adapter weights in that repository."
+    )
+    ip_adapter_weight: str = Field("ip-adapter_sdxl_vit-h.safetensors", description="IP-Adapter weight file name.")
+    resolution: int = Field(
+        1024, ge=8, multiple_of=8, description="Generation size in pixels (square), a multiple of 8 (SDXL: 1024)."
+    )
+
+
+def size_conditioning(resolution: int) -> dict[str, tuple[int, int]]:
+    """SDXL's micro-conditioning for a square ``resolution`` image made from scratch (the stock defaults)."""
+    return {
+        "original_size": (resolution, resolution),
+        "target_size": (resolution, resolution),
+        "crops_coords_top_left": (0, 0),
+    }
 
 
 class SDXLIPAdapterGenerator(IPAdapterGenerator):
     name = "sdxl-ip-adapter"
     title = "SDXL + IP-Adapter"
-    config_defaults: dict[str, Any] = {
-        "models.sd_model": "stabilityai/stable-diffusion-xl-base-1.0",
-        "models.vae": None,
-        "models.ip_adapter_subfolder": "sdxl_models",
-        "models.ip_adapter_weight": "ip-adapter_sdxl_vit-h.safetensors",
-        "generation.resolution": 1024,
-    }
+    settings_model: type[IPAdapterSettings] = SDXLIPAdapterSettings
 
     def manifest_settings(self, config: DaldaConfig) -> dict[str, Any]:
         """The SD settings plus SDXL's size/crop conditioning (as lists, the form a manifest line stores)."""
-        conditioning = size_conditioning(self.sampling(config).resolution)
+        conditioning = size_conditioning(self.settings(config).resolution)
         return {**super().manifest_settings(config), **{k: list(v) for k, v in conditioning.items()}}
 
+    def load_pipeline(self, models: ModelsConfig, settings: IPAdapterSettings) -> Any:
+        from dalda.models.sdxl import load_sdxl_ip_adapter_pipeline
+
+        return load_sdxl_ip_adapter_pipeline(models, settings.checkpoints())
+
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> SDXLGenerationEngine:
-        pipe = load_sdxl_ip_adapter_pipeline(models, sd_checkpoints(models))
-        return SDXLGenerationEngine(pipe, self.sampling(config))
+        from dalda.generators.sdxl_engine import SDXLGenerationEngine
+
+        settings = self.settings(config)
+        return SDXLGenerationEngine(self.load_pipeline(models, settings), settings, config.generation)
