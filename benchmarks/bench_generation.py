@@ -1,17 +1,19 @@
 """Images per second: the authors' one-image-per-call loop against dalda's batched per-image-lambda engine.
 
-Both paths make the same rows (prompt, lambda, seed, reference image) with the same pipeline:
+Both paths make the same rows (prompt, lambda, seed, reference image) with the same pipeline
+(``generation_paths.py``; ``--compare`` picks the generator, DALDA's ``ip-adapter`` by default):
 
 (a) authors' way: for every image, ``pipe.set_ip_adapter_scale(lambda)`` and one pipeline call with
-    ``ip_adapter_image=`` (so the reference image is encoded again for every image);
+    ``ip_adapter_image=`` (so the reference image is encoded again for every image); for the img2img
+    baselines, one img2img call per image;
 (b) dalda's engine: each reference image encoded once, rows generated ``--batch-size`` at a time with a
     lambda per image (``dalda.generators.ip_adapter_engine.GenerationEngine``).
 
-Both include PIL conversion and the resize back to the reference's size, not PNG writing. One warm-up call
-per path is excluded from timing; the paths then alternate for ``--repeats`` rounds and each path's best
-round is reported (the least disturbed by other programs, as ``timeit`` advises). Models come from ``dalda.models.sd``:
-``--profile full-random`` builds the real SD1.5 + IP-Adapter (ViT-H image encoder) architectures with random
-weights (true compute, no download), ``--profile tiny`` the test models.
+Both include PIL conversion, not the resize back to the reference's size nor PNG writing (the generation
+stage's writer threads do those beside the GPU). One warm-up call per path is excluded from timing; the paths
+then alternate for ``--repeats`` rounds and each path's best round is reported (the least disturbed by other
+programs, as ``timeit`` advises). ``--profile full-random`` builds the real SD1.5 + IP-Adapter (ViT-H image
+encoder) architectures with random weights (true compute, no download), ``--profile tiny`` the test models.
 
     python benchmarks/bench_generation.py --profile tiny --resolution 64 --steps 3
     python benchmarks/bench_generation.py --generator ip-adapter ip-adapter-plus sdxl-ip-adapter \
@@ -35,7 +37,7 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -44,45 +46,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+import generation_paths
 import generator_costs
 from dalda.artefacts import ManifestLine
-from dalda.config import GenerationConfig, ModelsConfig
 from dalda.generators import GENERATORS
-from dalda.generators.ip_adapter_engine import GenerationEngine
-from dalda.generators.sd_checkpoints import sd_checkpoints
 from dalda.generation.stage import PngWriter
-from dalda.models.device import resolve_device, resolve_dtype
-from dalda.models.sd import load_sd_ip_adapter_pipeline
 from dalda.rundir import RunDir
 
 WRITER_SOURCES = ((512, 512), (1024, 768), (4032, 3024))
 """Source sizes the writer resizes back to: a typical few-shot image, a large web image, a phone photo."""
 WRITER_TABLE = "## PNG writer"
-
-
-def _rows(count: int, per_reference: int, seed: int = 0) -> list[tuple[str, float, int, int]]:
-    """(prompt, lambda, seed, reference index) per image; M = per_reference images per reference."""
-    rng = np.random.default_rng(seed)
-    subjects = ["a cat on a sofa", "a dog in the snow", "a bird on a branch", "a flower in a vase"]
-    prompts = [f"best quality, high quality, {subjects[i % len(subjects)]}, view {i}" for i in range(count)]
-    return [(prompts[i], float(rng.uniform(0.1, 0.9)), i, i // per_reference) for i in range(count)]
-
-
-def _references(count: int) -> list[Image.Image]:
-    """Random pictures of a typical few-shot photo size (500 x 375), resized like real ones."""
-    rng = np.random.default_rng(1)
-    return [Image.fromarray(rng.integers(0, 255, (375, 500, 3), dtype=np.uint8)) for _ in range(count)]
-
-
-def _timed(device: torch.device, work: Callable[[], int]) -> float:
-    """Images per second of ``work`` (which returns how many images it made)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    made = work()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return made / (time.perf_counter() - start)
 
 
 def _generated_image(resolution: int, seed: int) -> Image.Image:
@@ -209,7 +182,10 @@ def main() -> None:
     parser.add_argument("--per-reference", type=int, default=10, help="M: images per reference image")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    parser.add_argument("--scheduler", default="ddim", choices=["ddim", "dpm-solver++", "euler", "pndm"])
+    parser.add_argument("--scheduler", choices=["ddim", "dpm-solver++", "euler", "pndm"],
+                        help="default: the generator's own (ddim; the img2img baselines: pndm)")
+    parser.add_argument("--compare", default="ip-adapter", choices=generation_paths.GENERATOR_NAMES,
+                        help="the generator whose engine is timed against its authors' loop (generation_paths.py)")
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true", help="torch.compile the engine's UNet")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds per path (best reported)")
@@ -230,79 +206,32 @@ def main() -> None:
         generator_costs.compare(args)
         return
 
-    models = ModelsConfig(profile=args.profile, device=args.device, dtype=args.dtype)
-    device = resolve_device(models)
-    dtype = resolve_dtype(models, device)
-    settings = GenerationConfig(
-        scheduler=args.scheduler,
-        steps=args.steps,
-        resolution=args.resolution,
-        batch_size=args.batch_size,
-        channels_last=args.channels_last,
-        compile=args.compile,
+    config = generation_paths.bench_config(
+        args.compare, args.profile, args.device, args.dtype, args.steps, args.resolution, args.scheduler
     )
-    rows = _rows(args.images, args.per_reference)
-    references = _references(rows[-1][3] + 1)
-    size = args.resolution
-
+    rows = generation_paths.bench_rows(args.compare, config, args.images, args.per_reference)
+    refs = generation_paths.references(rows[-1][3] + 1)
     start = time.perf_counter()
-    pipe = load_sd_ip_adapter_pipeline(models, sd_checkpoints(models))
-    print(f"models built in {time.perf_counter() - start:.1f} s ({args.profile}, {device}, {dtype})")
+    paths = generation_paths.build_paths(args.compare, config)
+    size = paths.settings.resolution
+    device = paths.device
+    dtype = next(paths.stock.unet.parameters()).dtype
+    print(f"models built in {time.perf_counter() - start:.1f} s ({args.compare}, {args.profile}, {device}, {dtype})")
+    paths.channels_last(args.channels_last)
+    paths.compile(args.compile)
+    steps = paths.settings.steps
 
-    def authors(selected: list[tuple[str, float, int, int]]) -> int:
-        for prompt, scale, seed, ref in selected:
-            pipe.set_ip_adapter_scale(scale)
-            image = pipe(
-                prompt=prompt,
-                ip_adapter_image=references[ref].resize((size, size), Image.Resampling.BICUBIC),
-                num_inference_steps=settings.steps,
-                guidance_scale=settings.guidance_scale,
-                height=size,
-                width=size,
-                generator=torch.Generator("cpu").manual_seed(seed),
-            ).images[0]
-            image.resize(references[ref].size, Image.Resampling.BICUBIC)
-        return len(selected)
-
-    # The engine installs its own attention processors on the shared UNet; (a) swaps diffusers' stock ones
-    # back in for its rounds, so it runs exactly the authors' code path.
-    stock_processors = dict(pipe.unet.attn_processors)
-    engine = GenerationEngine(pipe, settings)
-    engine_processors = dict(pipe.unet.attn_processors)
-    pipe.scheduler = type(engine.pipe.scheduler).from_config(engine.pipe.scheduler.config)
-
-    def authors_way(selected: list[tuple[str, float, int, int]]) -> int:
-        pipe.unet.set_attn_processor(dict(stock_processors))  # it empties the dict
-        try:
-            return authors(selected)
-        finally:
-            pipe.unet.set_attn_processor(dict(engine_processors))
-
-    def batched(selected: list[tuple[str, float, int, int]]) -> int:
-        prompts = {}
-        for first in range(0, len(selected), settings.batch_size):
-            batch = selected[first : first + settings.batch_size]
-            new = sorted({ref for *_, ref in batch} - prompts.keys())
-            prompts.update(zip(new, engine.encode_references([references[ref] for ref in new])))
-            images = engine.generate(
-                [row[0] for row in batch], [row[1] for row in batch], [row[2] for row in batch],
-                [prompts[row[3]] for row in batch],
-            )  # fmt: skip
-            for image, row in zip(images, batch):
-                image.resize(references[row[3]].size, Image.Resampling.BICUBIC)
-        return len(selected)
-
-    authors_way(rows[:1])
-    batched(rows[: settings.batch_size])
+    paths.authors(rows[:1], refs, steps)  # warm-up, and the compilation of the first batch shape
+    paths.batched(rows[: args.batch_size], refs, args.batch_size, steps)
     authors_rates, engine_rates = [], []
     for _ in range(args.repeats):
-        authors_rates.append(_timed(device, lambda: authors_way(rows)))
-        engine_rates.append(_timed(device, lambda: batched(rows)))
+        authors_rates.append(generation_paths.timed(device, lambda: paths.authors(rows, refs, steps))[0])
+        engine_rates.append(generation_paths.timed(device, lambda: paths.batched(rows, refs, args.batch_size, steps))[0])
         print(f"  round: authors {authors_rates[-1]:.3f} images/s, engine {engine_rates[-1]:.3f} images/s")
     authors_rate, engine_rate = max(authors_rates), max(engine_rates)
     ratio = engine_rate / authors_rate
     print(f"(a) authors' batch-1 loop: {authors_rate:.3f} images/s")
-    print(f"(b) batched per-image-lambda engine (batch {settings.batch_size}): {engine_rate:.3f} images/s")
+    print(f"(b) batched engine (batch {args.batch_size}): {engine_rate:.3f} images/s")
     print(f"ratio (b)/(a): {ratio:.2f}x")
 
     if args.record:
@@ -315,7 +244,8 @@ def main() -> None:
         options = ", ".join(name for name, on in chosen if on) or "-"
         row = (
             f"| {date.today()} | {hardware} | {args.profile} | {str(dtype).removeprefix('torch.')} | {size} | "
-            f"{args.steps} {args.scheduler} | {args.batch_size} | {args.images} (M={args.per_reference}) | {options} | "
+            f"{steps} {paths.settings.scheduler} | {args.batch_size} | {args.images} (M={args.per_reference}) | "
+            f"{options} | "
             f"{authors_rate:.3f} | {engine_rate:.3f} | {ratio:.2f}x |\n"
         )
         with open(args.record, "a", encoding="utf-8") as handle:

@@ -32,7 +32,7 @@ import torch
 from PIL import Image
 
 from dalda.configure import build_config
-from dalda.generators import GENERATORS
+from dalda.generators import GENERATORS, generator_settings
 from dalda.models.device import resolve_device, resolve_dtype
 
 TABLE_TITLE = "## Per-generator cost"
@@ -105,8 +105,8 @@ def measure(name: str, profile: str, device: str, dtype: str, steps: int, batch:
     """Build one generator's engine and time one batch of ``batch`` images; see the module docstring."""
     overrides = [
         f"generator.name={name}", f"models.profile={profile}", f"models.device={device}", f"models.dtype={dtype}",
-        f"generation.steps={steps}", f"generation.batch_size={batch}",
-    ] + ([f"generation.resolution={resolution}"] if resolution else [])  # fmt: skip
+        f"generator.steps={steps}", f"generation.batch_size={batch}",
+    ] + ([f"generator.resolution={resolution}"] if resolution else [])  # fmt: skip
     config = build_config(overrides=overrides)
     started = time.perf_counter()
     previous = torch.get_default_dtype()
@@ -143,7 +143,7 @@ def measure(name: str, profile: str, device: str, dtype: str, steps: int, batch:
         "generator": name,
         "profile": profile,
         "dtype": str(resolve_dtype(config.models, clock.device)).removeprefix("torch."),
-        "px": config.generation.resolution,
+        "px": generator_settings(config).resolution,
         "steps": steps,
         "batch": batch,
         "counts": counts,

@@ -20,8 +20,8 @@ def _config(tmp_path):
             "prompts.backend=template",
             "prompts.num_prompts=1",
             "plan.images_per_real=1",
-            "generation.steps=2",
-            "generation.resolution=64",
+            "generator.steps=2",
+            "generator.resolution=64",
         ],
     )
 

@@ -38,7 +38,7 @@ def finished_run(tmp_path_factory) -> RunDir:
         tmp_path_factory.mktemp("artefacts"),
         plan={"images_per_real": 1},
         prompts={"source": "llm", "backend": "template", "num_prompts": 2},
-        generation={"steps": 2, "resolution": 64},
+        generator={"steps": 2, "resolution": 64},
     )
     run = run_pipeline(config, ["data", "score", "prompts", "plan", "generate", "train", "evaluate"])
     CellInfo("grid", "demo", "dalda", 2, 0).write(run)

@@ -5,23 +5,23 @@ import pytest
 from PIL import Image
 
 from dalda.generators.img2img import Img2ImgEngine, steps_for
-from dalda.config import GenerationConfig, ModelsConfig
+from dalda.config import ModelsConfig
 from dalda.configure import rebuild
 from dalda.images import load_rgb
 from dalda.data.stage import run_data_stage
 from dalda.generation.stage import run_generate_stage
 from dalda.io import read_jsonl
-from dalda.generators.sd_checkpoints import sd_checkpoints
+from dalda.generators.settings import StableDiffusionSettings
 from dalda.models.sd import load_img2img_pipeline
 from dalda.pipeline import prepare_run
 from dalda.planning.stage import run_plan_stage
 
-SETTINGS = GenerationConfig(resolution=32, steps=4, guidance_scale=7.5)
+SETTINGS = StableDiffusionSettings(resolution=32, steps=4, guidance_scale=7.5)
 
 
 def test_mixed_strength_batch_equals_one_row_at_a_time():
     models = ModelsConfig(profile="tiny")
-    engine = Img2ImgEngine(load_img2img_pipeline(models, sd_checkpoints(models)), SETTINGS)
+    engine = Img2ImgEngine(load_img2img_pipeline(models, SETTINGS.checkpoints()), SETTINGS)
     rng = np.random.default_rng(0)
     starts = engine.encode_references(
         [Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)) for _ in range(3)]
@@ -41,14 +41,8 @@ def test_low_strength_with_few_steps_still_runs_one_step():
 
 @pytest.mark.parametrize("generator", ["real-guidance", "da-fusion"])
 def test_baseline_plan_generates_through_the_stage(tiny_config, generator):
-    config = tiny_config.model_copy(
-        update={
-            "generation": SETTINGS,
-            "generator": tiny_config.generator.model_copy(
-                update={"name": generator, "steps": 4, "ti_steps": 2, "ti_batch_size": 1, "ti_resolution": 32}
-            ),
-        }
-    )
+    own = {"ti_steps": 2, "ti_batch_size": 1, "ti_resolution": 32} if generator == "da-fusion" else {}
+    config = rebuild(tiny_config, {"generator": {"name": generator, "resolution": 32, "steps": 4, **own}})
     run = prepare_run(config)
     split = run_data_stage(config, run)
     rows = run_plan_stage(config, run)
@@ -68,7 +62,7 @@ def test_a_plan_for_another_generator_is_refused(tiny_config):
     run = prepare_run(tiny_config)
     run_data_stage(tiny_config, run)
     run_plan_stage(rebuild(tiny_config, {"prompts": {"source": "base"}, "guidance": {"strategy": "random"}}), run)
-    other = tiny_config.model_copy(update={"generator": tiny_config.generator.model_copy(update={"name": "real-guidance"})})
+    other = rebuild(tiny_config, {"generator": {"name": "real-guidance"}})
     with pytest.raises(ValueError, match="re-run `dalda plan`"):
         run_generate_stage(other, run)
 
@@ -77,11 +71,9 @@ def test_generators_hand_their_engines_the_authors_sampling_defaults(tiny_config
     from diffusers import DDIMScheduler, PNDMScheduler
 
     from dalda.generators import GENERATORS
-    from dalda.generators.ip_adapter import IP_ADAPTER_NEGATIVE_PROMPT
+    from dalda.generators.settings import IP_ADAPTER_NEGATIVE_PROMPT
 
-    baseline = tiny_config.model_copy(
-        update={"generator": tiny_config.generator.model_copy(update={"name": "real-guidance"})}
-    )
+    baseline = rebuild(tiny_config, {"generator": {"name": "real-guidance"}})
     engine = GENERATORS.get("real-guidance").build(baseline, prepare_run(baseline), baseline.models)
     assert isinstance(engine.pipe.scheduler, PNDMScheduler)  # the DA-Fusion code base: PNDM, 50 steps, no negative
     assert engine.settings.steps == 50 and not engine.settings.negative_prompt
@@ -89,20 +81,15 @@ def test_generators_hand_their_engines_the_authors_sampling_defaults(tiny_config
     assert (manifest["scheduler"], manifest["steps"], manifest["negative_prompt"]) == ("pndm", 50, "")
 
     ip = GENERATORS.get("ip-adapter")
-    assert ip.sampling(tiny_config).negative_prompt == IP_ADAPTER_NEGATIVE_PROMPT
+    assert ip.settings(tiny_config).negative_prompt == IP_ADAPTER_NEGATIVE_PROMPT
     assert ip.manifest_settings(tiny_config)["negative_prompt"] == IP_ADAPTER_NEGATIVE_PROMPT
     assert ip.manifest_settings(tiny_config)["scheduler"] == "ddim"
 
-    changed = baseline.model_copy(
-        update={
-            "generator": baseline.generator.model_copy(update={"scheduler": "ddim", "steps": 7}),
-            "generation": baseline.generation.model_copy(update={"negative_prompt": "blurry"}),
-        }
-    )
+    changed = rebuild(baseline, {"generator": {"scheduler": "ddim", "steps": 7, "negative_prompt": "blurry"}})
     engine = GENERATORS.get("real-guidance").build(changed, prepare_run(changed), changed.models)
     assert isinstance(engine.pipe.scheduler, DDIMScheduler)
     assert (engine.settings.steps, engine.settings.negative_prompt) == (7, "blurry")
-    off = tiny_config.model_copy(update={"generation": tiny_config.generation.model_copy(update={"negative_prompt": ""})})
+    off = rebuild(tiny_config, {"generator": {"negative_prompt": ""}})
     assert ip.manifest_settings(off)["negative_prompt"] == ""
 
 
@@ -110,7 +97,7 @@ def test_img2img_negative_prompt_reaches_the_pipeline(tiny_config):
     import torch
 
     models = ModelsConfig(profile="tiny")
-    pipe = load_img2img_pipeline(models, sd_checkpoints(models))
+    pipe = load_img2img_pipeline(models, SETTINGS.checkpoints())
     negative = Img2ImgEngine(pipe, SETTINGS.model_copy(update={"negative_prompt": "blurry, dark"}))
     start = negative.encode_references([Image.fromarray(np.full((32, 32, 3), 120, dtype=np.uint8))])
     ours = np.asarray(negative.generate(["a photo of a cat"], [0.5], [3], start)[0], float)

@@ -45,7 +45,7 @@ def test_real_grid_crosses_every_scorer_with_filter_on_and_off():
             assert not plain.filter.enabled and filtered.filter.enabled
             assert plain.generator.name == filtered.generator.name == generator and plain.data.shots == 1
             assert all(plain.evaluate.metrics[name]["enabled"] for name in ("dino", "dino_real", "fid", "kid"))
-    assert config["sdxl.vqa"].generation.resolution == 1024 and config["plus.vqa"].generation.resolution == 512
+    assert config["sdxl.vqa"].generator.resolution == 1024 and config["plus.vqa"].generator.resolution == 512
     vqa = config["ipa.vqa"]  # each scorer keeps its own default alpha (α unset: resolved when the plan is bound)
     assert vqa.guidance.alpha is None and SCORERS.get(vqa.score.variant).default_alpha == 0.5
     stages = {cell.method: cell.stages for cell in cells}

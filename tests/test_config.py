@@ -20,8 +20,8 @@ def test_defaults_are_the_papers_values():
     assert (config.guidance.min_high, config.guidance.max_high) == (0.1, 0.4)
     assert config.train.synthetic_probability == 0.5 and config.prompts.num_prompts == 10
     assert (config.prompts.temperature, config.prompts.top_p) == (1.0, 1.0)
-    assert config.models.sd_model == "CompVis/stable-diffusion-v1-4" and config.models.profile == "real"
-    assert (config.generation.guidance_scale, config.generation.resolution, config.generation.steps) == (7.5, 512, 30)
+    assert config.generator.sd_model == "CompVis/stable-diffusion-v1-4" and config.models.profile == "real"
+    assert (config.generator.guidance_scale, config.generator.resolution, config.generator.steps) == (7.5, 512, 30)
     assert (config.train.epochs, config.train.batch_size, config.train.image_size) == (50, 32, 224)
     assert (config.train.probes["resnet50"]["lr"], config.train.probes["clip"]["lr"]) == (1e-4, 2e-4)
     assert method_of(config).name == "llm-ags"
@@ -35,7 +35,7 @@ def test_defaults_are_the_papers_values():
         ("data.shots=0", "data.shots"),
         ("data.dataset=mnist", "data.dataset"),
         ("train.synthetic_probability=-0.1", "train.synthetic_probability"),
-        ("generation.steps=0", "generation.steps"),
+        ("generator.steps=0", "generator.steps"),
         ("guidance.unknown=1", "guidance.unknown"),
         ("shots", "section.field=value"),
     ],

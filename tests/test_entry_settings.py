@@ -14,6 +14,7 @@ from dalda.chat import CHAT_BACKENDS
 from dalda.config import ConfigError, config_to_yaml
 from dalda.configure import build_config, load_config, rebuild
 from dalda.datasets import DATASETS
+from dalda.generators import GENERATORS
 from dalda.guidance import GUIDANCE
 from dalda.guidance.fixed import FIXED
 from dalda.metrics import FIDELITY_FEATURES, METRICS
@@ -165,7 +166,7 @@ def test_old_spellings_load_with_one_deprecation_warning(old, new, value, tmp_pa
 
 def test_every_registered_entrys_settings_have_descriptions_and_valid_defaults():
     """What the configuration reference is generated from: each setting documented, each default valid."""
-    for registry in (GUIDANCE, SCORERS, METRICS, FIDELITY_FEATURES, CHAT_BACKENDS, DATASETS):
+    for registry in (GUIDANCE, SCORERS, METRICS, FIDELITY_FEATURES, CHAT_BACKENDS, DATASETS, GENERATORS):
         for name in registry:
             model = registry.settings_model(name)
             model()  # the defaults validate

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dalda.config import DaldaConfig
 from dalda.configure import build_config
 from dalda.experiments.runner import config_conflicts, run_experiment
 from dalda.experiments.shared_artefacts import SharedStore
@@ -23,8 +22,7 @@ TINY_BASE = {
     "models": {"profile": "tiny"},
     "prompts": {"num_prompts": 2},
     "plan": {"images_per_real": 2},
-    "generation": {"resolution": 64, "steps": 2},
-    "generator": {"steps": 2},
+    "generator": {"resolution": 64, "steps": 2},
     "train": {"epochs": 1, "iterations_per_epoch": 3, "batch_size": 8, "image_size": 32},
     "evaluate": {"metrics": {"lpips": {"size": 64}}, "max_pairs": 10},
 }
@@ -246,12 +244,30 @@ def test_a_field_added_after_a_cell_ran_is_no_conflict_at_its_default(tmp_path):
     """A cell finished by an older dalda lacks newer fields in its config.yaml: at their defaults they match."""
     run = RunDir(tmp_path / "cell")
     run.root.mkdir()
-    recorded = DaldaConfig().model_dump(mode="json")
+    recorded = build_config().model_dump(mode="json")
     del recorded["train"]["real_only_reference"]
     run.config.write_text(yaml.safe_dump(recorded))
-    assert config_conflicts(DaldaConfig(), run) == []
-    changed = DaldaConfig.model_validate({"train": {"real_only_reference": False}})
+    assert config_conflicts(build_config(), run) == []
+    changed = build_config({"train": {"real_only_reference": False}})
     assert config_conflicts(changed, run) == ["train.real_only_reference"]
     recorded["train"]["epochs"] = 3
     run.config.write_text(yaml.safe_dump(recorded))
-    assert config_conflicts(DaldaConfig(), run) == ["train.epochs"]
+    assert config_conflicts(build_config(), run) == ["train.epochs"]
+    run.config.write_text("train: [unclosed\n")
+    assert config_conflicts(build_config(), run)[0].startswith("config.yaml unreadable: ")
+
+
+def test_a_cell_recorded_in_old_spellings_is_the_same_cell(tmp_path):
+    """Fields that moved (the generator's checkpoints and sampler) are read where they live now: no conflict."""
+    run = RunDir(tmp_path / "cell")
+    run.root.mkdir()
+    recorded = build_config({"generator": {"name": "da-fusion", "steps": 2, "ti_steps": 2}}).model_dump(mode="json")
+    generator = recorded["generator"]
+    recorded["models"].update(sd_model=generator.pop("sd_model"), vae=generator.pop("vae"))
+    recorded["generation"].update(resolution=generator.pop("resolution"), negative_prompt=None)
+    generator["da_fusion_strengths"] = generator.pop("strengths")
+    run.config.write_text(yaml.safe_dump(recorded))
+    assert config_conflicts(build_config({"generator": {"name": "da-fusion", "steps": 2, "ti_steps": 2}}), run) == []
+    assert config_conflicts(build_config({"generator": {"name": "da-fusion", "ti_steps": 2}}), run) == [
+        "generator.steps"
+    ]

@@ -1,5 +1,5 @@
-"""Adding a generator is one spec plus one ``GENERATORS.register`` call: a toy generator, defined and registered
-here, runs through the real plan and generate stages, with no other file edited."""
+"""Adding a generator is one spec plus one ``GENERATORS.register`` call: a toy generator with its own settings,
+defined and registered here, runs through the real plan and generate stages, with no other file edited."""
 
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from PIL import Image
+from pydantic import Field
 
 from dalda.artefacts import PlanRow
 from dalda.configure import build_config
@@ -17,6 +18,7 @@ from dalda.generation.stage import run_generate_stage
 from dalda.io import read_jsonl
 from dalda.pipeline import prepare_run
 from dalda.planning.stage import run_plan_stage
+from dalda.settings import EntrySettings
 
 
 def colour(seed: int, weight: float) -> tuple[int, int, int]:
@@ -44,11 +46,16 @@ class SolidColourEngine:
         return [Image.new("RGB", (self.size, self.size), colour(s, w)) for s, w in zip(seeds, weights)]
 
 
+class SolidColourSettings(EntrySettings):
+    size: int = Field(24, ge=1, description="Side of every (square) image, in pixels.")
+
+
 class SolidColourGenerator:
     name = "solid-colour"
     title = "Solid colour"
     uses_prompts = False
     uses_guidance = False
+    settings_model = SolidColourSettings
 
     def plan_rows(self, config, inputs: PlanInputs) -> list[PlanRow]:
         rows = []
@@ -64,7 +71,7 @@ class SolidColourGenerator:
         return rows
 
     def manifest_settings(self, config) -> dict:
-        return {"resolution": config.generation.resolution}
+        return {"size": SolidColourSettings.of(config.generator).size}
 
     def row_weight(self, row: PlanRow) -> float:
         return row.strength
@@ -79,7 +86,7 @@ class SolidColourGenerator:
         return Preparation("row count", ("rows",), lambda unit: marker.is_file(), make)
 
     def build(self, config, run, models) -> SolidColourEngine:
-        return SolidColourEngine(config.generation.resolution)
+        return SolidColourEngine(SolidColourSettings.of(config.generator).size)
 
 
 @pytest.fixture
@@ -96,8 +103,8 @@ def test_a_registered_toy_generator_runs_through_plan_and_generate(tmp_path, sol
             "data": {"dataset": "demo", "root": str(tmp_path / "demo"), "shots": 2},
             "models": {"profile": "tiny"},
             "plan": {"images_per_real": 2},
-            "generation": {"resolution": 16, "resize_to_source": False, "batch_size": 3},
-            "generator": {"name": "solid-colour"},
+            "generation": {"resize_to_source": False, "batch_size": 3},
+            "generator": {"name": "solid-colour", "size": 16},
         }
     )
     run = prepare_run(config)
@@ -112,8 +119,11 @@ def test_a_registered_toy_generator_runs_through_plan_and_generate(tmp_path, sol
     manifest = read_jsonl(run.manifest)
     assert [line["row_id"] for line in manifest] == [row.row_id for row in rows]
     for row, line in zip(rows, manifest):
-        assert line["generator"] == "solid-colour" and line["resolution"] == 16 and line["seed"] == row.seed
+        assert line["generator"] == "solid-colour" and line["size"] == 16 and line["seed"] == row.seed
         image = np.asarray(Image.open(run.synthetic / line["file_name"]))
         assert image.shape == (16, 16, 3) and (image == colour(row.seed, row.strength)).all()
 
     assert run_generate_stage(config, run).generated == 0  # resumes: every row already done
+    assert build_config({"generator": {"name": "solid-colour"}}).generator.size == 24  # the generator's default
+    bigger = build_config(config.model_dump(mode="json"), ["generator.size=20"])
+    assert run_generate_stage(bigger, run).generated == len(rows)  # a changed setting regenerates its images

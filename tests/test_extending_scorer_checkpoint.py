@@ -33,7 +33,8 @@ def _values(tmp_path: Path, **sections: dict) -> dict:
         "prompts": {"source": "base"},
         "guidance": {"strategy": "fixed", "fixed_scale": 0.5},
         "plan": {"images_per_real": 2},
-        "generation": {"steps": 2, "batch_size": 4, "resolution": 32},
+        "generation": {"batch_size": 4},
+        "generator": {"steps": 2, "resolution": 32},
         **sections,
     }
 

@@ -26,7 +26,8 @@ def _config(tmp_path, **filter_values):
             "prompts": {"source": "base"},
             "guidance": {"strategy": "fixed", "fixed_scale": 0.5},
             "plan": {"images_per_real": 2},
-            "generation": {"steps": 2, "batch_size": 4, "resolution": 32},
+            "generation": {"batch_size": 4},
+            "generator": {"steps": 2, "resolution": 32},
             "filter": {"enabled": True, **filter_values},
         }
     )

@@ -15,13 +15,14 @@ from PIL import Image
 
 from dalda.config import GenerationConfig, ModelsConfig
 from dalda.generators.ip_adapter_engine import GenerationEngine
-from dalda.generators.sd_checkpoints import sd_checkpoints
+from dalda.generators.settings import IP_ADAPTER_NEGATIVE_PROMPT, IPAdapterSettings
 from dalda.models.sd import load_sd_ip_adapter_pipeline
 from dalda.models.unet_sharing import unet_without_ip_adapter
 
 ATOL = 1e-4
 MODELS = ModelsConfig(profile="tiny", device="cpu")
-SETTINGS = GenerationConfig(resolution=32, steps=2, batch_size=4)
+SETTINGS = IPAdapterSettings(resolution=32, steps=2, negative_prompt="")  # the stock calls pass none
+CHECKPOINTS = SETTINGS.checkpoints()
 PROMPTS = ["a photo of a cat", "a dog on the grass", "a red car at night", "a photo of a cat"]
 SCALES = [0.0, 0.35, 0.8, 1.0]
 SEEDS = [11, 12, 13, 14]
@@ -36,13 +37,13 @@ def _references(count: int, offset: int = 0) -> list[Image.Image]:
 
 @pytest.fixture(scope="module")
 def engine() -> GenerationEngine:
-    return GenerationEngine(load_sd_ip_adapter_pipeline(MODELS, sd_checkpoints(MODELS)), SETTINGS)
+    return GenerationEngine(load_sd_ip_adapter_pipeline(MODELS, CHECKPOINTS), SETTINGS)
 
 
 @pytest.fixture(scope="module")
 def stock() -> StableDiffusionPipeline:
     """The untouched pipeline (same deterministic tiny weights as the engine's): the authors' way."""
-    return load_sd_ip_adapter_pipeline(MODELS, sd_checkpoints(MODELS))
+    return load_sd_ip_adapter_pipeline(MODELS, CHECKPOINTS)
 
 
 def _stock_one(pipe: StableDiffusionPipeline, prompt: str, scale: float, seed: int, image: Image.Image, guidance=7.5):
@@ -141,10 +142,9 @@ def test_generate_rejects_mismatched_rows(engine) -> None:
 def test_memory_options_do_not_change_images(engine) -> None:
     """Attention slicing, VAE slicing/tiling and channels_last trade speed for memory, never pixels."""
     lean = GenerationEngine(
-        load_sd_ip_adapter_pipeline(MODELS, sd_checkpoints(MODELS)),
-        SETTINGS.model_copy(
-            update={"attention_slicing": True, "vae_slicing": True, "vae_tiling": True, "channels_last": True}
-        ),
+        load_sd_ip_adapter_pipeline(MODELS, CHECKPOINTS),
+        SETTINGS,
+        GenerationConfig(attention_slicing=True, vae_slicing=True, vae_tiling=True, channels_last=True),
     )
     references = _references(2)
     args = (PROMPTS[1:3], SCALES[1:3], SEEDS[1:3])
@@ -154,8 +154,6 @@ def test_memory_options_do_not_change_images(engine) -> None:
 
 
 def test_the_negative_prompt_reaches_the_pipeline_as_in_a_stock_call(engine, stock) -> None:
-    from dalda.generators.ip_adapter import IP_ADAPTER_NEGATIVE_PROMPT
-
     negative = GenerationEngine(engine.pipe, SETTINGS.model_copy(update={"negative_prompt": IP_ADAPTER_NEGATIVE_PROMPT}))
     images = _references(2, offset=9)
     batched = negative.generate(PROMPTS[:2], [0.5, 0.3], SEEDS[:2], negative.encode_references(images), output_type="np")

@@ -22,7 +22,7 @@ from dalda.generation.preparation import failure_marker, prepare_shared
 from dalda.generation.stage import run_generate_stage
 from dalda.generators import Preparation
 from dalda.generators import class_tokens as token_store
-from dalda.generators import da_fusion
+from dalda.models import sd as sd_models
 from dalda.io import read_jsonl
 from dalda.pipeline import prepare_run
 from dalda.planning.stage import run_plan_stage
@@ -108,8 +108,9 @@ def _da_fusion_config(out_dir) -> object:
             "plan": {"images_per_real": 1},
             "prompts": {"source": "base"},
             "guidance": {"strategy": "random"},
-            "generation": {"resolution": 32, "steps": 2},
-            "generator": {"name": "da-fusion", "steps": 2, "ti_steps": 2, "ti_batch_size": 1, "ti_resolution": 32},
+            "generator": {
+                "name": "da-fusion", "resolution": 32, "steps": 2, "ti_steps": 2, "ti_batch_size": 1, "ti_resolution": 32
+            },
         }
     )
 
@@ -147,13 +148,13 @@ def test_two_ranks_learn_each_class_token_once_with_no_barrier_meanwhile_and_mat
     # real ranks are processes with their own torch RNG; threads share one, which the tiny models' seeded build
     # uses, so two threads build their pipelines one at a time
     build_lock = threading.Lock()
-    real_load = da_fusion.load_img2img_pipeline
+    real_load = sd_models.load_img2img_pipeline
 
     def load_one_at_a_time(models, checkpoints):
         with build_lock:
             return real_load(models, checkpoints)
 
-    monkeypatch.setattr(da_fusion, "load_img2img_pipeline", load_one_at_a_time)
+    monkeypatch.setattr(sd_models, "load_img2img_pipeline", load_one_at_a_time)  # da_fusion imports it on use
     monkeypatch.setattr("dalda.generation.preparation.POLL_S", 0.05)
 
     # one process: the reference

@@ -34,8 +34,8 @@ CLASSES = ["red square", "blue/circle"]
 TINY_GENERATION = [
     "models.profile=tiny",
     "models.device=cpu",
-    "generation.resolution=32",
-    "generation.steps=2",
+    "generator.resolution=32",
+    "generator.steps=2",
     "generation.batch_size=3",
 ]
 
@@ -184,7 +184,7 @@ def test_changed_settings_regenerate_and_unreadable_sources_fail(tmp_path: Path,
     source = PlanRow.read_all(run)[0].source_path
     Path(source).write_bytes(b"not an image")
     caplog.set_level(logging.INFO, logger="dalda.generation")
-    summary = run_generate_stage(load_config(run.config, ["generation.scheduler=dpm-solver++"]), run)
+    summary = run_generate_stage(load_config(run.config, ["generator.scheduler=dpm-solver++"]), run)
     assert summary.done_before == 0
     assert [failure.row_id for failure in summary.failed] == [0, 1]
     assert source in summary.failed[0].error

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from dalda.config import ConfigError, config_to_yaml, parse_config
-from dalda.configure import build_config, load_config
+from dalda.configure import build_config, load_config, rebuild
 from dalda.generators import GENERATORS
 from dalda.pipeline import prepare_run
 from dalda.planning.stage import run_plan_stage
@@ -44,16 +44,18 @@ def test_an_unknown_generator_fails_up_front_and_in_the_plan_stage_naming_the_ch
         run_plan_stage(config, prepare_run(config))
 
 
-def test_da_fusion_records_its_textual_inversion_settings_and_the_others_keep_their_keys(tiny_config):
+def test_each_generator_records_its_own_settings_under_the_keys_earlier_runs_recorded(tiny_config):
     ip_adapter = GENERATORS.get("ip-adapter").manifest_settings(tiny_config)
     assert set(ip_adapter) == {
         "models_profile", "sd_model", "vae", "ip_adapter", "image_encoder", "scheduler", "steps",
         "guidance_scale", "resolution", "resize_to_source", "revisions", "negative_prompt",
     }
-    baseline = GENERATORS.get("real-guidance").manifest_settings(tiny_config)
-    assert set(baseline) == set(ip_adapter)  # the baselines differ in their sampler and negative prompt only
-    assert {key for key in ip_adapter if baseline[key] != ip_adapter[key]} == {"scheduler", "steps", "negative_prompt"}
+    real_guidance = rebuild(tiny_config, {"generator": {"name": "real-guidance"}})
+    baseline = GENERATORS.get("real-guidance").manifest_settings(real_guidance)
+    assert set(baseline) == set(ip_adapter) - {"ip_adapter", "image_encoder"}  # it loads no IP-Adapter
+    assert {key for key in baseline if baseline[key] != ip_adapter[key]} == {"scheduler", "steps", "negative_prompt"}
+    fusion_config = rebuild(tiny_config, {"generator": {"name": "da-fusion"}})
     fusion = GENERATORS.get("da-fusion")
-    assert fusion.manifest_settings(tiny_config).items() >= baseline.items()
-    longer = tiny_config.model_copy(update={"generator": tiny_config.generator.model_copy(update={"ti_steps": 3})})
-    assert fusion.manifest_settings(longer)["ti_steps"] == 3 != fusion.manifest_settings(tiny_config)["ti_steps"]
+    assert fusion.manifest_settings(fusion_config).items() >= baseline.items()
+    longer = rebuild(fusion_config, {"generator": {"ti_steps": 3}})
+    assert fusion.manifest_settings(longer)["ti_steps"] == 3 != fusion.manifest_settings(fusion_config)["ti_steps"]

@@ -17,9 +17,9 @@ from PIL import Image
 
 from dalda.config import GenerationConfig, ModelsConfig, config_to_yaml
 from dalda.configure import build_config, load_config
-from dalda.generators import GENERATORS
+from dalda.generators import GENERATORS, generator_settings
 from dalda.generators.ip_adapter_engine import GenerationEngine
-from dalda.generators.sd_checkpoints import sd_checkpoints
+from dalda.generators.settings import IPAdapterSettings
 from dalda.generators.sdxl_engine import SDXLGenerationEngine
 from dalda.io import read_jsonl
 from dalda.models import ModelLoadError
@@ -29,8 +29,8 @@ from dalda.pipeline import run_pipeline
 
 ATOL = 1e-4
 MODELS = ModelsConfig(profile="tiny", device="cpu")
-CHECKPOINTS = sd_checkpoints(MODELS)
-SETTINGS = GenerationConfig(resolution=32, steps=2, batch_size=3)
+SETTINGS = IPAdapterSettings(resolution=32, steps=2, negative_prompt="")  # the stock calls below pass none
+CHECKPOINTS = SETTINGS.checkpoints()
 PROMPTS = ["a photo of a cat", "a dog on the grass", "a red car at night"]
 SCALES = [0.0, 0.5, 1.0]
 SEEDS = [21, 22, 23]
@@ -107,8 +107,9 @@ def test_cpu_offload_needs_cuda() -> None:
     if torch.cuda.is_available():
         pytest.skip("checks the CPU-only error")
     with pytest.raises(ValueError, match="generation.cpu_offload=model needs a CUDA device"):
-        offload = SETTINGS.model_copy(update={"cpu_offload": "model"})
-        SDXLGenerationEngine(load_sdxl_ip_adapter_pipeline(MODELS, CHECKPOINTS), offload)
+        SDXLGenerationEngine(
+            load_sdxl_ip_adapter_pipeline(MODELS, CHECKPOINTS), SETTINGS, GenerationConfig(cpu_offload="model")
+        )
 
 
 def test_plus_refuses_a_plain_adapter_file() -> None:
@@ -117,7 +118,7 @@ def test_plus_refuses_a_plain_adapter_file() -> None:
     from dalda.models.ip_adapter import expect_projection
 
     plain = load_sd_ip_adapter_pipeline(MODELS, CHECKPOINTS)
-    with pytest.raises(ModelLoadError, match="models.ip_adapter_weight='ip-adapter_sd15.bin' holds a ImageProjection"):
+    with pytest.raises(ModelLoadError, match="generator.ip_adapter_weight='ip-adapter_sd15.bin' holds a ImageProjection"):
         expect_projection(plain, IPAdapterPlusImageProjection, CHECKPOINTS, "a plus one")
 
 
@@ -125,33 +126,35 @@ def test_plus_refuses_a_plain_adapter_file() -> None:
 
 
 def test_each_generator_brings_its_checkpoints_and_resolution_unless_the_config_sets_them(tmp_path) -> None:
-    plus = build_config(overrides=["generator.name=ip-adapter-plus"])
-    assert (plus.models.sd_model, plus.models.ip_adapter_subfolder, plus.models.ip_adapter_weight) == (
+    plus = build_config(overrides=["generator.name=ip-adapter-plus"]).generator
+    assert (plus.sd_model, plus.ip_adapter_subfolder, plus.ip_adapter_weight) == (
         "stable-diffusion-v1-5/stable-diffusion-v1-5", "models", "ip-adapter-plus_sd15.safetensors"
     )
-    assert plus.generation.resolution == 512 and plus.models.image_encoder_subfolder == "models/image_encoder"
+    assert plus.resolution == 512 and plus.image_encoder_subfolder == "models/image_encoder"
+    assert plus.vae == "stabilityai/sd-vae-ft-mse" and (plus.scheduler, plus.steps) == ("ddim", 30)
     xl = build_config(overrides=["generator.name=sdxl-ip-adapter"])
-    assert (xl.models.sd_model, xl.models.vae, xl.models.ip_adapter_subfolder, xl.models.ip_adapter_weight) == (
-        "stabilityai/stable-diffusion-xl-base-1.0", None, "sdxl_models", "ip-adapter_sdxl_vit-h.safetensors"
+    assert (xl.generator.sd_model, xl.generator.vae, xl.generator.ip_adapter_subfolder) == (
+        "stabilityai/stable-diffusion-xl-base-1.0", None, "sdxl_models"
     )
-    assert xl.generation.resolution == 1024 and xl.models.image_encoder_subfolder == "models/image_encoder"
-    plain = build_config()
-    assert (plain.models.sd_model, plain.generation.resolution) == ("CompVis/stable-diffusion-v1-4", 512)
+    assert xl.generator.ip_adapter_weight == "ip-adapter_sdxl_vit-h.safetensors"
+    assert xl.generator.resolution == 1024 and xl.generator.image_encoder_subfolder == "models/image_encoder"
+    plain = build_config().generator
+    assert (plain.sd_model, plain.resolution) == ("CompVis/stable-diffusion-v1-4", 512)
 
     chosen = build_config(
         overrides=[
-            "generator.name=sdxl-ip-adapter", "generation.resolution=768", "models.vae=madebyollin/sdxl-vae-fp16-fix"
+            "generator.name=sdxl-ip-adapter", "generator.resolution=768", "generator.vae=madebyollin/sdxl-vae-fp16-fix"
         ]
-    )
-    assert (chosen.generation.resolution, chosen.models.vae) == (768, "madebyollin/sdxl-vae-fp16-fix")
-    assert chosen.models.sd_model == "stabilityai/stable-diffusion-xl-base-1.0"
+    ).generator
+    assert (chosen.resolution, chosen.vae) == (768, "madebyollin/sdxl-vae-fp16-fix")
+    assert chosen.sd_model == "stabilityai/stable-diffusion-xl-base-1.0"
 
     # a run directory's config.yaml keeps the resolved values when it is read back
     path = tmp_path / "config.yaml"
     path.write_text(config_to_yaml(xl))
     again = load_config(path)
-    assert again.generation.resolution == 1024 and again.models.ip_adapter_subfolder == "sdxl_models"
-    assert yaml.safe_load(path.read_text())["generation"]["resolution"] == 1024
+    assert again.generator.resolution == 1024 and again.generator.ip_adapter_subfolder == "sdxl_models"
+    assert yaml.safe_load(path.read_text())["generator"]["resolution"] == 1024
 
 
 def test_manifest_settings_name_the_adapter_and_sdxl_size_conditioning() -> None:
@@ -179,8 +182,8 @@ def _stage_config(tmp_path, name: str):
             "models": {"profile": "tiny", "device": "cpu"},
             "plan": {"images_per_real": 2},
             "prompts": {"num_prompts": 2},
-            "generation": {"resolution": 32, "steps": 2, "batch_size": 3},
-            "generator": {"name": name},
+            "generation": {"batch_size": 3},
+            "generator": {"name": name, "resolution": 32, "steps": 2},
         }
     )
 
@@ -250,8 +253,8 @@ def test_loading_by_published_ids_from_tiny_checkpoints_in_the_published_layouts
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
     for name, (load, _) in KINDS.items():
         # nothing but the generator and offline: every id, subfolder and file name is the generator's default
-        models = build_config({"generator": {"name": name}, "models": {"offline": True, "device": "cpu"}}).models
-        loaded, tiny = load(models, sd_checkpoints(models)), load(MODELS, CHECKPOINTS)
+        config = build_config({"generator": {"name": name}, "models": {"offline": True, "device": "cpu"}})
+        loaded, tiny = load(config.models, generator_settings(config).checkpoints()), load(MODELS, CHECKPOINTS)
         for part in ("unet", "vae", "text_encoder", "image_encoder"):
             ours, theirs = getattr(loaded, part).state_dict(), getattr(tiny, part).state_dict()
             assert ours.keys() == theirs.keys(), (name, part)

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from dalda.config import ModelsConfig
-from dalda.generators.sd_checkpoints import sd_checkpoints
+from dalda.generators.settings import IPAdapterSettings
 from dalda.models import (
     img2img_pipeline_from,
     load_clip,
@@ -24,6 +24,7 @@ from dalda.models.tokenizer import CONTEXT_LENGTH, build_byte_level_tokenizer
 from tiny_checkpoints import write_tiny_checkpoints
 
 TINY = ModelsConfig(profile="tiny", device="cpu")
+CHECKPOINTS = IPAdapterSettings().checkpoints()  # the ip-adapter generator's defaults (unread by the tiny profile)
 
 
 def _image(seed: int, size: tuple[int, int] = (48, 40), mode: str = "RGB") -> Image.Image:
@@ -51,7 +52,7 @@ def _same_weights(first: torch.nn.Module, second: torch.nn.Module) -> bool:
 
 @pytest.fixture(scope="module")
 def pipe():
-    return load_sd_ip_adapter_pipeline(TINY, sd_checkpoints(TINY))
+    return load_sd_ip_adapter_pipeline(TINY, CHECKPOINTS)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,9 @@ def clip():
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    return write_tiny_checkpoints(tmp_path_factory.mktemp("checkpoints")).model_copy(update={"offline": True})
+    """(models config, generator settings) naming tiny checkpoints in the published layouts, offline."""
+    models, settings = write_tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+    return models.model_copy(update={"offline": True}), settings
 
 
 # --------------------------------------------------------------------------------------------- device, dtype
@@ -184,7 +187,7 @@ def test_tiny_builds_are_deterministic_and_leave_global_rng_alone(pipe, clip):
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    again = load_sd_ip_adapter_pipeline(TINY, sd_checkpoints(TINY))
+    again = load_sd_ip_adapter_pipeline(TINY, CHECKPOINTS)
     assert torch.equal(torch.rand(3), expected)
     for name in ("unet", "vae", "text_encoder", "image_encoder"):
         assert _same_weights(getattr(pipe, name), getattr(again, name)), name
@@ -211,7 +214,7 @@ def test_img2img_reuses_base_components_and_leaves_base_working(pipe):
 
 
 def test_img2img_without_base_builds_its_own():
-    img2img = load_img2img_pipeline(TINY, sd_checkpoints(TINY))
+    img2img = load_img2img_pipeline(TINY, CHECKPOINTS)
     assert img2img.unet.encoder_hid_proj is None
     out = img2img("a cat", image=_image(7, (64, 64)), strength=0.75, num_inference_steps=2).images[0]
     assert out.size == (64, 64)
@@ -236,41 +239,43 @@ def test_tiny_backbone_and_lpips_run():
 
 
 def test_real_profile_loads_local_folders_like_the_published_layout(checkpoints, pipe, clip):
-    loaded = load_sd_ip_adapter_pipeline(checkpoints, sd_checkpoints(checkpoints))
+    models, settings = checkpoints
+    loaded = load_sd_ip_adapter_pipeline(models, settings.checkpoints())
     for name in ("unet", "vae", "text_encoder", "image_encoder"):
         assert _same_weights(getattr(loaded, name), getattr(pipe, name)), name
     np.testing.assert_allclose(_generate(loaded, 0.5), _generate(pipe, 0.5), atol=1e-5)
-    real_clip = load_clip(checkpoints)
+    real_clip = load_clip(models)
     texts = ["a photo of a cat", "Ünïcödé!"]
     torch.testing.assert_close(real_clip.encode_texts(texts), clip.encode_texts(texts))
     torch.testing.assert_close(real_clip.encode_images([_image(8)]), clip.encode_images([_image(8)]))
-    own_vae = checkpoints.model_copy(update={"vae": None})
-    sd_vae = load_img2img_pipeline(own_vae, sd_checkpoints(own_vae))
+    sd_vae = load_img2img_pipeline(models, settings.model_copy(update={"vae": None}).checkpoints())
     assert _same_weights(sd_vae.vae, pipe.vae)
 
 
 def test_real_profile_reads_safetensors_ip_adapter(tmp_path, pipe):
-    cfg = write_tiny_checkpoints(tmp_path, ip_adapter_format="safetensors").model_copy(update={"offline": True})
-    assert _same_weights(load_sd_ip_adapter_pipeline(cfg, sd_checkpoints(cfg)).unet, pipe.unet)
+    models, settings = write_tiny_checkpoints(tmp_path, ip_adapter_format="safetensors")
+    loaded = load_sd_ip_adapter_pipeline(models.model_copy(update={"offline": True}), settings.checkpoints())
+    assert _same_weights(loaded.unet, pipe.unet)
 
 
 @pytest.mark.parametrize(
     ("update", "field"),
     [
-        ({"sd_model": "/no/such/folder/sd"}, "models.sd_model"),
-        ({"vae": "./no-such-vae"}, "models.vae"),
+        ({"sd_model": "/no/such/folder/sd"}, "generator.sd_model"),
+        ({"vae": "./no-such-vae"}, "generator.vae"),
         ({"clip_model": "dalda-tests/not-a-model"}, "models.clip_model"),
-        ({"ip_adapter_weight": "missing.bin"}, "models.ip_adapter_repo"),
-        ({"image_encoder_subfolder": "models/nothing"}, "models.ip_adapter_repo"),
+        ({"ip_adapter_weight": "missing.bin"}, "generator.ip_adapter_repo"),
+        ({"image_encoder_subfolder": "models/nothing"}, "generator.ip_adapter_repo"),
     ],
 )
 def test_missing_checkpoints_give_a_clear_error(checkpoints, update, field):
-    cfg = checkpoints.model_copy(update=update)
+    """The generator's checkpoints are its own settings (``generator.*``); CLIP is shared (``models.*``)."""
+    models, settings = checkpoints
     with pytest.raises(ModelLoadError) as caught:
         if field == "models.clip_model":
-            load_clip(cfg)
+            load_clip(models.model_copy(update=update))
         else:
-            load_sd_ip_adapter_pipeline(cfg, sd_checkpoints(cfg))
+            load_sd_ip_adapter_pipeline(models, settings.model_copy(update=update).checkpoints())
     message = str(caught.value)
     assert field in message and "models.profile=tiny" in message and "local folder" in message
 
@@ -312,7 +317,7 @@ def test_full_random_has_the_published_architectures():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_auto_profile_runs_half_precision_on_cuda():
     cfg = ModelsConfig(profile="tiny")
-    gpu_pipe = load_sd_ip_adapter_pipeline(cfg, sd_checkpoints(cfg))
+    gpu_pipe = load_sd_ip_adapter_pipeline(cfg, CHECKPOINTS)
     assert gpu_pipe.unet.device.type == "cuda" and gpu_pipe.unet.dtype == torch.float16
     assert np.isfinite(_generate(gpu_pipe, 0.5)).all()
     embeds = load_clip(cfg).encode_images([_image(9)])

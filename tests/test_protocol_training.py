@@ -12,7 +12,7 @@ from dalda.config import config_to_yaml
 from dalda.evaluation.stage import run_evaluate_stage
 from dalda.probes import PROBES
 from dalda.probes.accuracy import accuracy_report, best_epoch
-from dalda.probes.transforms import FlipRotate
+from dalda.probes.augment import DeviceFlipRotate
 from dalda.report.stage import build_report
 from dalda.training.classifier import train_classifier
 from dalda.training.stage import run_train_stage
@@ -93,17 +93,16 @@ def test_raw_clip_head_gives_raw_feature_logits(tmp_path):
 
 
 def test_flip_rotate_draws_fresh_views_repeatably(tmp_path):
-    from PIL import Image
-
     config = tiny_run_config(tmp_path, train={"protocol": "authors"})
     encoder = PROBES.get("resnet50").load_backbone(config, 0)
-    image = Image.new("RGB", (40, 30))
-    image.paste((255, 0, 0), (0, 0, 10, 30))
-    first, second = FlipRotate(encoder.transform, 3), FlipRotate(encoder.transform, 3)
-    views = [first(image) for _ in range(6)]
-    assert all(view.shape == (3, 32, 32) for view in views)
-    assert any(not torch.equal(views[0], view) for view in views[1:])
-    assert all(torch.equal(view, second(image)) for view in views)
+    image = torch.zeros(1, 3, 32, 32, dtype=torch.uint8)
+    image[:, 0, :, :10] = 255  # a red band on the left: flips and rotations move it
+    first, second = (DeviceFlipRotate(encoder.transform, 3, torch.device("cpu")) for _ in range(2))
+    views = [first(image.expand(3, -1, -1, -1)) for _ in range(2)]
+    assert all(view.shape == (3, 3, 32, 32) for view in views)
+    flat = torch.cat(views)
+    assert any(not torch.equal(flat[0], view) for view in flat[1:])  # every draw has its own flip and angle
+    assert all(torch.equal(view, second(image.expand(3, -1, -1, -1))) for view in views)  # same seed, same draws
 
 
 def test_authors_results_keep_every_epoch_the_best_and_the_final(tmp_path):

@@ -360,7 +360,7 @@ def test_header_says_how_runs_were_made_and_random_models_get_a_banner(tmp_path)
     page = run_report_stage(build_config({"out_dir": str(real.root)}), real).read_text()
     assert "How the runs were made" in page and "class='banner'" not in page
     config = build_config({"out_dir": str(real.root)})
-    for text in (config.models.sd_model, f"{config.generation.steps} steps", f"{config.generation.resolution} px",
+    for text in (config.generator.sd_model, f"{config.generator.steps} steps", f"{config.generator.resolution} px",
                  f"llm via {config.prompts.backend}", "demo, 1-shot trial 0"):
         assert text in page, text
 

@@ -84,7 +84,7 @@ def test_a_filtered_run_run_again_regenerates_nothing(tmp_path, dalda_log):
         train={"classifiers": ["clip"]},
         data={"shots": 1},
         plan={"images_per_real": 2},
-        generation={"steps": 2, "resolution": 32},
+        generator={"steps": 2, "resolution": 32},
         filter={"enabled": True, "min_score": 0.2},
     )
     command = ["run", "-c", str(_write_config(config, tmp_path / "config.yaml")), "-o", str(config.out_dir)]
@@ -257,10 +257,9 @@ def test_real_guidance_with_an_llm_backend_and_no_key_never_asks_for_prompts_or_
         tmp_path,
         train={"classifiers": ["clip"]},
         data={"shots": 1},
-        generator={"name": "real-guidance", "steps": 2},
+        generator={"name": "real-guidance", "steps": 2, "resolution": 32},
         prompts={"source": "llm", "backend": "openai", "api_key_env": "DALDA_TEST_NO_SUCH_KEY"},
         plan={"images_per_real": 1},
-        generation={"resolution": 32},
     )
     path = _write_config(config, tmp_path / "config.yaml")
     out = ["-c", str(path), "-o", str(config.out_dir)]

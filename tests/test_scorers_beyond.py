@@ -25,7 +25,7 @@ from dalda.pipeline import prepare_run
 from dalda.planning.stage import run_plan_stage
 from dalda.guidance import SamplingContext, bind
 from dalda.scorers import SCORERS, SiglipSettings, VqaSettings
-from dalda.scorers.vqa import vqa_question
+from dalda.scorers.vqa_forward import vqa_question
 from dalda.scoring.stage import run_score_stage
 
 CLASSES = ["cat", "sunflower", "golden retriever"]

@@ -6,9 +6,9 @@ import torch
 from dalda.generators import class_tokens as token_store
 from dalda.generators.textual_inversion import LearnedToken, placeholder_token
 from dalda.generators.class_tokens import ensure_class_tokens
-from dalda.configure import build_config
+from dalda.configure import build_config, rebuild
 from dalda.data.stage import run_data_stage
-from dalda.generators.sd_checkpoints import sd_checkpoints
+from dalda.generators.da_fusion import DAFusionSettings
 from dalda.models.sd import load_img2img_pipeline
 from dalda.pipeline import prepare_run
 
@@ -27,14 +27,22 @@ def setup(tmp_path):
     return config, run, run_data_stage(config, run)
 
 
+def _pipe(config):
+    return load_img2img_pipeline(config.models, DAFusionSettings.of(config.generator).checkpoints())
+
+
+def _ensure(pipe, config, split, run):
+    return ensure_class_tokens(pipe, config, DAFusionSettings.of(config.generator), split, run)
+
+
 def test_only_new_tokens_train_and_tokens_are_reused(setup, monkeypatch):
     config, run, split = setup
-    pipe = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
+    pipe = _pipe(config)
     vocabulary = len(pipe.tokenizer)
     before = pipe.text_encoder.get_input_embeddings().weight.detach().clone()
     unet_before = {k: v.clone() for k, v in pipe.unet.state_dict().items()}
 
-    tokens = ensure_class_tokens(pipe, config, split, run)
+    tokens = _ensure(pipe, config, split, run)
 
     assert tokens == {name: placeholder_token(name) for name in split.classes}
     after = pipe.text_encoder.get_input_embeddings().weight.detach()
@@ -50,21 +58,21 @@ def test_only_new_tokens_train_and_tokens_are_reused(setup, monkeypatch):
 
     # a second pipeline reuses the saved tokens without training, and gets the same vectors
     monkeypatch.setattr(token_store, "learn_class_token", lambda *a, **k: pytest.fail("retrained a saved token"))
-    second = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
-    ensure_class_tokens(second, config, split, run)
+    second = _pipe(config)
+    _ensure(second, config, split, run)
     second_rows = second.text_encoder.get_input_embeddings().weight[new_ids]
     assert torch.equal(second_rows, after[new_ids])
 
 
 def test_learning_moves_the_token_away_from_its_initialisation(setup):
     config, run, split = setup
-    untrained = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
+    untrained = _pipe(config)
     from dalda.generators.textual_inversion import add_placeholder_tokens
 
     add_placeholder_tokens(untrained.tokenizer, untrained.text_encoder, split.classes, config.generator.ti_init_word)
     initial = untrained.text_encoder.get_input_embeddings().weight[-len(split.classes):].detach().clone()
-    pipe = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
-    ensure_class_tokens(pipe, config, split, run)
+    pipe = _pipe(config)
+    _ensure(pipe, config, split, run)
     learned = pipe.text_encoder.get_input_embeddings().weight[-len(split.classes):].detach()
     assert not torch.allclose(learned, initial)
     assert torch.isfinite(learned).all()
@@ -82,17 +90,17 @@ def test_tokens_start_from_the_word_the_by_default_as_in_the_da_fusion_code_base
         return LearnedToken(class_name, placeholder_token(class_name), start, 0.0)
 
     monkeypatch.setattr(token_store, "learn_class_token", record_start)
-    pipe = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
-    ensure_class_tokens(pipe, config, split, run)
+    pipe = _pipe(config)
+    _ensure(pipe, config, split, run)
     weights = pipe.text_encoder.get_input_embeddings().weight
     the = weights[pipe.tokenizer("the", add_special_tokens=False).input_ids].mean(dim=0)
     assert set(starts) == set(split.classes)
     assert all(torch.equal(start, the) for start in starts.values())
 
     # generator.ti_init_word=null: the class name's own tokens, and the tokens are relearned (new fingerprint)
-    by_name = config.model_copy(update={"generator": config.generator.model_copy(update={"ti_init_word": None})})
+    by_name = rebuild(config, {"generator": {"ti_init_word": None}})
     starts.clear()
-    ensure_class_tokens(load_img2img_pipeline(config.models, sd_checkpoints(config.models)), by_name, split, run)
+    _ensure(_pipe(config), by_name, split, run)
     circle = weights[pipe.tokenizer("circle", add_special_tokens=False).input_ids].mean(dim=0)
     assert torch.equal(starts["circle"], circle) and not torch.equal(circle, the)
 
@@ -104,7 +112,7 @@ def test_class_names_that_slug_alike_or_are_long_get_their_own_token_and_file(se
     assert len(set(tokens)) == len(names) and tokens[-1] == "<dalda-tabby>"
     paths = [token_store._token_path(run, name) for name in names]
     assert len(set(paths)) == len(names) and max(len(path.name) for path in paths) < 100
-    pipe = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
+    pipe = _pipe(config)
     from dalda.generators.textual_inversion import add_placeholder_tokens
 
     ids = add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, names)
@@ -122,8 +130,9 @@ def test_the_same_seed_learns_the_same_token(setup):
     images = [Image.open(record.path).convert("RGB") for record in split.train if record.label == 0]
     learned = []
     for _ in range(2):
-        pipe = load_img2img_pipeline(config.models, sd_checkpoints(config.models))
+        pipe = _pipe(config)
         add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes[:1])
         torch.manual_seed(len(learned))  # the global RNG differs between the two runs; the result must not
-        learned.append(learn_class_token(pipe, split.classes[0], images, config.generator, seed=7).embedding)
+        settings = DAFusionSettings.of(config.generator)
+        learned.append(learn_class_token(pipe, split.classes[0], images, settings, seed=7).embedding)
     assert torch.equal(learned[0], learned[1])

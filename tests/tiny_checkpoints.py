@@ -13,6 +13,7 @@ from diffusers import StableDiffusionPipeline
 from safetensors.torch import save_file
 
 from dalda.config import ModelsConfig
+from dalda.generators.settings import IPAdapterSettings
 from dalda.models.clip import build_clip
 from dalda.models.ip_adapter import build_image_encoder, build_ip_adapter_state_dict
 from dalda.models.schedulers import ddim_scheduler
@@ -21,8 +22,9 @@ from dalda.models.sd import build_sd_parts
 TINY = "tiny"
 
 
-def write_tiny_checkpoints(root: Path, ip_adapter_format: str = "bin") -> ModelsConfig:
-    """Save tiny models laid out like the published checkpoints; return a ``real`` config pointing at them.
+def write_tiny_checkpoints(root: Path, ip_adapter_format: str = "bin") -> tuple[ModelsConfig, IPAdapterSettings]:
+    """Save tiny models laid out like the published checkpoints; return a ``real`` models config (its CLIP
+    pointing at them) and the ip-adapter generator's settings naming them.
 
     ``root/sd`` is a Stable Diffusion folder (unet, vae, text_encoder, tokenizer, scheduler), ``root/vae`` a
     VAE folder, ``root/ip-adapter`` mirrors h94/IP-Adapter (``models/ip-adapter_sd15.{bin,safetensors}`` and
@@ -53,17 +55,15 @@ def write_tiny_checkpoints(root: Path, ip_adapter_format: str = "bin") -> Models
     for part in (model, tokenizer, processor):
         part.save_pretrained(root / "clip")
 
-    return ModelsConfig(
-        profile="real",
+    settings = IPAdapterSettings(
         sd_model=str(root / "sd"),
         vae=str(root / "vae"),
         ip_adapter_repo=str(root / "ip-adapter"),
         ip_adapter_subfolder="models",
         ip_adapter_weight=weight_name,
         image_encoder_subfolder="models/image_encoder",
-        clip_model=str(root / "clip"),
-        device="cpu",
     )
+    return ModelsConfig(profile="real", clip_model=str(root / "clip"), device="cpu"), settings
 
 
 def write_tiny_siglip(folder: Path) -> Path:

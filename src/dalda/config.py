@@ -108,24 +108,17 @@ class DataConfig(_ChoiceSection):
 
 
 class ModelsConfig(_Section):
-    """Which checkpoints to use.
+    """What every model of a run shares: the profile, the device, the precision, where checkpoints come from.
 
-    ``real`` loads the published checkpoints named below (or local folders with the same layout); ``tiny``
-    builds small random models offline through the same code paths (tests, the offline demo);
-    ``full-random`` builds the real architectures with random weights (benchmarks of true compute cost).
+    ``real`` loads the published checkpoints (or local folders with the same layout) that each entry names in
+    its own settings (the generator's in ``generator.*``); ``tiny`` builds small random models offline through
+    the same code paths (tests, the offline demo); ``full-random`` builds the real architectures with random
+    weights (benchmarks of true compute cost).
     """
 
     profile: Literal["real", "tiny", "full-random"] = Field(
         "real", description="real: published checkpoints; tiny: random tiny models (offline); full-random: benchmarks."
     )
-    sd_model: str = Field(
-        "CompVis/stable-diffusion-v1-4", description="Stable Diffusion id or local folder (SDXL for sdxl-ip-adapter)."
-    )
-    vae: str | None = Field("stabilityai/sd-vae-ft-mse", description="VAE id or folder; null: the SD model's own.")
-    ip_adapter_repo: str = Field("h94/IP-Adapter", description="IP-Adapter repository id or local folder.")
-    ip_adapter_subfolder: str = Field("models", description="Folder of the IP-Adapter weights in that repository.")
-    ip_adapter_weight: str = Field("ip-adapter_sd15.bin", description="IP-Adapter weight file name.")
-    image_encoder_subfolder: str = Field("models/image_encoder", description="IP-Adapter's CLIP image encoder folder.")
     clip_model: str = Field("openai/clip-vit-base-patch16", description="CLIP for scoring, CLIP-I and the classifier.")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
@@ -134,10 +127,10 @@ class ModelsConfig(_Section):
     offline: bool = Field(
         False, description="real profile: load only local folders and the Hugging Face cache, never the network."
     )
-    revisions: dict[Literal["sd_model", "vae", "ip_adapter_repo", "clip_model"], str] = Field(
+    revisions: dict[str, str] = Field(
         default_factory=dict,
-        description="Pin Hub checkpoints to a revision (branch, tag or commit), e.g. {sd_model: <commit>}; "
-        "recorded in the generation manifest.",
+        description="Pin Hub checkpoints to a revision (branch, tag or commit) by their id, e.g. "
+        "{CompVis/stable-diffusion-v1-4: <commit>}; the generator's pins are recorded in the generation manifest.",
     )
 
 
@@ -221,16 +214,14 @@ class PlanConfig(_Section):
 
 
 class GenerationConfig(_Section):
-    """Stable Diffusion + IP-Adapter sampling settings (authors' defaults)."""
+    """How generation runs, whichever generator makes the images: batch size, memory and speed options, writing.
 
-    scheduler: Literal["ddim", "dpm-solver++", "euler", "pndm"] = Field(
-        "ddim", description="Sampler; dpm-solver++ gives similar images in fewer steps (e.g. 20)."
-    )
-    steps: int = Field(30, ge=1, description="Denoising steps.")
-    guidance_scale: float = Field(7.5, ge=0.0, description="Classifier-free guidance scale (paper: 7.5).")
-    resolution: int = Field(
-        512, ge=8, multiple_of=8, description="Generation size in pixels (square), a multiple of 8."
-    )
+    None of these changes an image beyond float rounding except ``resize_to_source``, which the stage's PNG
+    writer applies to every generator's output alike (so it lives here, and each manifest line records it).
+    What decides the pixels (checkpoints, sampler, steps, guidance, resolution, negative prompt) is the chosen
+    generator's own settings, beside ``generator.name``.
+    """
+
     batch_size: int = Field(8, ge=1, description="Rows per pipeline call; lambda, prompt and seed differ per row.")
     resize_to_source: bool = Field(True, description="Resize outputs back to the real image's size.")
     attention_slicing: bool = Field(False, description="Slice self-attention (less memory, slower); small GPUs.")
@@ -238,11 +229,6 @@ class GenerationConfig(_Section):
     vae_slicing: bool = Field(False, description="Decode the batch one image at a time (less peak memory).")
     channels_last: bool = Field(False, description="channels_last memory format for UNet and VAE (CUDA speed).")
     compile: bool = Field(False, description="torch.compile the UNet (slow first batch, faster afterwards).")
-    negative_prompt: str | None = Field(
-        None,
-        description="Negative prompt of every image; unset: the generator's own default (ip-adapter: IP-Adapter's "
-        "'monochrome, lowres, bad anatomy, worst quality, low quality'; the img2img baselines: none).",
-    )
     png_compress_level: int = Field(
         6, ge=0, le=9, description="PNG zlib level: 0 writes fastest (large files), 9 smallest; pixels are the same."
     )
@@ -297,6 +283,16 @@ class TrainConfig(_Section):
     eval_draws: int = Field(
         6400, ge=1, description="protocol=authors: evaluation draws (with replacement) after every epoch (200 x 32)."
     )
+    pixel_memory_gb: float = Field(
+        4.0,
+        ge=0.0,
+        description="protocol=authors: the training and evaluation images, decoded and resized once, are kept in "
+        "memory up to this many GB (3 x image_size^2 bytes each: 6,800 images per GB at 224 px); a larger store is "
+        "a memory-mapped file in the run's features/ folder, removed when training ends.",
+    )
+    decode_workers: int = Field(
+        4, ge=0, description="protocol=authors: threads decoding the images into that store (at most the CPUs given)."
+    )
     real_only_reference: bool = Field(
         True,
         description="Also train each classifier on the real images alone (same seed and protocol) as the report's "
@@ -346,7 +342,11 @@ class EvaluateConfig(_Section):
 
 
 class GeneratorConfig(_ChoiceSection):
-    """The generator: DALDA's SD + IP-Adapter, or one of the paper's baselines (Real Guidance, DA-Fusion)."""
+    """The generator: DALDA's SD + IP-Adapter, or one of the paper's baselines (Real Guidance, DA-Fusion).
+
+    ``name`` names an entry of ``dalda.generators``; its own settings (checkpoints, sampler, strengths, textual
+    inversion) sit beside it, with the generator's defaults (``generator: {name: da-fusion, steps: 20}``).
+    """
 
     choice: ClassVar[str] = "name"
 
@@ -354,36 +354,8 @@ class GeneratorConfig(_ChoiceSection):
         "ip-adapter",
         description="A registered generator: ip-adapter: DALDA (and its ablations); real-guidance, da-fusion: "
         "SD img2img baselines; ip-adapter-plus: SD 1.5 + IP-Adapter Plus; sdxl-ip-adapter: SDXL + IP-Adapter "
-        "(1024 px). Unset models.* ids and generation.resolution become the generator's own defaults.",
+        "(1024 px). Its settings sit beside it, with its own defaults.",
     )
-    strength: float = Field(0.5, gt=0.0, le=1.0, description="Real Guidance img2img strength.")
-    da_fusion_strengths: list[float] = Field(
-        default_factory=lambda: [0.25, 0.5, 0.75, 1.0], description="DA-Fusion: strength drawn per image from these."
-    )
-    ti_steps: int = Field(1000, ge=1, description="DA-Fusion textual inversion: optimisation steps per class.")
-    ti_batch_size: int = Field(4, ge=1, description="Textual inversion batch size.")
-    ti_learning_rate: float = Field(5e-4, gt=0.0, description="Textual inversion base learning rate.")
-    ti_scale_lr: bool = Field(True, description="Multiply the learning rate by the batch size (DA-Fusion's scale_lr).")
-    ti_resolution: int = Field(
-        512, ge=8, multiple_of=8, description="Training image size for textual inversion (a multiple of 8)."
-    )
-    ti_gradient_checkpointing: bool = Field(True, description="Trade compute for memory (CUDA only).")
-    scheduler: Literal["ddim", "dpm-solver++", "euler", "pndm"] = Field(
-        "pndm", description="Sampler of the img2img baselines (their code base: the pipeline's default, PNDM)."
-    )
-    steps: int = Field(50, ge=1, description="Denoising steps of the img2img baselines (their code base: 50).")
-    ti_init_word: str | None = Field(
-        "the",
-        description="DA-Fusion: word whose embedding starts each class token (their code base: 'the'); "
-        "null: the mean embedding of the class name's tokens.",
-    )
-
-    @field_validator("da_fusion_strengths")
-    @classmethod
-    def _strengths_in_range(cls, values: list[float]) -> list[float]:
-        if not values or not all(0.0 < value <= 1.0 for value in values):
-            raise ValueError(f"generator.da_fusion_strengths={values} must be a non-empty list of values in (0, 1]")
-        return values
 
 
 class FilterConfig(_ChoiceSection):

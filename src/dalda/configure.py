@@ -137,15 +137,22 @@ class Text(str):
 @dataclass(frozen=True)
 class Renamed:
     """One old spelling: ``old`` (a dotted path) and ``move(tree, value)``, which puts the value where it lives now
-    (or drops it, returning False when the value is then lost; it is named in the warning)."""
+    (or drops it, returning False when the value is then lost; it is named in the warning).
+
+    With ``reads_config`` the move is ``move(tree, value, config)``: ``config`` holds the values of the config
+    being built (a file's, or a file's merged with the overrides being renamed), for a value whose new place
+    depends on other fields (which generator runs, which checkpoint a field names). A move returns None when the
+    value was no old spelling after all (a field whose old and new forms share a path); nothing is noted then.
+    """
 
     old: str
-    move: Callable[[Tree, Any], bool]
+    move: Callable[..., bool | None]
     now: str
     """Where it lives now, for the warning."""
     reads: tuple[str, ...] = ()
     """Choice fields (``score.variant``) ``move`` reads to decide where the value goes. For an old spelling given
     as an override, a choice the overrides leave unset is read from the file (it is what the config will choose)."""
+    reads_config: bool = False
 
 
 def _get(tree: Tree, path: str) -> Any:
@@ -228,6 +235,82 @@ def _scorer_checkpoint(scorer: str) -> Renamed:
     where = " / ".join(f"{choice.section}.{choice.key}={scorer}" for choice in choices)
     now = f"score.model / filter.model (the {scorer} scorer's setting, beside {where})"
     return Renamed(f"models.{scorer}_model", move, now, reads=tuple(f"{c.section}.{c.key}" for c in choices))
+def _value_in(config: Tree, path: str) -> Any:
+    """The value ``section.field`` takes in the config built from the values ``config``: the one given (typed, if
+    an override's text), else its default (a central field's, or the chosen entry's own setting's); None when
+    neither has the field."""
+    parts = path.split(".")
+    if _has(config, path):
+        value = _get(config, path)
+        return typed_value(_annotation(config, parts), str(value)) if isinstance(value, Text) else value
+    section, field = parts
+    central = _section_model(section).model_fields.get(field)
+    if central is not None:
+        return central.get_default(call_default_factory=True)
+    for choice in CHOICES:
+        model = _settings_model(choice.registry, _chosen(config, choice)) if choice.section == section else None
+        if model is not None and field in model.model_fields:
+            return model.model_fields[field].get_default(call_default_factory=True)
+    return None
+
+
+_OLD_IMG2IMG_BASELINES = ("real-guidance", "da-fusion")
+"""The generators that sampled with ``generator.scheduler`` / ``generator.steps`` before each generator owned its
+settings; every other generator sampled with ``generation.scheduler`` / ``generation.steps``."""
+
+
+def _generation_sampler(field: str) -> Callable[[Tree, Any, Tree], bool]:
+    """``generation.<field>`` was the sampler of the IP-Adapter generators and ``generator.<field>`` the img2img
+    baselines'; now each generator has one ``generator.<field>``. The ``generation`` value becomes it (over the
+    old ``generator`` value, which such a generator never read), except for a baseline, which never read the
+    ``generation`` value: its own ``generator.<field>`` stays."""
+
+    def move(tree: Tree, value: Any, config: Tree) -> bool:
+        if _value_in(config, "generator.name") in _OLD_IMG2IMG_BASELINES:
+            return False
+        _put(tree, f"generator.{field}", value, keep_existing=False)
+        return True
+
+    return move
+
+
+def _negative_prompt(tree: Tree, value: Any) -> bool:
+    """``generation.negative_prompt`` unset (null) meant "the generator's own default", which is now the default
+    of ``generator.negative_prompt``; a text moves there."""
+    if isinstance(value, Text):
+        value = typed_value(str | None, str(value))
+    if value is not None:
+        _put(tree, "generator.negative_prompt", value)
+    return True
+
+
+_OLD_PIN_KEYS = {
+    "sd_model": "generator.sd_model",
+    "vae": "generator.vae",
+    "ip_adapter_repo": "generator.ip_adapter_repo",
+    "clip_model": "models.clip_model",
+}
+"""The keys of ``models.revisions`` before it was keyed by checkpoint id, and the field each one pinned."""
+
+
+def _revisions_by_id(tree: Tree, value: Any, config: Tree) -> bool | None:
+    """``models.revisions`` was keyed by field name (``{sd_model: <commit>}``) and is keyed by checkpoint id now:
+    an old key becomes the id its field holds in this config. The pin of a checkpoint the config does not load
+    (``vae`` with the model's own VAE, ``ip_adapter_repo`` for an img2img baseline) is dropped, as it was unused."""
+    pins = typed_value(dict[str, str], str(value)) if isinstance(value, Text) else value
+    if not isinstance(pins, dict) or not set(pins) & set(_OLD_PIN_KEYS):
+        _put(tree, "models.revisions", value, keep_existing=False)
+        return None
+    by_id = {key: pin for key, pin in pins.items() if key not in _OLD_PIN_KEYS}
+    kept = True
+    for key, field in _OLD_PIN_KEYS.items():
+        checkpoint = _value_in(config, field) if key in pins else None
+        if checkpoint is not None:
+            by_id.setdefault(str(checkpoint), pins[key])
+        elif key in pins:
+            kept = False
+    _put(tree, "models.revisions", by_id, keep_existing=False)
+    return kept
 
 
 def _renamed(old: str, new: str) -> Renamed:
@@ -287,22 +370,52 @@ RENAMES: tuple[Renamed, ...] = (
     _dino_renamed("models.dino_model", "model"),
     _scorer_checkpoint("siglip"),
     _scorer_checkpoint("vqa"),
+    _renamed("models.sd_model", "generator.sd_model"),
+    _renamed("models.vae", "generator.vae"),
+    _renamed("models.ip_adapter_repo", "generator.ip_adapter_repo"),
+    _renamed("models.ip_adapter_subfolder", "generator.ip_adapter_subfolder"),
+    _renamed("models.ip_adapter_weight", "generator.ip_adapter_weight"),
+    _renamed("models.image_encoder_subfolder", "generator.image_encoder_subfolder"),
+    Renamed(
+        "generation.scheduler", _generation_sampler("scheduler"),
+        "generator.scheduler (an img2img baseline keeps its own generator.scheduler)", reads_config=True,
+    ),
+    Renamed(
+        "generation.steps", _generation_sampler("steps"),
+        "generator.steps (an img2img baseline keeps its own generator.steps)", reads_config=True,
+    ),
+    _renamed("generation.guidance_scale", "generator.guidance_scale"),
+    _renamed("generation.resolution", "generator.resolution"),
+    Renamed(
+        "generation.negative_prompt", _negative_prompt, "generator.negative_prompt (null: the generator's default)"
+    ),
+    _renamed("generator.da_fusion_strengths", "generator.strengths"),
+    Renamed(
+        "models.revisions", _revisions_by_id, "models.revisions keyed by checkpoint id ({<id>: <revision>})",
+        reads_config=True,
+    ),
 )
 """Every old spelling a config file or an override may still use, in the order they are applied."""
 
 
 def _rename(tree: Tree, origin: str, file_tree: Tree | None = None) -> list[str]:
     """Apply :data:`RENAMES` to ``tree`` in place; one note per old spelling found (``origin``: where from).
-    ``file_tree``: ``tree`` holds overrides, and the choices a row reads that they leave unset are the file's."""
+    ``file_tree``: ``tree`` holds overrides, and the choices a row reads that they leave unset are the file's (a
+    row that reads the config sees the file's values under the overrides)."""
     notes = []
     for renamed in RENAMES:
-        if _has(tree, renamed.old):
-            value = _pop(tree, renamed.old)
-            lent = _lend(tree, file_tree, renamed.reads) if file_tree is not None else []
-            try:
+        if not _has(tree, renamed.old):
+            continue
+        value = _pop(tree, renamed.old)
+        lent = _lend(tree, file_tree, renamed.reads) if file_tree is not None else []
+        try:
+            if renamed.reads_config:
+                kept = renamed.move(tree, value, tree if file_tree is None else _view(file_tree, tree))
+            else:
                 kept = renamed.move(tree, value)
-            finally:
-                _take_back(tree, lent)
+        finally:
+            _take_back(tree, lent)
+        if kept is not None:
             notes.append(f"{origin}{renamed.old} is now {renamed.now}" + ("" if kept else " (value dropped)"))
     return notes
 
@@ -393,8 +506,9 @@ def _typed(tree: Any, root: Tree, path: list[str]) -> Any:
     return tree
 
 
-def _reset_changed_choices(file_tree: Tree, overrides: Tree) -> None:
-    """Drop a section's entry settings from the file when an override chooses another entry there."""
+def _settings_of_changed_choices(file_tree: Tree, overrides: Tree) -> dict[Choice, list[str]]:
+    """The file's entry settings, by section, of every section where an override chooses another entry."""
+    changed = {}
     for choice in CHOICES:
         if not _has(overrides, f"{choice.section}.{choice.key}"):
             continue
@@ -404,12 +518,29 @@ def _reset_changed_choices(file_tree: Tree, overrides: Tree) -> None:
         ):
             continue
         fields = _section_model(choice.section).model_fields
-        dropped = [key for key in section if key not in fields]
+        changed[choice] = [key for key in section if key not in fields]
+    return changed
+
+
+def _reset_changed_choices(file_tree: Tree, overrides: Tree) -> None:
+    """Drop a section's entry settings from the file when an override chooses another entry there."""
+    for choice, dropped in _settings_of_changed_choices(file_tree, overrides).items():
+        section = _get(file_tree, choice.section)
         for key in dropped:
             del section[key]
         if dropped:
             log.info("%s: another %s is chosen, so the file's settings %s of the previous one are not used",
                      choice.section, choice.registry.kind, dropped)
+
+
+def _view(file_tree: Tree, overrides: Tree) -> Tree:
+    """The values a config built from ``file_tree`` and ``overrides`` starts from (as :func:`_build` merges them)."""
+    view = copy.deepcopy(file_tree)
+    for choice, dropped in _settings_of_changed_choices(view, overrides).items():
+        section = _get(view, choice.section)
+        for key in dropped:
+            del section[key]
+    return _merge(view, overrides)
 
 
 # --------------------------------------------------------------------------------------------- entry settings
@@ -476,7 +607,7 @@ def _resolve_choice(config: DaldaConfig, choice: Choice, overridden: Tree, probl
             value, refused = _as_its_owner_reads_it(choice, key, value, list(others[key]))
             if refused:
                 problems.extend(refused)
-            elif any(value != default for default in others[key].values()):  # a default says nothing: silent
+            elif all(value != default for default in others[key].values()):  # a default says nothing: silent
                 notes.append(f"{where}={value!r} belongs to {choice.section}.{choice.key}={owners}, not {name}: "
                              "not used")
         else:
@@ -546,16 +677,6 @@ def _entry_rules(config: DaldaConfig, problems: list[str]) -> None:
         )
 
 
-def _apply_generator_defaults(config: DaldaConfig) -> None:
-    """Fill the fields the config leaves unset with the generator's ``config_defaults`` (``section.field``)."""
-    defaults = getattr(GENERATORS.get(config.generator.name), "config_defaults", None) or {}
-    for path, value in defaults.items():
-        section_name, field = path.split(".")
-        section = getattr(config, section_name)
-        if field not in section.model_fields_set:
-            setattr(section, field, value)
-
-
 # ------------------------------------------------------------------------------------------------------ build
 
 
@@ -596,7 +717,6 @@ def _build(file_tree: Tree, override_tree: Tree, override_origin: str, announce:
         _entry_rules(config, problems)
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
-    _apply_generator_defaults(config)
     if announce:
         _announce(notes, unused)
     return config

@@ -21,9 +21,12 @@ from dalda.chat import CHAT_BACKENDS, backend_settings
 from dalda.config import DaldaConfig
 from dalda.datasets import DATASETS
 from dalda.pipeline import stages_for
+from dalda.generators import generator_settings
+from dalda.generators.settings import StableDiffusionSettings
 
 RANDOM_PROFILES = ("tiny", "full-random")
-CHECKPOINT_FIELDS = ("sd_model", "vae", "ip_adapter_repo", "clip_model")
+DEFAULT_RESOLUTION = 512
+"""The image size the disk check assumes for a generator whose settings name none."""
 BYTES_PER_PIXEL_PNG = 2.0
 """A generous size of a generated PNG per pixel (photographic content compresses to about 1.5)."""
 
@@ -68,14 +71,21 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
 
 
-def check_checkpoint(config: DaldaConfig, field: str) -> Check:
-    name = getattr(config.models, field)
-    label = f"models.{field}"
+def checkpoints_to_check(config: DaldaConfig) -> dict[str, str]:
+    """Config field -> checkpoint id: the chosen generator's own checkpoints (``generator.sd_model``, ...) and
+    the CLIP every stage shares."""
+    settings = generator_settings(config)
+    own = settings.checkpoint_ids() if isinstance(settings, StableDiffusionSettings) else {}
+    checkpoints = {f"generator.{field}": name for field, name in own.items()}
+    return {**checkpoints, "models.clip_model": config.models.clip_model}
+
+
+def check_checkpoint(config: DaldaConfig, label: str, name: str) -> Check:
     if Path(name).expanduser().exists():
         return Check(label, True, f"local folder {name}")
     if name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1):
         return Check(label, False, f"{name} does not exist; fix the path or use a Hub id (owner/name)")
-    revision = config.models.revisions.get(field)
+    revision = config.models.revisions.get(name)
     from huggingface_hub import snapshot_download
 
     try:
@@ -100,9 +110,8 @@ def check_checkpoints(config: DaldaConfig) -> list[Check]:
         return [Check("checkpoints", True, f"profile {config.models.profile}: random models, nothing to download "
                       "(results mean nothing; use models.profile=real for real images)")]
     return [
-        _guard(f"models.{field}", lambda field=field: check_checkpoint(config, field))
-        for field in CHECKPOINT_FIELDS
-        if getattr(config.models, field, None)
+        _guard(label, lambda label=label, name=name: check_checkpoint(config, label, name))
+        for label, name in checkpoints_to_check(config).items()
     ]
 
 
@@ -141,7 +150,9 @@ def check_disk(config: DaldaConfig, images: int) -> Check:
     while not target.exists():
         target = target.parent
     free = shutil.disk_usage(target).free
-    need = int(images * config.generation.resolution**2 * BYTES_PER_PIXEL_PNG)
+    settings = generator_settings(config)
+    size = settings.resolution if isinstance(settings, StableDiffusionSettings) else DEFAULT_RESOLUTION
+    need = int(images * size**2 * BYTES_PER_PIXEL_PNG)
     detail = f"{free / 1e9:.1f} GB free at {target}, about {need / 1e9:.2f} GB needed for {images} images"
     return Check("disk", free > need, detail + ("" if free > need else "; free space or choose another --out"))
 

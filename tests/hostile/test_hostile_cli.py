@@ -47,14 +47,15 @@ def test_overrides_keep_strings_as_typed():
 
 
 @pytest.mark.parametrize(
-    ("override", "names"),
-    [("seed=-5", "seed: Input should be greater than or equal to 0"),
-     ("generation.resolution=100", "generation.resolution: Input should be a multiple of 8"),
-     ("generator.ti_resolution=300", "generator.ti_resolution: Input should be a multiple of 8")],
+    ("overrides", "names"),
+    [(["seed=-5"], "seed: Input should be greater than or equal to 0"),
+     (["generator.resolution=100"], "generator.resolution: Input should be a multiple of 8"),
+     (["generator.name=da-fusion", "generator.ti_resolution=300"],
+      "generator.ti_resolution: Input should be a multiple of 8")],
 )
-def test_numeric_constraints_are_checked_up_front_naming_the_field(override, names):
+def test_numeric_constraints_are_checked_up_front_naming_the_field(overrides, names):
     with pytest.raises(ConfigError, match=names):
-        build_config(overrides=[override])
+        build_config(overrides=overrides)
 
 
 def test_empty_stages_is_an_error_not_every_stage(tmp_path):

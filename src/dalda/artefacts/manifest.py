@@ -1,8 +1,8 @@
 """``synthetic/metadata.jsonl``: one line per finished synthetic image (Hugging Face ``imagefolder`` metadata).
 
 A line holds the image's ``file_name`` (relative to ``synthetic/``), its plan row's fields, then the generation
-settings that decided its pixels (``Generator.manifest_settings``; kept as an open mapping, since each
-generator records its own).
+settings that decided its pixels (the generator's ``manifest_settings``, e.g.
+``dalda.generators.settings.sd_manifest_settings``; kept as an open mapping, since each generator records its own).
 
 ``source_path`` is written relative to the run directory (POSIX separators, e.g. ``data/cat/001.jpg`` or
 ``../photos/cat/001.jpg``) so a run can be moved or shared without leaking local paths; manifests written

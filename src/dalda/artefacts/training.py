@@ -46,6 +46,8 @@ class TrainingRecord(JsonRecord):
     epoch_train_accuracies: list[float] | None = None
     train_seconds: float | None = None
     encode_seconds: float | None = None
+    pixel_store: dict[str, Any] | None = None
+    """protocol=authors: how the decoded training images were held (memory or a mapped file, size, seconds)."""
     protocol: str | None = None
     """``train.protocol``; None in records written before it existed (they were ``fast``)."""
     backbone_buffers_drifted: bool | None = None
@@ -59,6 +61,7 @@ class TrainingRecord(JsonRecord):
 
     def to_json(self) -> dict[str, Any]:
         payload = super().to_json()
-        if payload.get("reference") is None:
-            payload.pop("reference")
+        for key in ("reference", "pixel_store"):  # absent from records that have none (and from older files)
+            if payload.get(key) is None:
+                payload.pop(key)
         return payload

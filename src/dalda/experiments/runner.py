@@ -25,13 +25,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dalda.artefacts import SHARED_ARTEFACTS, Artefact, CellInfo, PlanRow
-from dalda.config import DaldaConfig, ModelsConfig
+from dalda.config import ConfigError, DaldaConfig, ModelsConfig
+from dalda.configure import load_config
 from dalda.experiments.shards import shard_of
 from dalda.experiments.shared_artefacts import SharedStore
 from dalda.experiments.spec import Cell, ExperimentSpec, ExperimentSpecError, build_cells, load_spec
@@ -132,23 +132,22 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def config_conflicts(config: DaldaConfig, run: RunDir) -> list[str]:
     """Fields where the run's recorded config differs from ``config``.
 
-    Not conflicts: ``out_dir`` (the folder is the cell, however its path is spelled), ``train.classifiers``
-    (a grid may add a classifier to finished cells; the cell then runs again and trains all of them), and a field
-    the recorded config lacks while ``config`` holds its default (the run was made by a dalda from before that
-    field existed, which behaved as the default does).
+    The record is read as dalda reads any config (``dalda.configure``): old spellings are moved to where they
+    live now (a cell made before the generator owned its settings is the same cell), and a field the record
+    lacks takes its default (the run was made by a dalda from before that field existed, which behaved as the
+    default does). Not conflicts: ``out_dir`` (the folder is the cell, however its path is spelled) and
+    ``train.classifiers`` (a grid may add a classifier to finished cells; the cell then runs again and trains all
+    of them). A record that no longer loads is one conflict that says why.
     """
     if not run.config.is_file():
         return []
-    recorded = _flatten(yaml.safe_load(run.config.read_text()) or {})
+    try:
+        recorded = _flatten(load_config(run.config, announce=False).model_dump(mode="json"))
+    except ConfigError as error:
+        return [f"config.yaml unreadable: {error}"]
     wanted = _flatten(config.model_dump(mode="json"))
-    defaults = _flatten(DaldaConfig().model_dump(mode="json"))
     keys = (set(recorded) | set(wanted)) - {"out_dir", "train.classifiers"}
-    return sorted(
-        key
-        for key in keys
-        if recorded.get(key) != wanted.get(key)
-        and not (key not in recorded and key in defaults and wanted.get(key) == defaults[key])
-    )
+    return sorted(key for key in keys if recorded.get(key) != wanted.get(key))
 
 
 def is_finished(config: DaldaConfig, run: RunDir) -> bool:
@@ -162,11 +161,7 @@ def cell_state(cell: Cell) -> CellState:
     run = RunDir(cell.config.out_dir)
     if lock_is_held(run.root / CELL_LOCK):
         return "running"
-    try:
-        conflicts = config_conflicts(cell.config, run)
-    except (OSError, yaml.YAMLError):
-        return "failed"
-    if conflicts or (run.root / ERROR_FILE).is_file():
+    if config_conflicts(cell.config, run) or (run.root / ERROR_FILE).is_file():
         return "failed"
     return "done" if is_finished(cell.config, run) else "pending"
 
@@ -227,10 +222,7 @@ def _run_cell(cell: Cell, store: SharedStore, summary: ExperimentSummary) -> Cel
 def _run_locked_cell(
     cell: Cell, store: SharedStore, summary: ExperimentSummary, run: RunDir, outcome: CellOutcome
 ) -> CellOutcome:
-    try:
-        conflicts = config_conflicts(cell.config, run)
-    except (OSError, yaml.YAMLError) as error:
-        conflicts = [f"config.yaml unreadable: {error}"]
+    conflicts = config_conflicts(cell.config, run)
     if conflicts:
         outcome.status = "failed"
         outcome.error = (

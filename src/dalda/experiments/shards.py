@@ -19,11 +19,14 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dalda.config import DaldaConfig
 from dalda.datasets import DATASETS
 from dalda.experiments.spec import Cell, ExperimentSpecError
+
+if TYPE_CHECKING:
+    from dalda.generators.settings import StableDiffusionSettings
 
 THROUGHPUT_FILE = Path(__file__).with_name("throughput.json")
 """Recorded img/s rows, package data (``--throughput`` names another file)."""
@@ -80,24 +83,28 @@ def cell_work(cell: Cell) -> CellWork:
     real = config.data.shots * known
     generates = "generate" in cell.stages
     images = real * config.plan.images_per_real if generates else 0
-    ti_steps = config.generator.ti_steps * known if generates and _learns_tokens(config) else 0
+    sampling, ti_steps = _generator_work(config)
     llm = "prompts" in cell.stages and config.prompts.source == "llm" and config.prompts.backend != "template"
     return CellWork(
         classes=classes,
         images=images,
-        denoise_steps=config.generation.steps,
-        pixels=config.generation.resolution**2,
-        ti_steps=ti_steps,
+        denoise_steps=sampling.steps,
+        pixels=sampling.resolution**2,
+        ti_steps=ti_steps * known if generates else 0,
         encoded_images=(real + images) * len(config.train.classifiers) if "train" in cell.stages else 0,
         llm_requests=known if llm else 0,
     )
 
 
-def _learns_tokens(config: DaldaConfig) -> bool:
-    from dalda.generators import GENERATORS
-    from dalda.generators.da_fusion import DAFusionGenerator
+def _generator_work(config: DaldaConfig) -> tuple[StableDiffusionSettings, int]:
+    """The generator's sampler (its Stable Diffusion settings; DALDA's defaults stand in for a generator without
+    them) and its textual-inversion steps per class (0 when it learns no tokens)."""
+    from dalda.generators import generator_settings
+    from dalda.generators.settings import StableDiffusionSettings, TextualInversionSettings
 
-    return isinstance(GENERATORS.get(config.generator.name), DAFusionGenerator)
+    settings = generator_settings(config)
+    sampling = settings if isinstance(settings, StableDiffusionSettings) else StableDiffusionSettings()
+    return sampling, settings.ti_steps if isinstance(settings, TextualInversionSettings) else 0
 
 
 def partition(cells: list[Cell], shards: int) -> list[list[Cell]]:

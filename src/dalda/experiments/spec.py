@@ -12,15 +12,17 @@ Example::
     shots: [1]
     trials: [0, 1, 2]
     classifiers: [resnet50, clip]
-    overrides: {da-fusion: {generator: {da_fusion_strengths: [0.5]}}}   # per method name
+    overrides: {da-fusion: {generator: {strengths: [0.5]}}}   # per method name
     tiny:                                  # applied with --models tiny: offline demo in minutes on a CPU
       datasets: [demo]
-      base: {generation: {resolution: 64, steps: 2}}
+      base: {generator: {resolution: 64, steps: 2}}
+      overrides: {da-fusion: {generator: {ti_steps: 2}}}
     slurm: {partition: gpu, gpus_per_task: 1, time_min: 600, sbatch: {account: proj1}}   # --launcher slurm
 
 A cell's config is, from weakest to strongest: defaults, ``base``, ``tiny.base`` (tiny only), the dataset
-entry's data values, the method's own values, the method entry's ``overrides``, ``overrides[<method>]``,
-then the cell's own coordinates (dataset, shots, trial, classifiers, out_dir) and ``models.profile``.
+entry's data values, the method's own values, the method entry's ``overrides``, ``overrides[<method>]``
+(with ``tiny.overrides[<method>]`` over it), then the cell's own coordinates (dataset, shots, trial,
+classifiers, out_dir) and ``models.profile``.
 Every cell config is built and validated before anything runs, so a typo fails at once, not hours later.
 """
 
@@ -102,7 +104,9 @@ class MethodEntry(_Strict):
 
 
 class TinyBlock(_Strict):
-    """Replacements for an offline run (``--models tiny``): any grid axis, the out_dir, extra base values."""
+    """Replacements for an offline run (``--models tiny``): any grid axis, the out_dir, extra base values and
+    extra per-method overrides (a generator's own settings, such as DA-Fusion's ``ti_steps``, belong there:
+    in ``base`` they would be another generator's settings in every other cell)."""
 
     out_dir: Path | None = None
     datasets: list[str | DatasetEntry] | None = None
@@ -111,6 +115,7 @@ class TinyBlock(_Strict):
     trials: list[int] | None = None
     classifiers: list[str] | None = None
     base: dict[str, Any] = Field(default_factory=dict)
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class SlurmBlock(_Strict):
@@ -226,8 +231,11 @@ def load_spec(path: Path, models_profile: str | None = None) -> ExperimentSpec:
         spec = ExperimentSpec.model_validate(raw)
         if models_profile == "tiny" and spec.tiny is not None:
             tiny = spec.tiny
-            replaced = {key: value for key, value in tiny.model_dump(exclude={"base"}).items() if value is not None}
-            values = spec.model_dump() | replaced | {"base": deep_merge(spec.base, tiny.base)}
+            replaced = {
+                key: value for key, value in tiny.model_dump(exclude={"base", "overrides"}).items() if value is not None
+            }
+            merged = {"base": deep_merge(spec.base, tiny.base), "overrides": deep_merge(spec.overrides, tiny.overrides)}
+            values = spec.model_dump() | replaced | merged
             spec = ExperimentSpec.model_validate(values)
     except ValidationError as error:
         details = "; ".join(

@@ -1,7 +1,8 @@
 """DA-Fusion's class tokens: learned once per class, saved in the run directory, reused on every later run.
 
-A saved token is reused only if it was learned from the same images, model and textual-inversion settings; it is
-written atomically, so an interrupted run keeps every class finished before the interruption.
+A saved token is reused only if it was learned from the same images, model, seed and textual-inversion settings
+(``TI_SETTINGS`` of the generator's resolved settings, ``generators.settings``); it is written atomically, so an
+interrupted run keeps every class finished before the interruption.
 """
 
 from __future__ import annotations
@@ -19,17 +20,15 @@ from safetensors.torch import save
 from dalda.config import DaldaConfig
 from dalda.progress import progress_bar
 from dalda.images import load_rgb
-from dalda.generators.textual_inversion import add_placeholder_tokens, learn_class_token, placeholder_token
+from dalda.generators.placeholder_tokens import placeholder_token
+from dalda.generators.settings import TI_SETTINGS, TextualInversionSettings
+from dalda.generators.textual_inversion import add_placeholder_tokens, learn_class_token
 from dalda.hashing import file_sha256, fingerprint
 from dalda.io import atomic_open
 from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
 log = logging.getLogger(__name__)
-
-TI_SETTINGS = ("ti_steps", "ti_batch_size", "ti_learning_rate", "ti_scale_lr", "ti_resolution", "ti_init_word")
-"""The ``generator.*`` fields a learned token depends on (gradient checkpointing changes only rounding)."""
-
 
 class ShotRecord(Protocol):
     @property
@@ -70,13 +69,15 @@ def shots_from_plan(rows: Sequence[PlanRow]) -> PlannedShots:
     return PlannedShots(list(names.values()), [_Shot(Path(path), label) for path, label in images.values()])
 
 
-def _fingerprint(config: DaldaConfig, class_name: str, image_hashes: list[str]) -> str:
+def _fingerprint(
+    config: DaldaConfig, settings: TextualInversionSettings, class_name: str, image_hashes: list[str]
+) -> str:
     return fingerprint(
         {
             "class": class_name,
             "images": sorted(image_hashes),
-            "model": [config.models.profile, config.models.sd_model],
-            "settings": config.generator.model_dump(include=set(TI_SETTINGS)),
+            "model": [config.models.profile, settings.sd_model],
+            "settings": settings.model_dump(include=set(TI_SETTINGS)),
             "seed": config.seed,
         }
     )
@@ -86,12 +87,14 @@ def _token_path(run: RunDir, class_name: str) -> Path:
     return run.textual_inversion / f"{placeholder_token(class_name).strip('<>')}.safetensors"
 
 
-def _class_fingerprints(config: DaldaConfig, shots: Shots) -> list[tuple[int, str, str]]:
+def _class_fingerprints(
+    config: DaldaConfig, settings: TextualInversionSettings, shots: Shots
+) -> list[tuple[int, str, str]]:
     """(label, class, fingerprint) of every class."""
     result = []
     for label, class_name in enumerate(shots.classes):
         hashes = [file_sha256(record.path) for record in shots.train if record.label == label]
-        result.append((label, class_name, _fingerprint(config, class_name, hashes)))
+        result.append((label, class_name, _fingerprint(config, settings, class_name, hashes)))
     return result
 
 
@@ -110,9 +113,9 @@ def _save(path: Path, tensor: torch.Tensor, metadata: dict[str, str]) -> None:
         handle.write(save({"embedding": tensor.contiguous()}, metadata=metadata))
 
 
-def class_fingerprints(config: DaldaConfig, shots: Shots) -> dict[str, str]:
+def class_fingerprints(config: DaldaConfig, settings: TextualInversionSettings, shots: Shots) -> dict[str, str]:
     """{class: fingerprint of what its token is learned from} (hashes every shot once)."""
-    return {name: expected for _, name, expected in _class_fingerprints(config, shots)}
+    return {name: expected for _, name, expected in _class_fingerprints(config, settings, shots)}
 
 
 def token_is_fresh(run: RunDir, class_name: str, expected: str) -> bool:
@@ -133,15 +136,22 @@ def _install(pipe: Any, class_names: list[str], embeddings: list[torch.Tensor]) 
 
 
 def ensure_class_tokens(
-    pipe: Any, config: DaldaConfig, split: Shots, run: RunDir, only: Sequence[str] | None = None
+    pipe: Any,
+    config: DaldaConfig,
+    settings: TextualInversionSettings,
+    split: Shots,
+    run: RunDir,
+    only: Sequence[str] | None = None,
 ) -> dict[str, str]:
     """Give ``pipe`` a learned token per class (learning the missing ones); returns {class: token}.
 
-    ``only``: learn and install just these classes (a process's share when several learn in parallel). A token
-    depends only on its own class's images, settings and seed, never on which other tokens are in place.
+    ``settings``: the generator's resolved settings (its checkpoint and textual-inversion settings); ``config``
+    gives the models profile and the run seed. ``only``: learn and install just these classes (a process's share
+    when several learn in parallel). A token depends only on its own class's images, settings and seed, never on
+    which other tokens are in place.
     """
-    add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes, config.generator.ti_init_word)
-    for label, class_name, expected in _class_fingerprints(config, split):
+    add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes, settings.ti_init_word)
+    for label, class_name, expected in _class_fingerprints(config, settings, split):
         if only is not None and class_name not in only:
             continue
         path = _token_path(run, class_name)
@@ -149,10 +159,10 @@ def ensure_class_tokens(
         if saved is None:
             records = [record for record in split.train if record.label == label]
             with progress_bar(
-                f"textual inversion: {class_name}", total=config.generator.ti_steps, unit="step"
+                f"textual inversion: {class_name}", total=settings.ti_steps, unit="step"
             ) as advance:
                 learned = learn_class_token(
-                    pipe, class_name, [load_rgb(record.path) for record in records], config.generator,
+                    pipe, class_name, [load_rgb(record.path) for record in records], settings,
                     seed=config.seed + label, progress=advance,
                 )
             saved = learned.embedding

@@ -1,9 +1,10 @@
 """Batched SD img2img for the baselines (Real Guidance, DA-Fusion), an ``Engine`` of ``dalda.generators``.
 
 diffusers' img2img takes one strength per call, and DA-Fusion draws a strength per image, so a batch is split
-into one call per distinct strength. ``settings`` are the generator's resolved ones (``sampling``): its
-scheduler, steps and negative prompt (None or "": none). Every row still has its own seeded generator (on the CPU, as in the
-IP-Adapter engine), so an image depends only on its row, not on how rows were grouped.
+into one call per distinct strength. ``settings`` are the generator's resolved ones: its scheduler, steps, guidance,
+resolution and negative prompt ("": none); of the ``generation`` section's options (``runtime``) it uses VAE
+tiling. Every row still has its own seeded generator (on the CPU, as in the IP-Adapter engine), so an image
+depends only on its row, not on how rows were grouped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from PIL import Image
 
 from dalda.config import GenerationConfig
+from dalda.generators.settings import StableDiffusionSettings
 from dalda.models.schedulers import build_scheduler
 
 
@@ -29,12 +31,13 @@ def steps_for(strength: float, steps: int) -> int:
 class Img2ImgEngine:
     """SD img2img rows (prompt, strength, seed, start image), batched per distinct strength."""
 
-    def __init__(self, pipe, settings: GenerationConfig) -> None:
+    def __init__(self, pipe, settings: StableDiffusionSettings, runtime: GenerationConfig | None = None) -> None:
         self.pipe = pipe
         self.settings = settings
+        self.runtime = runtime or GenerationConfig()
         self.pipe.scheduler = build_scheduler(settings.scheduler, pipe.scheduler.config)
         self.pipe.set_progress_bar_config(disable=True)
-        if settings.vae_tiling:
+        if self.runtime.vae_tiling:
             self.pipe.vae.enable_tiling()
 
     @property

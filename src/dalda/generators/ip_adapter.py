@@ -2,28 +2,27 @@
 
 Planning: each class's prompts are shuffled once and cycled over that class's images, so the M images of one
 real image use M different prompts whenever the class has at least M prompts (the authors' scheme); every
-image gets the run's prompt prefix and a lambda from the configured guidance strategy. An unset
-``generation.negative_prompt`` becomes IP-Adapter's own default, the one the paper's authors generated with.
+image gets the run's prompt prefix and a lambda from the configured guidance strategy. Its settings
+(:class:`~dalda.generators.settings.IPAdapterSettings`) default to the authors' set-up: SD v1.4 with
+``sd-vae-ft-mse``, h94/IP-Adapter ``models/ip-adapter_sd15.bin``, DDIM 30 steps, guidance 7.5, 512 px and
+IP-Adapter's own negative prompt. The engine and the model loaders are imported when an engine is built, so
+importing the entry costs no torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dalda.config import DaldaConfig, GenerationConfig, ModelsConfig
-from dalda.generators.ip_adapter_engine import GenerationEngine
-from dalda.generators.settings import GenerationSettings
+from dalda.config import DaldaConfig, ModelsConfig
+from dalda.generators.settings import IPAdapterSettings, sd_manifest_settings
 from dalda.generators.spec import PlanInputs, Preparation
-from dalda.generators.sd_checkpoints import sd_checkpoints
-from dalda.models.sd import load_sd_ip_adapter_pipeline
 from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
-
-IP_ADAPTER_NEGATIVE_PROMPT = "monochrome, lowres, bad anatomy, worst quality, low quality"
-"""The default negative prompt of IP-Adapter's own ``generate``, which made every image of the paper's authors."""
+if TYPE_CHECKING:
+    from dalda.generators.ip_adapter_engine import GenerationEngine
 
 
 class IPAdapterGenerator:
@@ -31,14 +30,11 @@ class IPAdapterGenerator:
     title = "SD + IP-Adapter"
     uses_prompts = True
     uses_guidance = True
-    default_negative_prompt = IP_ADAPTER_NEGATIVE_PROMPT
+    settings_model: type[IPAdapterSettings] = IPAdapterSettings
 
-    def sampling(self, config: DaldaConfig) -> GenerationConfig:
-        """``generation`` with the negative prompt resolved (unset: :data:`IP_ADAPTER_NEGATIVE_PROMPT`)."""
-        negative = config.generation.negative_prompt
-        return config.generation.model_copy(
-            update={"negative_prompt": self.default_negative_prompt if negative is None else negative}
-        )
+    def settings(self, config: DaldaConfig) -> IPAdapterSettings:
+        """The resolved settings of this generator in ``config``."""
+        return self.settings_model.of(config.generator)
 
     def plan_rows(self, config: DaldaConfig, inputs: PlanInputs) -> list[PlanRow]:
         per_image = config.plan.images_per_real
@@ -68,7 +64,7 @@ class IPAdapterGenerator:
         return rows
 
     def manifest_settings(self, config: DaldaConfig) -> dict[str, Any]:
-        return asdict(GenerationSettings.from_config(config, self.sampling(config)))
+        return sd_manifest_settings(self.settings(config), config)
 
     def row_weight(self, row: PlanRow) -> float:
         if row.ip_scale is None:
@@ -79,5 +75,14 @@ class IPAdapterGenerator:
         """Nothing to do before generation."""
         return Preparation()
 
+    def load_pipeline(self, models: ModelsConfig, settings: IPAdapterSettings) -> Any:
+        """The SD 1.x + IP-Adapter pipeline of ``settings``' checkpoints."""
+        from dalda.models.sd import load_sd_ip_adapter_pipeline
+
+        return load_sd_ip_adapter_pipeline(models, settings.checkpoints())
+
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> GenerationEngine:
-        return GenerationEngine(load_sd_ip_adapter_pipeline(models, sd_checkpoints(models)), self.sampling(config))
+        from dalda.generators.ip_adapter_engine import GenerationEngine
+
+        settings = self.settings(config)
+        return GenerationEngine(self.load_pipeline(models, settings), settings, config.generation)

@@ -14,8 +14,10 @@ things, so that a batch of B rows gives the same images as B separate calls of t
    seed, and drawing on the CPU (then moving the latents, a few KB) makes a seed mean the same noise on every
    machine.
 
-The negative prompt is ``settings.negative_prompt`` as given (None or "": none); the generator resolves an unset
-one to its default before building the engine (``IPAdapterGenerator.sampling``).
+The engine samples with the generator's resolved settings (``settings``: scheduler, steps, guidance, resolution,
+negative prompt, "" for none) and runs with the ``generation`` section's options (``runtime``: attention slicing,
+VAE tiling and slicing, channels_last, CPU offload, compile), which change speed and memory, not the images
+beyond float rounding.
 
 Everything else (text encoding, classifier-free guidance, the scheduler loop, VAE decoding) is diffusers' own
 ``StableDiffusionPipeline.__call__``.
@@ -34,6 +36,7 @@ from diffusers.models.embeddings import ImageProjection
 from PIL import Image
 
 from dalda.config import GenerationConfig
+from dalda.generators.settings import StableDiffusionSettings
 from dalda.generators.per_sample_attention import SampleScales, install_per_sample_processors
 from dalda.models.schedulers import build_scheduler
 
@@ -92,17 +95,20 @@ class GenerationEngine:
     and :meth:`_call_options`.
     """
 
-    def __init__(self, pipe: StableDiffusionPipeline, settings: GenerationConfig) -> None:
+    def __init__(
+        self, pipe: StableDiffusionPipeline, settings: StableDiffusionSettings, runtime: GenerationConfig | None = None
+    ) -> None:
         if getattr(pipe, "image_encoder", None) is None or pipe.unet.encoder_hid_proj is None:
             raise ValueError(
                 "the pipeline has no IP-Adapter (image encoder and image projection); load it with "
                 "a loader of dalda.models.sd or dalda.models.sdxl (load_sd_ip_adapter_pipeline and its siblings)"
             )
         self.settings = settings
+        self.runtime = runtime or GenerationConfig()
         self.pipe = self._per_row_pipeline(pipe)
         self.pipe.set_progress_bar_config(disable=True)
         self.pipe.scheduler = build_scheduler(settings.scheduler, pipe.scheduler.config)
-        self.scales: SampleScales = install_per_sample_processors(self.pipe.unet, settings.attention_slicing)
+        self.scales: SampleScales = install_per_sample_processors(self.pipe.unet, self.runtime.attention_slicing)
         self._apply_speed_options()
 
     def _per_row_pipeline(self, pipe: Any) -> Any:
@@ -114,26 +120,26 @@ class GenerationEngine:
         return {}
 
     def _apply_speed_options(self) -> None:
-        settings = self.settings
-        if settings.channels_last:
+        runtime = self.runtime
+        if runtime.channels_last:
             self.pipe.unet.to(memory_format=torch.channels_last)
             self.pipe.vae.to(memory_format=torch.channels_last)
-        if settings.vae_tiling:
+        if runtime.vae_tiling:
             self.pipe.vae.enable_tiling()
-        if settings.vae_slicing:
+        if runtime.vae_slicing:
             self.pipe.vae.enable_slicing()
-        if settings.cpu_offload != "none":
+        if runtime.cpu_offload != "none":
             device = self.device
             if device.type != "cuda":
                 raise ValueError(
-                    f"generation.cpu_offload={settings.cpu_offload} needs a CUDA device, but the models are on "
+                    f"generation.cpu_offload={runtime.cpu_offload} needs a CUDA device, but the models are on "
                     f"{device}; set generation.cpu_offload=none"
                 )
-            if settings.cpu_offload == "model":
+            if runtime.cpu_offload == "model":
                 self.pipe.enable_model_cpu_offload(device=device)
             else:
                 self.pipe.enable_sequential_cpu_offload(device=device)
-        if settings.compile:
+        if runtime.compile:
             # After the processors are installed. Compiles again for a smaller last batch and once more the
             # first time a batch has all lambdas 0 (that batch skips the image attention); not per lambda value.
             self.pipe.unet = torch.compile(self.pipe.unet)

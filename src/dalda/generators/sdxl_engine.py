@@ -8,7 +8,8 @@ passed one per row (``PerRowImageEmbeds``) and one seeded CPU generator per row.
 size/crop conditioning and the VAE upcast. The size/crop conditioning is passed explicitly, with the values
 the stock pipeline uses by default for a square image made from scratch: ``original_size`` and
 ``target_size`` equal to the generation size, ``crops_coords_top_left`` (0, 0), i.e. "an uncropped picture
-of this size", so a manifest records them and they cannot drift with a diffusers release.
+of this size" (``settings.size_conditioning``), so a manifest records them and they cannot drift with a
+diffusers release.
 """
 
 from __future__ import annotations
@@ -18,19 +19,11 @@ from typing import Any
 from diffusers import StableDiffusionXLPipeline
 
 from dalda.generators.ip_adapter_engine import GenerationEngine, PerRowImageEmbeds
+from dalda.generators.settings import size_conditioning
 
 
 class PerRowIPAdapterXLPipeline(PerRowImageEmbeds, StableDiffusionXLPipeline):
     """``StableDiffusionXLPipeline`` that takes IP-Adapter image embeddings already laid out one per row."""
-
-
-def size_conditioning(resolution: int) -> dict[str, tuple[int, int]]:
-    """SDXL's micro-conditioning for a square ``resolution`` image made from scratch (the stock defaults)."""
-    return {
-        "original_size": (resolution, resolution),
-        "target_size": (resolution, resolution),
-        "crops_coords_top_left": (0, 0),
-    }
 
 
 class SDXLGenerationEngine(GenerationEngine):

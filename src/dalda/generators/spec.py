@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-from dalda.config import DaldaConfig, GenerationConfig, ModelsConfig
+from dalda.config import DaldaConfig, ModelsConfig
 from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
 
@@ -136,9 +136,11 @@ class Engine(Protocol):
 class Generator(Protocol):
     """One way of making synthetic images, complete: planning, manifest settings, preparation, engine.
 
-    Optionally a generator has ``config_defaults``, a mapping of ``"section.field"`` to a value that
-    ``dalda.configure`` puts in every field a config leaves unset (its own checkpoints, its resolution); the
-    resolved config is what runs and what ``config.yaml`` records.
+    A generator with knobs (checkpoints, sampler, strengths) declares them as its ``settings_model``, a
+    ``dalda.settings.EntrySettings`` subclass holding its own defaults; they sit beside ``generator.name`` in
+    the config, ``dalda.configure`` resolves them, and the generator reads them with
+    ``TheirSettings.of(config.generator)``. The built-in Stable Diffusion ones share the models of
+    ``dalda.generators.settings``.
     """
 
     name: str
@@ -154,12 +156,9 @@ class Generator(Protocol):
     def plan_rows(self, config: DaldaConfig, inputs: PlanInputs) -> list[PlanRow]:
         """``plan.images_per_real`` rows per source image, in source order, ``row_id`` counting from 0."""
 
-    def sampling(self, config: DaldaConfig) -> GenerationConfig:
-        """The sampling settings its engine runs with: ``config.generation`` with the generator's own choices
-        filled in (an unset negative prompt resolved to the generator's default, the baselines' scheduler)."""
-
     def manifest_settings(self, config: DaldaConfig) -> dict[str, Any]:
-        """The settings that decide an image's pixels besides its row; a change invalidates finished images."""
+        """The settings that decide an image's pixels besides its row (its own resolved settings, and what else
+        of ``config`` changes its images); a change invalidates finished images."""
 
     def row_weight(self, row: PlanRow) -> float:
         """The per-row number the engine takes (lambda, strength, ...)."""
@@ -169,4 +168,5 @@ class Generator(Protocol):
         launched processes share out (the generation stage makes each unit once, on one process)."""
 
     def build(self, config: DaldaConfig, run: RunDir, models: ModelsConfig) -> Engine:
-        """The engine of this process, on the device ``models`` names."""
+        """The engine of this process, on the device ``models`` names (import heavy modules here, not at the top
+        of the entry's module, so that looking a generator up stays cheap)."""

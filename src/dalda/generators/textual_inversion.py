@@ -11,9 +11,7 @@ class name is the word that needs no per-dataset choice and works for any tokeni
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from dalda.config import GeneratorConfig
+from dalda.generators.placeholder_tokens import placeholder_token
+from dalda.generators.settings import TextualInversionSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +54,6 @@ OBJECT_TEMPLATES = (
     "a photo of a cool {}",
     "a photo of a small {}",
 )
-
-
-def placeholder_token(class_name: str) -> str:
-    """A token string no tokenizer already knows, unique per class name and short enough for a file name.
-
-    A plain lowercase ASCII name is used as is ('tabby' -> '<dalda-tabby>'); any other name gets a readable
-    ASCII part (at most 40 characters) plus a hash of the whole name, so names that slug alike ('猫' and '犬',
-    'a b' and 'a-b') still get two tokens and two files: 'golden retriever' -> '<dalda-golden-retriever-1c2d3e4f>'.
-    """
-    if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", class_name) and len(class_name) <= 40:
-        return f"<dalda-{class_name}>"
-    slug = re.sub(r"[^a-z0-9]+", "-", class_name.lower()).strip("-")[:40].strip("-") or "class"
-    digest = hashlib.sha256(class_name.encode("utf-8")).hexdigest()[:8]
-    return f"<dalda-{slug}-{digest}>"
 
 
 @dataclass(frozen=True)
@@ -115,7 +100,7 @@ def learn_class_token(
     pipe,
     class_name: str,
     images: list[Image.Image],
-    cfg: GeneratorConfig,
+    cfg: TextualInversionSettings,
     seed: int,
     progress: Callable[[int], None] | None = None,
 ) -> LearnedToken:

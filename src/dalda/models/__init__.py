@@ -10,7 +10,7 @@ their caller; of the ``models`` config section they read only what every model s
 dtype, offline, revisions, and ``clip_model`` for the one CLIP all stages use).
 """
 
-from dalda.models.checkpoints import SDCheckpoints
+from dalda.models.checkpoints import IPAdapterCheckpoints, SDCheckpoints
 from dalda.models.clip import ClipBundle, load_clip
 from dalda.models.device import resolve_device, resolve_dtype
 from dalda.models.hub import ModelLoadError
@@ -27,6 +27,7 @@ from dalda.models.sdxl import load_sdxl_ip_adapter_pipeline
 __all__ = [
     "Backbone",
     "ClipBundle",
+    "IPAdapterCheckpoints",
     "ModelLoadError",
     "SDCheckpoints",
     "img2img_pipeline_from",

@@ -3,7 +3,8 @@
 A checkpoint name is a Hugging Face Hub id or a local folder with the same layout; ``models.offline`` keeps
 every load to local folders and the Hub cache. Each loader is given the name together with the config field
 that set it, so failures are re-raised as ``ModelLoadError`` naming that field, the value and the three ways out
-(network, a local folder, the offline ``tiny`` profile), and ``models.revisions`` pins are found by it.
+(network, a local folder, the offline ``tiny`` profile). ``models.revisions`` pins a Hub id to a revision, keyed
+by the id itself, so any checkpoint any entry loads can be pinned.
 """
 
 from __future__ import annotations
@@ -41,17 +42,17 @@ def source_of(name: str, field: str) -> str:
     return name
 
 
-def revision(cfg: ModelsConfig, field: str, source: str) -> dict[str, str]:
-    """``revision=`` for a Hub id pinned in ``models.revisions`` under ``field``'s name (a local folder has no
+def revision(cfg: ModelsConfig, name: str, source: str) -> dict[str, str]:
+    """``revision=`` for the checkpoint ``name`` when ``models.revisions`` pins it (a local folder has no
     revisions); the one place those pins are looked up."""
-    pinned = cfg.revisions.get(field.removeprefix("models."))
+    pinned = cfg.revisions.get(name)
     return {"revision": pinned} if pinned and not _looks_local(source) else {}
 
 
 def load(cls: Any, cfg: ModelsConfig, name: str, field: str, subfolder: str | None = None) -> Any:
     """``cls.from_pretrained(name, subfolder=...)`` for a diffusers/transformers class, with a clear error."""
     source = source_of(name, field)
-    kwargs: dict[str, Any] = {"local_files_only": cfg.offline, **revision(cfg, field, source)}
+    kwargs: dict[str, Any] = {"local_files_only": cfg.offline, **revision(cfg, name, source)}
     if subfolder:
         kwargs["subfolder"] = subfolder
     try:

@@ -21,7 +21,7 @@ import torch
 
 from dalda.config import ModelsConfig
 from dalda.models import hub
-from dalda.models.checkpoints import SDCheckpoints
+from dalda.models.checkpoints import IPAdapterCheckpoints
 from dalda.models.random_profiles import seeded, shape_for
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def build_image_encoder(profile: str) -> CLIPVisionModelWithProjection:
         return CLIPVisionModelWithProjection(config)
 
 
-def load_image_encoder(cfg: ModelsConfig, checkpoints: SDCheckpoints) -> CLIPVisionModelWithProjection:
+def load_image_encoder(cfg: ModelsConfig, checkpoints: IPAdapterCheckpoints) -> CLIPVisionModelWithProjection:
     """The IP-Adapter's CLIP image encoder (ViT-H/14 for the published SD 1.5 and SDXL ViT-H adapters)."""
     if cfg.profile != "real":
         return build_image_encoder(cfg.profile)
@@ -216,7 +216,9 @@ def _resampler_to_published(state: dict[str, torch.Tensor]) -> dict[str, torch.T
 # ------------------------------------------------------------------------------------- into a pipeline
 
 
-def attach_ip_adapter(pipe: Any, cfg: ModelsConfig, checkpoints: SDCheckpoints, random_weights: RandomWeights) -> None:
+def attach_ip_adapter(
+    pipe: Any, cfg: ModelsConfig, checkpoints: IPAdapterCheckpoints, random_weights: RandomWeights
+) -> None:
     """Load the adapter into ``pipe`` (which already holds its image encoder) through diffusers' loader:
     ``real``: the published weight file; random profiles: ``random_weights(unet, image_encoder, profile)``."""
     with _without_fp32_cast_warning():
@@ -227,7 +229,7 @@ def attach_ip_adapter(pipe: Any, cfg: ModelsConfig, checkpoints: SDCheckpoints, 
             pipe.load_ip_adapter(weights, subfolder=None, weight_name=None, image_encoder_folder=None)
 
 
-def _load_published(pipe: Any, cfg: ModelsConfig, checkpoints: SDCheckpoints) -> None:
+def _load_published(pipe: Any, cfg: ModelsConfig, checkpoints: IPAdapterCheckpoints) -> None:
     """The weight file ``ip_adapter_repo/ip_adapter_subfolder/ip_adapter_weight``; the loader is told not to load
     an image encoder, since the pipeline already holds one."""
     field = checkpoints.field("ip_adapter_repo")
@@ -239,7 +241,7 @@ def _load_published(pipe: Any, cfg: ModelsConfig, checkpoints: SDCheckpoints) ->
             weight_name=checkpoints.ip_adapter_weight,
             image_encoder_folder=None,
             local_files_only=cfg.offline,
-            **hub.revision(cfg, field, source),
+            **hub.revision(cfg, checkpoints.ip_adapter_repo, source),
         )
     except (OSError, ValueError) as error:
         raise hub.ModelLoadError(
@@ -248,7 +250,7 @@ def _load_published(pipe: Any, cfg: ModelsConfig, checkpoints: SDCheckpoints) ->
         ) from error
 
 
-def expect_projection(pipe: Any, kind: type, checkpoints: SDCheckpoints, wanted: str) -> None:
+def expect_projection(pipe: Any, kind: type, checkpoints: IPAdapterCheckpoints, wanted: str) -> None:
     """Refuse an adapter file of another kind than the generator needs (e.g. a plain one for IP-Adapter Plus)."""
     layers = pipe.unet.encoder_hid_proj.image_projection_layers
     if not all(isinstance(layer, kind) for layer in layers):

@@ -1,5 +1,6 @@
-"""The samplers: the authors' DDIM that every SD and SDXL pipeline is assembled with, and the ones
-``generation.scheduler`` names, built from a loaded pipeline's own noise schedule.
+"""The samplers: the authors' DDIM that every SD and SDXL pipeline is assembled with, and the ones a
+generator's ``scheduler`` setting names (``generator.scheduler``), built from a loaded pipeline's own noise
+schedule.
 
 Every generator's engine swaps its pipeline's scheduler for the configured one, so the table lives here, next
 to the code that loads the pipelines, rather than in any one generator.
@@ -40,6 +41,6 @@ def ddim_scheduler() -> DDIMScheduler:
 def build_scheduler(name: str, base_config: Any) -> Any:
     """A fresh scheduler of kind ``name`` sharing ``base_config``'s noise schedule."""
     if name not in SCHEDULERS:
-        raise ValueError(f"generation.scheduler={name!r} is not known; choose one of {sorted(SCHEDULERS)}")
+        raise ValueError(f"generator.scheduler={name!r} is not known; choose one of {sorted(SCHEDULERS)}")
     cls, overrides = SCHEDULERS[name]
     return cls.from_config(base_config, **overrides)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from dalda.config import ModelsConfig
 from dalda.models import hub
-from dalda.models.checkpoints import SDCheckpoints
+from dalda.models.checkpoints import IPAdapterCheckpoints, SDCheckpoints
 from dalda.models.device import freeze_pipeline, resolve_device, resolve_dtype
 from dalda.models.ip_adapter import (
     RandomWeights,
@@ -166,7 +166,7 @@ def load_sd_parts(cfg: ModelsConfig, checkpoints: SDCheckpoints) -> dict[str, An
     return parts
 
 
-def load_sd_ip_adapter_pipeline(cfg: ModelsConfig, checkpoints: SDCheckpoints) -> StableDiffusionPipeline:
+def load_sd_ip_adapter_pipeline(cfg: ModelsConfig, checkpoints: IPAdapterCheckpoints) -> StableDiffusionPipeline:
     """SD 1.x + IP-Adapter, loaded through diffusers' own IP-Adapter loader, DDIM, no safety checker.
 
     ``pipe.set_ip_adapter_scale(lambda)`` sets the image-prompt weight; ``ip_adapter_image=`` the image prompt.
@@ -178,7 +178,7 @@ def load_sd_ip_adapter_pipeline(cfg: ModelsConfig, checkpoints: SDCheckpoints) -
     )
 
 
-def load_sd_ip_adapter_plus_pipeline(cfg: ModelsConfig, checkpoints: SDCheckpoints) -> StableDiffusionPipeline:
+def load_sd_ip_adapter_plus_pipeline(cfg: ModelsConfig, checkpoints: IPAdapterCheckpoints) -> StableDiffusionPipeline:
     """SD 1.x + IP-Adapter Plus (``ip-adapter-plus_sd15``): the image encoder's patch tokens (penultimate hidden
     states) go through a resampler instead of one pooled embedding through a linear projection.
 
@@ -199,7 +199,7 @@ def load_sd_ip_adapter_plus_pipeline(cfg: ModelsConfig, checkpoints: SDCheckpoin
 
 
 def _sd_ip_adapter_pipeline(
-    cfg: ModelsConfig, checkpoints: SDCheckpoints, random_weights: RandomWeights
+    cfg: ModelsConfig, checkpoints: IPAdapterCheckpoints, random_weights: RandomWeights
 ) -> StableDiffusionPipeline:
     """The SD 1.x assembly shared by both IP-Adapter kinds; ``random_weights`` gives the adapter of the random
     profiles, in the published layout."""

@@ -1,7 +1,7 @@
 """SDXL: UNet, VAE, two text encoders and their tokenizers, and the SDXL + IP-Adapter pipeline.
 
-Same contract as ``sd.py``, with the same :class:`~dalda.models.checkpoints.SDCheckpoints` naming the SDXL model.
-``full-random`` is ``stabilityai/stable-diffusion-xl-base-1.0``'s config files (UNet 2.6 B parameters, CLIP
+Same contract as ``sd.py``, with the same :class:`~dalda.models.checkpoints.IPAdapterCheckpoints` naming the SDXL
+model. ``full-random`` is ``stabilityai/stable-diffusion-xl-base-1.0``'s config files (UNet 2.6 B parameters, CLIP
 ViT-L/14 and OpenCLIP ViT-bigG/14 text towers). ``tiny`` is SDXL in miniature: two text encoders whose hidden
 states are concatenated (32 + 32 = the UNet's 64-wide cross-attention), the pooled projection of the second
 plus six 8-wide size/crop embeddings (32 + 48 = 80) as the "text_time" added condition.
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from dalda.config import ModelsConfig
 from dalda.models import hub
-from dalda.models.checkpoints import SDCheckpoints
+from dalda.models.checkpoints import IPAdapterCheckpoints, SDCheckpoints
 from dalda.models.device import freeze_pipeline, resolve_device, resolve_dtype
 from dalda.models.ip_adapter import (
     attach_ip_adapter,
@@ -188,11 +188,11 @@ def load_sdxl_parts(cfg: ModelsConfig, checkpoints: SDCheckpoints) -> dict[str, 
     return parts
 
 
-def load_sdxl_ip_adapter_pipeline(cfg: ModelsConfig, checkpoints: SDCheckpoints) -> StableDiffusionXLPipeline:
+def load_sdxl_ip_adapter_pipeline(cfg: ModelsConfig, checkpoints: IPAdapterCheckpoints) -> StableDiffusionXLPipeline:
     """SDXL + IP-Adapter (``sdxl_models/ip-adapter_sdxl_vit-h``, ViT-H image encoder), DDIM, no watermark.
 
     The sampler is DDIM with the same noise schedule as SD 1.x, which is also SDXL's own (its scheduler config
-    has the same betas and offset); the engine swaps in ``generation.scheduler``. The invisible watermark of
+    has the same betas and offset); the engine swaps in the generator's ``scheduler`` setting. The invisible watermark of
     diffusers' SDXL pipeline is off: it would add a pattern to every training image. The VAE keeps its own
     ``force_upcast``: SDXL's VAE decodes in float32 even in a float16 run (the stock pipeline does the
     upcast), the fp16-fix VAE (``madebyollin/sdxl-vae-fp16-fix``) decodes in float16.

@@ -9,9 +9,8 @@ image is a pure function of (seed, image content, v): its random parameters come
 by those three, never from global state. That is what lets the feature cache encode each view once and the
 encode-every-batch trainer recreate the very same pixels later.
 
-``train.protocol=authors`` instead draws a fresh RandomHorizontalFlip(0.5) + RandomRotation(15 degrees) for every
-training draw (:class:`FlipRotate`), after the square resize, as the authors' training transform does; its
-random numbers come from its own seeded generator.
+``train.protocol=authors`` instead flips and rotates every training draw afresh, after the same square resize
+(:func:`square_resize`), on whole batches on the training device (``augment.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +31,13 @@ object."""
 CROP_RATIO = (3 / 4, 4 / 3)
 PLAIN_VIEW = 0
 """View 0 is the un-augmented image (resize only); augmented views are 1..K."""
+
+
+def square_resize(image: Image.Image, size: int) -> Image.Image:
+    """The plain view's pixels before normalisation: a bilinear (antialiased) resize of the RGB image to
+    ``size`` x ``size``, 8 bits per channel, as the authors' ``Resize((S, S))``. The pixel store
+    (``train.protocol=authors``) keeps exactly these."""
+    return TF.resize(image, [size, size], interpolation=InterpolationMode.BILINEAR)
 
 
 class ImageTransform:
@@ -69,7 +75,7 @@ class ImageTransform:
         """(3, S, S) float32 tensor of ``view`` of ``image``; ``digest`` (its sha256 hex) seeds the view."""
         size = [self.image_size, self.image_size]
         if view == PLAIN_VIEW:
-            image = TF.resize(image, size, interpolation=InterpolationMode.BILINEAR)
+            image = square_resize(image, self.image_size)
         else:
             top, left, height, width, flip = self._view_params(image, view, digest)
             image = TF.resized_crop(image, top, left, height, width, size, interpolation=InterpolationMode.BILINEAR)
@@ -85,28 +91,3 @@ class ImageTransform:
             top, left, height, width = RandomResizedCrop.get_params(image, list(CROP_SCALE), list(CROP_RATIO))
             flip = bool(torch.rand(1).item() < 0.5)
         return top, left, height, width, flip
-
-
-ROTATION_DEGREES = 15.0
-
-
-class FlipRotate:
-    """The authors' training augmentation: resize, horizontal flip with probability 0.5, rotation in [-15, 15] deg.
-
-    Each call draws new parameters from a private generator seeded at construction, so a run is repeatable and
-    never touches global random state. Rotation keeps the image size and fills the corners with black
-    (torchvision's RandomRotation defaults: nearest interpolation, fill 0).
-    """
-
-    def __init__(self, transform: ImageTransform, seed: int) -> None:
-        self.transform = transform
-        self._rng = np.random.default_rng([seed, 15])
-
-    def __call__(self, image: Image.Image) -> torch.Tensor:
-        size = [self.transform.image_size, self.transform.image_size]
-        image = TF.resize(image, size, interpolation=InterpolationMode.BILINEAR)
-        if self._rng.random() < 0.5:
-            image = TF.hflip(image)
-        angle = float(self._rng.uniform(-ROTATION_DEGREES, ROTATION_DEGREES))
-        image = TF.rotate(image, angle, interpolation=InterpolationMode.NEAREST, fill=0)
-        return TF.normalize(TF.to_tensor(image), self.transform.mean, self.transform.std)

@@ -6,9 +6,10 @@
   check the page against them. Sections given as HTML (the prompt table, the gallery) come last; the gallery's
   thumbnails are files beside the page (``thumbs/``, ``gallery.py``), so the page with its folder is what to
   copy or share.
-- **The overview** at the top: how the runs were made (a header table, one row per distinct setting, and a loud
-  banner when any run used random models (``tiny``, ``full-random``), whose images and accuracies mean
-  nothing), the wall time and throughput of each stage, the datasets with their CLIPScore group, and the
+- **The overview** at the top: how the runs were made (a header table, one row per distinct setting, where each
+  run shows the generator that ran with its own resolved settings: its checkpoints and sampler, so a DA-Fusion
+  run names no IP-Adapter; and a loud banner when any run used random models (``tiny``, ``full-random``), whose
+  images and accuracies mean nothing), the wall time and throughput of each stage, the datasets with their CLIPScore group, and the
   experiment's failed cells.
 - **Wall time per stage**: the times come from the runs' ``history.jsonl`` (``dalda.ownership``: one ``stage``
   entry per finished stage), summed over every attempt, so a generation resumed three times counts all three;
@@ -42,6 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from dalda.artefacts import ReportFigure
+from dalda.config import DaldaConfig
+from dalda.generators import generator_settings
+from dalda.generators.settings import StableDiffusionSettings
 from dalda.io import read_json, read_jsonl, write_text_atomic
 from dalda.ownership import history
 from dalda.report.collect import DatasetGroup, RunRecord, classifier_title, classifiers_of, dataset_title
@@ -168,17 +172,34 @@ def dalda_version() -> str:
         return "unknown (not installed)"
 
 
+CHECKPOINT_LABELS = {"sd_model": "SD", "vae": "VAE", "ip_adapter": "IP-Adapter", "image_encoder": "image encoder"}
+"""How the provenance header names each checkpoint a Stable Diffusion generator records."""
+
+
+def _generator_setting(config: DaldaConfig) -> tuple[list[str], str]:
+    """The checkpoints and the sampling of the generator that ran, from its own resolved settings (a generator
+    without Stable Diffusion settings shows its name and its settings)."""
+    name = config.generator.name
+    settings = generator_settings(config)
+    if not isinstance(settings, StableDiffusionSettings):
+        values = ", ".join(f"{key}={value}" for key, value in settings.model_dump().items())
+        return [], name + (f" ({values})" if values else "")
+    checkpoints = [
+        f"{CHECKPOINT_LABELS.get(key, key)} {value}" for key, value in settings.checkpoint_record().items() if value
+    ]
+    made = (
+        f"{name}, {settings.scheduler} {settings.steps} steps, {settings.resolution} px, "
+        f"guidance {settings.guidance_scale:g}"
+    )
+    return checkpoints, made
+
+
 def _setting(record: RunRecord) -> tuple[str, ...]:
     config = record.config
-    models, generation, prompts, data = config.models, config.generation, config.prompts, config.data
-    checkpoints = f"SD {models.sd_model}; IP-Adapter {models.ip_adapter_repo}; CLIP {models.clip_model}"
-    if models.vae:
-        checkpoints += f"; VAE {models.vae}"
+    models, prompts, data = config.models, config.prompts, config.data
+    generator_checkpoints, made = _generator_setting(config)
+    checkpoints = "; ".join([*generator_checkpoints, f"CLIP {models.clip_model}"])
     revisions = ", ".join(f"{key}={value}" for key, value in sorted(models.revisions.items())) or "latest"
-    made = (
-        f"{config.generator.name}, {generation.scheduler} {generation.steps} steps, {generation.resolution} px, "
-        f"guidance {generation.guidance_scale:g}"
-    )
     model = prompts.entry_values().get("model") if prompts.backend == "openai" else None  # the backend's setting
     asked = f"{prompts.source} via {prompts.backend}" + (f" ({model})" if model else "")
     protocol = (

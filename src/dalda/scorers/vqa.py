@@ -37,11 +37,6 @@ class VqaSettings(EntrySettings):
     )
 
 
-def vqa_question(template: str, class_name: str) -> str:
-    """The question asked about an image of ``class_name``: "Is this " + the filled template + "?"."""
-    return f"Is this {template.format(class_name)}?"
-
-
 def vqa_identity(models: ModelsConfig, checkpoint: str) -> str:
     """Names the VQA weights (the cache key); random weights never pass for the real model."""
     if models.profile == "real":

@@ -13,7 +13,11 @@ from PIL import Image
 from dalda.config import ModelsConfig
 from dalda.models.blip_vqa import VqaBundle, load_vqa
 from dalda.scorers.base import Measures
-from dalda.scorers.vqa import vqa_question
+
+
+def vqa_question(template: str, class_name: str) -> str:
+    """The question asked about an image of ``class_name``: "Is this " + the filled template + "?"."""
+    return f"Is this {template.format(class_name)}?"
 
 
 @dataclass(frozen=True)

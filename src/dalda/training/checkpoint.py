@@ -35,6 +35,7 @@ def training_record(
         epoch_train_accuracies=trained.fit.epoch_train_accuracies,
         train_seconds=trained.fit.seconds,
         encode_seconds=trained.encode_seconds,
+        pixel_store=trained.pixel_store,
         protocol=trained.protocol,
         backbone_buffers_drifted=trained.backbone_drifted,
         epoch_evaluations=trained.epoch_evaluations,

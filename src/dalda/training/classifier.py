@@ -9,7 +9,9 @@
 
 ``train.protocol=authors`` (``dalda.probes.protocols``) changes steps 2-3: the backbone runs in ``train()`` mode
 while fitting, every draw is flipped and rotated afresh and encoded now (no cache is possible), and the head is
-evaluated after every epoch on evaluation draws (``epochs.py``).
+evaluated after every epoch on evaluation draws (``epochs.py``). The images are decoded and resized once into a
+pixel store (``pixel_store.py``; the train stage builds one for all its fits) and augmented on the device
+(``dalda.probes.augment``).
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from dalda.datasets import ImageRecord
 from dalda.probes import PROBES
 from dalda.probes.encoder import ProbeEncoder
 from dalda.hashing import file_sha256
+from dalda.probes.augment import DeviceFlipRotate
 from dalda.probes.features import FeatureCache, cached_features
-from dalda.probes.protocols import training_protocol
-from dalda.probes.transforms import PLAIN_VIEW, FlipRotate
+from dalda.probes.protocols import TrainingProtocol, training_protocol
+from dalda.probes.transforms import PLAIN_VIEW
+from dalda.training.pixel_store import PixelStore, pixel_store_for
 from dalda.training.sampling import MixingSampler, SamplingStats
 from dalda.training.epochs import CachedEpochScorer, EpochEvaluator, has_running_statistics
 from dalda.training.trainer import FitResult, augmented_source, cached_source, encoding_source, fit
@@ -68,6 +72,8 @@ class TrainedClassifier:
     """Whether fitting changed the backbone's buffers (train-mode BatchNorm): the checkpoint must keep them."""
     epoch_scores: list[dict[str, Any]] = field(default_factory=list)
     """``fast`` with cached features: macro and micro accuracy on every evaluation image after each epoch."""
+    pixel_store: dict[str, Any] | None = None
+    """``authors``: the pixel store the draws came from (images, bytes, in memory or mapped, decoding time)."""
 
 
 def encode_training_items(
@@ -97,11 +103,14 @@ def train_classifier(
     feature_mode: FeatureMode | None = None,
     seed: int | None = None,
     eval_records: Sequence[ImageRecord] = (),
+    pixel_store: PixelStore | None = None,
 ) -> TrainedClassifier:
     """Train ``classifier`` as configured; ``feature_mode`` overrides ``train.cache_features`` (benchmarks, tests).
 
     ``eval_records`` are the evaluation images a protocol that evaluates every epoch (``authors``) scores; under
     ``fast`` with cached features they give the per-epoch accuracy curve (``CachedEpochScorer``), nothing more.
+    ``pixel_store`` (``authors``) holds the training and evaluation images already decoded at
+    ``train.image_size``; without one, this fit decodes them into its own (:func:`training_pixel_store`).
     """
     cfg = config.train
     protocol = training_protocol(cfg.protocol)
@@ -132,22 +141,36 @@ def train_classifier(
     pool = training_set.pool
     views = encoder.transform.training_views
     sampler = MixingSampler(pool, cfg.synthetic_probability, cfg.batch_size, seed, num_views=len(views))
-    digests = [file_sha256(path) for path in training_set.item_paths]
     encode_seconds = 0.0
-    if feature_mode == "cached":
-        start = time.perf_counter()
-        table = encode_training_items(encoder, training_set, digests, features_dir, cfg.encode_batch_size)
-        encode_seconds = time.perf_counter() - start
-        features_of = cached_source(table, encoder.device)
-    elif feature_mode == "augmented":
-        features_of = augmented_source(encoder, training_set.item_paths, FlipRotate(encoder.transform, seed))
+    pixels = None
+    if reads_pixel_store(protocol):
+        pixels = pixel_store
+        if pixels is None:
+            pixels = training_pixel_store(config, training_set, eval_records, features_dir)
+        if pixels.image_size != encoder.transform.image_size:
+            raise ValueError(
+                f"the pixel store holds {pixels.image_size} px images, the {classifier} probe expects "
+                f"{encoder.transform.image_size} px"
+            )
+    if feature_mode == "augmented":
+        augment = DeviceFlipRotate(encoder.transform, seed, encoder.device)
+        features_of = augmented_source(encoder, pixels, pixels.rows_of(training_set.item_paths), augment)
     else:
-        features_of = encoding_source(encoder, training_set.item_paths, digests, views, cfg.finetune_backbone)
+        digests = [file_sha256(path) for path in training_set.item_paths]
+        if feature_mode == "cached":
+            start = time.perf_counter()
+            table = encode_training_items(encoder, training_set, digests, features_dir, cfg.encode_batch_size)
+            encode_seconds = time.perf_counter() - start
+            features_of = cached_source(table, encoder.device)
+        else:
+            features_of = encoding_source(encoder, training_set.item_paths, digests, views, cfg.finetune_backbone)
 
     evaluator = None
     scorer = None
     if protocol.evaluate_every_epoch:
-        evaluator = EpochEvaluator(encoder, head, eval_records, classes, cfg.eval_draws, seed, cfg.encode_batch_size)
+        evaluator = EpochEvaluator(
+            encoder, head, eval_records, classes, cfg.eval_draws, seed, cfg.encode_batch_size, pixels
+        )
     elif eval_records and feature_mode == "cached":
         eval_paths = [Path(record.path) for record in eval_records]
         eval_table = cached_features(
@@ -193,4 +216,20 @@ def train_classifier(
         evaluator.epochs if evaluator is not None else [],
         drifts,
         scorer.epochs if scorer is not None else [],
+        pixels.describe() if pixels is not None else None,
     )
+
+
+def reads_pixel_store(protocol: TrainingProtocol) -> bool:
+    """Whether fits under ``protocol`` read images from a pixel store (fresh augmentation per draw, or evaluation
+    after every epoch), so the images are decoded once up front."""
+    return protocol.augment_every_draw or protocol.evaluate_every_epoch
+
+
+def training_pixel_store(
+    config: DaldaConfig, training_set: TrainingSet, eval_records: Sequence[ImageRecord], spill_dir: Path
+) -> PixelStore:
+    """Every training item and evaluation image decoded once at ``train.image_size`` (``pixel_store.py``); the same
+    store serves every classifier and the real-only reference fit of a train stage (their images are among these)."""
+    paths = list(training_set.item_paths) + [Path(record.path) for record in eval_records]
+    return pixel_store_for(config.train, paths, spill_dir)

@@ -6,7 +6,8 @@ eval mode and scored on ``train.eval_draws`` evaluation images drawn uniformly w
 epoch from a seeded generator; per-class, macro and micro accuracy of those draws are recorded, then the
 modules go back to training. The best epoch is chosen by macro accuracy on this evaluation split, as the authors'
 plotting script does; that choice is made on the evaluation data, so it is reported beside the final epoch and
-never instead of it (docs/protocol.md).
+never instead of it (docs/protocol.md). The evaluation images' resized pixels come from the pixel store the
+training draws use (decoded once, ``pixel_store.py``) and are normalised on the device.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import torch
 from torch import nn
 
 from dalda.datasets import ImageRecord
-from dalda.images import load_rgb
 from dalda.probes.encoder import ProbeEncoder
 from dalda.probes.accuracy import accuracy_report
-from dalda.probes.transforms import PLAIN_VIEW
+from dalda.probes.augment import normalise
+from dalda.training.pixel_store import PixelStore
 
 def has_running_statistics(module: nn.Module) -> bool:
     """Whether train-mode forwards change the module's buffers (BatchNorm running statistics)."""
@@ -42,12 +43,14 @@ class EpochEvaluator:
         draws: int,
         seed: int,
         batch_size: int,
+        store: PixelStore,
     ) -> None:
         if not records:
             raise ValueError("train.protocol=authors evaluates every epoch, but the split has no evaluation image")
         self.encoder = encoder
         self.head = head
-        self.paths = [Path(record.path) for record in records]
+        self.store = store
+        self.rows = store.rows_of([Path(record.path) for record in records])
         self.labels = torch.as_tensor([record.label for record in records])
         self.classes = list(classes)
         self.draws = draws
@@ -59,11 +62,11 @@ class EpochEvaluator:
 
     @torch.inference_mode()
     def _encode(self, index: np.ndarray) -> torch.Tensor:
+        mean, std = self.encoder.transform.mean, self.encoder.transform.std
         chunks = [torch.empty(0, self.encoder.feature_dim)]
         for start in range(0, len(index), self.batch_size):
-            chunk = index[start : start + self.batch_size]
-            pixels = torch.stack([self.encoder.transform(load_rgb(self.paths[i]), PLAIN_VIEW, "") for i in chunk])
-            chunks.append(self.encoder.encode(pixels).cpu())
+            pixels = self.store.gather(self.rows[index[start : start + self.batch_size]]).to(self.encoder.device)
+            chunks.append(self.encoder.encode(normalise(pixels, mean, std)).cpu())
         return torch.cat(chunks)
 
     def __call__(self, epoch: int) -> None:
@@ -71,11 +74,11 @@ class EpochEvaluator:
         was_training = module.training
         module.eval()
         self.head.eval()
-        drawn = self._rng.integers(len(self.paths), size=self.draws)
+        drawn = self._rng.integers(len(self.rows), size=self.draws)
         unique, position = np.unique(drawn, return_inverse=True)
         if self._static:  # a backbone without running statistics gives the same features every epoch
             if self._features is None:
-                self._features = self._encode(np.arange(len(self.paths)))
+                self._features = self._encode(np.arange(len(self.rows)))
             features = self._features[torch.as_tensor(unique)]
         else:
             features = self._encode(unique)

@@ -6,6 +6,9 @@ each classifier on its real images alone, with the same seed, protocol and setti
 the same batches a ``none`` run of the same split and seed draws, so it equals that run's classifier. Under
 ``train.protocol=fast`` it reuses the cached real features (seconds); under ``authors`` every draw is encoded
 again, so it doubles the training time. A run without synthetic images is its own reference and trains none.
+
+Under ``authors`` the training and evaluation images are decoded and resized once, into one pixel store that every
+classifier and every reference fit of the stage draws from (``pixel_store.py``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from pathlib import Path
 
 from dalda.artefacts.split import read_split_for
 from dalda.config import DaldaConfig
+from dalda.datasets import ImageRecord
 from dalda.images import drop_unreadable
 from dalda.probes import PROBES
 from dalda.probes.protocols import training_protocol
 from dalda.rundir import RunDir
 from dalda.training.checkpoint import save_checkpoint, training_record
-from dalda.training.classifier import train_classifier
+from dalda.training.classifier import reads_pixel_store, train_classifier, training_pixel_store
+from dalda.training.pixel_store import PixelStore
 from dalda.training.trainset import TrainingSet, load_training_set
 
 log = logging.getLogger(__name__)
@@ -46,11 +51,15 @@ def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
     cached = config.train.cache_features and not config.train.finetune_backbone
     per_epoch = training_protocol(config.train.protocol).evaluate_every_epoch or cached
     eval_records = drop_unreadable(split.eval) if per_epoch else []
+    pixels = None
+    if reads_pixel_store(training_protocol(config.train.protocol)):
+        pixels = training_pixel_store(config, training_set, eval_records, run.features)
     paths: dict[str, Path] = {}
     for classifier in config.train.classifiers:
         trained = train_classifier(
-            classifier, config, training_set, split.classes, run.features, eval_records=eval_records
-        )
+            classifier, config, training_set, split.classes, run.features, eval_records=eval_records,
+            pixel_store=pixels,
+        )  # fmt: skip
         path = run.checkpoint_file(classifier)
         record = training_record(trained, info, train_config)
         save_checkpoint(path, run.train_record_file(classifier), trained, split.classes, record)
@@ -62,12 +71,18 @@ def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
             run.reference_checkpoint_file(classifier).unlink(missing_ok=True)
             run.reference_train_record_file(classifier).unlink(missing_ok=True)
             continue
-        _train_real_only_reference(config, run, classifier, training_set, split.classes, eval_records)
+        _train_real_only_reference(config, run, classifier, training_set, split.classes, eval_records, pixels)
     return paths
 
 
 def _train_real_only_reference(
-    config: DaldaConfig, run: RunDir, classifier: str, training_set: TrainingSet, classes: list[str], eval_records
+    config: DaldaConfig,
+    run: RunDir,
+    classifier: str,
+    training_set: TrainingSet,
+    classes: list[str],
+    eval_records: list[ImageRecord],
+    pixels: PixelStore | None,
 ) -> None:
     """``classifier`` trained on the real images only (p = 0), saved under ``results/real_only/``."""
     real_only = config.model_copy(
@@ -75,7 +90,9 @@ def _train_real_only_reference(
     )
     real_set = TrainingSet(list(training_set.real), [], [], "none (real-only reference)")
     log.info("training the real-only reference of %s on %d real images", classifier, len(real_set.real))
-    trained = train_classifier(classifier, real_only, real_set, classes, run.features, eval_records=eval_records)
+    trained = train_classifier(
+        classifier, real_only, real_set, classes, run.features, eval_records=eval_records, pixel_store=pixels
+    )
     record = training_record(trained, real_set.describe(), real_only.train.model_dump(mode="json"))
     save_checkpoint(
         run.reference_checkpoint_file(classifier),

@@ -7,7 +7,8 @@ function of the batch:
 - ``cached``: a row lookup in a table of pre-encoded features (frozen backbone; ``features.py``);
 - ``encode``: load, transform and encode the drawn images now (the authors' way; and the only way when the
   backbone itself is fine-tuned);
-- ``augmented``: like ``encode``, with a fresh flip + rotation for every draw (``train.protocol=authors``).
+- ``augmented``: gather the drawn images' resized pixels from the pixel store (decoded once, ``pixel_store.py``),
+  flip and rotate each afresh on the training device and encode them now (``train.protocol=authors``).
 
 The first two see the same draws in the same order, so on a frozen eval-mode backbone they produce the same head
 up to floating-point reduction order.
@@ -20,14 +21,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from dalda.probes.encoder import ProbeEncoder
-from dalda.images import load_rgb
+from dalda.probes.augment import DeviceFlipRotate
 from dalda.probes.features import encode_pixels
-from dalda.probes.transforms import FlipRotate
 from dalda.progress import progress_bar
+from dalda.training.pixel_store import PixelStore
 from dalda.training.sampling import Batch, MixingSampler
 
 FeatureSource = Callable[[Batch], torch.Tensor]
@@ -117,12 +119,15 @@ def encoding_source(
     return features_of
 
 
-def augmented_source(encoder: ProbeEncoder, paths: Sequence[Path], augment: FlipRotate) -> FeatureSource:
-    """Features of freshly augmented draws, encoded now without gradients (in whatever mode the backbone is in:
-    under ``train.protocol=authors`` it is ``train()``, so BatchNorm uses and updates batch statistics)."""
+def augmented_source(
+    encoder: ProbeEncoder, store: PixelStore, item_rows: np.ndarray, augment: DeviceFlipRotate
+) -> FeatureSource:
+    """Features of freshly augmented draws: item ``i``'s pixels are store row ``item_rows[i]``; flipped, rotated and
+    normalised on the device, encoded now without gradients (in whatever mode the backbone is in: under
+    ``train.protocol=authors`` it is ``train()``, so BatchNorm uses and updates batch statistics)."""
 
     def features_of(batch: Batch) -> torch.Tensor:
-        pixels = torch.stack([augment(load_rgb(paths[i])) for i in batch.items])
+        pixels = augment(store.gather(item_rows[batch.items]))
         with torch.no_grad():
             return encoder.encode(pixels)
 
