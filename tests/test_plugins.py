@@ -120,7 +120,7 @@ def test_a_grid_cell_run_as_a_submitit_task_uses_the_plugin(site, tmp_path):
     grid = tmp_path / "grid.yaml"
     grid.write_text(yaml.safe_dump({
         "name": "plug", "out_dir": str(out), "base": base, "datasets": ["demo"], "classifiers": ["clip"],
-        "methods": [{"name": "toy", "method": "llm-ags", "overrides": toy}],
+        "methods": [{"name": "toy", "method": "llm-const-0.3", "overrides": toy}],
     }))  # fmt: skip
     script = (
         "import sys\n"

@@ -86,10 +86,10 @@ class BrightnessScorer:
     title: str = "mean brightness"
     default_alpha: float = 0.5
 
-    def identity(self, models) -> str:
+    def identity(self, models, settings) -> str:
         return "toy-brightness-v1"
 
-    def load(self, models, classes, template):
+    def load(self, models, settings, classes, template, section):
         return lambda images, labels: [{"brightness": float(np.asarray(image).mean() / 255)} for image in images]
 
     def value(self, measures) -> float:
