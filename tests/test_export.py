@@ -7,16 +7,20 @@ import json
 from pathlib import Path
 
 import datasets
+import numpy as np
 from PIL import Image
-from torchvision.datasets import ImageFolder
 from typer.testing import CliRunner
 
-from dalda.artefacts import ClassNames, ImageRecord, ManifestLine, PlanRow, Split
+from dalda.artefacts import ClassNames, FilterRecord, ImageRecord, ManifestLine, PlanRow, Split
 from dalda.cli import app
 from dalda.config import config_to_yaml
 from dalda.configure import load_config
 from dalda.generation.manifest import consolidate, manifest_entry, write_image_atomic
+from dalda.export.names import MAX_NAME_BYTES, class_folders, safe_name
+from dalda.export.pictures import MAX_SYNTHETIC_SIDE, export_synthetic
 from dalda.generators import GENERATORS
+from dalda.hashing import file_sha256
+from dalda.images import load_rgb
 from dalda.rundir import RunDir
 
 # Not alphabetical: an alphabetical folder order would give other labels than dalda's.
@@ -35,7 +39,13 @@ def _made_run(tmp_path: Path) -> tuple[RunDir, list[PlanRow]]:
             path.parent.mkdir(parents=True, exist_ok=True)
             Image.new("RGB", (16, 16), (40 * label, 10 * k, 0)).save(path)
             train.append(ImageRecord(path.resolve(), label))
-    Split("demo", CLASSES, 2, 0, "test", train, []).write(run)
+    evaluation = []
+    for label, name in enumerate(CLASSES):
+        path = photos / "eval" / name / "0.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (16, 16), (40 * label, 200, 0)).save(path)
+        evaluation.append(ImageRecord(path.resolve(), label))
+    Split("demo", CLASSES, 2, 0, "test", train, evaluation).write(run)
     rows = [
         PlanRow(i, CLASSES[r.label], r.label, str(r.path), i, 0, f"a {CLASSES[r.label]}", 0.5, 0.9, "high", i)
         for i, r in enumerate(train)
@@ -76,46 +86,126 @@ def test_manifest_lines_are_relative_parquet_safe_and_old_lines_still_count(tmp_
     assert [line.to_json() for line in ManifestLine.read_all(run)] == [line.to_json() for line in lines]
 
 
-def test_export_gives_every_image_the_same_class_everywhere(tmp_path, monkeypatch):
-    run, rows = _made_run(tmp_path)
-    out = tmp_path / "export"
-    pushed: list[str] = []
-    uploaded: list[dict] = []
-    monkeypatch.setattr(datasets.Dataset, "push_to_hub", lambda self, repo, **kw: pushed.append(repo))
+def _hub_on_disk(monkeypatch, remote: Path) -> list[str]:
+    """Make every Hub commit copy its files into ``remote`` (the upload intercepted at the file level: the
+    files of the one commit a push makes); returns the repo ids committed to."""
     import huggingface_hub
 
-    monkeypatch.setattr(huggingface_hub.HfApi, "upload_file", lambda self, **kw: uploaded.append(kw))
+    commits: list[str] = []
+
+    def create_commit(self, repo_id, operations, **kwargs):
+        for operation in operations:
+            target = remote / operation.path_in_repo
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(Path(operation.path_or_fileobj).read_bytes())
+        commits.append(repo_id)
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", lambda self, repo_id, **kwargs: None)
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_commit", create_commit)
+    return commits
+
+
+def _awkward_real_images(run: RunDir) -> tuple[Path, Path]:
+    """Replace two training images by files whose bytes are not what dalda trains on: a 16-bit greyscale PNG
+    (raw, torchvision shows it near-white) and a JPEG lying on its side with an EXIF rotation."""
+    split = Split.read(run)
+    deep, turned = Path(split.train[0].path), Path(split.train[1].path)
+    Image.fromarray(np.full((8, 12), 32896, dtype=np.uint16)).save(deep.with_suffix(".png"))  # 50% grey
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: rotate 90 degrees clockwise to view
+    Image.new("RGB", (20, 10), (200, 0, 0)).save(turned, exif=exif.tobytes())
+    train = [ImageRecord(deep.with_suffix(".png"), 0), *split.train[1:]]
+    Split(split.dataset, split.classes, split.shots, split.trial, split.eval_split, train, split.eval).write(run)
+    return deep.with_suffix(".png"), turned
+
+
+def _reject(run: RunDir, row: PlanRow) -> None:
+    """Record a filter decision rejecting ``row``'s image and keeping every other one."""
+    records = []
+    for line in ManifestLine.read_all(run):
+        path = line.image_path(run.synthetic)
+        records.append(
+            FilterRecord(line.file_name, line.row_id, line.label, file_sha256(path), "clip", "m", 0.5, None, None,
+                         None, kept=line.row_id != row.row_id, reasons=[] if line.row_id != row.row_id else ["low_score"])
+        )
+    FilterRecord.write_all(run, records)
+
+
+def test_export_loads_from_the_uploaded_files_as_dalda_trained(tmp_path, monkeypatch):
+    run, rows = _made_run(tmp_path)
+    deep, turned = _awkward_real_images(run)
+    _reject(run, rows[-1])
+    out, remote = tmp_path / "export", tmp_path / "remote"
+    commits = _hub_on_disk(monkeypatch, remote)
     result = CliRunner().invoke(app, ["export", str(run.root), "-o", str(out), "--push-to-hub", "me/demo-dalda"])
     assert result.exit_code == 0, result.output
-    assert pushed == ["me/demo-dalda"] and uploaded[0]["repo_id"] == "me/demo-dalda"
+    assert commits == ["me/demo-dalda"]
+    assert sorted(p.relative_to(remote).as_posix() for p in remote.rglob("*") if p.is_file()) == [
+        "README.md", "data/test-00000-of-00001.parquet", "data/train-00000-of-00001.parquet"
+    ]
 
-    # dalda's own labels for every exported file: real images by split position, synthetic ones by row id.
+    hub = datasets.load_dataset(str(remote))
+    assert set(hub) == {"train", "test"}
+    train, test = hub["train"], hub["test"]
+    assert train.features["label"].names == CLASSES  # dalda's order, names without prefixes
+    assert "kept" not in train.column_names and set(train.column_names) >= {"prompt", "seed", "ip_scale"}
     split = Split.read(run)
-    truth = {f"real_{i:06d}_{Path(r.path).name}": r.label for i, r in enumerate(split.train)}
-    truth |= {f"synthetic_{row.row_id:06d}.png": row.label for row in rows}
+    kept = [row for row in rows if row.row_id != rows[-1].row_id]
+    assert sorted(train["label"]) == sorted([r.label for r in split.train] + [row.label for row in kept])
+    assert sum(train["synthetic"]) == len(kept)
+    assert sorted(test["label"]) == sorted(r.label for r in split.eval) and not any(test["synthetic"])
 
-    folder = ImageFolder(str(out / "imagefolder"))
-    assert folder.class_to_idx == {f"{i:03d}_{name.replace(' ', '_')}": i for i, name in enumerate(CLASSES)}
-    by_torchvision = {Path(path).name: label for path, label in folder.samples}
-    assert by_torchvision == truth
+    # Pixels as dalda decodes them for training, not the files' bytes.
+    by_name = {Path(name).name: image for name, image in zip(train["file_name"], train["image"])}
+    exported_deep = by_name[f"real_000000_{deep.stem}.png"]
+    assert exported_deep.mode == "RGB" and np.asarray(exported_deep).mean() == np.asarray(load_rgb(deep)).mean()
+    assert abs(np.asarray(exported_deep).mean() - 128) < 1
+    assert by_name[f"real_000001_{turned.stem}.png"].size == (10, 20)  # upright
 
-    hf = datasets.load_from_disk(str(out / "hf"))
-    assert hf.features["label"].names == CLASSES
-    assert {Path(name).name: label for name, label in zip(hf["file_name"], hf["label"])} == truth
-    assert sum(hf["synthetic"]) == len(rows)
-    hf.to_parquet(str(tmp_path / "export.parquet"))
-    from_parquet = datasets.Dataset.from_parquet(str(tmp_path / "export.parquet"))
-    assert {Path(n).name: label for n, label in zip(from_parquet["file_name"], from_parquet["label"])} == truth
+    card = (remote / "README.md").read_text()
+    for expected in ("license:", "image-classification", "2409.16949", "rejected 1", "only kept images"):
+        assert expected in card
+    assert (out / "imagefolder" / "train" / "Bengal_cat").is_dir()
+    assert not list(tmp_path.glob("*.partial-*"))
 
-    as_imagefolder = datasets.load_dataset("imagefolder", data_dir=str(out / "imagefolder"), split="train")
-    names = as_imagefolder.features["label"].names
-    assert [name.split("_", 1)[1].replace("_", " ") for name in names] == CLASSES
-    pairs = zip(as_imagefolder["image"], as_imagefolder["label"])
-    labels = {Path(image.filename).name: label for image, label in pairs}
-    assert labels == truth
+    # The same export pushed again (a retry after a failed upload) needs no new export.
+    again = CliRunner().invoke(app, ["export", str(run.root), "-o", str(out), "--push-to-hub", "me/demo-dalda"])
+    assert again.exit_code == 0, again.output
+    assert commits == ["me/demo-dalda"] * 2
+    refused = CliRunner().invoke(app, ["export", str(run.root), "-o", str(out)])
+    assert refused.exit_code == 1 and "not empty" in refused.output
 
-    card = (out / "README.md").read_text()
-    assert "template-ags" in card and "licence of the source images" in card and "3 classes" in card
 
-    again = CliRunner().invoke(app, ["export", str(run.root), "-o", str(out)])
-    assert again.exit_code == 1 and "not empty" in again.output
+def test_export_with_rejected_images_marks_them_and_keeps_the_user_s_folder(tmp_path):
+    run, rows = _made_run(tmp_path)
+    _reject(run, rows[0])
+    out = tmp_path / "with-rejected"
+    result = CliRunner().invoke(app, ["export", str(run.root), "-o", str(out), "--include-rejected"])
+    assert result.exit_code == 0, result.output
+    train = datasets.load_dataset(str(out), split="train")
+    synthetic = [(seed, kept) for seed, kept, is_synthetic in zip(train["seed"], train["kept"], train["synthetic"])
+                 if is_synthetic]
+    assert sorted(kept for _, kept in synthetic) == [False] + [True] * (len(rows) - 1)
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    refused = CliRunner().invoke(app, ["export", str(run.root), "-o", str(mine)])
+    assert refused.exit_code == 1 and (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_export_names_are_portable():
+    assert class_folders(["Bengal cat", "bengal_cat", "CON", "é" * 200, "a/b:c"]) == [
+        "Bengal_cat", "bengal_cat-1", "_CON", "class", "a_b_c"
+    ]
+    assert len(safe_name("x" * 300).encode()) <= MAX_NAME_BYTES
+
+
+def test_synthetic_export_is_never_larger_than_the_limit(tmp_path):
+    big, small = tmp_path / "big.png", tmp_path / "small.png"
+    Image.new("RGB", (MAX_SYNTHETIC_SIDE * 2, MAX_SYNTHETIC_SIDE), "red").save(big)
+    Image.new("RGB", (64, 32), "red").save(small)
+    export_synthetic(big, tmp_path / "out" / "big.png")
+    export_synthetic(small, tmp_path / "out" / "small.png")
+    assert Image.open(tmp_path / "out" / "big.png").size == (MAX_SYNTHETIC_SIDE, MAX_SYNTHETIC_SIDE // 2)
+    assert (tmp_path / "out" / "small.png").read_bytes() == small.read_bytes()

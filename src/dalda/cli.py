@@ -241,25 +241,38 @@ def export(
     run_dir: Annotated[Path, typer.Argument(help="A finished run directory (after `dalda generate`).")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write (default: RUN/export).")] = None,
     push_to_hub: Annotated[
-        str | None, typer.Option("--push-to-hub", help="Also upload the dataset and card to this Hub repo.")
+        str | None,
+        typer.Option("--push-to-hub", help="Also upload the dataset and card to this Hub repo (needs the hub extra)."),
     ] = None,
+    include_rejected: Annotated[
+        bool, typer.Option("--include-rejected", help="Add the images the filter rejected, with a `kept` column.")
+    ] = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """The run's real + synthetic images as a torchvision ImageFolder and a Hugging Face dataset with a card."""
+    """The run's training images (real + synthetic) and evaluation images as a Hugging Face dataset with a card
+    (`train` and `test` splits) and as class folders; needs the hub extra (`pip install 'dalda[hub]'`)."""
     _setup_logging(verbose)
     from dalda.export import export_run
+    from dalda.export.hub import PushError
     from dalda.methods import run_method
 
     try:
         config = resolve_config(None, run_dir, None)
         label = run_method(config, RunDir(run_dir)).name  # honest: template-ags without an LLM
-        summary = export_run(config, RunDir(run_dir), out or run_dir / "export", label, push_to_hub)
-    except (ConfigError, ValueError, FileNotFoundError, FileExistsError) as error:
+        summary = export_run(
+            config, RunDir(run_dir), out or run_dir / "export", label, push_to_hub, include_rejected
+        )
+    except (ConfigError, ValueError, FileNotFoundError, FileExistsError, PushError) as error:
         stderr.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(1) from None
+    pushed = f"; pushed to {push_to_hub}" if push_to_hub else ""
     stderr.print(
-        f"[green]export:[/] {summary.real} real + {summary.synthetic} synthetic images, {len(summary.classes)} "
-        f"classes -> {summary.imagefolder} and {summary.hf}" + (f"; pushed to {push_to_hub}" if push_to_hub else "")
+        "[green]export:[/] "
+        + escape(
+            f"train {summary.real} real + {summary.synthetic} synthetic images, test {summary.test}, "
+            f"{len(summary.classes)} classes -> {summary.out}{pushed}"
+        ),
+        highlight=False,
     )
 
 

@@ -88,6 +88,13 @@ CALTECH101 = DatasetSpec(
     load=load_caltech101,
     alignment=PaperAlignment(mean_clipscore=0.8406, group="HC"),
     licence="CC BY 4.0 (Caltech 101, Fei-Fei et al. 2004, CaltechDATA)",
+    citation="""@inproceedings{feifei2004learning,
+  title     = {Learning Generative Visual Models from Few Training Examples: An Incremental {Bayesian} Approach
+               Tested on 101 Object Categories},
+  author    = {Fei-Fei, Li and Fergus, Rob and Perona, Pietro},
+  booktitle = {CVPR Workshop on Generative-Model Based Vision},
+  year      = {2004}
+}""",
     num_classes=101,
     llm_names=CALTECH101_LLM_NAMES,
 )

@@ -81,5 +81,11 @@ FLOWERS102 = DatasetSpec(
         "no licence stated by the publishers (Oxford 102 Flowers, Nilsback & Zisserman 2008); the images come "
         "from the web: use them for research and check before redistributing"
     ),
+    citation="""@inproceedings{nilsback2008automated,
+  title     = {Automated Flower Classification over a Large Number of Classes},
+  author    = {Nilsback, Maria-Elena and Zisserman, Andrew},
+  booktitle = {Indian Conference on Computer Vision, Graphics and Image Processing},
+  year      = {2008}
+}""",
     num_classes=102,
 )

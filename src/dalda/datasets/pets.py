@@ -60,5 +60,11 @@ PETS = DatasetSpec(
     # The authors draw the shots from half of trainval.txt and evaluate on half of test.txt.
     halves=Halves(pool_from="trainval", eval_from="test"),
     licence="CC BY-SA 4.0 (Oxford-IIIT Pet Dataset, Parkhi et al. 2012)",
+    citation="""@inproceedings{parkhi2012cats,
+  title     = {Cats and Dogs},
+  author    = {Parkhi, Omkar M. and Vedaldi, Andrea and Zisserman, Andrew and Jawahar, C. V.},
+  booktitle = {IEEE Conference on Computer Vision and Pattern Recognition},
+  year      = {2012}
+}""",
     num_classes=37,
 )

@@ -77,6 +77,8 @@ class DatasetSpec:
     """The split recipe of ``data.eval_split=authors`` for this dataset."""
     licence: str | None = None
     """The source images' licence, as their publishers state it, for the card of ``dalda export``; None: unknown."""
+    citation: str | None = None
+    """BibTeX of the paper that published the source images, for the card of ``dalda export``; None: none known."""
     num_classes: int | None = None
     """How many classes the dataset has, for cost estimates made before it is read (``dalda experiment
     --dry-run``); None: unknown until the dataset is indexed."""

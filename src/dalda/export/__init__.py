@@ -1,22 +1,24 @@
-"""``dalda export RUN``: a run's real and synthetic training images in the two forms other tools load.
+"""``dalda export RUN``: a run's training and evaluation images as a dataset other tools load as dalda saw them.
 
-``OUT/imagefolder/`` is a torchvision ``ImageFolder``: one folder per class named ``<label>_<name>`` with the
-label zero-padded (``000_cat``, ``001_ant``), so the alphabetical order torchvision (and ``datasets``'
-``imagefolder``) gives the folders is dalda's label order, and ``class_to_idx`` maps every image to the label
-dalda trained with. Real images keep their file's suffix (``real_<index>_<name>``), synthetic ones are
-``synthetic_<row_id>.png``. ``OUT/hf/`` is a ``datasets.Dataset`` (``save_to_disk``) with the images embedded,
-``label`` a ``ClassLabel`` with dalda's class names and one row of metadata per image (``synthetic``, prompt,
-λ, seed, source index, CLIPScore group); ``OUT/README.md`` is its dataset card (method, config, counts, the
-source data's licence). ``push_to_hub`` uploads the dataset and card to the Hub (needs network and a token).
+``OUT`` is a Hub dataset repository on disk: ``README.md`` (the card, :mod:`dalda.export.card`) and
+``data/train-*.parquet`` / ``data/test-*.parquet``, written by ``datasets`` with the images embedded, so
+``datasets.load_dataset(OUT)`` (or the Hub repo after ``--push-to-hub``) gives a ``train`` split (the real
+few-shot images and the synthetic ones training used) and a ``test`` split (the run's evaluation images), with
+``label`` a ``ClassLabel`` in dalda's class order and every metadata column. ``OUT/imagefolder/{train,test}/``
+holds the same images as files, one folder per class named after it (:mod:`dalda.export.names`), for
+torchvision's ``ImageFolder``, whose alphabetical label order may differ from dalda's: ``OUT/classes.json`` and
+the card's ``ClassLabel`` hold dalda's.
 
-The export never overwrites: ``OUT`` must not exist yet (or be empty). It reads the run only through
-``dalda.artefacts``.
+Exported pixels are those dalda trained on (:mod:`dalda.export.pictures`). Synthetic images the filter rejected
+are left out unless ``include_rejected``, which adds them with a ``kept`` column. The export is written into a
+temporary folder beside ``OUT`` and renamed into place when complete, so a failed export leaves nothing behind
+and never blocks a retry; an existing ``OUT`` is never overwritten, except that an export dalda completed there
+(``.dalda-export.json``) is pushed again as it is. The run is read only through ``dalda.artefacts``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import tempfile
 from collections import Counter
@@ -25,25 +27,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts import ManifestLine, Split
-from dalda.config import DaldaConfig, config_to_yaml
-from dalda.datasets import DATASETS
+from dalda.artefacts import ClassNames, FilterRecord, ManifestLine, Split
+from dalda.config import DaldaConfig
+from dalda.export.card import FilterState, dataset_card
+from dalda.export.hub import upload
+from dalda.export.names import class_folders, safe_name
+from dalda.export.pictures import export_real, export_synthetic
 from dalda.extras import require
-from dalda.io import atomic_open, write_text_atomic
+from dalda.hashing import file_sha256
+from dalda.io import write_json_atomic, write_text_atomic
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
 IMAGEFOLDER = "imagefolder"
-HF = "hf"
 CARD = "README.md"
+MARKER = ".dalda-export.json"
+SPLITS = ("train", "test")
 
 
 @dataclass(frozen=True)
 class ExportedImage:
-    """One image of the export: where it went, its dalda label, and its metadata row."""
+    """One image of the export: its file, split, dalda label and metadata."""
 
     file: Path
+    split: str
     label: int
     synthetic: bool
     row: dict[str, Any]
@@ -55,27 +63,35 @@ class ExportSummary:
     classes: list[str]
     real: int
     synthetic: int
+    test: int
 
     @property
     def imagefolder(self) -> Path:
         return self.out / IMAGEFOLDER
 
-    @property
-    def hf(self) -> Path:
-        return self.out / HF
 
-
-def class_folder(label: int, name: str, num_classes: int) -> str:
-    """``<label>_<name>`` with the label zero-padded to the class count, e.g. ``007_Bengal``; the name is made
-    filesystem-safe (anything but ASCII letters, digits, ``.``, ``-``, ``_`` becomes ``_``)."""
-    width = max(3, len(str(max(num_classes - 1, 0))))
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "class"
-    return f"{label:0{width}d}_{slug}"
-
-
-def _copy(source: Path, target: Path) -> None:
-    with open(source, "rb") as reader, atomic_open(target, "wb") as writer:
-        shutil.copyfileobj(reader, writer)
+def hf_features(classes: list[str], include_rejected: bool) -> Any:
+    """The ``datasets.Features`` of both splits: the image, a ``ClassLabel`` in dalda's order, the metadata."""
+    datasets = require("datasets", "hub", "dalda export")
+    Value = datasets.Value
+    columns: dict[str, Any] = {
+        "image": datasets.Image(),
+        "label": datasets.ClassLabel(names=list(classes)),
+        "synthetic": Value("bool"),
+    }
+    if include_rejected:
+        columns["kept"] = Value("bool")
+    columns |= {
+        "file_name": Value("string"),
+        "source_index": Value("int64"),
+        "prompt": Value("string"),
+        "ip_scale": Value("float64"),
+        "strength": Value("float64"),
+        "seed": Value("int64"),
+        "group": Value("string"),
+        "generator": Value("string"),
+    }
+    return datasets.Features(columns)
 
 
 def _check_out(out: Path) -> None:
@@ -83,147 +99,131 @@ def _check_out(out: Path) -> None:
         raise FileExistsError(f"{out} already exists and is not empty; choose another --out (export never overwrites)")
 
 
-def _images(run: RunDir, split: Split, out: Path) -> Iterator[ExportedImage]:
-    folders = [class_folder(label, name, len(split.classes)) for label, name in enumerate(split.classes)]
-    root = out / IMAGEFOLDER
-    for index, record in enumerate(split.train):
-        source = Path(record.path)
-        if not source.is_file():
-            raise FileNotFoundError(f"{source} (real image {index} of {run.split}) is missing; restore it to export")
-        target = root / folders[record.label] / f"real_{index:06d}_{source.name}"
-        _copy(source, target)
-        yield ExportedImage(target, record.label, False, {"source_index": index})
+def _real(split: Split, run: RunDir, root: Path, folders: list[str]) -> Iterator[ExportedImage]:
+    for name, records in (("train", split.train), ("test", split.eval)):
+        for index, record in enumerate(records):
+            source = Path(record.path)
+            if not source.is_file():
+                raise FileNotFoundError(f"{source} ({name} image {index} of {run.split}) is missing; restore it")
+            stem = safe_name(source.stem, "image")
+            target = root / IMAGEFOLDER / name / folders[record.label] / f"real_{index:06d}_{stem}.png"
+            export_real(source, target)
+            yield ExportedImage(target, name, record.label, False, {"source_index": index if name == "train" else None})
+
+
+def _synthetic(
+    run: RunDir, root: Path, folders: list[str], include_rejected: bool
+) -> tuple[list[ExportedImage], FilterState]:
+    decisions = FilterRecord.by_image(run)
+    images: list[ExportedImage] = []
+    tally: Counter[str] = Counter()
     if not run.manifest.is_file():
         logger.warning("no synthetic images in %s (no %s): exporting the real images only", run.root, run.manifest)
-        return
-    for line in ManifestLine.read_all(run):
+    for line in ManifestLine.read_all(run, missing_ok=True):
         image = line.image_path(run.synthetic)
         if line.label is None or not image.is_file():
             logger.warning("skipped %s: %s", line.file_name, "no label" if line.label is None else "file missing")
             continue
-        target = root / folders[line.label] / f"synthetic_{line.row_id if line.row_id is not None else 0:06d}.png"
-        _copy(image, target)
-        yield ExportedImage(
-            target,
-            line.label,
-            True,
-            {
-                "source_index": line.source_index,
-                "prompt": line.prompt,
-                "ip_scale": line.ip_scale,
-                "strength": line.strength,
-                "seed": line.seed,
-                "group": line.group,
-                "generator": line.generator,
-            },
-        )
-
-
-def _datasets() -> Any:
-    """The ``datasets`` package (the ``hub`` extra)."""
-    return require("datasets", "hub", "dalda export")
-
-
-def hf_features(classes: list[str]) -> Any:
-    """The ``datasets.Features`` of the export: the image, a ``ClassLabel`` in dalda's order, the metadata."""
-    datasets = _datasets()
-    Value = datasets.Value
-    return datasets.Features(
-        {
-            "image": datasets.Image(),
-            "label": datasets.ClassLabel(names=list(classes)),
-            "synthetic": Value("bool"),
-            "file_name": Value("string"),
-            "source_index": Value("int64"),
-            "prompt": Value("string"),
-            "ip_scale": Value("float64"),
-            "strength": Value("float64"),
-            "seed": Value("int64"),
-            "group": Value("string"),
-            "generator": Value("string"),
+        decision = decisions.get(line.file_name)
+        judged = decision is not None and decision.sha256 == file_sha256(image)
+        kept = not judged or decision.kept  # training uses images made after the filter ran, so they count as kept
+        tally["kept" if judged and kept else "rejected" if judged else "unjudged"] += 1
+        if not kept and not include_rejected:
+            continue
+        row_id = line.row_id if line.row_id is not None else len(images)
+        target = root / IMAGEFOLDER / "train" / folders[line.label] / f"synthetic_{row_id:06d}.png"
+        export_synthetic(image, target)
+        row = {
+            "kept": kept,
+            "source_index": line.source_index,
+            "prompt": line.prompt,
+            "ip_scale": line.ip_scale,
+            "strength": line.strength,
+            "seed": line.seed,
+            "group": line.group,
+            "generator": line.generator,
         }
-    )
+        images.append(ExportedImage(target, "train", line.label, True, row))
+    state = FilterState(bool(decisions), tally["kept"], tally["rejected"], tally["unjudged"], include_rejected)
+    return images, state
 
 
-def _hf_rows(images: list[ExportedImage], out: Path) -> Iterator[dict[str, Any]]:
+def _rows(images: list[ExportedImage], root: Path, include_rejected: bool) -> Iterator[dict[str, Any]]:
     keys = ("source_index", "prompt", "ip_scale", "strength", "seed", "group", "generator")
     for image in images:
-        name = image.file.relative_to(out / IMAGEFOLDER).as_posix()
-        yield {
-            "image": {"bytes": image.file.read_bytes(), "path": name},
-            "label": image.label,
-            "synthetic": image.synthetic,
-            "file_name": name,
-            **{key: image.row.get(key) for key in keys},
-        }
+        name = image.file.relative_to(root / IMAGEFOLDER).as_posix()
+        row = {"image": {"bytes": image.file.read_bytes(), "path": name}, "label": image.label}
+        row["synthetic"] = image.synthetic
+        if include_rejected:
+            row["kept"] = image.row.get("kept", True)
+        yield row | {"file_name": name} | {key: image.row.get(key) for key in keys}
 
 
-def dataset_card(config: DaldaConfig, split: Split, counts: Counter[str], method: str) -> str:
-    """The dataset card (``README.md``): YAML header with the class names, then how the images were made."""
-    spec = DATASETS.get(split.dataset) if split.dataset in DATASETS else None
-    licence = (spec.licence if spec else None) or "unknown: state the licence of your source images before sharing"
-    names = "\n".join(f"          '{label}': {name!r}" for label, name in enumerate(split.classes))
-    return f"""---
-dataset_info:
-  features:
-  - name: image
-    dtype: image
-  - name: label
-    dtype:
-      class_label:
-        names:
-{names}
-tags:
-- dalda
-- synthetic
----
-
-# {spec.title if spec else split.dataset}: real and synthetic few-shot training images (dalda)
-
-Made by dalda from run `{config.out_dir.name if config.out_dir else '.'}`.
-
-- method: `{method}`; generator: `{config.generator.name}`; model profile: `{config.models.profile}`
-- dataset: `{split.dataset}`, {len(split.classes)} classes, {split.shots} shots per class, trial {split.trial}
-- images: {counts['real']} real, {counts['synthetic']} synthetic (column `synthetic`)
-- labels: `label` follows dalda's class order; the `imagefolder/` folders are `<label>_<name>`, so torchvision's
-  `ImageFolder` gives the same labels
-- licence of the source images: {licence}. Synthetic images are derived from them.
-
-## Config
-
-```yaml
-{config_to_yaml(config).rstrip()}
-```
-"""
+def _write(
+    config: DaldaConfig, run: RunDir, root: Path, method: str, include_rejected: bool
+) -> tuple[Split, Counter[str]]:
+    datasets = require("datasets", "hub", "dalda export")
+    split = Split.read(run)
+    folders = class_folders(split.classes)
+    real = list(_real(split, run, root, folders))
+    synthetic, filtered = _synthetic(run, root, folders, include_rejected)
+    features = hf_features(split.classes, include_rejected)
+    images = real + synthetic
+    (root / "data").mkdir()
+    for name in SPLITS:
+        chosen = [image for image in images if image.split == name]
+        with tempfile.TemporaryDirectory(dir=root, prefix=".cache-") as cache:
+            dataset = datasets.Dataset.from_generator(
+                _rows, gen_kwargs={"images": chosen, "root": root, "include_rejected": include_rejected},
+                features=features, cache_dir=cache,
+            ) if chosen else datasets.Dataset.from_list([], features=features)
+            dataset.to_parquet(str(root / "data" / f"{name}-00000-of-00001.parquet"))
+    counts = Counter(
+        "test" if image.split == "test" else "train_synthetic" if image.synthetic else "train_real" for image in images
+    )
+    write_text_atomic(root / CARD, dataset_card(config, split, features, counts, method, filtered))
+    ClassNames(list(split.classes)).write(root / "classes.json")
+    write_json_atomic(root / MARKER, {"run": str(run.root.resolve()), "folders": folders})
+    return split, counts
 
 
 def export_run(
-    config: DaldaConfig, run: RunDir, out: Path, method: str, push_to_hub: str | None = None
+    config: DaldaConfig,
+    run: RunDir,
+    out: Path,
+    method: str,
+    push_to_hub: str | None = None,
+    include_rejected: bool = False,
 ) -> ExportSummary:
-    """Write ``out/imagefolder``, ``out/hf`` and ``out/README.md`` for ``run`` (see the module docstring)."""
-    datasets = _datasets()
+    """Write the export of ``run`` to ``out`` (see the module docstring) and push it if ``push_to_hub``."""
     out = Path(out)
+    if push_to_hub and (out / MARKER).is_file():
+        logger.warning("%s holds a finished export: pushing it as it is (delete it to export afresh)", out)
+        upload(out, push_to_hub)
+        return _summary_of(out)
     _check_out(out)
-    split = Split.read(run)
-    out.mkdir(parents=True, exist_ok=True)
-    images = list(_images(run, split, out))
-    counts = Counter("synthetic" if image.synthetic else "real" for image in images)
-    card = dataset_card(config, split, counts, method)
-    with tempfile.TemporaryDirectory(dir=out, prefix=".cache-") as cache:
-        dataset = datasets.Dataset.from_generator(
-            _hf_rows, gen_kwargs={"images": images, "out": out}, features=hf_features(split.classes), cache_dir=cache
-        )
-        dataset.save_to_disk(str(out / HF))
-    write_text_atomic(out / CARD, card)
-    write_text_atomic(out / HF / CARD, card)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    try:
+        split, counts = _write(config, run, staging, method, include_rejected)
+        if out.is_dir():
+            out.rmdir()  # empty (checked above)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # dalda made it a moment ago
+        raise
     if push_to_hub:
         upload(out, push_to_hub)
-    return ExportSummary(out, list(split.classes), counts["real"], counts["synthetic"])
+    return ExportSummary(out, list(split.classes), counts["train_real"], counts["train_synthetic"], counts["test"])
 
 
-def upload(out: Path, repo: str) -> None:
-    """Push ``out/hf`` and its card to the Hub dataset ``repo`` (the token comes from ``huggingface-cli login``
-    or ``HF_TOKEN``, never from a file dalda writes)."""
-    hub = require("huggingface_hub", "hub", "dalda export --push-to-hub")
-    _datasets().load_from_disk(str(out / HF)).push_to_hub(repo)
-    hub.HfApi().upload_file(path_or_fileobj=str(out / CARD), path_in_repo=CARD, repo_id=repo, repo_type="dataset")
+def _summary_of(out: Path) -> ExportSummary:
+    """The summary of a finished export, counted from its files."""
+    classes = ClassNames.read(out / "classes.json").names
+    files = [path.name for path in (out / IMAGEFOLDER).rglob("*.png")]
+    test = sum(1 for _ in (out / IMAGEFOLDER / "test").rglob("*.png"))
+    synthetic = sum(name.startswith("synthetic_") for name in files)
+    return ExportSummary(out, classes, len(files) - synthetic - test, synthetic, test)
+
+
+__all__ = ["ExportSummary", "export_run", "hf_features", "upload"]
