@@ -35,6 +35,7 @@ from dalda.guidance import GUIDANCE
 from dalda.io import write_text_atomic
 from dalda.methods import default_stages as method_stages
 from dalda.ownership import claim, locked, record, utc_now
+from dalda.provenance import record_stage
 from dalda.redact import remember_secret
 from dalda.planning.stage import run_plan_stage
 from dalda.prompts.stage import run_prompts_stage
@@ -143,6 +144,7 @@ def run_stage(name: str, config: DaldaConfig) -> Any:
         seconds = time.perf_counter() - started
         record(run.root, HistoryLine(event="stage", stage=name, ended=utc_now(), seconds=round(seconds, 3),
                                      config=recorded_config(config).model_dump(mode="json")))
+        record_stage(run, name, config)
     log.info("stage %s done in %.1f s", name, seconds)
     return result
 

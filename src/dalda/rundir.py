@@ -39,6 +39,11 @@ class RunDir:
         return self.root / "config.yaml"
 
     @property
+    def provenance(self) -> Path:
+        """What each stage ran with: models and their commits, software versions, GPUs, host, command line."""
+        return self.root / "provenance.json"
+
+    @property
     def data_cache(self) -> Path:
         """Where built-in datasets (the demo) are materialised when no data.root is given."""
         return self.root / "data"

@@ -14,6 +14,7 @@ type                    file                                        written by
 ``RunMarker``           ``.dalda-run.json``                         every command (claim)
 ``LockOwner``           ``.dalda-run.owner.json``                   every command (lock)
 ``HistoryLine``         ``history.jsonl`` (one per line, appended)  every command
+``ProvenanceRecord``    ``provenance.json``                         every stage, as it finishes
 ``Split``               ``split.json``                              ``dalda data``
 ``ScoreRecord``         ``scores.jsonl`` (one per line)             ``dalda score``
 ``PromptTable``         ``prompts.json``                            ``dalda prompts``
@@ -49,6 +50,7 @@ from dalda.artefacts.method import MethodRecord
 from dalda.artefacts.plan import PlanRow
 from dalda.artefacts.preparation import PreparationFailure
 from dalda.artefacts.prompts import PromptsRecord, PromptTable
+from dalda.artefacts.provenance import LoadedModel, ProvenanceRecord, StageProvenance
 from dalda.artefacts.record import JsonLinesRecord, JsonRecord
 from dalda.artefacts.report_manifest import REPORT_MANIFEST, ReportFigure, ReportManifest
 from dalda.artefacts.result import ClassifierResult
@@ -58,6 +60,9 @@ from dalda.artefacts.table import ARTEFACTS, ARTEFACTS_BY_NAME, SHARED_ARTEFACTS
 from dalda.artefacts.training import TrainingRecord
 
 __all__ = [
+    "LoadedModel",
+    "ProvenanceRecord",
+    "StageProvenance",
     "ARTEFACTS",
     "ARTEFACTS_BY_NAME",
     "Artefact",

@@ -27,6 +27,7 @@ from dalda.artefacts.manifest import ManifestLine
 from dalda.artefacts.method import MethodRecord
 from dalda.artefacts.plan import PlanRow
 from dalda.artefacts.prompts import PromptsRecord, PromptTable
+from dalda.artefacts.provenance import ProvenanceRecord
 from dalda.artefacts.result import ClassifierResult
 from dalda.artefacts.scores import ScoreRecord
 from dalda.artefacts.split import Split
@@ -99,6 +100,7 @@ ARTEFACTS: tuple[Artefact, ...] = (
     Artefact("run marker", EVERY_COMMAND, (("marker", RunMarker),)),
     Artefact("lock", EVERY_COMMAND, (("lock", None), ("lock_owner", LockOwner))),
     Artefact("history", EVERY_COMMAND, (("history", HistoryLine),)),
+    Artefact("provenance", EVERY_COMMAND, (("provenance", ProvenanceRecord),)),
     Artefact("config", EVERY_COMMAND, (("config", None),)),
     Artefact("experiment cell", EXPERIMENT, (("cell", CellInfo),)),
     Artefact("demo images", "data", (("data_cache", None),)),

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from dalda.artefacts import ReportFigure
+from dalda.artefacts.provenance import RANDOM_BUILT_IN_CODE
 from dalda.config import DaldaConfig
 from dalda.generators import generator_settings
 from dalda.generators.settings import StableDiffusionSettings
@@ -50,6 +51,7 @@ from dalda.io import read_json, read_jsonl, write_text_atomic
 from dalda.ownership import history
 from dalda.report.collect import DatasetGroup, RunRecord, classifier_title, classifiers_of, dataset_title
 from dalda.report.figures import curves_chart, gain_chart, heatmap
+from dalda.report.run_record import run_record_html, stage_records
 from dalda.report.tables import (
     PER_CLASS_HEADERS,
     RunAccuracy,
@@ -199,6 +201,8 @@ def _setting(record: RunRecord) -> tuple[str, ...]:
     models, prompts, data = config.models, config.prompts, config.data
     generator_checkpoints, made = _generator_setting(config)
     checkpoints = "; ".join([*generator_checkpoints, f"CLIP {models.clip_model}"])
+    if models.profile in RANDOM_PROFILES:  # no checkpoint is loaded: naming the Hub ids would mislead
+        checkpoints = RANDOM_BUILT_IN_CODE
     revisions = ", ".join(f"{key}={value}" for key, value in sorted(models.revisions.items())) or "latest"
     model = prompts.entry_values().get("model") if prompts.backend == "openai" else None  # the backend's setting
     asked = f"{prompts.source} via {prompts.backend}" + (f" ({model})" if model else "")
@@ -206,7 +210,9 @@ def _setting(record: RunRecord) -> tuple[str, ...]:
         f"{data.dataset}, {data.shots}-shot trial {data.trial}, eval on {data.eval_split}; "
         f"train.protocol {config.train.protocol}"
     )
-    return (models.profile, checkpoints, revisions, made, asked, protocol, str(config.seed), dalda_version())
+    ran_with = sorted({stage.versions.get("dalda") or "unknown" for stage in stage_records(record.root).values()})
+    version = ", ".join(ran_with) if ran_with else f"{dalda_version()} (this report; the run has no record)"
+    return (models.profile, checkpoints, revisions, made, asked, protocol, str(config.seed), version)
 
 
 def provenance_html(records: list[RunRecord]) -> str:
@@ -230,6 +236,7 @@ def provenance_html(records: list[RunRecord]) -> str:
         cells: list[Any] = [*setting, runs]
         parts.append("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>")
     parts.append("</tbody></table>")
+    parts.append(run_record_html([record.root for record in records]))
     parts.append(timings_html(records))
     return "".join(parts)
 
