@@ -8,7 +8,9 @@ printed to stderr as one clear message, without a traceback, and exit with statu
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +28,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-stderr = Console(stderr=True)
+LOG_FILE_VARIABLE = "DALDA_LOG_FILE"
+"""Set by ``--log-file``; grid workers started as subprocesses inherit it and log to the same file."""
+_PLAIN_WIDTH = 240
+"""Width of what dalda prints when the stream is not a terminal: wide enough that a table's last column is not cut
+and a log line is never wrapped mid-sentence."""
+stderr = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else _PLAIN_WIDTH)
 
 ConfigOption = Annotated[
     Path | None,
@@ -52,13 +59,29 @@ def _with_regenerate(overrides: list[str] | None, regenerate: bool) -> list[str]
     return [*(overrides or []), *(["prompts.regenerate=true"] if regenerate else [])]
 
 
+class _UtcFormatter(logging.Formatter):
+    """``2026-12-08T03:10:00Z INFO message``: one unwrapped line per record, in UTC, for logs read later."""
+
+    converter = time.gmtime
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ")
+
+
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(console=stderr, show_path=False, show_time=False)],
-        force=True,
-    )
+    """Rich output on a terminal; timestamped plain lines elsewhere (nohup, Slurm, pipes); and every line to the
+    ``--log-file`` too, if given."""
+    if stderr.is_terminal:
+        handlers: list[logging.Handler] = [RichHandler(console=stderr, show_path=False, show_time=False)]
+    else:
+        handlers = [logging.StreamHandler(sys.stderr)]
+        handlers[0].setFormatter(_UtcFormatter())
+    log_file = os.environ.get(LOG_FILE_VARIABLE)
+    if log_file:
+        to_file = logging.FileHandler(log_file, encoding="utf-8")
+        to_file.setFormatter(_UtcFormatter())
+        handlers.append(to_file)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=handlers, force=True)
     for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "urllib3", "PIL", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -360,8 +383,16 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option("--log-file", help="Also append every log line, timestamped, to this file (e.g. on a cluster)."),
+    ] = None,
 ) -> None:
     """DALDA data augmentation: few real images per class -> synthetic training set -> better classifier."""
+    if log_file is not None:
+        if not log_file.expanduser().parent.is_dir():
+            raise typer.BadParameter(f"{log_file}: its folder does not exist; create it or choose another path")
+        os.environ[LOG_FILE_VARIABLE] = str(log_file.expanduser().resolve())
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dalda.artefacts import SHARED_ARTEFACTS, Artefact, CellInfo, PlanRow
@@ -39,6 +38,7 @@ from dalda.generators import GENERATORS
 from dalda.io import file_lock, lock_is_held, read_json, write_json_atomic, write_text_atomic
 from dalda.ownership import ForeignFolderError, claim
 from dalda.pipeline import run_pipeline
+from dalda.progress import progress_bar
 from dalda.report.stage import build_report
 from dalda.rundir import RunDir
 
@@ -303,29 +303,24 @@ def run_experiment(
         models_profile=models_profile,
         started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    console = Console(stderr=True)
     order = [cell.key for cell in grid]
     part = f" (shard {shard[0]}/{shard[1]}: {len(cells)} of {len(grid)} cells)" if shard is not None else ""
     log.info("experiment %s: %d cells%s -> %s", spec.name, len(cells), part, out_dir)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    progress = Progress(*columns, console=console)
-    task = progress.add_task(spec.name, total=len(cells))
-    for cell in cells:
-        # The bar is drawn between cells only: each stage draws its own bars while a cell runs.
-        progress.update(task, description=f"{spec.name}: {cell.key}")
-        progress.start()
-        progress.stop()
-        outcome = _run_cell(cell, store, summary)
-        summary.cells.append(outcome)
-        summary.merge_write(order)
-        progress.advance(task)
-        if outcome.status == "skipped":
-            log.info("cell %s already finished; skipped", cell.key)
-        elif outcome.status == "running":
-            log.info("cell %s is running in another process; left to it", cell.key)
-    progress.update(task, description=f"{spec.name}: {summary.counts()}")
-    progress.start()
-    progress.stop()
+    # On a terminal each stage of a cell draws its own bar and rich shows one live bar at a time, so the grid's
+    # progress is the log line per cell there; elsewhere it is the plain progress path, with its heartbeat.
+    plain = not Console(stderr=True).is_terminal
+    with progress_bar(f"experiment {spec.name}", len(cells), unit="cell", enabled=plain) as advance:
+        for number, cell in enumerate(cells, start=1):
+            log.info("experiment %s: cell %d/%d %s", spec.name, number, len(cells), cell.key)
+            outcome = _run_cell(cell, store, summary)
+            summary.cells.append(outcome)
+            summary.merge_write(order)
+            advance(1)
+            if outcome.status == "skipped":
+                log.info("cell %s already finished; skipped", cell.key)
+            elif outcome.status == "running":
+                log.info("cell %s is running in another process; left to it", cell.key)
+    log.info("experiment %s: %s", spec.name, summary.counts())
 
     unfinished = [key for key, state in grid_states(grid).items() if state in ("pending", "running")]
     if spec.report and not unfinished:

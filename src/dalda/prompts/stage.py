@@ -26,8 +26,6 @@ import logging
 import os
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dalda.artefacts import PromptsRecord, PromptTable
 from dalda.artefacts.prompts import plain
@@ -35,6 +33,7 @@ from dalda.artefacts.split import read_split_for
 from dalda.chat import CHAT_BACKENDS, ChatBackendSpec, backend_settings
 from dalda.config import DaldaConfig, base_prompts
 from dalda.io import read_json
+from dalda.progress import progress_bar
 from dalda.redact import redact
 from dalda.prompts.collect import collect_prompts
 from dalda.prompts.descriptions import require_description, resolve_description, resolve_llm_names
@@ -114,10 +113,8 @@ def _from_chat(config: DaldaConfig, classes: list[str], run: RunDir, settings: d
     done = sum(1 for got in record.rounds[: cfg.num_prompts] if all(name in got for name in classes))
     if done:
         log.info("prompts: continuing an interrupted run, %d of %d rounds already complete", done, cfg.num_prompts)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        label = " ".join(str(part) for part in (cfg.backend, settings["model"]) if part)
-        task = progress.add_task(f"prompts ({label})", total=cfg.num_prompts, completed=done)
+    label = " ".join(str(part) for part in (cfg.backend, settings["model"]) if part)
+    with progress_bar(f"prompts ({label})", cfg.num_prompts, unit="round", done=done) as advance:
         table = collect_prompts(
             backend,
             classes,
@@ -125,7 +122,7 @@ def _from_chat(config: DaldaConfig, classes: list[str], run: RunDir, settings: d
             cfg.num_prompts,
             cfg.max_retries,
             record,
-            on_round_done=lambda: progress.advance(task),
+            on_round_done=lambda: advance(1),
             llm_names=settings.get("llm_names"),
             validation=cfg.validation,
         )
