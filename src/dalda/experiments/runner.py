@@ -308,7 +308,8 @@ def run_experiment(
     log.info("experiment %s: %d cells%s -> %s", spec.name, len(cells), part, out_dir)
     # On a terminal each stage of a cell draws its own bar and rich shows one live bar at a time, so the grid's
     # progress is the log line per cell there; elsewhere it is the plain progress path, with its heartbeat.
-    plain = not Console(stderr=True).is_terminal
+    console = Console(stderr=True)
+    plain = not console.is_terminal
     with progress_bar(f"experiment {spec.name}", len(cells), unit="cell", enabled=plain) as advance:
         for number, cell in enumerate(cells, start=1):
             log.info("experiment %s: cell %d/%d %s", spec.name, number, len(cells), cell.key)
