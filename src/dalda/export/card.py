@@ -58,7 +58,6 @@ def dataset_card(
     header = {
         "license": "other",
         "license_name": "source-images-licence",
-        "license_details": f"Source images: {licence}. Synthetic images are derived from them.",
         "task_categories": ["image-classification"],
         "tags": ["dalda", "synthetic", "few-shot"],
         "pretty_name": f"{spec.title if spec else split.dataset} (dalda)",
