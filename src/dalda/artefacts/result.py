@@ -68,6 +68,16 @@ class ClassifierResult(JsonRecord):
     confusion: list[list[int]] | None = None
     """Confusion counts ``[true][predicted]`` over the evaluation images, in ``classes`` order; None in files
     written before it existed."""
+    predictions: list[int] | None = None
+    """Predicted class index of each readable evaluation image (final epoch), in the split's evaluation order;
+    with ``labels`` it pairs this classifier with its real-only reference image by image. None in older files."""
+    labels: list[int] | None = None
+    """True class index of each of those images."""
+    gain_over_real_only: dict[str, Any] | None = None
+    """The run's accuracy minus its real-only reference's on the same evaluation images (``gain``), its paired
+    bootstrap interval (``ci_low``, ``ci_high``, ``confidence``, ``resamples``) and McNemar's exact test
+    (``mcnemar_pvalue`` and the discordant counts): ``dalda.evaluation.paired``. None for a reference, a run
+    without one, and older files."""
     reference: str | None = None
     """"real_only" for the real-images-only reference (``results/real_only/<classifier>.json``); None for the run's
     own classifier."""

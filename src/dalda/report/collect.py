@@ -77,6 +77,8 @@ class RunRecord:
     """classifier -> the ``train.protocol`` that made its accuracy and what that accuracy is ("authors: macro")."""
     best_epoch_accuracy: dict[str, float] = field(default_factory=dict)
     """classifier -> macro accuracy of its best epoch, chosen on the evaluation split (``authors`` only)."""
+    gain: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """classifier -> its results file's ``gain_over_real_only`` (gain, interval, McNemar p), where it has one."""
     curve: dict[str, dict[int, float]] = field(default_factory=dict)
     """classifier -> {epoch: macro accuracy on that epoch's evaluation draws} (``authors`` only): the curve the
     paper's statistic averages over trials (``dalda.report.tables.trial_mean_best``)."""
@@ -150,11 +152,11 @@ def epoch_curve(result: ClassifierResult) -> dict[int, float]:
 
 def _results(
     run: RunDir, classifiers: list[str], protocols: dict[str, str], best: dict[str, float],
-    curves: dict[str, dict[int, float]],
+    curves: dict[str, dict[int, float]], gains: dict[str, dict[str, Any]],
 ) -> tuple[dict[str, float], dict[str, Path], dict[str, Any]]:
     """Accuracy per classifier from ``results/<classifier>.json``, and the diversity values they carry; fills
-    ``protocols`` (classifier -> "authors: macro", files older than the protocols: "fast: micro"), ``best`` and
-    ``curves``."""
+    ``protocols`` (classifier -> "authors: macro", files older than the protocols: "fast: micro"), ``best``,
+    ``curves`` and ``gains``."""
     accuracy: dict[str, float] = {}
     files: dict[str, Path] = {}
     diversity: dict[str, Any] = {}
@@ -176,6 +178,8 @@ def _results(
             best[classifier] = float(result.best_epoch["macro_accuracy"])
         if epoch_curve(result):
             curves[classifier] = epoch_curve(result)
+        if result.gain_over_real_only:
+            gains[classifier] = dict(result.gain_over_real_only)
         files[classifier] = path
         diversity = result.diversity or diversity
     return accuracy, files, diversity
@@ -194,7 +198,8 @@ def load_run(root: Path) -> RunRecord | None:
     protocols: dict[str, str] = {}
     best: dict[str, float] = {}
     curves: dict[str, dict[int, float]] = {}
-    accuracy, files, from_results = _results(run, list(config.train.classifiers), protocols, best, curves)
+    gains: dict[str, dict[str, Any]] = {}
+    accuracy, files, from_results = _results(run, list(config.train.classifiers), protocols, best, curves, gains)
     diversity = DiversityReport.read(run).values if run.diversity.is_file() else from_results
     cell = CellInfo.read_optional(run)
     base = run_method(config, run)
@@ -212,6 +217,7 @@ def load_run(root: Path) -> RunRecord | None:
         protocol=protocols,
         best_epoch_accuracy=best,
         curve=curves,
+        gain=gains,
     )
 
 
