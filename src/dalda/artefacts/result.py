@@ -88,6 +88,7 @@ class ClassifierResult(JsonRecord):
 
     def to_json(self) -> dict[str, Any]:
         payload = super().to_json()
-        if payload.get("warnings") is None:
-            payload.pop("warnings")
+        for key in ("warnings", "predictions", "labels", "gain_over_real_only"):  # absent where none (older files)
+            if payload.get(key) is None:
+                payload.pop(key)
         return payload
