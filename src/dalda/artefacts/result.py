@@ -1,7 +1,9 @@
 """``results/<classifier>.json``: one row of the paper's tables plus everything needed to trust and rebuild it.
 
 ``results/real_only/<classifier>.json`` has the same format: the real-images-only reference trained beside the
-run's classifier (``train.real_only_reference``), with ``reference: "real_only"``.
+run's classifier (``train.real_only_reference``; in a grid, once per dataset, shots, trial and classifier and shared
+by the method cells), with ``reference: "real_only"``. The run's own file then carries its gain over it
+(``gain_over_real_only``), computed from both files' per-image ``predictions``.
 
 Written by the evaluate stage, read by the report and the experiment runner. Fields a file from an older
 version lacks read as None; keys this version does not know are kept (``extra``) and written back.

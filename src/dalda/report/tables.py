@@ -158,8 +158,10 @@ def trial_mean_best(curves: Sequence[dict[int, float]]) -> CurveBest | None:
         return None
     mean = {epoch: float(np.mean([curve[epoch] for curve in curves], dtype=np.float64)) for epoch in epochs}
     best = max(epochs, key=lambda epoch: (mean[epoch], -epoch))
-    at = lambda epoch: summarize([curve[epoch] for curve in curves])  # noqa: E731
-    return CurveBest(at(best), best, at(epochs[-1]))  # type: ignore[arg-type]
+    at = lambda epoch: Summary(  # noqa: E731
+        mean[epoch], float(np.std([curve[epoch] for curve in curves], ddof=1)) if len(curves) > 1 else None, len(curves)
+    )
+    return CurveBest(at(best), best, at(epochs[-1]))
 
 
 # ----------------------------------------------------------------------------------------- reference rows
@@ -451,25 +453,19 @@ def diversity_table(
 
 # ------------------------------------------------------------------------------- the paper's accuracy statistic
 
-def _cell_value(
-    runs: Sequence[RunRecord], classifier: str, curve_of: Callable[[RunRecord], dict[int, float] | None]
-) -> tuple[Summary | CurveBest | None, dict[Path, float]]:
+def _cell_value(runs: Sequence[RunRecord], classifier: str) -> tuple[Summary | CurveBest | None, dict[Path, float]]:
     """The statistic of one table cell (the runs of one dataset, method and shots) and each run's value under it.
 
     When every run carries an ``authors`` epoch curve, the cell is the paper's statistic (:func:`trial_mean_best`)
     and a run's value is its own curve at the cell's best epoch; otherwise (``fast``, older files) the cell is
     the mean over trials of the final-epoch accuracy and a run's value is that accuracy.
     """
-    curves = [curve_of(run) for run in runs]
-    best = trial_mean_best([curve for curve in curves if curve]) if curves and all(curves) else None
+    curves = [run.curve.get(classifier, {}) for run in runs]
+    best = trial_mean_best(curves)
     if best is not None:
-        return best, {run.root: curve[best.epoch] for run, curve in zip(runs, curves)}  # type: ignore[index]
+        return best, {run.root: curve[best.epoch] for run, curve in zip(runs, curves)}
     values = {run.root: run.accuracy[classifier] for run in runs if classifier in run.accuracy}
     return summarize(list(values.values())), values
-
-
-def _own_curve(classifier: str) -> Callable[[RunRecord], dict[int, float] | None]:
-    return lambda record: record.curve.get(classifier)
 
 
 def run_values(records: Sequence[RunRecord], classifier: str) -> dict[Path, float]:
@@ -481,15 +477,16 @@ def run_values(records: Sequence[RunRecord], classifier: str) -> dict[Path, floa
             cells[(record.dataset, record.method, record.shots)].append(record)
     values: dict[Path, float] = {}
     for runs in cells.values():
-        values.update(_cell_value(runs, classifier, _own_curve(classifier))[1])
+        values.update(_cell_value(runs, classifier)[1])
     return values
 
 
-def _split_cell(cell: Summary | CurveBest | None) -> list[Cell]:
-    """(statistic, best epoch, final epoch) cells of Tab. 2; the fast statistic has no epoch columns' values."""
+def _split_cell(cell: Summary | CurveBest | None, with_epochs: bool) -> list[Cell]:
+    """The statistic of a Tab. 2 cell, then (``with_epochs``) its best epoch and final epoch; the fast statistic
+    leaves those two empty."""
     if isinstance(cell, CurveBest):
         return [cell.best, cell.epoch, cell.final]
-    return [cell, None, None]
+    return [cell, None, None] if with_epochs else [cell]
 
 
 def accuracy_table(
@@ -499,11 +496,14 @@ def accuracy_table(
     it (:func:`_cell_value`), its best epoch and the final epoch beside it."""
     chosen = [r for r in records if r.shots == shots]
     classifiers = classifiers_of(chosen)
+    with_epochs = any(record.curve for record in chosen)
     columns = [Column("Method")]
     for dataset in datasets:
         for classifier in classifiers:
             name = f"{dataset_title(dataset, groups.get(dataset))} {classifier_title(classifier)}"
-            columns += [Column(name, "higher"), Column(f"{name} best epoch", digits=0), Column(f"{name} final epoch")]
+            columns.append(Column(name, "higher"))
+            if with_epochs:
+                columns += [Column(f"{name} best epoch"), Column(f"{name} final epoch")]
     rows: list[list[Cell]] = []
     for method in _methods(chosen):
         row: list[Cell] = [method.title]
@@ -511,14 +511,14 @@ def accuracy_table(
             mine = [r for r in chosen if r.method == method.name and r.dataset == dataset]
             for classifier in classifiers:
                 runs = [r for r in mine if classifier in r.accuracy]
-                row += _split_cell(_cell_value(runs, classifier, _own_curve(classifier))[0] if runs else None)
+                row += _split_cell(_cell_value(runs, classifier)[0] if runs else None, with_epochs)
         if any(cell is not None for cell in row[1:]):
             rows.append(row)
     if not rows:
         return None
     notes = [f"{shots}-shot. {STATISTIC_NOTE} Best in bold.", protocol_note(chosen)]
     table = Table(key, f"Tab. 2 — accuracy, {shots}-shot", columns, rows, notes)
-    _add_dataset_references(table, chosen, datasets, classifiers)
+    _add_dataset_references(table, chosen, datasets, classifiers, with_epochs)
     return table
 
 
@@ -527,12 +527,13 @@ STATISTIC_NOTE = (
     "evaluation draws) averaged over the trials, and the best epoch of that mean curve (± sample std over trials "
     "at that epoch), with that epoch and the mean curve's final epoch beside it; the epoch is chosen on the "
     "evaluation data, as the authors' plotting does, so it flatters every method alike. Under fast (opt-in), the "
-    "mean (± sample std) over trials of the final-epoch accuracy; its epoch columns are empty."
+    "mean (± sample std) over trials of the final-epoch accuracy, with no epoch columns."
 )
 
 
 def _add_dataset_references(
-    table: Table, records: Sequence[RunRecord], datasets: Sequence[str], classifiers: Sequence[str]
+    table: Table, records: Sequence[RunRecord], datasets: Sequence[str], classifiers: Sequence[str],
+    with_epochs: bool,
 ) -> None:
     """The real-only and zero-shot rows of Tab. 2: per dataset and classifier, over trials; the real-only row in
     the same statistic as the methods' rows (its epoch curve when it has one)."""
@@ -541,7 +542,8 @@ def _add_dataset_references(
         row: list[Cell] = [title]
         for dataset in datasets:
             for classifier in classifiers:
-                row += _split_cell(_reference_cell(details, classifier, dataset, real_only=position == 0))
+                cell = _reference_cell(details, classifier, dataset, real_only=position == 0)
+                row += _split_cell(cell, with_epochs)
         if any(cell is not None for cell in row[1:]):
             table.references.add(len(table.rows))
             table.rows.append(row)
@@ -560,10 +562,9 @@ def _reference_cell(
             reference = item.real_only.get(classifier)
             if reference is not None:
                 curves.setdefault(_trial_key(item.record), epoch_curve(reference))
-        if curves and all(curves.values()):
-            best = trial_mean_best([curves[key] for key in sorted(curves)])
-            if best is not None:
-                return best
+        best = trial_mean_best([curves[key] for key in sorted(curves)])
+        if best is not None:
+            return best
     values = reference_values(mine, classifier)[0 if real_only else 1]
     return summarize([value for _, value in sorted(values.items())])
 
