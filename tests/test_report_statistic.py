@@ -173,3 +173,6 @@ def test_a_runs_mcnemar_p_and_gain_interval_are_in_its_results_file_and_the_repo
     assert float(row["Acc-CLIP McNemar p"]) == gain["mcnemar_pvalue"]
     assert (float(row["Acc-CLIP gain CI low"]), float(row["Acc-CLIP gain CI high"])) == (gain["ci_low"], gain["ci_high"])
     assert float(row["Acc-CLIP gain over real only‡"]) == gain["gain"]
+    page = run.report.joinpath("index.html").read_text()
+    assert f"McNemar&#x27;s exact test p = {gain['mcnemar_pvalue']:.3g}" in page
+    assert f"{gain['ci_low']:+.4f} to {gain['ci_high']:+.4f}" in page

@@ -762,6 +762,17 @@ GAIN_NOTE = (
 )
 
 
+def gain_sentence(gain: dict) -> str:
+    """One line for a run's section: its gain over real only, the interval and McNemar's p (``GAIN_NOTE``)."""
+    return (
+        f"Gain over real images only: {gain['gain']:+.4f} ({gain['metric']} accuracy; "
+        f"{gain['confidence']:.0%} paired bootstrap interval over evaluation images {gain['ci_low']:+.4f} to "
+        f"{gain['ci_high']:+.4f}, {gain['resamples']} resamples); McNemar's exact test p = "
+        f"{gain['mcnemar_pvalue']:.3g} ({gain['only_run_correct']} images right only with the synthetic images, "
+        f"{gain['only_reference_correct']} only without)."
+    )
+
+
 def _gain_cells(gain: dict | None) -> list[Cell]:
     """(gain, interval low, interval high, McNemar p) of a results file's ``gain_over_real_only``."""
     if not gain:
