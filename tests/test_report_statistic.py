@@ -157,7 +157,8 @@ def test_a_runs_mcnemar_p_and_gain_interval_are_in_its_results_file_and_the_repo
     run.config.write_text(config_to_yaml(config))
     run_train_stage(config, run)
     run_evaluate_stage(config, run)
-    own, reference = ClassifierResult.read(run.result_file("clip")), ClassifierResult.read(run.reference_result_file("clip"))
+    own = ClassifierResult.read(run.result_file("clip"))
+    reference = ClassifierResult.read(run.reference_result_file("clip"))
     gain = own.gain_over_real_only
     assert gain is not None and reference.gain_over_real_only is None and own.labels == reference.labels
     assert gain["gain"] == pytest.approx(own.accuracy - reference.accuracy, abs=1e-12)
@@ -171,7 +172,8 @@ def test_a_runs_mcnemar_p_and_gain_interval_are_in_its_results_file_and_the_repo
     run_report_stage(config, RunDir(run.root))
     (row,) = [r for r in _read_csv(run.report / "tables" / "runs.csv") if r["Run"] == "run"]
     assert float(row["Acc-CLIP McNemar p"]) == gain["mcnemar_pvalue"]
-    assert (float(row["Acc-CLIP gain CI low"]), float(row["Acc-CLIP gain CI high"])) == (gain["ci_low"], gain["ci_high"])
+    interval = (float(row["Acc-CLIP gain CI low"]), float(row["Acc-CLIP gain CI high"]))
+    assert interval == (gain["ci_low"], gain["ci_high"])
     assert float(row["Acc-CLIP gain over real only‡"]) == gain["gain"]
     page = run.report.joinpath("index.html").read_text()
     assert f"McNemar&#x27;s exact test p = {gain['mcnemar_pvalue']:.3g}" in page
