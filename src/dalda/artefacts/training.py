@@ -58,7 +58,7 @@ class TrainingRecord(JsonRecord):
     reference: str | None = None
     """"real_only" for the real-images-only reference; absent from the file for the run's own classifier."""
     reference_key: str | None = None
-    """The real-only reference's fingerprint of what it was trained from (its training settings, seed and real
+    """The real-only reference's fingerprint of what it was trained from (training settings, models, seed, real
     images): a reference found in the run (a grid's shared copy, an earlier train) is reused only when it
     matches (``dalda.training.stage``). Absent from other records."""
     extra: dict[str, Any] = field(default_factory=dict)

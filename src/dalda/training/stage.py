@@ -10,8 +10,8 @@ again, so it doubles the training time. A run without synthetic images is its ow
 Under ``authors`` the training and evaluation images are decoded and resized once, into one pixel store that every
 classifier and every reference fit of the stage draws from (``pixel_store.py``).
 
-A reference already in the run is reused when its record's ``reference_key`` (training settings, seed, real
-images) matches: a grid trains one per (dataset, shots, trial, classifier, protocol) before its first method cell
+A reference already in the run is reused when its record's ``reference_key`` (training settings, models, seed,
+real images) matches: a grid trains one per (dataset, shots, trial, classifier, protocol) before its first method cell
 needs it (:func:`train_real_only_references`, the shared artefact "real-only references") and copies it into every
 other cell, so the method cells never fit it again.
 """
@@ -104,9 +104,11 @@ def train_real_only_references(config: DaldaConfig, run: RunDir) -> None:
 
 
 def _reference_key(config: DaldaConfig, classifier: str, training_set: TrainingSet) -> str:
-    """Fingerprint of what a real-only reference is trained from: its settings, seed and real images."""
+    """Fingerprint of what a real-only reference is trained from: its training settings, models, seed and real
+    images."""
     real = [[str(record.path), record.label] for record in training_set.real]
-    return fingerprint([config.train.model_dump(mode="json"), training_seed(config, classifier), real])
+    settings = [config.train.model_dump(mode="json"), config.models.model_dump(mode="json")]
+    return fingerprint([*settings, training_seed(config, classifier), real])
 
 
 def _has_reference(run: RunDir, classifier: str, key: str) -> bool:
