@@ -11,7 +11,8 @@ pytest_plugins = ["browser_support"]
 
 @pytest.fixture
 def tiny_config(tmp_path) -> DaldaConfig:
-    """Demo dataset, tiny models, small M, so every stage runs in seconds on a CPU."""
+    """Demo dataset, tiny models, small M and the opt-in fast protocol (cached features; the default is authors),
+    so every stage runs in seconds on a CPU."""
     return build_config(
         {
             "out_dir": str(tmp_path / "run"),
@@ -19,5 +20,6 @@ def tiny_config(tmp_path) -> DaldaConfig:
             "models": {"profile": "tiny"},
             "plan": {"images_per_real": 3},
             "prompts": {"num_prompts": 4},
+            "train": {"protocol": "fast"},
         }
     )

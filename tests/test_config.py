@@ -94,3 +94,19 @@ def test_a_reused_split_must_match_the_config(tiny_config):
         )
         with pytest.raises(ValueError, match=f"{field}="):
             run_data_stage(changed, run)
+
+
+def test_the_default_protocol_is_the_papers_and_the_demo_opts_into_fast():
+    """A user who changes nothing gets the authors' protocol (README, dalda.config); the demo config says fast."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from dalda.cli import app
+
+    shown = CliRunner().invoke(app, ["show-config"])
+    assert shown.exit_code == 0, shown.output
+    train = yaml.safe_load(shown.output[shown.output.index("out_dir"):])["train"]
+    assert train["protocol"] == "authors" and "  protocol: authors\n" in shown.output
+    demo = Path(__file__).parent.parent / "configs" / "demo.yaml"
+    assert load_config(demo).train.protocol == "fast" and build_config().train.protocol == "authors"

@@ -23,7 +23,7 @@ TINY_BASE = {
     "prompts": {"num_prompts": 2},
     "plan": {"images_per_real": 2},
     "generator": {"resolution": 64, "steps": 2},
-    "train": {"epochs": 1, "iterations_per_epoch": 3, "batch_size": 8, "image_size": 32},
+    "train": {"epochs": 1, "iterations_per_epoch": 3, "batch_size": 8, "image_size": 32, "protocol": "fast"},
     "evaluate": {"metrics": {"lpips": {"size": 64}}, "max_pairs": 10},
 }
 
@@ -271,3 +271,40 @@ def test_a_cell_recorded_in_old_spellings_is_the_same_cell(tmp_path):
     assert config_conflicts(build_config({"generator": {"name": "da-fusion", "ti_steps": 2}}), run) == [
         "generator.steps"
     ]
+
+
+@pytest.mark.slow
+def test_a_grid_fits_each_real_only_reference_once_and_every_method_cell_reuses_it(tmp_path, monkeypatch):
+    """One real-only fit per (dataset, shots, trial, classifier, protocol), however many method cells need it."""
+    import dalda.training.stage as train_stage
+
+    fits: list[tuple[str, int, int, str, str]] = []
+    real_train = train_stage.train_classifier
+
+    def counting(classifier, config, training_set, *args, **kwargs):
+        if training_set.synthetic_source == "none (real-only reference)":
+            data = config.data
+            fits.append((data.dataset, data.shots, data.trial, classifier, config.train.protocol))
+        return real_train(classifier, config, training_set, *args, **kwargs)
+
+    monkeypatch.setattr(train_stage, "train_classifier", counting)
+    out = tmp_path / "out"
+    grid = {
+        "name": "references", "out_dir": str(out), "base": TINY_BASE, "datasets": ["demo"],
+        "methods": ["none", "base-rs", "base-fixed-1"], "shots": [1], "trials": [0, 1],
+        "classifiers": ["clip", "resnet50"], "report": False,
+    }  # fmt: skip
+    summary = run_experiment(_write(tmp_path / "grid.yaml", grid))
+    assert summary.failed == [], [cell.error for cell in summary.failed]
+    expected = {("demo", 1, trial, classifier, "fast") for trial in (0, 1) for classifier in ("clip", "resnet50")}
+    assert sorted(fits) == sorted(expected)  # exactly one per key: the two method cells of a trial share it
+    for trial in (0, 1):
+        cells = [RunDir(out / "demo" / "1shot" / f"trial{trial}" / m) for m in ("base-rs", "base-fixed-1")]
+        for classifier in ("clip", "resnet50"):
+            heads = {run.reference_checkpoint_file(classifier).read_bytes() for run in cells}
+            assert len(heads) == 1
+            for run in cells:
+                result = json.loads(run.result_file(classifier).read_text())
+                assert result["gain_over_real_only"]["num_eval"] == len(result["labels"])
+        none = RunDir(out / "demo" / "1shot" / f"trial{trial}" / "none")
+        assert not none.real_only_results.exists() or not any(none.real_only_results.iterdir())

@@ -36,7 +36,7 @@ TINY_BASE = {
     "prompts": {"num_prompts": 2, "backend": "template"},
     "plan": {"images_per_real": 2},
     "generator": {"resolution": 64, "steps": 2},
-    "train": {"epochs": 1, "iterations_per_epoch": 3, "batch_size": 8, "image_size": 32},
+    "train": {"epochs": 1, "iterations_per_epoch": 3, "batch_size": 8, "image_size": 32, "protocol": "fast"},
     "evaluate": {"metrics": {"lpips": {"size": 64}}, "max_pairs": 10},
 }
 METHODS = ["base-ags", "llm-rs", "llm-ags"]

@@ -33,7 +33,7 @@ SETTINGS = [
 QUICK = [
     "data.shots=1", "data.max_eval_per_class=4", "plan.images_per_real=2", "prompts.num_prompts=2",
     "train.epochs=1", "train.iterations_per_epoch=2", "train.batch_size=4", "train.image_size=32",
-    "train.classifiers=[clip]", "train.real_only_reference=false",
+    "train.classifiers=[clip]", "train.real_only_reference=false", "train.protocol=fast",
 ]  # fmt: skip
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import math
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -25,7 +24,7 @@ from dalda.configure import build_config
 from dalda.methods import get_method
 from dalda.report.collect import dataset_groups, load_runs
 from dalda.report.stage import build_report, run_report_stage
-from dalda.report.tables import summarize, welch_test
+from dalda.report.tables import summarize
 from dalda.rundir import RunDir
 
 CLASSES = ["cat", "dog"]
@@ -188,7 +187,7 @@ def test_runs_table_holds_each_results_file_value_exactly(grid):
         assert float(row["CLIP-I (↓)"]) == expected["clip_i"]
 
 
-def test_group_table_pools_trials_and_ttests_equal_scipy(grid):
+def test_group_table_pools_trials_and_paired_tests_equal_scipy(grid):
     root, _, truth = grid
     tab3 = _read_csv(root / "report" / "tables" / "tab3_groups_1shot.csv")
     tests = _read_csv(root / "report" / "tables" / "tab3_ttests_1shot.csv")
@@ -197,16 +196,17 @@ def test_group_table_pools_trials_and_ttests_equal_scipy(grid):
             ours = _values(truth, dataset, "template-ags", "accuracy", classifier)
             assert float(_row(tab3, "template-ags")[f"{group} {column}"]) == pytest.approx(np.mean(ours), abs=1e-15)
             for other in ("real-guidance", "base-rs"):
-                theirs = _values(truth, dataset, other, "accuracy", classifier)
-                expected = stats.ttest_ind(ours, theirs, equal_var=False)
+                theirs = _values(truth, dataset, other, "accuracy", classifier)  # trial i pairs with trial i
+                t_test, wilcoxon = stats.ttest_rel(ours, theirs), stats.wilcoxon(ours, theirs)
                 (row,) = [
                     r for r in tests
                     if (r["Group"], r["Classifier"], r["Method"]) == (group, column, TITLES[other])
                 ]  # fmt: skip
-                assert float(row["p"]) == pytest.approx(expected.pvalue, rel=1e-12)
-                assert float(row["t"]) == pytest.approx(expected.statistic, rel=1e-12)
-                assert float(row["difference"]) == pytest.approx(np.mean(ours) - np.mean(theirs), abs=1e-15)
-                assert row["Reference"] == TITLES["template-ags"]
+                assert float(row["t-test p"]) == pytest.approx(t_test.pvalue, rel=1e-12)
+                assert float(row["paired t"]) == pytest.approx(t_test.statistic, rel=1e-12)
+                assert float(row["Wilcoxon p"]) == pytest.approx(wilcoxon.pvalue, rel=1e-12)
+                assert float(row["mean difference"]) == pytest.approx(np.mean(ours) - np.mean(theirs), abs=1e-15)
+                assert row["pairs"] == "3" and row["Reference"] == TITLES["template-ags"]
     assert not [r for r in tests if r["Method"] == TITLES["template-ags"]]
     titles = {row["Method"] for row in tab3}
     assert "Template Prompt + AGS" in titles and not any("DALDA" in t or "LLM" in t for t in titles)
@@ -309,20 +309,6 @@ def test_single_run_report(tmp_path):
 def test_report_of_an_empty_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no run directory"):
         build_report(tmp_path)
-
-
-def test_welch_test_matches_scipy_and_the_formula():
-    a, b = [0.81, 0.79, 0.83, 0.80], [0.70, 0.76, 0.71]
-    result = welch_test(a, b)
-    expected = stats.ttest_ind(a, b, equal_var=False)
-    assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
-    assert result.pvalue == pytest.approx(expected.pvalue, rel=1e-12)
-    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
-    assert result.statistic == pytest.approx((np.mean(a) - np.mean(b)) / math.sqrt(va + vb), rel=1e-12)
-    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    assert result.pvalue == pytest.approx(2 * stats.t.sf(abs(result.statistic), dof), rel=1e-10)
-    single = welch_test([0.9], b)
-    assert math.isnan(single.pvalue) and single.difference == pytest.approx(0.9 - np.mean(b))
 
 
 def test_summary_uses_sample_std():

@@ -30,7 +30,7 @@ def test_stage_times_sum_every_attempt_and_count_items_on_disk(tmp_path):
     assert f"{images} synthetic images" in table and f"{images / 4.0:.2f} synthetic images/s" in table
 
     page = run_report_stage(build_config({"out_dir": str(run.root)}), run).read_text()
-    assert "Wall time per stage" in page and "train.protocol fast" in page
+    assert "Wall time per stage" in page and "train.protocol authors" in page  # the default protocol, named
 
 
 def test_a_run_without_history_has_no_timing_table(tmp_path):

@@ -26,7 +26,8 @@ def tiny_run_config(tmp_path: Path, train: dict[str, Any] | None = None, **secti
         "out_dir": str(tmp_path / "run"),
         "data": {"dataset": "demo", "root": str(tmp_path.parent / "demo-data"), "shots": 2},
         "models": {"profile": "tiny", "device": "cpu"},
-        "train": {"epochs": 1, "iterations_per_epoch": 10, "batch_size": 8, "image_size": 32, **(train or {})},
+        "train": {"epochs": 1, "iterations_per_epoch": 10, "batch_size": 8, "image_size": 32, "protocol": "fast",
+                  **(train or {})},
         "evaluate": {"max_pairs": 6, "metrics": {"lpips": {"size": 64}}},
     }
     return build_config(deep_merge(values, sections))

@@ -1,7 +1,9 @@
 """``results/<classifier>.json``: one row of the paper's tables plus everything needed to trust and rebuild it.
 
 ``results/real_only/<classifier>.json`` has the same format: the real-images-only reference trained beside the
-run's classifier (``train.real_only_reference``), with ``reference: "real_only"``.
+run's classifier (``train.real_only_reference``; in a grid, once per dataset, shots, trial and classifier and shared
+by the method cells), with ``reference: "real_only"``. The run's own file then carries its gain over it
+(``gain_over_real_only``), computed from both files' per-image ``predictions``.
 
 Written by the evaluate stage, read by the report and the experiment runner. Fields a file from an older
 version lacks read as None; keys this version does not know are kept (``extra``) and written back.
@@ -68,6 +70,16 @@ class ClassifierResult(JsonRecord):
     confusion: list[list[int]] | None = None
     """Confusion counts ``[true][predicted]`` over the evaluation images, in ``classes`` order; None in files
     written before it existed."""
+    predictions: list[int] | None = None
+    """Predicted class index of each readable evaluation image (final epoch), in the split's evaluation order;
+    with ``labels`` it pairs this classifier with its real-only reference image by image. None in older files."""
+    labels: list[int] | None = None
+    """True class index of each of those images."""
+    gain_over_real_only: dict[str, Any] | None = None
+    """The run's accuracy minus its real-only reference's on the same evaluation images (``gain``), its paired
+    bootstrap interval (``ci_low``, ``ci_high``, ``confidence``, ``resamples``) and McNemar's exact test
+    (``mcnemar_pvalue`` and the discordant counts): ``dalda.evaluation.paired``. None for a reference, a run
+    without one, and older files."""
     reference: str | None = None
     """"real_only" for the real-images-only reference (``results/real_only/<classifier>.json``); None for the run's
     own classifier."""
@@ -78,6 +90,7 @@ class ClassifierResult(JsonRecord):
 
     def to_json(self) -> dict[str, Any]:
         payload = super().to_json()
-        if payload.get("warnings") is None:
-            payload.pop("warnings")
+        for key in ("warnings", "predictions", "labels", "gain_over_real_only"):  # absent where none (older files)
+            if payload.get(key) is None:
+                payload.pop(key)
         return payload

@@ -13,6 +13,7 @@ uses LLM prompts) is needed exactly when the config calls for the stage that mak
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,10 @@ class SharedKey:
     """Config sections (``seed``, ``data``, ...) or single fields (``section.field``) its content depends on."""
     per_trial: bool
     """True: one per (shots, trial); False: one per dataset (``data.shots`` and ``data.trial`` left out)."""
+    ignores: tuple[str, ...] = ()
+    """``section.field`` entries of those sections the content does not depend on (left out of the key)."""
+    wanted: Callable[[DaldaConfig], bool] | None = None
+    """When only some configs use the artefact: whether ``config`` does (None: every config that runs its stage)."""
 
     def digest(self, config: DaldaConfig) -> str:
         """12 hex digits of the canonical JSON of those config values."""
@@ -60,7 +65,19 @@ class SharedKey:
             picked[name] = values[section][field] if field else values[section]
         if not self.per_trial:
             picked["data"] = {k: v for k, v in picked["data"].items() if k not in ("shots", "trial")}
+        for name in self.ignores:
+            section, _, field = name.partition(".")
+            picked[section] = {k: v for k, v in picked[section].items() if k != field}
         return fingerprint(picked)[:12]
+
+    def wanted_by(self, config: DaldaConfig) -> bool:
+        return self.wanted is None or self.wanted(config)
+
+
+def real_only_reference_wanted(config: DaldaConfig) -> bool:
+    """Whether ``config``'s train stage trains a real-only reference (``train.real_only_reference``) beside a
+    classifier that draws synthetic images; a run with no synthetic image then is its own reference."""
+    return config.train.real_only_reference and config.train.synthetic_probability > 0
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,10 @@ class Artefact:
     """The stages that cannot start without it."""
     shared: SharedKey | None = None
     """Set for what a grid's cells share (``dalda.experiments.shared_artefacts``)."""
+
+    def wanted_by(self, config: DaldaConfig) -> bool:
+        """Whether a cell with ``config`` uses this artefact when it runs the stage that makes it."""
+        return self.shared is None or self.shared.wanted_by(config)
 
     @property
     def slug(self) -> str:
@@ -138,6 +159,10 @@ ARTEFACTS: tuple[Artefact, ...] = (
         "real-only references",
         "train",
         (("reference_checkpoint_file", Checkpoint), ("reference_train_record_file", TrainingRecord)),
+        shared=SharedKey(
+            ("data", "models", "seed", "train"), per_trial=True, ignores=("train.synthetic_probability",),
+            wanted=real_only_reference_wanted,
+        ),
     ),
     Artefact("results", "evaluate", (("result_file", ClassifierResult), ("diversity", DiversityReport))),
     Artefact("real-only results", "evaluate", (("reference_result_file", ClassifierResult),)),

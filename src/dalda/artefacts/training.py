@@ -57,11 +57,15 @@ class TrainingRecord(JsonRecord):
     train_config: dict[str, Any]
     reference: str | None = None
     """"real_only" for the real-images-only reference; absent from the file for the run's own classifier."""
+    reference_key: str | None = None
+    """The real-only reference's fingerprint of what it was trained from (training settings, models, seed, real
+    images): a reference found in the run (a grid's shared copy, an earlier train) is reused only when it
+    matches (``dalda.training.stage``). Absent from other records."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         payload = super().to_json()
-        for key in ("reference", "pixel_store"):  # absent from records that have none (and from older files)
+        for key in ("reference", "reference_key", "pixel_store"):  # absent where none (and from older files)
             if payload.get(key) is None:
                 payload.pop(key)
         return payload

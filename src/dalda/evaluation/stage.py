@@ -7,6 +7,9 @@ The zero-shot reference is the untrained head of the probe that offers one (``Pr
 whose initial head is the class-prompt text embeddings x logit scale) on the same evaluation features as the
 probe, i.e. with the probe's preprocessing (``train.normalization``): it is exactly the CLIP classifier before
 training, so the gap between the two rows is what training added.
+A run with a real-only reference also gets, in its own results file, its gain over that reference on the same
+evaluation images with a paired bootstrap interval and McNemar's exact test (``paired.py``); both files keep
+each image's prediction, so the comparison can be redone from them.
 A run whose training set had no synthetic image is labelled ``method: "none"`` (real images only), with the
 configured method kept in ``configured_method``, so a table never lists it under a method it did not use.
 """
@@ -28,6 +31,7 @@ from dalda.methods import method_of, planned_method
 from dalda.evaluation.accuracy import accuracy_report, confusion_counts, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
 from dalda.evaluation.fidelity import fidelity_report
+from dalda.evaluation.paired import gain_over_reference
 from dalda.images import drop_unreadable
 from dalda.metrics import diversity_metrics, metric_names, metric_settings
 from dalda.probes import PROBES
@@ -166,14 +170,27 @@ def run_evaluate_stage(config: DaldaConfig, run: RunDir) -> dict:
         result = _result(
             config, split, classifier, report, record, zero_shot, diversity, len(split.eval), diversity["method"]
         )
+        reference = _evaluate_real_only_reference(
+            config, run, classifier, split, eval_records, labels, zero_shot, diversity
+        )
+        if reference is not None:
+            result = replace(result, gain_over_real_only=_gain(result, reference, config.seed))
         path = run.result_file(classifier)
         result.write(path)
         summary["method"] = result.method
         summary["accuracy"][classifier] = report["accuracy"]
         summary["results"][classifier] = str(path)
         log.info("%s accuracy %.4f on %d images", classifier, report["accuracy"], report["num_eval"])
-        _evaluate_real_only_reference(config, run, classifier, split, eval_records, labels, zero_shot, diversity)
     return summary
+
+
+def _gain(result: ClassifierResult, reference: ClassifierResult, seed: int) -> dict[str, Any]:
+    """The run's gain over its real-only reference on the same images, with its interval and McNemar's test."""
+    metric = "macro" if result.accuracy_metric == "macro" else "micro"
+    return gain_over_reference(
+        result.predictions or [], reference.predictions or [], result.labels or [], len(result.classes or []),
+        metric, seed,
+    )  # fmt: skip
 
 
 def _evaluate_checkpoint(
@@ -196,6 +213,7 @@ def _evaluate_checkpoint(
     predictions = predict(head, features)
     report = accuracy_report(predictions, labels, split.classes)
     report["confusion"] = confusion_counts(predictions, labels, len(split.classes))
+    report["predictions"], report["labels"] = predictions.tolist(), labels.tolist()
     return report, checkpoint.record, encoder, changed
 
 
@@ -208,14 +226,14 @@ def _evaluate_real_only_reference(
     labels: torch.Tensor,
     zero_shot: dict[str, Any] | None,
     diversity: dict[str, Any],
-) -> None:
-    """``results/real_only/<classifier>.json`` from the reference the train stage made (``train.real_only_reference``);
-    a results file of an earlier reference is removed when the train stage made none this time."""
+) -> ClassifierResult | None:
+    """``results/real_only/<classifier>.json`` from the reference the train stage made (``train.real_only_reference``),
+    returned; a results file of an earlier reference is removed when the train stage made none this time."""
     path = run.reference_checkpoint_file(classifier)
     out = run.reference_result_file(classifier)
     if not path.is_file():
         out.unlink(missing_ok=True)
-        return
+        return None
     report, record, _, _ = _evaluate_checkpoint(classifier, config, run, path, split, eval_records, labels)
     result = _result(
         config, split, classifier, report, record, zero_shot, diversity, len(split.eval), diversity["method"]
@@ -223,6 +241,7 @@ def _evaluate_real_only_reference(
     result = replace(result, reference="real_only")
     result.write(out)
     log.info("%s real-only reference accuracy %.4f", classifier, result.accuracy)
+    return result
 
 
 def _result(
@@ -274,6 +293,8 @@ def _result(
         train_config=record.train_config,
         **_protocol_fields(protocol, report, record, config.train.epochs),
         confusion=report.get("confusion"),
+        predictions=report.get("predictions"),
+        labels=report.get("labels"),
         reference=None,
         warnings=split.warnings() or None,  # one class, or classes never evaluated: not to be read as usual
     )

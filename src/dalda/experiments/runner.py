@@ -41,6 +41,7 @@ from dalda.pipeline import run_pipeline
 from dalda.progress import progress_bar
 from dalda.report.stage import build_report
 from dalda.rundir import RunDir
+from dalda.training.stage import train_real_only_references
 
 log = logging.getLogger(__name__)
 ERROR_FILE = "experiment_error.txt"
@@ -168,7 +169,8 @@ def cell_state(cell: Cell) -> CellState:
 
 def _make(artefact: Artefact, cell: Cell, store: SharedStore, run: RunDir) -> None:
     """Run what makes ``artefact`` in this cell (the caller holds the artefact's lock). The generate stage's
-    share is only its generator's one-off preparation (from the plan), not the images."""
+    share is only its generator's one-off preparation (from the plan), not the images; the train stage's only
+    its real-only references, not the cell's own classifiers."""
     if artefact.made_by == "data":
         with file_lock(store.root / "data" / f"{cell.config.data.dataset}.lock"):  # one download or demo draw
             run_pipeline(cell.config, ["data"])
@@ -176,6 +178,8 @@ def _make(artefact: Artefact, cell: Cell, store: SharedStore, run: RunDir) -> No
         run_pipeline(cell.config, ["plan"])
         generator = GENERATORS.get(cell.config.generator.name)
         generator.preparation(cell.config, run, PlanRow.read_all(run)).make_pending(cell.config.models)
+    elif artefact.made_by == "train":
+        train_real_only_references(cell.config, run)
     else:
         run_pipeline(cell.config, [artefact.made_by])
 
@@ -184,7 +188,7 @@ def _take_shared(cell: Cell, store: SharedStore, run: RunDir) -> None:
     """Every shared artefact the cell needs: copied from the store, else made under its lock and published."""
     store.link_features(cell.dataset, run)
     for artefact in SHARED_ARTEFACTS:
-        if artefact.made_by not in cell.stages:
+        if artefact.made_by not in cell.stages or not artefact.wanted_by(cell.config):
             continue
         with store.lock(artefact, cell.dataset, cell.config):
             if store.fill_one(artefact, cell.dataset, cell.config, run):

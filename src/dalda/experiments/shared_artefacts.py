@@ -9,6 +9,7 @@ Everything lives under ``<out_dir>/_shared/``::
     <dataset>/<shots>shot/trial<t>/split-<digest>/split.json
     <dataset>/<shots>shot/trial<t>/scores-<digest>/scores.jsonl
     <dataset>/<shots>shot/trial<t>/generator_preparation-<digest>/textual_inversion/<class>.safetensors
+    <dataset>/<shots>shot/trial<t>/real-only_references-<digest>/<classifier>_head.pt, <classifier>_train.json
     creations.jsonl                              one line per artefact stored: which cell made it, when
 
 Which artefacts are shared, their files and what each depends on is the artefact table
@@ -17,7 +18,10 @@ sections its content depends on (``SharedKey.digest``), so a cell only ever gets
 settings (methods differ in prompts and guidance, never in the split). Prompts depend on the dataset's classes,
 not on shots or trial, so every shot count and trial of a dataset uses the same prompts, and an LLM is asked
 once per dataset. The generator's one-off preparation (``Generator.preparation``: DA-Fusion's class tokens) is
-keyed by the whole ``generator`` section, whatever the generator. The stages validate what they reuse as well
+keyed by the whole ``generator`` section, whatever the generator. The real-only reference classifiers
+(``train.real_only_reference``) depend on the split, models, seed and training settings but not on the method, so
+one fit per (dataset, shots, trial, classifier, protocol) serves every method cell that draws synthetic images
+(a cell with none is its own reference and takes none). The stages validate what they reuse as well
 (the split's dataset/shots/trial, the scores' model and image hashes, the prompts' settings, each class token's
 fingerprint), so a stale file is redone, never silently used. Feature caches are keyed by backbone and image
 content inside the file (``dalda.probes.features``), so one folder per dataset serves every cell of it.
@@ -149,7 +153,11 @@ class SharedStore:
 
     def fill(self, dataset: str, config: DaldaConfig, run: RunDir) -> list[str]:
         """Copy stored artefacts the run lacks into it and link its features; returns the names copied."""
-        copied = [artefact.name for artefact in SHARED_ARTEFACTS if self.fill_one(artefact, dataset, config, run)]
+        copied = [
+            artefact.name
+            for artefact in SHARED_ARTEFACTS
+            if artefact.wanted_by(config) and self.fill_one(artefact, dataset, config, run)
+        ]
         self._link_features(dataset, run)
         return copied
 

@@ -16,7 +16,8 @@ import torch
 def accuracy_report(predictions: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> dict[str, Any]:
     """Micro (``accuracy``) and macro accuracy, accuracy and image count per class name.
 
-    A class with no evaluation image has accuracy None and is left out of the macro mean.
+    A class with no evaluation image has accuracy None and is left out of the macro mean. Every share is computed
+    in float64, so 161 of 250 reads 0.644, not float32's 0.6439999938.
     """
     predictions, labels = predictions.cpu(), labels.cpu()
     correct = predictions == labels
@@ -25,9 +26,9 @@ def accuracy_report(predictions: torch.Tensor, labels: torch.Tensor, classes: Se
     for label, name in enumerate(classes):
         mask = labels == label
         counts[name] = int(mask.sum())
-        per_class[name] = float(correct[mask].float().mean()) if counts[name] else None
+        per_class[name] = float(correct[mask].double().mean()) if counts[name] else None
     present = [value for value in per_class.values() if value is not None]
-    micro = float(correct.float().mean()) if len(labels) else 0.0
+    micro = float(correct.double().mean()) if len(labels) else 0.0
     return {
         "accuracy": micro,
         "micro_accuracy": micro,

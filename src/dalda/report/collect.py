@@ -77,6 +77,11 @@ class RunRecord:
     """classifier -> the ``train.protocol`` that made its accuracy and what that accuracy is ("authors: macro")."""
     best_epoch_accuracy: dict[str, float] = field(default_factory=dict)
     """classifier -> macro accuracy of its best epoch, chosen on the evaluation split (``authors`` only)."""
+    gain: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """classifier -> its results file's ``gain_over_real_only`` (gain, interval, McNemar p), where it has one."""
+    curve: dict[str, dict[int, float]] = field(default_factory=dict)
+    """classifier -> {epoch: macro accuracy on that epoch's evaluation draws} (``authors`` only): the curve the
+    paper's statistic averages over trials (``dalda.report.tables.trial_mean_best``)."""
 
     @property
     def run(self) -> RunDir:
@@ -133,11 +138,25 @@ def _load_config(path: Path) -> DaldaConfig | None:
         return None
 
 
+def epoch_curve(result: ClassifierResult) -> dict[int, float]:
+    """{epoch: macro accuracy} of the epochs a results file says were evaluated while training (``authors``: its
+    ``best_epoch`` was chosen among them); empty for ``fast``, whose only epoch is the final one."""
+    if not result.best_epoch or not result.epochs:
+        return {}
+    return {
+        int(entry["epoch"]): float(entry["macro_accuracy"])
+        for entry in result.epochs
+        if _number(entry.get("epoch")) is not None and _number(entry.get("macro_accuracy")) is not None
+    }
+
+
 def _results(
-    run: RunDir, classifiers: list[str], protocols: dict[str, str], best: dict[str, float]
+    run: RunDir, classifiers: list[str], protocols: dict[str, str], best: dict[str, float],
+    curves: dict[str, dict[int, float]], gains: dict[str, dict[str, Any]],
 ) -> tuple[dict[str, float], dict[str, Path], dict[str, Any]]:
     """Accuracy per classifier from ``results/<classifier>.json``, and the diversity values they carry; fills
-    ``protocols`` (classifier -> "authors: macro", files older than the protocols: "fast: micro") and ``best``."""
+    ``protocols`` (classifier -> "authors: macro", files older than the protocols: "fast: micro"), ``best``,
+    ``curves`` and ``gains``."""
     accuracy: dict[str, float] = {}
     files: dict[str, Path] = {}
     diversity: dict[str, Any] = {}
@@ -157,6 +176,10 @@ def _results(
         protocols[classifier] = f"{result.protocol or 'fast'}: {result.accuracy_metric or 'micro'}"
         if result.best_epoch and _number(result.best_epoch.get("macro_accuracy")) is not None:
             best[classifier] = float(result.best_epoch["macro_accuracy"])
+        if epoch_curve(result):
+            curves[classifier] = epoch_curve(result)
+        if result.gain_over_real_only:
+            gains[classifier] = dict(result.gain_over_real_only)
         files[classifier] = path
         diversity = result.diversity or diversity
     return accuracy, files, diversity
@@ -174,7 +197,9 @@ def load_run(root: Path) -> RunRecord | None:
         return None
     protocols: dict[str, str] = {}
     best: dict[str, float] = {}
-    accuracy, files, from_results = _results(run, list(config.train.classifiers), protocols, best)
+    curves: dict[str, dict[int, float]] = {}
+    gains: dict[str, dict[str, Any]] = {}
+    accuracy, files, from_results = _results(run, list(config.train.classifiers), protocols, best, curves, gains)
     diversity = DiversityReport.read(run).values if run.diversity.is_file() else from_results
     cell = CellInfo.read_optional(run)
     base = run_method(config, run)
@@ -191,6 +216,8 @@ def load_run(root: Path) -> RunRecord | None:
         diversity={name: _number(diversity.get(name)) for name in metric_names()},
         protocol=protocols,
         best_epoch_accuracy=best,
+        curve=curves,
+        gain=gains,
     )
 
 

@@ -57,6 +57,7 @@ from dalda.report.tables import (
     RunAccuracy,
     Table,
     confusions_csv,
+    gain_sentence,
     load_run_accuracy,
     per_class_csv,
     per_class_rows,
@@ -439,6 +440,8 @@ def _block(
     figures = folder / "figures"
     parts = [f"<details class='accuracy-detail'><summary>{html.escape(title)}</summary>"]
 
+    if result.gain_over_real_only:
+        parts.append(f"<p class='note'>{html.escape(gain_sentence(result.gain_over_real_only))}</p>")
     rows = per_class_rows(details, classifier)
     parts.append("<h4>Per-class accuracy</h4>")
     if rows:

@@ -124,6 +124,8 @@ def _figures(
         "range and mean μ λ was drawn from (AGS), the RS range or the fixed λ.",
         "CLIPScore and λ",
     ))  # fmt: skip
+    used = sorted({protocol for record in records for protocol in record.protocol.values()})
+    measured = f" Each run's final-epoch accuracy (train.protocol: {', '.join(used) or 'none'})."
     found.append((
         diversity_vs_shots(records, folder / "fig6_diversity_vs_shots.png"),
         "Fig. 6 — diversity against shots per class (mean ± std over trials).",
@@ -131,19 +133,19 @@ def _figures(
     ))  # fmt: skip
     found.append((
         accuracy_vs_shots(records, folder / "fig7_accuracy_vs_shots.png"),
-        "Fig. 7 — accuracy against shots per class (mean ± std over trials).",
+        "Fig. 7 — accuracy against shots per class (mean ± std over trials)." + measured,
         "Shots",
     ))  # fmt: skip
     for shots in sorted({record.shots for record in records}):
         found.append((
             accuracy_vs_fixed_lambda(records, shots, folder / f"fig8_fixed_lambda_{shots}shot.png"),
             f"Fig. 8 — {shots}-shot accuracy at a fixed λ, Base vs LLM (or template) Prompt; dashed: each curve's "
-            "mean, solid red: the AGS run (DALDA when an LLM wrote its prompts; the legend names it).",
+            "mean, solid red: the AGS run (DALDA when an LLM wrote its prompts; the legend names it)." + measured,
             "Fixed λ and prompt count",
         ))  # fmt: skip
         found.append((
             metrics_vs_num_prompts(records, shots, folder / f"fig9_num_prompts_{shots}shot.png"),
-            f"Fig. 9 — {shots}-shot accuracy and diversity against the number of LLM prompts per class.",
+            f"Fig. 9 — {shots}-shot accuracy and diversity against the number of LLM prompts per class." + measured,
             "Fixed λ and prompt count",
         ))  # fmt: skip
     for grid in image_grids(records, scores, folder):

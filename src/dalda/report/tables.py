@@ -4,14 +4,20 @@ A :class:`Table` keeps raw numbers; Markdown and HTML round them for reading (4 
 a column in bold) while CSV keeps full precision, with a mean's std and count in their own columns, so every
 cell can be checked against the results files it was averaged from.
 
-- **The paper's tables**: Tab. 1 (diversity), Tab. 2 (accuracy), Tab. 3 (HC/LC groups + t-tests), and the
-  per-run index. Tab. 1 and Tab. 2 show, per dataset and method, the mean (± sample std) over trials; Tab. 3
-  pools every (dataset, trial) run of a CLIPScore group and compares DALDA with each other method by Welch's
-  t-test over those pooled values.
+- **The paper's tables**: Tab. 1 (diversity), Tab. 2 (accuracy), Tab. 3 (HC/LC groups + paired tests), and the
+  per-run index. Tab. 1 shows, per dataset and method, the mean (± sample std) over trials.
+- **The paper's statistic** (Tab. 2, Tab. 3; ``docs/protocol.md``): under ``train.protocol=authors`` each run
+  stores its macro accuracy after every epoch; a cell (dataset, method, shots, classifier) averages those curves
+  over the trials and reports the best epoch of the mean curve, with that epoch and the mean curve's final epoch
+  beside it (:func:`trial_mean_best`), as the authors' plotting does. Under ``fast`` (opt-in), or for files
+  without curves, a cell is the mean over trials of the final-epoch accuracy. Every table's notes say which.
 - **Statistics** (Appendix A): spread is the sample standard deviation (ddof=1), as reported with "mean ± std
-  over trials". The test is Welch's two-sample t-test (unequal variances;
-  ``scipy.stats.ttest_ind(equal_var=False)``), two-sided. With fewer than two values on a side, no test is
-  possible: t and p are NaN rather than a misleading number.
+  over trials"; everything is averaged in float64. Tab. 3 compares DALDA with each other method over the runs
+  both made for the same (dataset, trial, shots), which share split and seed, so the runs pair: the paired
+  t-test (``scipy.stats.ttest_rel``) and the Wilcoxon signed-rank test (``scipy.stats.wilcoxon``), two-sided.
+  With fewer than two pairs no test is possible: statistics and p are NaN rather than a misleading number.
+  One run against its real-only reference (gain, bootstrap interval, McNemar) is the evaluate stage's
+  (``dalda.evaluation.paired``), read here from the results file.
 - **Reference rows**, which every accuracy table carries:
 
   - *Real images only*: the classifier the train stage trained beside the run's own on the real images alone
@@ -61,6 +67,7 @@ from dalda.methods import MethodLabel, reference_for
 from dalda.probes import PROBES
 from dalda.report.collect import (
     DatasetGroup,
+    epoch_curve,
     RunRecord,
     accuracy_of,
     classifier_title,
@@ -83,39 +90,78 @@ class Summary:
     n: int
 
 
-@dataclass(frozen=True)
-class WelchTest:
-    mean_a: float
-    mean_b: float
-    difference: float
-    """mean_a - mean_b."""
-    statistic: float
-    pvalue: float
-    n_a: int
-    n_b: int
-
-
 def summarize(values: Sequence[float]) -> Summary | None:
     """Mean, sample std and count; None for no values."""
     if not values:
         return None
-    array = np.asarray(values, dtype=float)
+    array = np.asarray(values, dtype=np.float64)
     std = float(array.std(ddof=1)) if len(array) > 1 else None
     return Summary(mean=float(array.mean()), std=std, n=len(array))
 
 
-def welch_test(a: Sequence[float], b: Sequence[float]) -> WelchTest:
-    """Welch's t-test of ``a`` against ``b`` (two-sided); NaN statistic and p-value when a side has < 2 values."""
-    if not a or not b:
-        raise ValueError("a t-test needs at least one value on each side")
-    statistic = pvalue = math.nan
-    if len(a) >= 2 and len(b) >= 2:
-        with warnings.catch_warnings():  # zero variance on both sides: scipy warns and returns NaN, as we want
+@dataclass(frozen=True)
+class PairedTest:
+    """Two methods compared on matched runs (same dataset, trial and shots): paired t and Wilcoxon signed-rank."""
+
+    mean_a: float
+    mean_b: float
+    difference: float
+    """Mean of the paired differences a - b (= mean_a - mean_b)."""
+    t_statistic: float
+    t_pvalue: float
+    wilcoxon_statistic: float
+    wilcoxon_pvalue: float
+    n_pairs: int
+
+
+def paired_test(a: Sequence[float], b: Sequence[float]) -> PairedTest:
+    """Paired two-sided t-test (``scipy.stats.ttest_rel``) and Wilcoxon signed-rank test (``scipy.stats.wilcoxon``)
+    of ``a[i]`` against ``b[i]``; NaN where a test is impossible (fewer than two pairs, no non-zero difference)."""
+    if len(a) != len(b) or not a:
+        raise ValueError(f"a paired test needs equally many values on each side, at least one (got {len(a)}, {len(b)})")
+    first, second = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    t_statistic = t_pvalue = w_statistic = w_pvalue = math.nan
+    if len(first) >= 2:
+        with warnings.catch_warnings():  # identical differences: scipy warns and returns NaN, as we want
             warnings.simplefilter("ignore", RuntimeWarning)
-            result = stats.ttest_ind(np.asarray(a, float), np.asarray(b, float), equal_var=False)
-        statistic, pvalue = float(result.statistic), float(result.pvalue)
-    mean_a, mean_b = float(np.mean(a)), float(np.mean(b))
-    return WelchTest(mean_a, mean_b, mean_a - mean_b, statistic, pvalue, len(a), len(b))
+            t = stats.ttest_rel(first, second)
+        t_statistic, t_pvalue = float(t.statistic), float(t.pvalue)
+        if np.any(first != second):
+            w = stats.wilcoxon(first, second)
+            w_statistic, w_pvalue = float(w.statistic), float(w.pvalue)
+    mean_a, mean_b = float(first.mean()), float(second.mean())
+    return PairedTest(
+        mean_a, mean_b, float((first - second).mean()), t_statistic, t_pvalue, w_statistic, w_pvalue, len(first)
+    )
+
+
+@dataclass(frozen=True)
+class CurveBest:
+    """The paper's statistic for one (dataset, method, shots, classifier): the per-epoch macro accuracy averaged
+    over the trials, and the best epoch of that mean curve (chosen on the evaluation draws, as the authors'
+    plotting does), with the mean curve's final epoch beside it."""
+
+    best: Summary
+    """Mean (± sample std) over trials at the best epoch of the mean curve."""
+    epoch: int
+    final: Summary
+    """Mean (± sample std) over trials at the curve's last epoch."""
+
+
+def trial_mean_best(curves: Sequence[dict[int, float]]) -> CurveBest | None:
+    """:class:`CurveBest` of the trials' curves ({epoch: macro accuracy}), over the epochs every trial has (the
+    earliest on ties); None without curves or shared epochs. Averaged in float64."""
+    if not curves or not all(curves):
+        return None
+    epochs = sorted(set.intersection(*(set(curve) for curve in curves)))
+    if not epochs:
+        return None
+    mean = {epoch: float(np.mean([curve[epoch] for curve in curves], dtype=np.float64)) for epoch in epochs}
+    best = max(epochs, key=lambda epoch: (mean[epoch], -epoch))
+    at = lambda epoch: Summary(  # noqa: E731
+        mean[epoch], float(np.std([curve[epoch] for curve in curves], ddof=1)) if len(curves) > 1 else None, len(curves)
+    )
+    return CurveBest(at(best), best, at(epochs[-1]))
 
 
 # ----------------------------------------------------------------------------------------- reference rows
@@ -405,32 +451,99 @@ def diversity_table(
     return _per_dataset_table(key, f"Tab. 1 — diversity, {shots}-shot", chosen, datasets, groups, metrics, notes)
 
 
+# ------------------------------------------------------------------------------- the paper's accuracy statistic
+
+def _cell_value(runs: Sequence[RunRecord], classifier: str) -> tuple[Summary | CurveBest | None, dict[Path, float]]:
+    """The statistic of one table cell (the runs of one dataset, method and shots) and each run's value under it.
+
+    When every run carries an ``authors`` epoch curve, the cell is the paper's statistic (:func:`trial_mean_best`)
+    and a run's value is its own curve at the cell's best epoch; otherwise (``fast``, older files) the cell is
+    the mean over trials of the final-epoch accuracy and a run's value is that accuracy.
+    """
+    curves = [run.curve.get(classifier, {}) for run in runs]
+    best = trial_mean_best(curves)
+    if best is not None:
+        return best, {run.root: curve[best.epoch] for run, curve in zip(runs, curves)}
+    values = {run.root: run.accuracy[classifier] for run in runs if classifier in run.accuracy}
+    return summarize(list(values.values())), values
+
+
+def run_values(records: Sequence[RunRecord], classifier: str) -> dict[Path, float]:
+    """Each run's accuracy under its table cell's statistic (:func:`_cell_value`), cells being (dataset, method,
+    shots): what Tab. 3 averages and pairs."""
+    cells: dict[tuple[str, str, int], list[RunRecord]] = defaultdict(list)
+    for record in records:
+        if classifier in record.accuracy:
+            cells[(record.dataset, record.method, record.shots)].append(record)
+    values: dict[Path, float] = {}
+    for runs in cells.values():
+        values.update(_cell_value(runs, classifier)[1])
+    return values
+
+
+def _split_cell(cell: Summary | CurveBest | None, with_epochs: bool) -> list[Cell]:
+    """The statistic of a Tab. 2 cell, then (``with_epochs``) its best epoch and final epoch; the fast statistic
+    leaves those two empty."""
+    if isinstance(cell, CurveBest):
+        return [cell.best, cell.epoch, cell.final]
+    return [cell, None, None] if with_epochs else [cell]
+
+
 def accuracy_table(
     records: Sequence[RunRecord], shots: int, datasets: Sequence[str], groups: dict[str, DatasetGroup], key: str
 ) -> Table | None:
-    """Tab. 2: accuracy of each classifier per dataset and method."""
+    """Tab. 2: accuracy of each classifier per dataset and method, in the paper's statistic where the runs allow
+    it (:func:`_cell_value`), its best epoch and the final epoch beside it."""
     chosen = [r for r in records if r.shots == shots]
-    metrics = [(classifier_title(c), accuracy_of(c), "higher") for c in classifiers_of(chosen)]
-    notes = [f"{shots}-shot; mean (± sample std) over trials of results/<classifier>.json accuracy. Best in bold."]
-    notes.append(protocol_note(chosen))
-    table = _per_dataset_table(key, f"Tab. 2 — accuracy, {shots}-shot", chosen, datasets, groups, metrics, notes)
-    if table is not None:
-        _add_dataset_references(table, chosen, datasets, classifiers_of(chosen))
+    classifiers = classifiers_of(chosen)
+    with_epochs = any(record.curve for record in chosen)
+    columns = [Column("Method")]
+    for dataset in datasets:
+        for classifier in classifiers:
+            name = f"{dataset_title(dataset, groups.get(dataset))} {classifier_title(classifier)}"
+            columns.append(Column(name, "higher"))
+            if with_epochs:
+                columns += [Column(f"{name} best epoch"), Column(f"{name} final epoch")]
+    rows: list[list[Cell]] = []
+    for method in _methods(chosen):
+        row: list[Cell] = [method.title]
+        for dataset in datasets:
+            mine = [r for r in chosen if r.method == method.name and r.dataset == dataset]
+            for classifier in classifiers:
+                runs = [r for r in mine if classifier in r.accuracy]
+                row += _split_cell(_cell_value(runs, classifier)[0] if runs else None, with_epochs)
+        if any(cell is not None for cell in row[1:]):
+            rows.append(row)
+    if not rows:
+        return None
+    notes = [f"{shots}-shot. {STATISTIC_NOTE} Best in bold.", protocol_note(chosen)]
+    table = Table(key, f"Tab. 2 — accuracy, {shots}-shot", columns, rows, notes)
+    _add_dataset_references(table, chosen, datasets, classifiers, with_epochs)
     return table
 
 
+STATISTIC_NOTE = (
+    "Statistic: under train.protocol=authors, the paper's: the per-epoch macro accuracy (on each epoch's "
+    "evaluation draws) averaged over the trials, and the best epoch of that mean curve (± sample std over trials "
+    "at that epoch), with that epoch and the mean curve's final epoch beside it; the epoch is chosen on the "
+    "evaluation data, as the authors' plotting does, so it flatters every method alike. Under fast (opt-in), the "
+    "mean (± sample std) over trials of the final-epoch accuracy, with no epoch columns."
+)
+
+
 def _add_dataset_references(
-    table: Table, records: Sequence[RunRecord], datasets: Sequence[str], classifiers: Sequence[str]
+    table: Table, records: Sequence[RunRecord], datasets: Sequence[str], classifiers: Sequence[str],
+    with_epochs: bool,
 ) -> None:
-    """The real-only and zero-shot rows of Tab. 2: per dataset and classifier, mean ± std over trials."""
+    """The real-only and zero-shot rows of Tab. 2: per dataset and classifier, over trials; the real-only row in
+    the same statistic as the methods' rows (its epoch curve when it has one)."""
     details = [load_run_accuracy(record) for record in records]
-    references = {classifier: reference_values(details, classifier) for classifier in classifiers}
     for position, title in enumerate((REAL_ONLY, ZERO_SHOT)):
         row: list[Cell] = [title]
         for dataset in datasets:
             for classifier in classifiers:
-                values = references[classifier][position]
-                row.append(summarize([value for (name, _, _), value in sorted(values.items()) if name == dataset]))
+                cell = _reference_cell(details, classifier, dataset, real_only=position == 0)
+                row += _split_cell(cell, with_epochs)
         if any(cell is not None for cell in row[1:]):
             table.references.add(len(table.rows))
             table.rows.append(row)
@@ -438,21 +551,42 @@ def _add_dataset_references(
         table.notes.append(REFERENCE_NOTE)
 
 
+def _reference_cell(
+    details: Sequence[RunAccuracy], classifier: str, dataset: str, real_only: bool
+) -> Summary | CurveBest | None:
+    """One dataset's real-only (or zero-shot) reference over its trials, one value per (shots, trial)."""
+    mine = [item for item in details if item.record.dataset == dataset]
+    if real_only:
+        curves: dict[TrialKey, dict[int, float]] = {}
+        for item in mine:
+            reference = item.real_only.get(classifier)
+            if reference is not None:
+                curves.setdefault(_trial_key(item.record), epoch_curve(reference))
+        best = trial_mean_best([curves[key] for key in sorted(curves)])
+        if best is not None:
+            return best
+    values = reference_values(mine, classifier)[0 if real_only else 1]
+    return summarize([value for _, value in sorted(values.items())])
+
+
 REFERENCE_NOTE = (
-    "Reference rows (italic, never bold): real images only = each classifier trained beside the run on its real "
-    "images alone (results/real_only/, train.real_only_reference), zero-shot CLIP = the untrained CLIP head "
-    "(results files' zero_shot_clip_*), in each column's accuracy; one value per dataset, shots and trial."
+    "Reference rows (italic, never bold): real images only = each classifier trained on the run's real images "
+    "alone (results/real_only/, train.real_only_reference; one fit per dataset, shots, trial and classifier in a "
+    "grid), zero-shot CLIP = the untrained CLIP head (results files' zero_shot_clip_*, final epoch), in each "
+    "column's accuracy; one value per dataset, shots and trial."
 )
 
 
-def protocol_note(records: Sequence[RunRecord]) -> str:
+def protocol_note(records: Sequence[RunRecord], statistic: str = "as stated above") -> str:
     """Which protocol (train.protocol) made the accuracies, and which accuracy that is; warns when they mix."""
     used = sorted({protocol for record in records for protocol in record.protocol.values()})
     text = (
         "Protocol (train.protocol: accuracy): " + (", ".join(used) or "none")
-        + "; authors: final-epoch macro accuracy (mean of per-class accuracies), fast: final-epoch micro accuracy "
-        "(docs/protocol.md)."
+        + f"; authors (default): macro accuracy (mean of per-class accuracies), fast (opt-in): micro accuracy; "
+        f"statistic: {statistic} (docs/protocol.md)."
     )
+    if any(protocol.startswith("fast") for protocol in used):
+        text += " fast numbers are not the paper's protocol or statistic."
     if len(used) > 1:
         text += " These numbers come from different protocols and are not comparable with each other."
     return text
@@ -473,12 +607,14 @@ def _group_records(
 def group_table(
     records: Sequence[RunRecord], shots: int, groups: dict[str, DatasetGroup], threshold: float, key: str
 ) -> Table | None:
-    """Tab. 3: accuracy per CLIPScore group, mean ± std over every (dataset, trial) run of the group."""
+    """Tab. 3: accuracy per CLIPScore group, mean ± std over every (dataset, trial) run of the group, each run's
+    value in its Tab. 2 cell's statistic (:func:`run_values`)."""
     pooled = _group_records(records, shots, groups)
     if not pooled:
         return None
     everything = [r for chosen in pooled.values() for r in chosen]
     classifiers = classifiers_in_figure_order(everything)
+    values = {classifier: run_values(everything, classifier) for classifier in classifiers}
     columns = [Column("Method")] + [
         Column(f"{group} {classifier_title(c)}", "higher") for group in pooled for c in classifiers
     ]
@@ -487,64 +623,86 @@ def group_table(
         row: list[Cell] = [method.title]
         for chosen in pooled.values():
             mine = [r for r in chosen if r.method == method.name]
-            row += [summarize(_values(mine, accuracy_of(c))) for c in classifiers]
+            row += [summarize([values[c][r.root] for r in mine if r.root in values[c]]) for c in classifiers]
         if any(cell is not None for cell in row[1:]):
             rows.append(row)
     members = "; ".join(
         f"{name}: {', '.join(sorted({r.dataset for r in chosen}))}" for name, chosen in pooled.items()
     )
     notes = [
-        f"{shots}-shot; mean ± sample std over every (dataset, trial) run of the group ({members}).",
+        f"{shots}-shot; mean ± sample std over every (dataset, trial) run of the group ({members}); each run's "
+        "value is its accuracy at its dataset's Tab. 2 best epoch (authors) or its final-epoch accuracy (fast).",
         f"Groups by dataset mean CLIPScore: HC if >= {threshold:g}, else LC.",
+        protocol_note(everything, "best epoch of the trial-mean curve per dataset (authors), final epoch (fast)"),
     ]
     return Table(key, f"Tab. 3 — accuracy by CLIPScore group, {shots}-shot", columns, rows, notes)
+
+
+PairKey = tuple[str, int, int]
+"""(dataset, trial, shots): the runs of two methods that share it share their split and seed, so they pair."""
+
+
+def _by_pair(records: Sequence[RunRecord], values: dict[Path, float]) -> dict[PairKey, float]:
+    """Each matched key's value (the mean when one key has several runs of the method)."""
+    found: dict[PairKey, list[float]] = defaultdict(list)
+    for record in records:
+        if record.root in values:
+            found[(record.dataset, record.trial, record.shots)].append(values[record.root])
+    return {key: float(np.mean(items, dtype=np.float64)) for key, items in found.items()}
 
 
 def ttest_table(
     records: Sequence[RunRecord], shots: int, groups: dict[str, DatasetGroup], key: str
 ) -> Table | None:
-    """Welch's t-test of DALDA against each other method, per group and classifier.
+    """Paired tests of DALDA against each other method, per group and classifier, over the (dataset, trial, shots)
+    keys both methods ran.
 
     Each method is compared with DALDA's recipe under its own prompt source where that run exists
     (:func:`dalda.methods.reference_for`: ``template-rs`` against ``template-ags``), so a grid whose prompts
     no LLM wrote is still tested against DALDA's recipe; the "Reference" column names the run compared with.
     """
     pooled = _group_records(records, shots, groups)
+    everything = [r for chosen in pooled.values() for r in chosen]
     columns = [
         Column("Group"), Column("Classifier"), Column("Method"),
-        Column("reference mean"), Column("method mean"), Column("difference"),
-        Column("t", digits=3), Column("p"), Column("n reference"), Column("n method"), Column("Reference"),
+        Column("reference mean"), Column("method mean"), Column("mean difference"),
+        Column("paired t", digits=3), Column("t-test p"), Column("Wilcoxon W", digits=1), Column("Wilcoxon p"),
+        Column("pairs"), Column("Reference"),
     ]  # fmt: skip
     rows: list[list[Cell]] = []
     references: dict[str, MethodLabel] = {}
     for group, chosen in pooled.items():
         present = [record.label for record in chosen]
         for classifier in classifiers_in_figure_order(chosen):
+            values = run_values(chosen, classifier)
             for method in _methods(chosen):
                 versus = reference_for(present, method.prompt_source)
                 if versus is None or method.name == versus.name:
                     continue  # no reference in the group, or the method is a reference itself
-                mine = _values([r for r in chosen if r.method == versus.name], accuracy_of(classifier))
-                theirs = _values([r for r in chosen if r.method == method.name], accuracy_of(classifier))
-                if not mine or not theirs:
+                mine = _by_pair([r for r in chosen if r.method == versus.name], values)
+                theirs = _by_pair([r for r in chosen if r.method == method.name], values)
+                matched = sorted(set(mine) & set(theirs))
+                if not matched:
                     continue
-                test = welch_test(mine, theirs)
+                test = paired_test([mine[k] for k in matched], [theirs[k] for k in matched])
                 references[versus.name] = versus
                 rows.append([
                     group, classifier_title(classifier), method.title,
-                    test.mean_a, test.mean_b, test.difference, test.statistic, test.pvalue, test.n_a, test.n_b,
-                    versus.title,
+                    test.mean_a, test.mean_b, test.difference, test.t_statistic, test.t_pvalue,
+                    test.wilcoxon_statistic, test.wilcoxon_pvalue, test.n_pairs, versus.title,
                 ])  # fmt: skip
     if not rows:
         return None
     against = " / ".join(label.title for label in sorted(references.values(), key=lambda label: label.sort_key))
     notes = [
-        f"Welch's two-sided t-test (scipy.stats.ttest_ind, equal_var=False) of {against} against "
-        "each method over the group's pooled (dataset, trial) accuracies; difference = reference - method. "
-        "Each method is compared with the reference written by the same prompt source where one exists. "
-        "n/a: fewer than two runs on a side, or no variance on either."
+        f"Paired two-sided tests of {against} against each method over the runs both made for the same dataset, "
+        "trial and shots (the same split and seed): the paired t-test (scipy.stats.ttest_rel) and the Wilcoxon "
+        "signed-rank test (scipy.stats.wilcoxon); mean difference = reference - method over the pairs. Each run's "
+        "value is its Tab. 3 value. Each method is compared with the reference written by the same prompt source "
+        "where one exists. n/a: fewer than two pairs, or (Wilcoxon) no non-zero difference.",
+        protocol_note(everything, "best epoch of the trial-mean curve per dataset (authors), final epoch (fast)"),
     ]
-    return Table(key, f"Tab. 3 — t-tests against {against}, {shots}-shot", columns, rows, notes)
+    return Table(key, f"Tab. 3 — paired tests against {against}, {shots}-shot", columns, rows, notes)
 
 
 def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | None:
@@ -558,6 +716,11 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
     columns += [Column(title) for title, _, _ in diversity]
     best = [c for c in classifiers if any(c in record.best_epoch_accuracy for record in records)]
     columns += [Column("Protocol")] + [Column(f"{classifier_title(c)} best epoch†") for c in best]
+    gained = [c for c in classifiers if any(c in record.gain for record in records)]
+    for classifier in gained:
+        title = classifier_title(classifier)
+        columns += [Column(f"{title} gain over real only‡"), Column(f"{title} gain CI low"),
+                    Column(f"{title} gain CI high"), Column(f"{title} McNemar p")]  # fmt: skip
     rows: list[list[Cell]] = []
     table_references: set[int] = set()
     ordered = sorted(records, key=lambda r: (r.dataset, r.shots, r.trial, r.label.sort_key))
@@ -568,11 +731,12 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
             + [value(record) for _, value, _ in diversity]
             + ["; ".join(f"{c} {p}" for c, p in sorted(record.protocol.items())) or None]
             + [record.best_epoch_accuracy.get(c) for c in best]
+            + [value for c in gained for value in _gain_cells(record.gain.get(c))]
         )
-    notes = ["Each run's own values, as read from its results files.", protocol_note(records)]
+    notes = ["Each run's own values, as read from its results files.", protocol_note(records, "each run's final epoch")]
     details = [load_run_accuracy(record) for record in ordered]
     values = {classifier: reference_values(details, classifier) for classifier in classifiers}
-    padding: list[Cell] = [None] * (len(diversity) + 1 + len(best))
+    padding: list[Cell] = [None] * (len(diversity) + 1 + len(best) + 4 * len(gained))
     for dataset, shots, trial in trial_keys(details):
         for position, (title, method) in enumerate(((REAL_ONLY, REAL_ONLY_METHOD), (ZERO_SHOT, ZERO_SHOT_METHOD))):
             cells = [values[c][position].get((dataset, shots, trial)) for c in classifiers]
@@ -586,7 +750,34 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
             "† authors protocol: macro accuracy of the best epoch, chosen on the evaluation split itself (as the "
             "authors' plotting script does), so optimistic; the accuracy columns are the final epoch."
         )
+    if gained:
+        notes.append(GAIN_NOTE)
     return Table(key, "Runs", columns, rows, notes, table_references)
+
+
+GAIN_NOTE = (
+    "‡ the run's final-epoch accuracy minus its real-only reference's on the same evaluation images, with a 95% "
+    "paired bootstrap interval over evaluation images (both accuracies recomputed on each resample) and McNemar's "
+    "exact test on the images only one of the two classifies right (results file: gain_over_real_only)."
+)
+
+
+def gain_sentence(gain: dict) -> str:
+    """One line for a run's section: its gain over real only, the interval and McNemar's p (``GAIN_NOTE``)."""
+    return (
+        f"Gain over real images only: {gain['gain']:+.4f} ({gain['metric']} accuracy; "
+        f"{gain['confidence']:.0%} paired bootstrap interval over evaluation images {gain['ci_low']:+.4f} to "
+        f"{gain['ci_high']:+.4f}, {gain['resamples']} resamples); McNemar's exact test p = "
+        f"{gain['mcnemar_pvalue']:.3g} ({gain['only_run_correct']} images right only with the synthetic images, "
+        f"{gain['only_reference_correct']} only without)."
+    )
+
+
+def _gain_cells(gain: dict | None) -> list[Cell]:
+    """(gain, interval low, interval high, McNemar p) of a results file's ``gain_over_real_only``."""
+    if not gain:
+        return [None] * 4
+    return [_number(gain.get(name)) for name in ("gain", "ci_low", "ci_high", "mcnemar_pvalue")]
 
 
 # ------------------------------------------------------------------------------------- per-class accuracy
