@@ -250,17 +250,40 @@ def export(
     from dalda.export import export_run
     from dalda.methods import run_method
 
+    from dalda.ownership import RunInUseError, locked
+
     try:
-        config = resolve_config(None, run_dir, None)
-        label = run_method(config, RunDir(run_dir)).name  # honest: template-ags without an LLM
-        summary = export_run(config, RunDir(run_dir), out or run_dir / "export", label, push_to_hub)
-    except (ConfigError, ValueError, FileNotFoundError, FileExistsError) as error:
+        if not is_dalda_run(run_dir):
+            raise ValueError(f"{run_dir} is not a dalda run directory (no .dalda-run.json); pass a run made by dalda")
+        with locked(run_dir, "dalda export"):  # no writer may change the run while it is read
+            config = resolve_config(None, run_dir, None)
+            _refuse_incomplete(RunDir(run_dir))
+            label = run_method(config, RunDir(run_dir)).name  # honest: template-ags without an LLM
+            summary = export_run(config, RunDir(run_dir), out or run_dir / "export", label, push_to_hub)
+    except (ConfigError, ValueError, FileNotFoundError, FileExistsError, RunInUseError) as error:
         stderr.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(1) from None
     stderr.print(
         f"[green]export:[/] {summary.real} real + {summary.synthetic} synthetic images, {len(summary.classes)} "
         f"classes -> {summary.imagefolder} and {summary.hf}" + (f"; pushed to {push_to_hub}" if push_to_hub else "")
     )
+
+
+def _refuse_incomplete(run: RunDir) -> None:
+    """An export of a run whose generation has not finished would be silently partial: refuse it, naming how many
+    planned images are missing and the command that makes them."""
+    from dalda.artefacts import ManifestLine, PlanRow
+
+    if not run.plan.is_file():
+        return
+    planned = {row.row_id for row in PlanRow.read_all(run)}
+    finished = {line.row_id for line in ManifestLine.read_all(run, missing_ok=True)}
+    missing = len(planned - finished)
+    if missing:
+        raise ValueError(
+            f"{run.root} is incomplete: {missing} of {len(planned)} planned synthetic images are not generated yet; "
+            f"finish it with `dalda generate -o {run.root}` and export again"
+        )
 
 
 @app.command("doctor")

@@ -3,9 +3,9 @@
 Three small files at the top of a run directory (README, "Reliability"):
 
 - ``.dalda-run.json``, the run marker (dalda version, creation time), written when dalda creates the run
-  directory. dalda writes into a folder only when it carries the marker, is empty or new, or is a run made before
-  the marker existed (it holds dalda's ``config.yaml`` and ``split.json``; the marker is added then). Any other
-  non-empty folder is refused, so ``-o`` pointed at a user's folder never overwrites or deletes anything there.
+  directory. dalda writes into a folder only when it carries the marker or is empty or new. Familiar file names
+  (a ``config.yaml``, a ``split.json``) prove nothing: any other non-empty folder is refused, so ``-o`` pointed at
+  a user's folder never adopts, overwrites or deletes anything there.
 - ``.dalda-run.lock``, a ``filelock`` lock held by every command that writes the run, with
   ``.dalda-run.owner.json`` (pid, command, start time) beside it, so a second command fails at once naming the
   process that holds the run instead of interleaving with it.
@@ -48,16 +48,15 @@ def utc_now() -> str:
 
 
 def is_dalda_run(root: Path) -> bool:
-    """True when ``root`` carries the run marker, or is a run made before the marker (config.yaml + split.json)."""
-    run = RunDir(Path(root))
-    return run.marker.is_file() or (run.config.is_file() and run.split.is_file())
+    """True only when ``root`` carries dalda's run marker: a folder is never adopted for the files it holds."""
+    return RunDir(Path(root)).marker.is_file()
 
 
 def claim(root: Path) -> RunDir:
     """Make ``root`` dalda's run directory, or refuse a folder that belongs to someone else.
 
-    A new or empty folder is created and marked; a marked folder, or an older run without the marker (which gets
-    one now), is used as is; anything else raises :class:`ForeignFolderError` without touching the folder.
+    A new or empty folder is created and marked; a marked folder is used as is; anything else raises
+    :class:`ForeignFolderError` without touching the folder.
     """
     run = RunDir(Path(root))
     if run.root.exists() and not run.root.is_dir():
