@@ -42,14 +42,17 @@ RegenerateOption = Annotated[
     bool,
     typer.Option(
         "--regenerate",
-        help="Ask the LLM for new prompts even when complete ones are stored (this command only; never saved).",
+        help="Discard and remake finished outputs that a changed field or missing files invalidate (without it "
+        "such a command stops and names the cause); for prompts, ask the LLM again. This command only; never saved.",
     ),
 ]
 
 
-def _with_regenerate(overrides: list[str] | None, regenerate: bool) -> list[str]:
-    """``--regenerate`` is an action of one command: an override that the run's stored config never keeps."""
-    return [*(overrides or []), *(["prompts.regenerate=true"] if regenerate else [])]
+def _with_regenerate(overrides: list[str] | None, regenerate: bool, prompts: bool = False) -> list[str]:
+    """``--regenerate`` is an action of one command: overrides that the run's stored config never keeps
+    (``regenerate``; with ``prompts``, the commands that run the prompts stage, ``prompts.regenerate`` too)."""
+    actions = ["regenerate=true", *(["prompts.regenerate=true"] if prompts else [])] if regenerate else []
+    return [*(overrides or []), *actions]
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -93,13 +96,23 @@ def fail(error: BaseException, verbose: bool) -> typer.Exit:
 
 
 def _run(
-    stages: list[str] | None, config_path: Path | None, out: Path | None, overrides: list[str] | None, verbose: bool
+    stages: list[str] | None,
+    config_path: Path | None,
+    out: Path | None,
+    overrides: list[str] | None,
+    verbose: bool,
+    dry_run: bool = False,
 ) -> None:
     _setup_logging(verbose)
     from dalda.pipeline import run_pipeline
 
     try:
         config = resolve_config(config_path, out, overrides)
+        if dry_run:
+            from dalda.preview import preview, render
+
+            sys.stdout.write(render(*preview(config, stages)) + "\n")
+            return
         run = run_pipeline(config, stages, overrides)
     except Exception as error:  # every failure is one line (traceback with -v)
         raise fail(error, verbose) from None
@@ -108,9 +121,13 @@ def _run(
 
 def _stage_command(name: str, summary: str) -> None:
     def command(
-        config: ConfigOption = None, out: OutOption = None, set_: SetOption = None, verbose: VerboseOption = False
+        config: ConfigOption = None,
+        out: OutOption = None,
+        set_: SetOption = None,
+        regenerate: RegenerateOption = False,
+        verbose: VerboseOption = False,
     ) -> None:
-        _run([name], config, out, set_, verbose)
+        _run([name], config, out, _with_regenerate(set_, regenerate), verbose)
 
     command.__doc__ = summary
     app.command(name)(command)
@@ -129,7 +146,7 @@ def prompts_command(
     verbose: VerboseOption = False,
 ) -> None:
     """Write M class-specific prompts per class with the configured LLM backend (prompts.json)."""
-    _run(["prompts"], config, out, _with_regenerate(set_, regenerate), verbose)
+    _run(["prompts"], config, out, _with_regenerate(set_, regenerate, prompts=True), verbose)
 
 
 _stage_command("plan", "Plan every synthetic image: source image, prompt, lambda, seed (plan.jsonl).")
@@ -148,6 +165,9 @@ def run_all(
         str | None, typer.Option(help="Comma-separated subset of stages, e.g. score,prompts,plan.")
     ] = None,
     regenerate: RegenerateOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List per stage what would be made, reused and discarded; make nothing.")
+    ] = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Run every stage the config calls for, in order: data, score, prompts, plan, generate, train, evaluate, report.
@@ -159,7 +179,7 @@ def run_all(
     if chosen == []:
         _setup_logging(verbose)
         raise fail(ValueError(f"--stages {stages!r} names no stage; give e.g. --stages score,prompts,plan"), verbose)
-    _run(chosen, config, out, _with_regenerate(set_, regenerate), verbose)
+    _run(chosen, config, out, _with_regenerate(set_, regenerate, prompts=True), verbose, dry_run)
 
 
 @app.command("report")

@@ -28,6 +28,7 @@ from filelock import FileLock, Timeout
 
 from dalda import __version__
 from dalda.artefacts import HistoryLine, LockOwner, RunMarker
+from dalda.config import DaldaConfig
 from dalda.rundir import RunDir
 
 _HELD: dict[Path, int] = {}
@@ -128,3 +129,37 @@ def last_stage_config(root: Path, stage: str) -> dict[str, Any] | None:
         if line.event == "stage" and line.stage == stage and isinstance(line.config, dict):
             return line.config
     return None
+
+
+_ACTIONS = frozenset({"out_dir", "regenerate", "prompts.regenerate"})
+"""Fields that are no part of what a run made (where it lies, one command's actions)."""
+
+
+def flat_fields(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"guidance": {"strategy": "ags"}}`` as ``{"guidance.strategy": "ags"}`` (entry settings included)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flat_fields(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The dotted fields whose value differs between two configs as JSON, actions and ``out_dir`` left out."""
+    old, new = flat_fields(before), flat_fields(after)
+    return sorted(name for name in old.keys() | new.keys() if name not in _ACTIONS and old.get(name) != new.get(name))
+
+
+def changed_since(root: Path, config: DaldaConfig, stage: str) -> str:
+    """"; config fields changed since <stage> last ran: ..." for an error or warning naming the cause, or ""."""
+    before = last_stage_config(root, stage)
+    if before is None:
+        return ""
+    names = changed_fields(before, config.model_dump(mode="json"))
+    if not names:
+        return ""
+    shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+    return f"; config fields changed since {stage} last ran: {shown}"

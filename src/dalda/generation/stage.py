@@ -36,7 +36,8 @@ from dalda.generation.sharding import Processes, shard
 from dalda.generation.truncation import one_truncation_warning
 from dalda.generators import GENERATORS, Engine, Generator
 from dalda.images import UnreadableImageError, load_rgb
-from dalda.artefacts import ClassNames, ManifestLine, PlanRow, Split
+from dalda.artefacts import ClassNames, ManifestLine, PlanRow, Split, source_base
+from dalda.ownership import changed_since
 from dalda.progress import progress_bar
 from dalda.rundir import RunDir
 
@@ -257,8 +258,9 @@ def run_generate_stage(config: DaldaConfig, run: RunDir, processes: Processes | 
     settings = generator.manifest_settings(config)
     expected = {row.row_id: manifest_entry(row, settings, run.root) for row in rows}
 
+    base = source_base(config.data, run)
     if processes.is_main:
-        consolidate(run, expected)
+        consolidate(run, expected, base, regenerate=config.regenerate, why=changed_since(run.root, config, "generate"))
         clear_failure_markers(run)
     processes.wait()
     done_before = finished_row_ids(run)
@@ -286,7 +288,7 @@ def run_generate_stage(config: DaldaConfig, run: RunDir, processes: Processes | 
     processes.wait()
     failures = processes.gather(failures)
     if processes.is_main:
-        consolidate(run, expected)
+        consolidate(run, expected, base)
         _write_class_names(run)
     processes.wait()
     done_after = finished_row_ids(run)
