@@ -6,6 +6,7 @@ all stages of a run see the same images and no stage but ``dalda data`` ever wri
 
 from __future__ import annotations
 
+import filecmp
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -196,6 +197,12 @@ def check_split_matches(split: Split, data: DataConfig, path: Path) -> Split:
                 f"{path} was drawn from data.root={split.root}, and data.root={new_root} does not hold its images "
                 f"({missing} is missing); set -s data.root= to the folder that now holds them"
             )
+        if _missing(split) is None and not _same_files(split, moved):
+            raise ValueError(
+                f"{path} was drawn from data.root={split.root} but the config asks for data.root={new_root}, which "
+                "holds other images under the same names; use another --out directory for another dataset folder, "
+                "or delete split.json to redraw"
+            )
         return moved
     missing = _missing(split)
     if missing:
@@ -205,6 +212,19 @@ def check_split_matches(split: Split, data: DataConfig, path: Path) -> Split:
             "data moved, set -s data.root= to the folder that now holds them"
         )
     return split
+
+
+def _same_files(old: Split, new: Split) -> bool:
+    """Whether two copies of the split's images are the same data: the training images byte for byte (a few-shot
+    set: few files), the evaluation images by size."""
+    pairs = zip(old.train, new.train, strict=True)
+    if not all(filecmp.cmp(a.path, b.path, shallow=False) for a, b in pairs if a.path.exists() and b.path.exists()):
+        return False
+    return all(
+        a.path.stat().st_size == b.path.stat().st_size
+        for a, b in zip(old.eval, new.eval, strict=True)
+        if a.path.exists() and b.path.exists()
+    )
 
 
 def _missing(split: Split) -> Path | None:
