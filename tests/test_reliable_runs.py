@@ -27,7 +27,7 @@ from dalda.configure import CHOICES, build_config, load_config
 from dalda.generation.__main__ import main as generation_main
 from dalda.generation.manifest import DISCARD_SHARE, RegenerationRefused, consolidate
 from dalda.ownership import claim, flat_fields, history
-from dalda.pipeline import StaleOutputsError, recorded_config, run_pipeline
+from dalda.pipeline import StaleOutputsError, recorded_config, run_pipeline, stale_stages
 from dalda.rundir import RunDir
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -219,8 +219,10 @@ def test_a_stage_command_may_not_change_what_an_earlier_stage_made(tmp_path):
     assert result.exit_code == 1 and "--regenerate" in _said(result) and run.config.read_text() == stored
     result = CliRunner().invoke(app, ["data", "-o", str(run.root), "-s", "data.shots=3"])
     assert result.exit_code == 1 and "shots" in _said(result)
-    # fields no output depends on (where the data lies, the device) are free to change
-    assert load_config(run.config, ["models.device=cpu"]) == load_config(run.config, [])
+    # fields no output depends on (the device, downloading) are free to change; a later stage's own fields too
+    free = load_config(run.config, ["models.device=auto", "data.download=true", "train.epochs=3"])
+    assert stale_stages(free, run, ["train"]) == []
+    assert [name for name, _ in stale_stages(changed, run, ["train"])] == ["plan"]
 
 
 @pytest.mark.slow
