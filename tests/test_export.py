@@ -17,6 +17,7 @@ from dalda.config import config_to_yaml
 from dalda.configure import load_config
 from dalda.generation.manifest import consolidate, manifest_entry, write_image_atomic
 from dalda.generators import GENERATORS
+from dalda.ownership import claim
 from dalda.rundir import RunDir
 
 # Not alphabetical: an alphabetical folder order would give other labels than dalda's.
@@ -25,7 +26,7 @@ CLASSES = ["zebra", "ant", "Bengal cat"]
 
 def _made_run(tmp_path: Path) -> tuple[RunDir, list[PlanRow]]:
     """A run as `dalda data` + `plan` + `generate` leave it (real images outside the run, two per class)."""
-    photos, run = tmp_path / "photos", RunDir(tmp_path / "runs" / "one").ensure()
+    photos, run = tmp_path / "photos", claim(tmp_path / "runs" / "one")  # marked: export reads only dalda's runs
     config = load_config(None, [f"out_dir={run.root}", "data.dataset=demo", "models.profile=tiny"])
     run.config.write_text(config_to_yaml(config))
     train = []
