@@ -170,9 +170,10 @@ def check_split_matches(split: Split, data: DataConfig, path: Path) -> Split:
     """A reused split must be the one the config asks for (dataset, shots, trial, evaluation protocol); return it
     with its images where they are now.
 
-    A different ``data.root`` is the same data moved (``-s data.root=NEW``) when every image of the split lies at
-    the same place below it: the split is then rebased onto it and all work stays valid. Otherwise, or when an
-    image is missing, one line names the root to set. The root is compared only when the split recorded one
+    A different ``data.root`` is the same data moved (``-s data.root=NEW``) when the split's images lie at the
+    same places below it and, where the old copy still exists, are the same files (:func:`_same_files`): the
+    split is then rebased onto it and all work stays valid. Otherwise, or when none of the images is on disk,
+    one line names the root to set. The root is compared only when the split recorded one
     (files written before it was recorded still load).
     """
     wanted = {
