@@ -21,6 +21,7 @@ from dalda.export.pictures import MAX_SYNTHETIC_SIDE, export_synthetic
 from dalda.generators import GENERATORS
 from dalda.hashing import file_sha256
 from dalda.images import load_rgb
+from dalda.ownership import claim
 from dalda.rundir import RunDir
 
 # Not alphabetical: an alphabetical folder order would give other labels than dalda's.
@@ -29,7 +30,7 @@ CLASSES = ["zebra", "ant", "Bengal cat"]
 
 def _made_run(tmp_path: Path) -> tuple[RunDir, list[PlanRow]]:
     """A run as `dalda data` + `plan` + `generate` leave it (real images outside the run, two per class)."""
-    photos, run = tmp_path / "photos", RunDir(tmp_path / "runs" / "one").ensure()
+    photos, run = tmp_path / "photos", claim(tmp_path / "runs" / "one")  # marked: export reads only dalda's runs
     config = load_config(None, [f"out_dir={run.root}", "data.dataset=demo", "models.profile=tiny"])
     run.config.write_text(config_to_yaml(config))
     train = []

@@ -21,7 +21,7 @@ from dalda.cli import app
 from dalda.config import config_to_yaml
 from dalda.configure import build_config, load_config
 from dalda.generation import run_generate_stage
-from dalda.generation.manifest import class_dir, image_is_readable
+from dalda.generation.manifest import RegenerationRefused, class_dir, image_is_readable
 from dalda.generation.sharding import shard
 from dalda.io import read_jsonl
 from dalda.artefacts import PlanRow
@@ -170,7 +170,9 @@ def test_resume_regenerates_missing_broken_and_stale_rows_identically(tmp_path: 
     kept = [line for row_id, line in sorted(lines.items()) if row_id != 7] + [stale]
     run.manifest.write_text("".join(json.dumps(line) + "\n" for line in kept) + '{"row_id": 3, "file_na')
 
-    summary = run_generate_stage(config, run)
+    with pytest.raises(RegenerationRefused, match="missing or unreadable image file"):  # 3 of 12: too many unasked
+        run_generate_stage(config, run)
+    summary = run_generate_stage(config.model_copy(update={"regenerate": True}), run)
     assert (summary.done_before, summary.generated) == (9, 3)
     _assert_complete(run)
     # Regenerated in other batches than before: same picture (at most one 8-bit level of rounding).
@@ -184,7 +186,9 @@ def test_changed_settings_regenerate_and_unreadable_sources_fail(tmp_path: Path,
     source = PlanRow.read_all(run)[0].source_path
     Path(source).write_bytes(b"not an image")
     caplog.set_level(logging.INFO, logger="dalda.generation")
-    summary = run_generate_stage(load_config(run.config, ["generator.scheduler=dpm-solver++"]), run)
+    with pytest.raises(RegenerationRefused, match="changed scheduler"):
+        run_generate_stage(load_config(run.config, ["generator.scheduler=dpm-solver++"]), run)
+    summary = run_generate_stage(load_config(run.config, ["generator.scheduler=dpm-solver++", "regenerate=true"]), run)
     assert summary.done_before == 0
     assert [failure.row_id for failure in summary.failed] == [0, 1]
     assert source in summary.failed[0].error
@@ -216,7 +220,7 @@ def test_writer_threads_and_compress_level_keep_pixels_and_failed_rows_make_gene
     Path(PlanRow.read_all(many)[0].source_path).write_bytes(b"not an image")
     for line in lines[:3]:
         (many.synthetic / line["file_name"]).unlink()
-    result = CliRunner().invoke(app, ["generate", "-o", str(many.root)])
+    result = CliRunner().invoke(app, ["generate", "-o", str(many.root), "--regenerate"])
     assert result.exit_code == 1, result.output
     said = " ".join(result.output.split())
     assert "3 synthetic rows failed" in said and "run `dalda generate` again" in said

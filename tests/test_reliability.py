@@ -51,15 +51,22 @@ def test_a_foreign_folder_is_refused_and_left_as_it_was(config):
     assert "Traceback" not in result.output
 
 
-def test_an_older_run_without_the_marker_is_still_dalda_s(config):
+def test_a_folder_with_dalda_like_files_but_no_marker_is_never_adopted(config):
+    """Issue 21 item 6: config.yaml + split.json prove nothing; only the marker makes a folder dalda's."""
     out = Path(config.out_dir)
     run = claim(out)
     run_pipeline(config, ["data"])
     run.marker.unlink()
-    run.history.unlink()
-    assert claim(out).root == out and run.marker.is_file()
-    run_pipeline(config, ["data"])  # config.yaml + split.json: accepted, marked again
-    assert run.split.is_file()
+    user_config = run.config.read_text()
+    with pytest.raises(ForeignFolderError, match="not a dalda run directory"):
+        run_pipeline(config, ["data"])
+    run.split.unlink()  # the user removes a file, as an error might suggest: still not adopted
+    with pytest.raises(ForeignFolderError, match="not a dalda run directory"):
+        run_pipeline(config, ["data"])
+    assert run.config.read_text() == user_config and not run.marker.exists()
+    result = CliRunner().invoke(app, ["data", "-o", str(out), "-s", "models.profile=tiny"])
+    assert result.exit_code == 1 and "not a dalda run directory" in result.output
+    assert run.config.read_text() == user_config and not run.marker.exists()
 
 
 def test_report_keeps_a_user_file_inside_report_and_refuses_a_foreign_report_folder(config):

@@ -49,14 +49,17 @@ RegenerateOption = Annotated[
     bool,
     typer.Option(
         "--regenerate",
-        help="Ask the LLM for new prompts even when complete ones are stored (this command only; never saved).",
+        help="Discard and remake finished outputs that a changed field or missing files invalidate (without it "
+        "such a command stops and names the cause); for prompts, ask the LLM again. This command only; never saved.",
     ),
 ]
 
 
-def _with_regenerate(overrides: list[str] | None, regenerate: bool) -> list[str]:
-    """``--regenerate`` is an action of one command: an override that the run's stored config never keeps."""
-    return [*(overrides or []), *(["prompts.regenerate=true"] if regenerate else [])]
+def _with_regenerate(overrides: list[str] | None, regenerate: bool, prompts: bool = False) -> list[str]:
+    """``--regenerate`` is an action of one command: overrides that the run's stored config never keeps
+    (``regenerate``; with ``prompts``, the commands that run the prompts stage, ``prompts.regenerate`` too)."""
+    actions = ["regenerate=true", *(["prompts.regenerate=true"] if prompts else [])] if regenerate else []
+    return [*(overrides or []), *actions]
 
 
 class _UtcFormatter(logging.Formatter):
@@ -116,13 +119,23 @@ def fail(error: BaseException, verbose: bool) -> typer.Exit:
 
 
 def _run(
-    stages: list[str] | None, config_path: Path | None, out: Path | None, overrides: list[str] | None, verbose: bool
+    stages: list[str] | None,
+    config_path: Path | None,
+    out: Path | None,
+    overrides: list[str] | None,
+    verbose: bool,
+    dry_run: bool = False,
 ) -> None:
     _setup_logging(verbose)
     from dalda.pipeline import run_pipeline
 
     try:
         config = resolve_config(config_path, out, overrides)
+        if dry_run:
+            from dalda.preview import preview, render
+
+            sys.stdout.write(render(*preview(config, stages)) + "\n")
+            return
         run = run_pipeline(config, stages, overrides)
     except Exception as error:  # every failure is one line (traceback with -v)
         raise fail(error, verbose) from None
@@ -131,9 +144,13 @@ def _run(
 
 def _stage_command(name: str, summary: str) -> None:
     def command(
-        config: ConfigOption = None, out: OutOption = None, set_: SetOption = None, verbose: VerboseOption = False
+        config: ConfigOption = None,
+        out: OutOption = None,
+        set_: SetOption = None,
+        regenerate: RegenerateOption = False,
+        verbose: VerboseOption = False,
     ) -> None:
-        _run([name], config, out, set_, verbose)
+        _run([name], config, out, _with_regenerate(set_, regenerate), verbose)
 
     command.__doc__ = summary
     app.command(name)(command)
@@ -152,7 +169,7 @@ def prompts_command(
     verbose: VerboseOption = False,
 ) -> None:
     """Write M class-specific prompts per class with the configured LLM backend (prompts.json)."""
-    _run(["prompts"], config, out, _with_regenerate(set_, regenerate), verbose)
+    _run(["prompts"], config, out, _with_regenerate(set_, regenerate, prompts=True), verbose)
 
 
 _stage_command("plan", "Plan every synthetic image: source image, prompt, lambda, seed (plan.jsonl).")
@@ -171,6 +188,9 @@ def run_all(
         str | None, typer.Option(help="Comma-separated subset of stages, e.g. score,prompts,plan.")
     ] = None,
     regenerate: RegenerateOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List per stage what would be made, reused and discarded; make nothing.")
+    ] = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Run every stage the config calls for, in order: data, score, prompts, plan, generate, train, evaluate, report.
@@ -182,7 +202,7 @@ def run_all(
     if chosen == []:
         _setup_logging(verbose)
         raise fail(ValueError(f"--stages {stages!r} names no stage; give e.g. --stages score,prompts,plan"), verbose)
-    _run(chosen, config, out, _with_regenerate(set_, regenerate), verbose)
+    _run(chosen, config, out, _with_regenerate(set_, regenerate, prompts=True), verbose, dry_run)
 
 
 @app.command("report")
@@ -279,13 +299,19 @@ def export(
     from dalda.export.hub import PushError
     from dalda.methods import run_method
 
+    from dalda.ownership import RunInUseError, locked
+
     try:
-        config = resolve_config(None, run_dir, None)
-        label = run_method(config, RunDir(run_dir)).name  # honest: template-ags without an LLM
-        summary = export_run(
-            config, RunDir(run_dir), out or run_dir / "export", label, push_to_hub, include_rejected
-        )
-    except (ConfigError, ValueError, FileNotFoundError, FileExistsError, PushError) as error:
+        if not is_dalda_run(run_dir):
+            raise ValueError(f"{run_dir} is not a dalda run directory (no .dalda-run.json); pass a run made by dalda")
+        with locked(run_dir, "dalda export"):  # no writer may change the run while it is read
+            config = resolve_config(None, run_dir, None)
+            _refuse_incomplete(RunDir(run_dir))
+            label = run_method(config, RunDir(run_dir)).name  # honest: template-ags without an LLM
+            summary = export_run(
+                config, RunDir(run_dir), out or run_dir / "export", label, push_to_hub, include_rejected
+            )
+    except (ConfigError, ValueError, FileNotFoundError, FileExistsError, PushError, RunInUseError) as error:
         stderr.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(1) from None
     pushed = f"; pushed to {push_to_hub}" if push_to_hub else ""
@@ -297,6 +323,23 @@ def export(
         ),
         highlight=False,
     )
+
+
+def _refuse_incomplete(run: RunDir) -> None:
+    """An export of a run whose generation has not finished would be silently partial: refuse it, naming how many
+    planned images are missing and the command that makes them."""
+    from dalda.artefacts import ManifestLine, PlanRow
+
+    if not run.plan.is_file():
+        return
+    planned = {row.row_id for row in PlanRow.read_all(run)}
+    finished = {line.row_id for line in ManifestLine.read_all(run, missing_ok=True)}
+    missing = len(planned - finished)
+    if missing:
+        raise ValueError(
+            f"{run.root} is incomplete: {missing} of {len(planned)} planned synthetic images are not generated yet; "
+            f"finish it with `dalda generate -o {run.root}` and export again"
+        )
 
 
 @app.command("doctor")

@@ -392,6 +392,12 @@ class DaldaConfig(_Section):
 
     out_dir: Path = Field(Path("runs/default"), description="The run directory every stage reads and writes.")
     seed: int = Field(0, ge=0, description="Seeds prompt order, lambda draws, image seeds and training.")
+    regenerate: bool = Field(
+        False,
+        description="Let this command discard and remake finished outputs (images, earlier stages' files) that a "
+        "changed field or missing files invalidate; without it such a command stops and names the cause "
+        "(`--regenerate`; an action of one command, never stored in config.yaml).",
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     score: ScoreConfig = Field(default_factory=ScoreConfig)

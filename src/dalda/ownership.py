@@ -3,9 +3,9 @@
 Three small files at the top of a run directory (README, "Reliability"):
 
 - ``.dalda-run.json``, the run marker (dalda version, creation time), written when dalda creates the run
-  directory. dalda writes into a folder only when it carries the marker, is empty or new, or is a run made before
-  the marker existed (it holds dalda's ``config.yaml`` and ``split.json``; the marker is added then). Any other
-  non-empty folder is refused, so ``-o`` pointed at a user's folder never overwrites or deletes anything there.
+  directory. dalda writes into a folder only when it carries the marker or is empty or new. Familiar file names
+  (a ``config.yaml``, a ``split.json``) prove nothing: any other non-empty folder is refused, so ``-o`` pointed at
+  a user's folder never adopts, overwrites or deletes anything there.
 - ``.dalda-run.lock``, a ``filelock`` lock held by every command that writes the run, with
   ``.dalda-run.owner.json`` (pid, command, start time) beside it, so a second command fails at once naming the
   process that holds the run instead of interleaving with it.
@@ -28,6 +28,7 @@ from filelock import FileLock, Timeout
 
 from dalda import __version__
 from dalda.artefacts import HistoryLine, LockOwner, RunMarker
+from dalda.config import DaldaConfig
 from dalda.rundir import RunDir
 
 _HELD: dict[Path, int] = {}
@@ -48,16 +49,15 @@ def utc_now() -> str:
 
 
 def is_dalda_run(root: Path) -> bool:
-    """True when ``root`` carries the run marker, or is a run made before the marker (config.yaml + split.json)."""
-    run = RunDir(Path(root))
-    return run.marker.is_file() or (run.config.is_file() and run.split.is_file())
+    """True only when ``root`` carries dalda's run marker: a folder is never adopted for the files it holds."""
+    return RunDir(Path(root)).marker.is_file()
 
 
 def claim(root: Path) -> RunDir:
     """Make ``root`` dalda's run directory, or refuse a folder that belongs to someone else.
 
-    A new or empty folder is created and marked; a marked folder, or an older run without the marker (which gets
-    one now), is used as is; anything else raises :class:`ForeignFolderError` without touching the folder.
+    A new or empty folder is created and marked; a marked folder is used as is; anything else raises
+    :class:`ForeignFolderError` without touching the folder.
     """
     run = RunDir(Path(root))
     if run.root.exists() and not run.root.is_dir():
@@ -129,3 +129,37 @@ def last_stage_config(root: Path, stage: str) -> dict[str, Any] | None:
         if line.event == "stage" and line.stage == stage and isinstance(line.config, dict):
             return line.config
     return None
+
+
+_ACTIONS = frozenset({"out_dir", "regenerate", "prompts.regenerate"})
+"""Fields that are no part of what a run made (where it lies, one command's actions)."""
+
+
+def flat_fields(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"guidance": {"strategy": "ags"}}`` as ``{"guidance.strategy": "ags"}`` (entry settings included)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flat_fields(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The dotted fields whose value differs between two configs as JSON, actions and ``out_dir`` left out."""
+    old, new = flat_fields(before), flat_fields(after)
+    return sorted(name for name in old.keys() | new.keys() if name not in _ACTIONS and old.get(name) != new.get(name))
+
+
+def changed_since(root: Path, config: DaldaConfig, stage: str) -> str:
+    """"; config fields changed since <stage> last ran: ..." for an error or warning naming the cause, or ""."""
+    before = last_stage_config(root, stage)
+    if before is None:
+        return ""
+    names = changed_fields(before, config.model_dump(mode="json"))
+    if not names:
+        return ""
+    shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+    return f"; config fields changed since {stage} last ran: {shown}"

@@ -34,7 +34,7 @@ from dalda.generators import GENERATORS
 from dalda.guidance import GUIDANCE
 from dalda.io import write_text_atomic
 from dalda.methods import default_stages as method_stages
-from dalda.ownership import claim, locked, record, utc_now
+from dalda.ownership import changed_fields, claim, locked, record, utc_now
 from dalda.provenance import record_stage
 from dalda.redact import remember_secret
 from dalda.planning.stage import run_plan_stage
@@ -56,6 +56,14 @@ class Stage:
     def makes(self) -> tuple[str, ...]:
         """The artefacts it writes (``dalda.artefacts.ARTEFACTS`` whose ``made_by`` is this stage)."""
         return tuple(artefact.name for artefact in ARTEFACTS if artefact.made_by == self.name)
+
+    def depends_on(self, name: str) -> bool:
+        """Whether what it makes depends on the dotted config field ``name`` (``Artefact.config``)."""
+        return any(ARTEFACTS_BY_NAME[made].depends_on(name) for made in self.makes)
+
+    def has_outputs(self, run: RunDir, config: DaldaConfig) -> bool:
+        """Whether any file it makes (other than the run's own bookkeeping) is on disk."""
+        return any(path.exists() for made in self.makes for path in ARTEFACTS_BY_NAME[made].paths(run, config))
 
     def needs(self, config: DaldaConfig) -> tuple[str, ...]:
         """The artefacts it cannot start without under ``config``: those naming it in ``needed_by`` whose maker
@@ -122,8 +130,10 @@ class RowsFailedError(RuntimeError):
 
 
 def recorded_config(config: DaldaConfig) -> DaldaConfig:
-    """The config as a run stores it: actions (``prompts.regenerate``) are not state, so they are dropped."""
+    """The config as a run stores it: actions (``regenerate``, ``prompts.regenerate``) are not state, so they are
+    dropped."""
     stored = config.model_copy(deep=True)
+    stored.regenerate = False
     stored.prompts.regenerate = False
     return stored
 
@@ -147,6 +157,57 @@ def run_stage(name: str, config: DaldaConfig) -> Any:
         record_stage(run, name, config)
     log.info("stage %s done in %.1f s", name, seconds)
     return result
+
+
+class StaleOutputsError(RuntimeError):
+    """A command changes config fields that outputs of stages it does not run depend on, without ``--regenerate``."""
+
+
+def stale_stages(config: DaldaConfig, run: RunDir, chosen: list[str]) -> list[tuple[str, list[str]]]:
+    """Stages before the last chosen one that this command does not run, whose outputs exist and depend on a field
+    the command changes (against the run's ``config.yaml``), each with those fields; ``[]`` for a new run."""
+    from dalda.configure import load_config  # the registries: only for a run that has a config
+
+    if not run.config.is_file():
+        return []
+    try:
+        before = load_config(run.config, []).model_dump(mode="json")
+    except ValueError as error:  # an unreadable config.yaml: the command's own load names it
+        log.warning("WARNING: cannot compare with %s (%s); stage outputs are not checked against it", run.config, error)
+        return []
+    changed = changed_fields(before, recorded_config(config).model_dump(mode="json"))
+    last = max(list(STAGES).index(name) for name in chosen)
+    stale = []
+    for name in list(STAGES)[:last]:
+        fields = [field for field in changed if STAGES[name].depends_on(field)]
+        if name not in chosen and fields and STAGES[name].has_outputs(run, config):
+            stale.append((name, fields))
+    return stale
+
+
+def guard_earlier_stages(config: DaldaConfig, run: RunDir, chosen: list[str]) -> list[str]:
+    """The stages to run: ``chosen``, or, when the command changes fields that earlier stages' existing outputs
+    depend on, a refusal naming them; with ``regenerate``, ``chosen`` plus those stages and every stage the config
+    calls for between them (their outputs are remade, with a warning)."""
+    stale = stale_stages(config, run, chosen)
+    if not stale:
+        return chosen
+    name, fields = stale[0]
+    if not config.regenerate:
+        raise StaleOutputsError(
+            f"this command changes {', '.join(fields)}, which the {name} stage's existing outputs in {run.root} "
+            f"depend on; rerun with --regenerate to remake {name} and what follows, or drop the change "
+            "(another --out keeps both)"
+        )
+    order = list(STAGES)
+    first, last = order.index(name), max(order.index(chosen_name) for chosen_name in chosen)
+    called = set(stages_for(config)) | set(chosen) | {stage for stage, _ in stale}
+    widened = [stage for stage in order[first : last + 1] if stage in called]
+    log.warning(
+        "WARNING: --regenerate: %s changed, so %s's outputs are remade; running %s",
+        ", ".join(fields), name, ", ".join(widened),
+    )  # fmt: skip
+    return widened
 
 
 def check_needs(config: DaldaConfig, run: RunDir, chosen: list[str]) -> None:
@@ -185,6 +246,7 @@ def run_pipeline(
             config=recorded_config(config).model_dump(mode="json"),
         )  # fmt: skip
         try:
+            chosen = guard_earlier_stages(config, run, chosen)
             check_needs(config, run, chosen)
             for variable in key_variables(config):  # masked in every file any stage writes
                 remember_secret(os.environ.get(variable))

@@ -111,7 +111,10 @@ def test_a_class_called_train_among_others_stays_a_class(tmp_path):
 
 def test_a_changed_data_root_is_detected_like_a_changed_shot_count(tmp_path):
     first = _folder(tmp_path / "a", {"cat": 2, "dog": 2})
-    second = _folder(tmp_path / "b", {"cat": 2, "dog": 2})
+    second = tmp_path / "b"  # other images under the same names: not the same data moved
+    for name in ("cat", "dog"):
+        for i in range(2):
+            _jpeg(second / name / f"{i}.jpg", shade=100 + i * 20)
     run = RunDir(tmp_path / "run")
     split = run_data_stage(_config(tmp_path, first), run)
     assert split.root == str(first.resolve())
@@ -119,8 +122,15 @@ def test_a_changed_data_root_is_detected_like_a_changed_shot_count(tmp_path):
     run_data_stage(_config(tmp_path, first), run)  # same root: reused
     with pytest.raises(ValueError, match=r"drawn from data.root=.*/a but the config asks for data.root=.*/b"):
         run_data_stage(_config(tmp_path, second), run)
+    # The same images copied elsewhere are the same data: the split is rebased onto them (issue 21, item 1).
+    copy = _folder(tmp_path / "copy", {"cat": 2, "dog": 2})
+    moved = run_data_stage(_config(tmp_path, copy), run)
+    assert moved.root == str(copy.resolve()) and all(str(r.path).startswith(str(copy)) for r in moved.train)
+    run_data_stage(_config(tmp_path, first), run)  # and back
     # A split written before roots were recorded still loads (and is not checked against the root).
     payload = json.loads(run.split.read_text())
+    for record in payload["train"] + payload["eval"]:  # such splits stored absolute paths
+        record["path"] = str(Path(payload["root"]) / record["path"])
     del payload["root"]
     run.split.write_text(json.dumps(payload))
     assert Split.read(run).root is None

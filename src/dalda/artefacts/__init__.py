@@ -55,7 +55,7 @@ from dalda.artefacts.record import JsonLinesRecord, JsonRecord
 from dalda.artefacts.report_manifest import REPORT_MANIFEST, ReportFigure, ReportManifest
 from dalda.artefacts.result import ClassifierResult
 from dalda.artefacts.scores import ScoreRecord
-from dalda.artefacts.split import ImageRecord, Split, check_split_matches, read_split_for
+from dalda.artefacts.split import ImageRecord, Split, check_split_matches, read_split_for, source_base
 from dalda.artefacts.table import ARTEFACTS, ARTEFACTS_BY_NAME, SHARED_ARTEFACTS, Artefact, SharedKey
 from dalda.artefacts.training import TrainingRecord
 
@@ -96,5 +96,6 @@ __all__ = [
     "check_split_matches",
     "parquet_safe",
     "read_split_for",
+    "source_base",
     "run_relative",
 ]

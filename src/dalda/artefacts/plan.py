@@ -6,12 +6,22 @@ work on ``row_id``, and an image depends only on its row (prompt, lambda, seed),
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from dalda.artefacts.record import JsonLinesRecord
+from dalda.artefacts.split import Split, stored_path
 from dalda.rundir import RunDir
+
+
+def _source_base(run_root: Path) -> Path:
+    """What the plan's ``source_path`` values are relative to: the split's (``split.json``'s data root, else the
+    run directory), so a plan stays valid wherever the run or the data is copied, as its split does."""
+    split = RunDir(run_root).split
+    return Split.read(split).base(run_root) if split.is_file() else run_root
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,21 @@ class PlanRow(JsonLinesRecord):
     @classmethod
     def file(cls, run: RunDir) -> Path:
         return run.plan
+
+    @classmethod
+    def read_all(cls, source: RunDir | Path, missing_ok: bool = False) -> list[PlanRow]:
+        """The rows with ``source_path`` absolute (stored relative ones joined to the split's base)."""
+        rows = super().read_all(source, missing_ok)
+        if not rows:
+            return rows
+        base = _source_base(cls.path_of(source).parent)
+        return [row if os.path.isabs(row.source_path) else replace(row, source_path=str(base / row.source_path)) for row in rows]
+
+    @classmethod
+    def write_all(cls, target: RunDir | Path, records: Iterable[PlanRow]) -> None:
+        """Written with ``source_path`` relative to the split's base where the image lies below it."""
+        base = _source_base(cls.path_of(target).parent)
+        super().write_all(target, [replace(row, source_path=stored_path(Path(row.source_path), base)) for row in records])
 
     @property
     def file_stem(self) -> str:

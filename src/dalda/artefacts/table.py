@@ -92,6 +92,14 @@ class Artefact:
     """The stages that cannot start without it."""
     shared: SharedKey | None = None
     """Set for what a grid's cells share (``dalda.experiments.shared_artefacts``)."""
+    config: tuple[str, ...] = ()
+    """Config sections or dotted fields its content depends on (less :data:`NO_OUTPUT_FIELDS`): a stage command
+    that changes one of them while the artefact exists, without running its stage, is refused
+    (``dalda.pipeline.stale_stages``)."""
+
+    def depends_on(self, name: str) -> bool:
+        """Whether the dotted config field ``name`` is one its content depends on."""
+        return name not in NO_OUTPUT_FIELDS and any(name == d or name.startswith(d + ".") for d in self.config)
 
     def wanted_by(self, config: DaldaConfig) -> bool:
         """Whether a cell with ``config`` uses this artefact when it runs the stage that makes it."""
@@ -115,6 +123,28 @@ class Artefact:
         return found
 
 
+NO_OUTPUT_FIELDS = frozenset(
+    {
+        "data.root",  # the same data elsewhere (``dalda.artefacts.check_split_matches`` rebases the split)
+        "data.download",
+        "models.device",
+        "models.offline",
+        "score.batch_size",
+        "prompts.regenerate",
+        "prompts.max_retries",
+        "prompts.api_key_env",
+        "prompts.api_key_required",
+        "prompts.timeout_s",
+        "prompts.network_retries",
+        "prompts.backoff_base_s",
+        "prompts.backoff_max_s",
+        "train.encode_batch_size",
+        "train.decode_workers",
+        "train.pixel_memory_gb",
+    }
+)
+"""Fields that decide how or where a stage works, never what it writes."""
+
 _READ_SPLIT = ("score", "prompts", "plan", "filter", "train", "evaluate")
 
 ARTEFACTS: tuple[Artefact, ...] = (
@@ -125,9 +155,21 @@ ARTEFACTS: tuple[Artefact, ...] = (
     Artefact("config", EVERY_COMMAND, (("config", None),)),
     Artefact("experiment cell", EXPERIMENT, (("cell", CellInfo),)),
     Artefact("demo images", "data", (("data_cache", None),)),
-    Artefact("split", "data", (("split", Split),), _READ_SPLIT, SharedKey(("data",), per_trial=True)),
     Artefact(
-        "scores", "score", (("scores", ScoreRecord),), ("plan",), SharedKey(("data", "models", "score"), per_trial=True)
+        "split",
+        "data",
+        (("split", Split),),
+        _READ_SPLIT,
+        SharedKey(("data",), per_trial=True),
+        config=("data.dataset", "data.shots", "data.trial", "data.eval_split", "data.max_eval_per_class"),
+    ),
+    Artefact(
+        "scores",
+        "score",
+        (("scores", ScoreRecord),),
+        ("plan",),
+        SharedKey(("data", "models", "score"), per_trial=True),
+        config=("score", "models.profile", "models.clip_model"),
     ),
     Artefact("score histogram", "score", (("score_histogram", None),)),
     Artefact(
@@ -136,8 +178,9 @@ ARTEFACTS: tuple[Artefact, ...] = (
         (("prompts", PromptTable), ("prompts_record", PromptsRecord)),
         ("plan",),
         SharedKey(("data", "models", "prompts", "seed"), per_trial=False),
+        config=("prompts", "data.description", "data.description_file"),
     ),
-    Artefact("plan", "plan", (("plan", PlanRow),), ("generate",)),
+    Artefact("plan", "plan", (("plan", PlanRow),), ("generate",), config=("seed", "guidance", "plan", "generator")),
     Artefact("planned method", "plan", (("planned_method", MethodRecord),)),
     Artefact(
         "generator preparation",
@@ -147,13 +190,14 @@ ARTEFACTS: tuple[Artefact, ...] = (
     ),
     Artefact("synthetic images", "generate", (("manifest", ManifestLine),), ("filter",)),
     Artefact("class list", "generate", (("classes", ClassNames),)),
-    Artefact("filter decisions", "filter", (("filter_decisions", FilterRecord),)),
+    Artefact("filter decisions", "filter", (("filter_decisions", FilterRecord),), config=("filter",)),
     Artefact("feature cache", "train", (("features", None),)),
     Artefact(
         "trained classifiers",
         "train",
         (("checkpoint_file", Checkpoint), ("train_record_file", TrainingRecord)),
         ("evaluate",),
+        config=("train",),
     ),
     Artefact(
         "real-only references",

@@ -31,11 +31,20 @@ def load_dataset_index(cfg: DataConfig, cache_dir: Path) -> DatasetIndex:
 def run_data_stage(config: DaldaConfig, run: RunDir) -> Split:
     """Reuse the run's split if it matches the config, else draw it and write ``split.json``."""
     if run.split.exists():
-        split = Split.read(run)
-        check_split_matches(split, config.data, run.split)
-        for note in split.warnings():
-            log.warning("WARNING: %s", note)
-        return split
+        stored = Split.read(run)
+        try:
+            split = check_split_matches(stored, config.data, run.split)
+        except ValueError as error:
+            if not config.regenerate:
+                raise
+            log.warning("WARNING: --regenerate: drawing a new split.json, replacing the old one (%s)", error)
+        else:
+            if split.root != stored.root:
+                log.warning("WARNING: data.root moved from %s to %s: split.json now records it", stored.root, split.root)
+                split.write(run)
+            for note in split.warnings():
+                log.warning("WARNING: %s", note)
+            return split
     index = load_dataset_index(config.data, run.data_cache)
     split = make_split(
         index,

@@ -30,6 +30,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +86,32 @@ def manifest_entry(row: PlanRow, settings: dict[str, Any], run_root: Path | None
     )
 
 
-def identifies_same_image(stored: ManifestLine, wanted: ManifestLine, run_root: Path) -> bool:
+def same_source(stored: str | None, wanted: str | None, run_root: Path, source_base: Path | None = None) -> bool:
+    """Whether two ``source_path`` values (relative to ``run_root``, or absolute) name the same real image: the same
+    file, or, when the data root moved (``-s data.root=NEW``), the same path below the old and the new root
+    (``wanted`` lies under ``source_base`` and ``stored`` ends with its path relative to it)."""
+    if stored is None or wanted is None:
+        return stored == wanted
+    have = Path(os.path.normpath(os.path.join(os.path.abspath(run_root), stored)))
+    want = Path(os.path.normpath(os.path.join(os.path.abspath(run_root), wanted)))
+    if have == want:
+        return True
+    if source_base is None:
+        return False
+    try:
+        tail = want.relative_to(os.path.abspath(source_base)).parts
+    except ValueError:
+        return False
+    return bool(tail) and have.parts[-len(tail):] == tail
+
+
+def identifies_same_image(
+    stored: ManifestLine, wanted: ManifestLine, run_root: Path, source_base: Path | None = None
+) -> bool:
     """Whether ``stored`` is the line of the image ``wanted`` describes: equal in every column ``wanted`` has
     (plan row and pixel-deciding settings; a column missing from an older line reads as null), whatever other
-    columns ``stored`` carries. ``source_path`` is compared as the file it names from ``run_root``."""
-    have, want = stored.to_json(), wanted.to_json()
-    for line in (have, want):
-        source = line.get("source_path")
-        if isinstance(source, str):
-            line["source_path"] = os.path.normpath(os.path.join(os.path.abspath(run_root), source))
-    return all(have.get(key) == value for key, value in want.items())
+    columns ``stored`` carries. ``source_path`` is compared as the file it names (:func:`same_source`)."""
+    return not _changed_columns(stored, wanted, run_root, source_base)
 
 
 def image_is_readable(path: Path) -> bool:
@@ -155,39 +173,110 @@ def _remove_leftovers(run: RunDir) -> None:
                 temporary.unlink(missing_ok=True)
 
 
-def consolidate(run: RunDir, expected: dict[int, ManifestLine]) -> dict[int, ManifestLine]:
+DISCARD_SHARE = 0.05
+"""The share of finished images a command may discard without ``--regenerate`` (a user who deleted a few bad
+images to have them remade): beyond it, a changed field or missing files would silently cost GPU hours."""
+
+
+class RegenerationRefused(RuntimeError):
+    """A command would discard more finished images than :data:`DISCARD_SHARE` and ``--regenerate`` was not given."""
+
+
+@dataclass(frozen=True)
+class StoredSorting:
+    """What a stored manifest holds for this run's plan: images to keep, finished images to discard (with why)."""
+
+    done: dict[int, ManifestLine]
+    discarded: list[tuple[int | None, str]]
+    """(row id, cause) of each finished line that is dropped: changed columns, a row no longer planned, a missing
+    or unreadable image."""
+    torn: int
+    """Lines that are no manifest line (a killed run's torn last line): no finished work is lost with them."""
+
+    @property
+    def finished(self) -> int:
+        return len(self.done) + len(self.discarded)
+
+    def causes(self) -> str:
+        """The causes, most frequent first, with counts: "changed prompt, seed (40), missing image file (2)"."""
+        counts = Counter(cause for _, cause in self.discarded)
+        return ", ".join(f"{cause} ({count})" for cause, count in counts.most_common())
+
+
+def _changed_columns(stored: ManifestLine, wanted: ManifestLine, run_root: Path, source_base: Path | None) -> list[str]:
+    have, want = stored.to_json(), wanted.to_json()
+    changed = [key for key, value in want.items() if key != "source_path" and have.get(key) != value]
+    if not same_source(stored.source_path, wanted.source_path, run_root, source_base):
+        changed.insert(0, "source_path")
+    return changed
+
+
+def sort_stored(run: RunDir, expected: dict[int, ManifestLine], source_base: Path | None = None) -> StoredSorting:
+    """Sort every stored line (manifest and parts) into kept and discarded, without writing anything."""
+    done: dict[int, ManifestLine] = {}
+    discarded: list[tuple[int | None, str]] = []
+    torn = 0
+    for line in _stored_lines(run):
+        if line is None:
+            torn += 1
+            continue
+        if line.row_id in done:
+            continue
+        wanted = expected.get(line.row_id) if line.row_id is not None else None
+        if wanted is None:
+            discarded.append((line.row_id, "row no longer in plan.jsonl"))
+            continue
+        changed = _changed_columns(line, wanted, run.root, source_base)
+        if changed:
+            discarded.append((line.row_id, "changed " + ", ".join(changed)))
+        elif not image_is_readable(run.synthetic / line.file_name):
+            discarded.append((line.row_id, "missing or unreadable image file"))
+        else:
+            done[wanted.row_id] = wanted  # type: ignore[index]
+    return StoredSorting(done, discarded, torn)
+
+
+def check_discard(sorting: StoredSorting, run: RunDir, regenerate: bool, why: str = "") -> None:
+    """Say at WARNING level what finished images would be discarded and why; stop (one line, naming the cause)
+    when that is more than :data:`DISCARD_SHARE` of them and ``regenerate`` is not set."""
+    if not sorting.discarded:
+        return
+    count, finished = len(sorting.discarded), sorting.finished
+    if count > DISCARD_SHARE * finished and not regenerate:
+        raise RegenerationRefused(
+            f"generate would discard {count} of {finished} finished images in {run.synthetic} "
+            f"({sorting.causes()}){why}; rerun with --regenerate to remake them, or restore what changed"
+        )
+    logger.warning(
+        "generate: discarding %d of %d finished images in %s (%s)%s; their rows are generated again",
+        count, finished, run.synthetic, sorting.causes(), why,
+    )  # fmt: skip
+
+
+def consolidate(
+    run: RunDir,
+    expected: dict[int, ManifestLine],
+    source_base: Path | None = None,
+    regenerate: bool = True,
+    why: str = "",
+) -> dict[int, ManifestLine]:
     """Rewrite the manifest with exactly the finished rows, one line each, sorted by row id; return them.
 
     ``expected`` maps every plan row id to the line this run would write. A stored line counts only if it
     identifies the same image (:func:`identifies_same_image`) and the image file verifies; anything else is
-    dropped (with a log line saying how many) so the row is generated again. Must run while no other process
-    writes.
+    dropped so the row is generated again: torn lines quietly, finished images through :func:`check_discard`
+    (a warning; with ``regenerate`` False, a refusal beyond :data:`DISCARD_SHARE`, before anything is written).
+    ``source_base``: where the split's sources are now (``dalda.artefacts.source_base``), so a moved data root
+    still identifies its images. Must run while no other process writes.
     """
-    done: dict[int, ManifestLine] = {}
-    dropped = 0
-    for line in _stored_lines(run):
-        if line is not None and line.row_id in done:
-            continue
-        wanted = expected.get(line.row_id) if line is not None and line.row_id is not None else None
-        if (
-            line is None
-            or wanted is None
-            or not identifies_same_image(line, wanted, run.root)
-            or not image_is_readable(run.synthetic / line.file_name)
-        ):
-            dropped += 1
-            continue
-        done[wanted.row_id] = wanted  # type: ignore[index]
-    if dropped:
-        logger.info(
-            "manifest: dropped %d lines (torn, stale, or whose image is missing or unreadable); "
-            "their rows are generated again",
-            dropped,
-        )
+    sorting = sort_stored(run, expected, source_base)
+    check_discard(sorting, run, regenerate, why)
+    if sorting.torn:
+        logger.info("manifest: dropped %d torn lines (a killed run's last writes)", sorting.torn)
     run.synthetic.mkdir(parents=True, exist_ok=True)
-    ManifestLine.write_all(run, [done[row_id] for row_id in sorted(done)])
+    ManifestLine.write_all(run, [sorting.done[row_id] for row_id in sorted(sorting.done)])
     _remove_leftovers(run)
-    return done
+    return sorting.done
 
 
 def finished_row_ids(run: RunDir) -> set[int]:

@@ -25,6 +25,7 @@ from PIL import Image
 
 from dalda.config import DaldaConfig
 from dalda.generation.manifest import (
+    RegenerationRefused,
     consolidate,
     finished_row_ids,
     manifest_entry,
@@ -36,7 +37,8 @@ from dalda.generation.sharding import Processes, shard
 from dalda.generation.truncation import one_truncation_warning
 from dalda.generators import GENERATORS, Engine, Generator
 from dalda.images import UnreadableImageError, load_rgb
-from dalda.artefacts import ClassNames, ManifestLine, PlanRow, Split
+from dalda.artefacts import ClassNames, ManifestLine, PlanRow, Split, source_base
+from dalda.ownership import changed_since, last_stage_config
 from dalda.progress import progress_bar
 from dalda.rundir import RunDir
 
@@ -257,8 +259,11 @@ def run_generate_stage(config: DaldaConfig, run: RunDir, processes: Processes | 
     settings = generator.manifest_settings(config)
     expected = {row.row_id: manifest_entry(row, settings, run.root) for row in rows}
 
+    base = source_base(config.data, run)
+    if processes.is_main and not config.regenerate:
+        _refuse_lost_manifest(run, len(rows))
     if processes.is_main:
-        consolidate(run, expected)
+        consolidate(run, expected, base, regenerate=config.regenerate, why=changed_since(run.root, config, "generate"))
         clear_failure_markers(run)
     processes.wait()
     done_before = finished_row_ids(run)
@@ -286,7 +291,7 @@ def run_generate_stage(config: DaldaConfig, run: RunDir, processes: Processes | 
     processes.wait()
     failures = processes.gather(failures)
     if processes.is_main:
-        consolidate(run, expected)
+        consolidate(run, expected, base)
         _write_class_names(run)
     processes.wait()
     done_after = finished_row_ids(run)
@@ -299,6 +304,16 @@ def run_generate_stage(config: DaldaConfig, run: RunDir, processes: Processes | 
     if processes.is_main:
         _log_summary(summary)
     return summary
+
+
+def _refuse_lost_manifest(run: RunDir, planned: int) -> None:
+    """A run whose generate stage finished before (``history.jsonl``) but whose manifest is gone (a partial copy,
+    a deleted ``synthetic/``) would regenerate every image unseen: stop and say so instead."""
+    if planned and not run.manifest.is_file() and last_stage_config(run.root, "generate") is not None:
+        raise RegenerationRefused(
+            f"generate finished in this run before (history.jsonl) but {run.manifest} is missing, so all {planned} "
+            f"images would be made again; restore {run.synthetic} (a partial copy?) or rerun with --regenerate"
+        )
 
 
 def _log_summary(summary: GenerationSummary) -> None:

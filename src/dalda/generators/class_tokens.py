@@ -156,6 +156,11 @@ def ensure_class_tokens(
             continue
         path = _token_path(run, class_name)
         saved = _load_if_fresh(path, expected)
+        if saved is None and path.exists():
+            log.warning(
+                "WARNING: relearning the token of %r: %s was learned from other images, settings or seed",
+                class_name, path,
+            )  # fmt: skip
         if saved is None:
             records = [record for record in split.train if record.label == label]
             with progress_bar(

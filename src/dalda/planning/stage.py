@@ -84,13 +84,9 @@ def build_plan(
 
 def run_plan_stage(config: DaldaConfig, run: RunDir) -> list[PlanRow]:
     """Build the plan from the split, the CLIPScores (when present; AGS needs them) and the prompts."""
-    generator = GENERATORS.get(config.generator.name)
+    rows = plan_for(config, run)
     split = read_split_for(config.data, run)
-    scores = {score.path: score for score in ImageScore.read_all(run)} if run.scores.is_file() else None
-    strategy = config.guidance.strategy
-    if GUIDANCE.get(strategy).needs_scores and generator.uses_guidance and scores is None:
-        raise FileNotFoundError(f"guidance.strategy={strategy} needs alignment scores at {run.scores}; run `dalda score`")
-    rows = build_plan(config, split, _prompts_for(config, run, generator, split.classes), scores, generator)
+    generator = GENERATORS.get(config.generator.name)
     method = method_of(config, prompt_source(config, run))
     MethodRecord.remove(run)  # never left naming an earlier plan's method, should the writes below fail
     PlanRow.write_all(run, rows)
@@ -100,3 +96,15 @@ def run_plan_stage(config: DaldaConfig, run: RunDir) -> list[PlanRow]:
     if lambdas:
         log.info("lambda mean %.3f (min %.3f, max %.3f)", sum(lambdas) / len(lambdas), min(lambdas), max(lambdas))
     return rows
+
+
+def plan_for(config: DaldaConfig, run: RunDir) -> list[PlanRow]:
+    """The rows the plan stage would write now, written nowhere (``dalda run --dry-run`` compares them with what
+    is stored)."""
+    generator = GENERATORS.get(config.generator.name)
+    split = read_split_for(config.data, run)
+    scores = {score.path: score for score in ImageScore.read_all(run)} if run.scores.is_file() else None
+    strategy = config.guidance.strategy
+    if GUIDANCE.get(strategy).needs_scores and generator.uses_guidance and scores is None:
+        raise FileNotFoundError(f"guidance.strategy={strategy} needs alignment scores at {run.scores}; run `dalda score`")
+    return build_plan(config, split, _prompts_for(config, run, generator, split.classes), scores, generator)

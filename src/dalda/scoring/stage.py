@@ -32,11 +32,13 @@ def classes_digest(classes: list[str]) -> str:
     return hashlib.sha256("\n".join(classes).encode()).hexdigest()[:16]
 
 
-def _cached(run: RunDir, identity: str, template: str, digest: str) -> dict[tuple[str, str], ImageScore]:
+def _cached(run: RunDir, identity: str, template: str, digest: str) -> dict[tuple[int, str], ImageScore]:
+    """Stored scores by (label, content digest): an image is known by its bytes, not where it lies, so a moved
+    data root or a copied run reuses every score."""
     if not run.scores.is_file():
         return {}
     return {
-        (score.path, score.sha256): score
+        (score.label, score.sha256): score
         for score in ImageScore.read_all(run)
         if score.classes_digest == digest and score.clip_model == identity and score.template == template
     }
@@ -82,9 +84,9 @@ def run_score_stage(config: DaldaConfig, run: RunDir, split: Split | None = None
     cache = _cached(run, identity, template, digest)
 
     missing: list[ImageRecord] = []
-    keys: list[tuple[str, str]] = []
+    keys: list[tuple[int, str]] = []
     for record in split.train:
-        key = (str(record.path), file_sha256(record.path))
+        key = (record.label, file_sha256(record.path))
         keys.append(key)
         if key not in cache:
             missing.append(record)
@@ -92,8 +94,8 @@ def run_score_stage(config: DaldaConfig, run: RunDir, split: Split | None = None
         log.info("scoring %d images with %s (%d cached)", len(missing), scorer.title, len(keys) - len(missing))
         measure = scorer.load(config.models, split.classes, template)
         fresh = score_images(measure, missing, split.classes, identity, template, config.score.batch_size)
-        cache.update({(score.path, score.sha256): score for score in fresh})
-    scores = [cache[key] for key in keys]
+        cache.update({(score.label, score.sha256): score for score in fresh})
+    scores = [replace(cache[key], path=str(record.path)) for key, record in zip(keys, split.train, strict=True)]
 
     values = [scorer.value(score.measures) for score in scores]
     alpha = group_threshold(config.guidance, SamplingContext(split.shots, values, scorer.default_alpha))

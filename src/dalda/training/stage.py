@@ -45,6 +45,12 @@ def run_train_stage(config: DaldaConfig, run: RunDir) -> dict[str, Path]:
     for classifier in config.train.classifiers:
         PROBES.get(classifier)  # an unknown name fails here, before any data is read or model loaded
     split = read_split_for(config.data, run)
+    replaced = [run.checkpoint_file(name) for name in config.train.classifiers if run.checkpoint_file(name).is_file()]
+    if replaced:
+        log.warning(
+            "WARNING: train: replacing %d existing fit(s) (%s): the train stage always fits anew",
+            len(replaced), ", ".join(str(path) for path in replaced),
+        )  # fmt: skip
     training_set = load_training_set(split, run, use_synthetic=config.train.synthetic_probability > 0)
     info = training_set.describe()
     log.info(
