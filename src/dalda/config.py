@@ -17,9 +17,13 @@ import typing
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import annotated_types
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from typing_extensions import Self
+
+from dalda.settings import GPU_LIMIT, UNIT, sized
 
 
 BASE_PROMPT = "a photo of a {}"
@@ -55,7 +59,7 @@ class ConfigError(ValueError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class _ChoiceSection(_Section):
@@ -89,14 +93,14 @@ class DataConfig(_ChoiceSection):
     dataset: str = Field("demo", description="demo | pets | caltech101 | flowers102 | imagefolder")
     root: Path | None = Field(None, description="Dataset folder (torchvision root or ImageFolder root).")
     download: bool = Field(False, description="Let torchvision download the dataset when it is missing.")
-    shots: int = Field(1, ge=1, description="Real training images per class (n).")
-    trial: int = Field(0, ge=0, description="Trial index; seeds the few-shot draw.")
+    shots: int = Field(1, ge=1, le=100_000, description="Real training images per class (n).")
+    trial: int = Field(0, ge=0, le=1_000_000, description="Trial index; seeds the few-shot draw.")
     eval_split: Literal["authors", "trainval-rest", "test"] = Field(
         "authors",
         description="authors: the dataset's own halves, trial-seeded, as the paper's authors cut them "
         "(docs/protocol.md); trainval-rest: trainval halved with a fixed seed; test: the official test split.",
     )
-    max_eval_per_class: int | None = Field(None, ge=1, description="Cap evaluation images per class (speed).")
+    max_eval_per_class: int | None = Field(None, ge=1, le=10_000_000, description="Cap evaluation images per class (speed).")
     description: str | None = Field(None, description="Dataset description for the LLM (built in for paper sets).")
     description_file: Path | None = Field(None, description="Text file holding the dataset description.")
 
@@ -127,6 +131,11 @@ class ModelsConfig(_Section):
     offline: bool = Field(
         False, description="real profile: load only local folders and the Hugging Face cache, never the network."
     )
+    allow_oversize: bool = Field(
+        False,
+        description="Accept sizes past what one GPU holds (e.g. generator.resolution above 2048 px, train.image_size "
+        "above 2048 px, batches above their limit), up to each field's hard bound.",
+    )
     revisions: dict[str, str] = Field(
         default_factory=dict,
         description="Pin Hub checkpoints to a revision (branch, tag or commit) by their id, e.g. "
@@ -149,7 +158,7 @@ class ScoreConfig(_ChoiceSection):
         "prompts (authors' code, default); cosine: raw image-text cosine of the true class.",
     )
     template: str = Field(BASE_PROMPT, description="Class prompt the image is scored against.")
-    batch_size: int = Field(32, ge=1, description="Images per CLIP forward pass.")
+    batch_size: int = Field(32, ge=1, le=65_536, json_schema_extra=sized("images", 4096), description="Images per CLIP forward pass.")
 
     @field_validator("template")
     @classmethod
@@ -187,12 +196,12 @@ class PromptsConfig(_ChoiceSection):
         "template",
         description="Who writes the prompts (dalda.chat): template (offline, deterministic), openai, transformers."
     )
-    num_prompts: int = Field(10, ge=1, description="M, prompts per class.")
+    num_prompts: int = Field(10, ge=1, le=1000, description="M, prompts per class.")
     base_template: str = Field(BASE_PROMPT, description="The Base Prompt; {} is the class name.")
     prefix: str = Field("best quality, high quality, ", description="Prepended to every prompt at generation.")
     temperature: float = Field(1.0, ge=0.0, le=2.0, description="LLM sampling temperature (paper: 1.0).")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="LLM nucleus sampling (paper: 1.0).")
-    max_retries: int = Field(10, ge=0, description="Repair requests per round for invalid or incomplete answers.")
+    max_retries: int = Field(10, ge=0, le=100, description="Repair requests per round for invalid or incomplete answers.")
     prompts_file: Path | None = Field(None, description="Hand-written prompts JSON {class: [prompt, ...]}.")
     regenerate: bool = Field(False, description="Ignore cached prompts and ask again.")
     validation: Literal["repair", "warn", "off"] = Field(
@@ -210,7 +219,7 @@ class PromptsConfig(_ChoiceSection):
 class PlanConfig(_Section):
     """The generation plan: which synthetic images to make, before any is made."""
 
-    images_per_real: int = Field(10, ge=1, description="Synthetic images per real image (M in the paper).")
+    images_per_real: int = Field(10, ge=1, le=100_000, description="Synthetic images per real image (M in the paper).")
 
 
 class GenerationConfig(_Section):
@@ -222,7 +231,7 @@ class GenerationConfig(_Section):
     generator's own settings, beside ``generator.name``.
     """
 
-    batch_size: int = Field(8, ge=1, description="Rows per pipeline call; lambda, prompt and seed differ per row.")
+    batch_size: int = Field(8, ge=1, le=4096, json_schema_extra=sized("images", 256), description="Rows per pipeline call; lambda, prompt and seed differ per row.")
     resize_to_source: bool = Field(True, description="Resize outputs back to the real image's size.")
     attention_slicing: bool = Field(False, description="Slice self-attention (less memory, slower); small GPUs.")
     vae_tiling: bool = Field(False, description="Decode latents tile by tile (large resolutions on small GPUs).")
@@ -252,10 +261,18 @@ class TrainConfig(_Section):
     synthetic_probability: float = Field(
         0.5, ge=0.0, le=1.0, description="p: chance a draw swaps its real image for one of that image's synthetic ones."
     )
-    epochs: int = Field(50, ge=1, description="Training epochs (paper: 50).")
-    iterations_per_epoch: int = Field(200, ge=1, description="Batches per epoch (the authors: 200).")
-    batch_size: int = Field(32, ge=1, description="Images per training step (paper: 32).")
-    image_size: int = Field(224, ge=8, description="Images are resized to image_size x image_size.")
+    epochs: int = Field(50, ge=1, le=100_000, description="Training epochs (paper: 50).")
+    iterations_per_epoch: int = Field(200, ge=1, le=10_000_000, description="Batches per epoch (the authors: 200).")
+    batch_size: int = Field(
+        32, ge=1, le=65_536, json_schema_extra=sized("images", 4096), description="Images per training step (paper: 32)."
+    )
+    image_size: int = Field(
+        224,
+        ge=8,
+        le=16_384,
+        json_schema_extra=sized("px", 2048),
+        description="Images are resized to image_size x image_size pixels (past 2048: models.allow_oversize).",
+    )
     normalization: Literal["authors", "backbone"] = Field(
         "authors",
         description="authors: mean=std=0.5 for both classifiers (the authors' code); "
@@ -271,9 +288,10 @@ class TrainConfig(_Section):
         True, description="Encode each image once through the frozen backbone and train the head on cached features."
     )
     augmented_views: int = Field(
-        0, ge=0, description="Random resized crop + flip views cached per image (0: no augmentation)."
+        0, ge=0, le=1000, description="Random resized crop + flip views cached per image (0: no augmentation)."
     )
-    encode_batch_size: int = Field(64, ge=1, description="Images per forward pass when filling the feature cache.")
+    encode_batch_size: int = Field(
+        64, ge=1, le=65_536, json_schema_extra=sized("images", 4096), description="Images per forward pass when filling the feature cache.")
     protocol: Literal["authors", "fast"] = Field(
         "fast",
         description="authors: the authors' probes (ResNet50 IMAGENET1K_V2 with train-mode BatchNorm, flip + 15 degree "
@@ -281,17 +299,19 @@ class TrainConfig(_Section):
         "beside the final one); fast: cached features of eval-mode backbones, final epoch (docs/protocol.md).",
     )
     eval_draws: int = Field(
-        6400, ge=1, description="protocol=authors: evaluation draws (with replacement) after every epoch (200 x 32)."
+        6400, ge=1, le=100_000_000, description="protocol=authors: evaluation draws (with replacement) after every epoch (200 x 32)."
     )
     pixel_memory_gb: float = Field(
         4.0,
         ge=0.0,
+        le=4096.0,
+        json_schema_extra=sized("GB"),
         description="protocol=authors: the training and evaluation images, decoded and resized once, are kept in "
         "memory up to this many GB (3 x image_size^2 bytes each: 6,800 images per GB at 224 px); a larger store is "
         "a memory-mapped file in the run's features/ folder, removed when training ends.",
     )
     decode_workers: int = Field(
-        4, ge=0, description="protocol=authors: threads decoding the images into that store (at most the CPUs given)."
+        4, ge=0, le=1024, description="protocol=authors: threads decoding the images into that store (at most the CPUs given)."
     )
     real_only_reference: bool = Field(
         True,
@@ -314,7 +334,7 @@ class FidelityConfig(_ChoiceSection):
         "(its settings sit beside this field).",
     )
     max_images: int = Field(
-        1000, ge=2, description="Cap on images per side for FID/KID; more are sampled deterministically."
+        1000, ge=2, le=10_000_000, description="Cap on images per side for FID/KID; more are sampled deterministically."
     )
 
 
@@ -325,9 +345,9 @@ class EvaluateConfig(_Section):
     name, resolved for every registered metric. The fields here are the ones every metric shares.
     """
 
-    max_pairs: int = Field(2000, ge=1, description="Cap on image pairs per group; more are sampled deterministically.")
+    max_pairs: int = Field(2000, ge=1, le=100_000_000, description="Cap on image pairs per group; more are sampled deterministically.")
     batch_size: int = Field(
-        16, ge=1, description="Image pairs per LPIPS forward pass (and images per DINO / FID-feature batch)."
+        16, ge=1, le=65_536, json_schema_extra=sized("images", 4096), description="Image pairs per LPIPS forward pass (and images per DINO / FID-feature batch)."
     )
     within_class: bool = Field(
         True, description="Also report diversity over pairs within each class (same as per real image at 1 shot)."
@@ -382,14 +402,16 @@ class FilterConfig(_ChoiceSection):
         le=1.0,
         description="Reject near-copies: CLIP image-embedding cosine with the source image above this; null: off.",
     )
-    batch_size: int = Field(32, ge=1, description="Images per scoring forward pass.")
+    batch_size: int = Field(
+        32, ge=1, le=65_536, json_schema_extra=sized("images", 4096), description="Images per scoring forward pass."
+    )
 
 
 class DaldaConfig(_Section):
     """Everything a run needs. ``seed`` drives every random choice not already fixed by ``data.trial``."""
 
     out_dir: Path = Field(Path("runs/default"), description="The run directory every stage reads and writes.")
-    seed: int = Field(0, ge=0, description="Seeds prompt order, lambda draws, image seeds and training.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seeds prompt order, lambda draws, image seeds and training.")
     data: DataConfig = Field(default_factory=DataConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     score: ScoreConfig = Field(default_factory=ScoreConfig)
@@ -441,16 +463,75 @@ def typed_value(annotation: Any, raw: str) -> Any:
         return raw
 
 
-def describe(error: ValidationError, prefix: str = "") -> str:
-    """A pydantic error as lines that name each field (``prefix`` + its location), the problem and the value."""
+_RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number",
+                 "multiple_of", "int_parsing", "float_parsing", "int_from_float"}
+
+
+def _field_info(model: Any, loc: tuple[Any, ...]) -> FieldInfo | None:
+    """The pydantic field at ``loc`` below the model class ``model``; None when ``loc`` leads elsewhere."""
+    info = None
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        info = model.model_fields[part]
+        model = info.annotation
+    return info
+
+
+def allowed_range(info: FieldInfo) -> str:
+    """A numeric field's documented range as users read it, e.g. ``8 to 16384 px, a multiple of 8``."""
+    low = high = None
+    extra = []
+    for rule in info.metadata:
+        if isinstance(rule, annotated_types.Ge):
+            low = f"{rule.ge}"
+        elif isinstance(rule, annotated_types.Gt):
+            low = f"above {rule.gt}"
+        elif isinstance(rule, annotated_types.Le):
+            high = f"{rule.le}"
+        elif isinstance(rule, annotated_types.Lt):
+            high = f"below {rule.lt}"
+        elif isinstance(rule, annotated_types.MultipleOf):
+            extra.append(f"a multiple of {rule.multiple_of}")
+    bounds = f"{low or 'any'} to {high}" if high is not None else f"at least {low}" if low else "any finite number"
+    unit = (info.json_schema_extra or {}).get(UNIT) if isinstance(info.json_schema_extra, dict) else None
+    return ", ".join([f"{bounds}{f' {unit}' if unit else ''}", *extra])
+
+
+def problems(error: ValidationError, prefix: str = "", model: Any = None) -> list[str]:
+    """One line per pydantic error: the field (``prefix`` + its location), the problem and the value; a number
+    outside its field's range (``model`` is the class validated) also names the allowed range."""
     lines = []
     for item in error.errors():
         if item["type"] == "value_error":  # our own validators already name the fields and values
             lines.append(item["msg"].removeprefix("Value error, "))
             continue
         field = prefix + ".".join(str(p) for p in item["loc"]) or "config"
-        lines.append(f"{field}: {item['msg']} (got {item.get('input')!r})")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+        info = _field_info(model, tuple(item["loc"])) if item["type"] in _RANGE_ERRORS else None
+        if info is not None and any(isinstance(kind, type) and kind in (int, float) for kind in _kinds(info)):
+            whole = int in _kinds(info) and float not in _kinds(info)
+            kind = "a whole number" if whole else "a finite number"
+            lines.append(f"{field}: {item['msg']} (got {item.get('input')!r}; allowed: {kind}, {allowed_range(info)})")
+        else:
+            lines.append(f"{field}: {item['msg']} (got {item.get('input')!r})")
+    return lines
+
+
+def _kinds(info: FieldInfo) -> tuple[Any, ...]:
+    annotation = info.annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+def invalid(found: list[str]) -> ConfigError:
+    """The one-line error of a config with the problems ``found`` (the CLI prints errors as one line)."""
+    return ConfigError("invalid configuration: " + "; ".join(found))
+
+
+def describe(error: ValidationError, prefix: str = "", model: Any = None) -> str:
+    """A pydantic error as one line that names each field (``prefix`` + its location), the problem and the value."""
+    return str(invalid(problems(error, prefix, model)))
 
 
 def parse_config(values: dict[str, Any] | None = None) -> DaldaConfig:
@@ -462,7 +543,7 @@ def parse_config(values: dict[str, Any] | None = None) -> DaldaConfig:
     try:
         return DaldaConfig.model_validate(dict(values or {}))
     except ValidationError as error:
-        raise ConfigError(describe(error)) from None
+        raise invalid(problems(error, model=DaldaConfig)) from None
 
 
 def read_config_file(path: Path | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
 
-from dalda.settings import EntrySettings
+from dalda.settings import EntrySettings, sized
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,12 @@ class OpenAISettings(EntrySettings):
     )
     frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Frequency penalty sent with every request.")
     presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Presence penalty sent with every request.")
-    timeout_s: float = Field(60.0, gt=0.0, description="Seconds to wait for one answer.")
-    network_retries: int = Field(5, ge=0, description="Re-sends of one request after timeout/5xx/429.")
-    backoff_base_s: float = Field(1.0, ge=0.0, description="First back-off wait; doubles per retry, with jitter.")
-    backoff_max_s: float = Field(60.0, ge=0.0, description="Longest single wait, Retry-After included.")
+    timeout_s: float = Field(
+        60.0, gt=0.0, le=3600.0, json_schema_extra=sized("s"), description="Seconds one request may take in all."
+    )
+    network_retries: int = Field(5, ge=0, le=100, description="Re-sends of one request after timeout/5xx/429.")
+    backoff_base_s: float = Field(1.0, ge=0.0, le=600.0, json_schema_extra=sized("s"), description="First back-off wait; doubles per retry, with jitter.")
+    backoff_max_s: float = Field(60.0, ge=0.0, le=3600.0, json_schema_extra=sized("s"), description="Longest single wait, Retry-After included.")
 
     @field_validator("api_key_env")
     @classmethod
