@@ -77,6 +77,9 @@ class RunRecord:
     """classifier -> the ``train.protocol`` that made its accuracy and what that accuracy is ("authors: macro")."""
     best_epoch_accuracy: dict[str, float] = field(default_factory=dict)
     """classifier -> macro accuracy of its best epoch, chosen on the evaluation split (``authors`` only)."""
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+    """classifier -> what makes its accuracy meaningless or partial (one class, classes never evaluated, chance
+    level), from the results file's ``warnings``; the report prints them under its accuracy tables."""
 
     @property
     def run(self) -> RunDir:
@@ -134,10 +137,15 @@ def _load_config(path: Path) -> DaldaConfig | None:
 
 
 def _results(
-    run: RunDir, classifiers: list[str], protocols: dict[str, str], best: dict[str, float]
+    run: RunDir,
+    classifiers: list[str],
+    protocols: dict[str, str],
+    best: dict[str, float],
+    warnings: dict[str, list[str]],
 ) -> tuple[dict[str, float], dict[str, Path], dict[str, Any]]:
     """Accuracy per classifier from ``results/<classifier>.json``, and the diversity values they carry; fills
-    ``protocols`` (classifier -> "authors: macro", files older than the protocols: "fast: micro") and ``best``."""
+    ``protocols`` (classifier -> "authors: macro", files older than the protocols: "fast: micro"), ``best`` and
+    ``warnings``."""
     accuracy: dict[str, float] = {}
     files: dict[str, Path] = {}
     diversity: dict[str, Any] = {}
@@ -158,6 +166,8 @@ def _results(
         if result.best_epoch and _number(result.best_epoch.get("macro_accuracy")) is not None:
             best[classifier] = float(result.best_epoch["macro_accuracy"])
         files[classifier] = path
+        if result.warnings:
+            warnings[classifier] = list(result.warnings)
         diversity = result.diversity or diversity
     return accuracy, files, diversity
 
@@ -174,7 +184,8 @@ def load_run(root: Path) -> RunRecord | None:
         return None
     protocols: dict[str, str] = {}
     best: dict[str, float] = {}
-    accuracy, files, from_results = _results(run, list(config.train.classifiers), protocols, best)
+    warnings: dict[str, list[str]] = {}
+    accuracy, files, from_results = _results(run, list(config.train.classifiers), protocols, best, warnings)
     diversity = DiversityReport.read(run).values if run.diversity.is_file() else from_results
     cell = CellInfo.read_optional(run)
     base = run_method(config, run)
@@ -191,6 +202,7 @@ def load_run(root: Path) -> RunRecord | None:
         diversity={name: _number(diversity.get(name)) for name in metric_names()},
         protocol=protocols,
         best_epoch_accuracy=best,
+        warnings=warnings,
     )
 
 

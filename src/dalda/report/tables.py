@@ -413,6 +413,7 @@ def accuracy_table(
     metrics = [(classifier_title(c), accuracy_of(c), "higher") for c in classifiers_of(chosen)]
     notes = [f"{shots}-shot; mean (± sample std) over trials of results/<classifier>.json accuracy. Best in bold."]
     notes.append(protocol_note(chosen))
+    notes += warning_notes(chosen)
     table = _per_dataset_table(key, f"Tab. 2 — accuracy, {shots}-shot", chosen, datasets, groups, metrics, notes)
     if table is not None:
         _add_dataset_references(table, chosen, datasets, classifiers_of(chosen))
@@ -443,6 +444,17 @@ REFERENCE_NOTE = (
     "images alone (results/real_only/, train.real_only_reference), zero-shot CLIP = the untrained CLIP head "
     "(results files' zero_shot_clip_*), in each column's accuracy; one value per dataset, shots and trial."
 )
+
+
+def warning_notes(records: Sequence[RunRecord], base: Path | None = None) -> list[str]:
+    """One note per warning a results file carries (one class, classes never evaluated, accuracy at chance
+    level), naming the run and classifier: such an accuracy is in the table but must not be read as usual."""
+    notes = []
+    for record in records:
+        name = run_label(record, base) if base is not None else f"{record.dataset} {record.method} trial {record.trial}"
+        for classifier, found in sorted(record.warnings.items()):
+            notes += [f"WARNING {name}, {classifier_title(classifier)}: {warning}" for warning in found]
+    return notes
 
 
 def protocol_note(records: Sequence[RunRecord]) -> str:
@@ -570,6 +582,7 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
             + [record.best_epoch_accuracy.get(c) for c in best]
         )
     notes = ["Each run's own values, as read from its results files.", protocol_note(records)]
+    notes += warning_notes(ordered, base)
     details = [load_run_accuracy(record) for record in ordered]
     values = {classifier: reference_values(details, classifier) for classifier in classifiers}
     padding: list[Cell] = [None] * (len(diversity) + 1 + len(best))
