@@ -34,7 +34,7 @@ from dalda.generators import GENERATORS
 from dalda.guidance import GUIDANCE
 from dalda.io import write_text_atomic
 from dalda.methods import default_stages as method_stages
-from dalda.ownership import claim, locked, record, utc_now
+from dalda.ownership import claim, locked, record, refuse_inside_data, utc_now
 from dalda.redact import remember_secret
 from dalda.planning.stage import run_plan_stage
 from dalda.prompts.stage import run_prompts_stage
@@ -175,6 +175,7 @@ def run_pipeline(
     unknown = [name for name in chosen if name not in STAGES]
     if unknown:
         raise ValueError(f"unknown stages {unknown}; choose from {list(STAGES)}")
+    refuse_inside_data(config.out_dir, config.data.root, "out_dir")
     run = claim(config.out_dir)
     with locked(run.root, "dalda " + " ".join(chosen)):
         entry = HistoryLine(

@@ -3,7 +3,8 @@
 If ``root`` holds ``train`` plus one of ``test``/``val``/``valid``/``validation`` (and nothing else), they are
 the trainval and official test splits, and the log says which folders were used; otherwise ``root`` itself is
 the class folder and there is no test split. Paths are resolved, link loops and non-regular files (a FIFO
-named ``x.jpg``) are skipped with a warning. Hidden files
+named ``x.jpg``) are skipped with a warning, and so is any folder that is a dalda run directory (it carries the
+run marker): dalda's outputs never become inputs. Hidden files
 and folders (names starting with ".", e.g. macOS "._x.jpg" copies, ".ipynb_checkpoints") are ignored; images
 in sub-folders of a class folder belong to that class. A class name is its folder name with underscores as
 spaces. There is no built-in description: the LLM backends need ``data.description`` or
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
 from dalda.datasets.spec import DatasetSpec
+from dalda.rundir import RunDir
 from dalda.settings import NoSettings
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,10 @@ def _images_under(folder: Path) -> list[Path]:
             subdirs[:] = []
             continue
         visited.add((info.st_dev, info.st_ino))
+        if RunDir(Path(directory)).marker.is_file():
+            log.warning("skipping %s: a dalda run directory; its images are dalda's outputs, not real images", directory)
+            subdirs[:] = []
+            continue
         subdirs[:] = sorted(name for name in subdirs if not name.startswith("."))
         for name in sorted(files):
             if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):

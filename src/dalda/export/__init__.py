@@ -30,6 +30,7 @@ from dalda.config import DaldaConfig, config_to_yaml
 from dalda.datasets import DATASETS
 from dalda.extras import require
 from dalda.io import atomic_open, write_text_atomic
+from dalda.ownership import refuse_inside_data
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -205,6 +206,7 @@ def export_run(
     out = Path(out)
     _check_out(out)
     split = Split.read(run)
+    refuse_inside_data(out, Path(split.root) if split.root else config.data.root, "the export folder")
     out.mkdir(parents=True, exist_ok=True)
     images = list(_images(run, split, out))
     counts = Counter("synthetic" if image.synthetic else "real" for image in images)
