@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 from typing_extensions import Self
 
-from dalda.settings import GPU_LIMIT, UNIT, sized
+from dalda.settings import UNIT, sized
 
 
 BASE_PROMPT = "a photo of a {}"
@@ -100,7 +100,10 @@ class DataConfig(_ChoiceSection):
         description="authors: the dataset's own halves, trial-seeded, as the paper's authors cut them "
         "(docs/protocol.md); trainval-rest: trainval halved with a fixed seed; test: the official test split.",
     )
-    max_eval_per_class: int | None = Field(None, ge=1, le=10_000_000, description="Cap evaluation images per class (speed).")
+    max_eval_per_class: int | None = Field(
+        None, ge=1, le=10_000_000,
+        description="Cap evaluation images per class (speed).",
+    )
     description: str | None = Field(None, description="Dataset description for the LLM (built in for paper sets).")
     description_file: Path | None = Field(None, description="Text file holding the dataset description.")
 
@@ -158,7 +161,10 @@ class ScoreConfig(_ChoiceSection):
         "prompts (authors' code, default); cosine: raw image-text cosine of the true class.",
     )
     template: str = Field(BASE_PROMPT, description="Class prompt the image is scored against.")
-    batch_size: int = Field(32, ge=1, le=65_536, json_schema_extra=sized("images", 4096), description="Images per CLIP forward pass.")
+    batch_size: int = Field(
+        32, ge=1, le=65_536, json_schema_extra=sized("images", 4096),
+        description="Images per CLIP forward pass.",
+    )
 
     @field_validator("template")
     @classmethod
@@ -201,7 +207,10 @@ class PromptsConfig(_ChoiceSection):
     prefix: str = Field("best quality, high quality, ", description="Prepended to every prompt at generation.")
     temperature: float = Field(1.0, ge=0.0, le=2.0, description="LLM sampling temperature (paper: 1.0).")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="LLM nucleus sampling (paper: 1.0).")
-    max_retries: int = Field(10, ge=0, le=100, description="Repair requests per round for invalid or incomplete answers.")
+    max_retries: int = Field(
+        10, ge=0, le=100,
+        description="Repair requests per round for invalid or incomplete answers.",
+    )
     prompts_file: Path | None = Field(None, description="Hand-written prompts JSON {class: [prompt, ...]}.")
     regenerate: bool = Field(False, description="Ignore cached prompts and ask again.")
     validation: Literal["repair", "warn", "off"] = Field(
@@ -231,7 +240,10 @@ class GenerationConfig(_Section):
     generator's own settings, beside ``generator.name``.
     """
 
-    batch_size: int = Field(8, ge=1, le=4096, json_schema_extra=sized("images", 256), description="Rows per pipeline call; lambda, prompt and seed differ per row.")
+    batch_size: int = Field(
+        8, ge=1, le=4096, json_schema_extra=sized("images", 256),
+        description="Rows per pipeline call; lambda, prompt and seed differ per row.",
+    )
     resize_to_source: bool = Field(True, description="Resize outputs back to the real image's size.")
     attention_slicing: bool = Field(False, description="Slice self-attention (less memory, slower); small GPUs.")
     vae_tiling: bool = Field(False, description="Decode latents tile by tile (large resolutions on small GPUs).")
@@ -264,7 +276,8 @@ class TrainConfig(_Section):
     epochs: int = Field(50, ge=1, le=100_000, description="Training epochs (paper: 50).")
     iterations_per_epoch: int = Field(200, ge=1, le=10_000_000, description="Batches per epoch (the authors: 200).")
     batch_size: int = Field(
-        32, ge=1, le=65_536, json_schema_extra=sized("images", 4096), description="Images per training step (paper: 32)."
+        32, ge=1, le=65_536, json_schema_extra=sized("images", 4096),
+        description="Images per training step (paper: 32)."
     )
     image_size: int = Field(
         224,
@@ -291,7 +304,8 @@ class TrainConfig(_Section):
         0, ge=0, le=1000, description="Random resized crop + flip views cached per image (0: no augmentation)."
     )
     encode_batch_size: int = Field(
-        64, ge=1, le=65_536, json_schema_extra=sized("images", 4096), description="Images per forward pass when filling the feature cache.")
+        64, ge=1, le=65_536, json_schema_extra=sized("images", 4096),
+        description="Images per forward pass when filling the feature cache.")
     protocol: Literal["authors", "fast"] = Field(
         "fast",
         description="authors: the authors' probes (ResNet50 IMAGENET1K_V2 with train-mode BatchNorm, flip + 15 degree "
@@ -299,7 +313,8 @@ class TrainConfig(_Section):
         "beside the final one); fast: cached features of eval-mode backbones, final epoch (docs/protocol.md).",
     )
     eval_draws: int = Field(
-        6400, ge=1, le=100_000_000, description="protocol=authors: evaluation draws (with replacement) after every epoch (200 x 32)."
+        6400, ge=1, le=100_000_000,
+        description="protocol=authors: evaluation draws (with replacement) after every epoch (200 x 32)."
     )
     pixel_memory_gb: float = Field(
         4.0,
@@ -311,7 +326,8 @@ class TrainConfig(_Section):
         "a memory-mapped file in the run's features/ folder, removed when training ends.",
     )
     decode_workers: int = Field(
-        4, ge=0, le=1024, description="protocol=authors: threads decoding the images into that store (at most the CPUs given)."
+        4, ge=0, le=1024,
+        description="protocol=authors: threads decoding the images into that store (at most the CPUs given)."
     )
     real_only_reference: bool = Field(
         True,
@@ -345,9 +361,13 @@ class EvaluateConfig(_Section):
     name, resolved for every registered metric. The fields here are the ones every metric shares.
     """
 
-    max_pairs: int = Field(2000, ge=1, le=100_000_000, description="Cap on image pairs per group; more are sampled deterministically.")
+    max_pairs: int = Field(
+        2000, ge=1, le=100_000_000,
+        description="Cap on image pairs per group; more are sampled deterministically.",
+    )
     batch_size: int = Field(
-        16, ge=1, le=65_536, json_schema_extra=sized("images", 4096), description="Image pairs per LPIPS forward pass (and images per DINO / FID-feature batch)."
+        16, ge=1, le=65_536, json_schema_extra=sized("images", 4096),
+        description="Image pairs per LPIPS forward pass (and images per DINO / FID-feature batch)."
     )
     within_class: bool = Field(
         True, description="Also report diversity over pairs within each class (same as per real image at 1 shot)."

@@ -61,8 +61,14 @@ class OpenAISettings(EntrySettings):
         60.0, gt=0.0, le=3600.0, json_schema_extra=sized("s"), description="Seconds one request may take in all."
     )
     network_retries: int = Field(5, ge=0, le=100, description="Re-sends of one request after timeout/5xx/429.")
-    backoff_base_s: float = Field(1.0, ge=0.0, le=600.0, json_schema_extra=sized("s"), description="First back-off wait; doubles per retry, with jitter.")
-    backoff_max_s: float = Field(60.0, ge=0.0, le=3600.0, json_schema_extra=sized("s"), description="Longest single wait, Retry-After included.")
+    backoff_base_s: float = Field(
+        1.0, ge=0.0, le=600.0, json_schema_extra=sized("s"),
+        description="First back-off wait; doubles per retry, with jitter.",
+    )
+    backoff_max_s: float = Field(
+        60.0, ge=0.0, le=3600.0, json_schema_extra=sized("s"),
+        description="Longest single wait, Retry-After included.",
+    )
 
     @field_validator("api_key_env")
     @classmethod

@@ -135,7 +135,10 @@ class TextualInversionSettings(Img2ImgSettings):
     """img2img with one token per class learned from the few shots (DA-Fusion's set-up)."""
 
     ti_steps: int = Field(1000, ge=1, le=1_000_000, description="Textual inversion: optimisation steps per class.")
-    ti_batch_size: int = Field(4, ge=1, le=4096, json_schema_extra=sized("images", 64), description="Textual inversion batch size.")
+    ti_batch_size: int = Field(
+        4, ge=1, le=4096, json_schema_extra=sized("images", 64),
+        description="Textual inversion batch size.",
+    )
     ti_learning_rate: float = Field(5e-4, gt=0.0, le=1.0, description="Textual inversion base learning rate.")
     ti_scale_lr: bool = Field(True, description="Multiply the learning rate by the batch size (DA-Fusion's scale_lr).")
     ti_resolution: int = Field(

@@ -24,7 +24,8 @@ class LpipsSettings(MetricSettings):
         True, description="Compute LPIPS diversity (mean pairwise distance, higher = more diverse)."
     )
     size: int = Field(
-        256, ge=64, le=16_384, json_schema_extra=sized("px", 2048), description="Images are resized to size x size for LPIPS."
+        256, ge=64, le=16_384, json_schema_extra=sized("px", 2048),
+        description="Images are resized to size x size for LPIPS."
     )
 
 
