@@ -201,10 +201,10 @@ def make_split(
             rest = _permuted(rest, [_EVAL_CAP_SEED, label])[:max_eval_per_class]
         evaluation.extend(rest)
 
-    evaluation = _without_copies_of(train, evaluation, list(index.classes))
     overlap = {Path(r.path).resolve() for r in train} & {Path(r.path).resolve() for r in evaluation}
     if overlap:
         raise RuntimeError(f"few-shot training and evaluation images overlap, e.g. {sorted(overlap)[0]}")
+    evaluation = _without_copies_of(train, evaluation, list(index.classes))
     return Split(
         dataset=index.name,
         classes=list(index.classes),
