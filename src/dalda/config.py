@@ -449,6 +449,9 @@ def field_annotation(model: Any, path: list[str]) -> Any:
     """The annotation of the field at ``path`` below the pydantic model ``model``; None when there is none."""
     annotation: Any = None
     for part in path:
+        if typing.get_origin(model) is dict and typing.get_args(model)[1] in _SCALARS:
+            annotation = model = typing.get_args(model)[1]  # a table of scalars: models.revisions.<id>
+            continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
             return None
         annotation = model.model_fields[part].annotation
@@ -465,7 +468,8 @@ def typed_value(annotation: Any, raw: str) -> Any:
     A scalar field (str, number, bool, path, choice) gets the raw text, exactly as typed, and pydantic coerces
     it: ``2024-06-01`` stays a string, ``0123456`` is the number 123456 (never octal), a prefix keeps its
     trailing space. An optional field takes ``null``/``none``/``~``/empty as None. Lists and sections are read
-    as YAML; text that is not valid YAML is taken as a string (and validation names the field if that is wrong).
+    as YAML, as a config file is (:class:`_ConfigLoader`: their values stay :class:`Text`, typed by their own
+    fields); text that is not valid YAML is taken as a string (and validation names the field if that is wrong).
     """
     options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
     optional = type(None) in options
@@ -478,7 +482,9 @@ def typed_value(annotation: Any, raw: str) -> Any:
     if not raw.strip():
         return None
     try:
-        return yaml.safe_load(raw)
+        return yaml.load(raw, Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader): values stay text, as in files
+    except _DuplicateKey as error:
+        raise ConfigError(f"{raw!r}: {str(error).split(': ', 1)[1]}") from None
     except yaml.YAMLError:
         return raw
 
@@ -566,14 +572,59 @@ def parse_config(values: dict[str, Any] | None = None) -> DaldaConfig:
         raise invalid(problems(error, model=DaldaConfig)) from None
 
 
+class Text(str):
+    """A value as the user typed it (an override's, or a config file's plain scalar that YAML would read as a
+    number, boolean or date), typed later by the field it ends up in (:func:`typed_value`)."""
+
+
+_TYPED_TAGS = {f"tag:yaml.org,2002:{kind}" for kind in ("int", "float", "bool", "timestamp")}
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str, line: int, first: int) -> None:
+        super().__init__(f"line {line}: key {key!r} is given twice (first on line {first}); keep one of them")
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML as a config file is read: a mapping key given twice is refused with its line (YAML keeps the last one
+    silently), and a plain mapping value YAML would type (``2024-06-01``, ``0123456``, ``yes``) stays the text the
+    user wrote as :class:`Text`, typed by its field as an override is: a string field keeps the text."""
+
+
+def _construct_mapping(loader: _ConfigLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            line = key_node.start_mark.line + 1
+            if key_node.value in seen:
+                raise _DuplicateKey(key_node.value, line, seen[key_node.value])
+            seen[key_node.value] = line
+    loader.flatten_mapping(node)
+    mapping = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        plain = isinstance(value_node, yaml.ScalarNode) and value_node.style is None
+        if plain and value_node.tag in _TYPED_TAGS:
+            mapping[key] = Text(value_node.value)
+        else:
+            mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_ConfigLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
 def read_config_file(path: Path | None) -> dict[str, Any]:
-    """The nested values of a YAML config file; None gives no values (all defaults)."""
+    """The nested values of a YAML config file; None gives no values (all defaults). Read with
+    :class:`_ConfigLoader`: duplicate keys are an error, number- or date-like text is kept as written."""
     if path is None:
         return {}
     if not Path(path).is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        loaded = yaml.safe_load(Path(path).read_text())
+        loaded = yaml.load(Path(path).read_text(), Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as error:
+        raise ConfigError(f"config file {path}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

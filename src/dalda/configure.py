@@ -35,6 +35,7 @@ from dalda.chat import CHAT_BACKENDS
 from dalda.config import (
     ConfigError,
     DaldaConfig,
+    Text,
     _ChoiceSection,
     field_annotation,
     invalid,
@@ -129,10 +130,6 @@ def _replace_section(config: DaldaConfig, section: str, value: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- old spellings
-
-
-class Text(str):
-    """An override's value as the user typed it, typed later by the field it ends up in."""
 
 
 @dataclass(frozen=True)
@@ -501,7 +498,8 @@ def _annotation(tree: Tree, path: list[str]) -> Any:
 def _typed(tree: Any, root: Tree, path: list[str]) -> Any:
     """``tree`` with every override :class:`Text` typed by the field it sits in."""
     if isinstance(tree, Text):
-        return typed_value(_annotation(root, path), str(tree))
+        value = typed_value(_annotation(root, path), str(tree))
+        return _typed(value, root, path) if isinstance(value, dict) else value  # a section's values are Text too
     if isinstance(tree, dict):
         return {key: _typed(value, root, [*path, key]) for key, value in tree.items()}
     return tree
