@@ -6,7 +6,9 @@ speak the same protocol (vLLM, llama.cpp server, Ollama) through ``prompts.base_
 switched off (``max_retries=0``) and done here instead, so that what happens on a timeout, HTTP 5xx or HTTP 429
 is ours to define, log and test: 429 and 503 obey ``Retry-After`` / ``retry-after-ms`` (up to a cap), everything
 passing backs off exponentially with random jitter (so many clients that failed together do not retry
-together), and client errors (bad key, unknown model) stop at once with a clear message.
+together), and client errors (bad key, unknown model) stop at once with a clear message. Every try has one
+total deadline, ``prompts.timeout_s``, for its status line, headers and body together (:func:`within_deadline`,
+:class:`RequestDeadline`): a server that trickles any of them is cut off, not waited for byte by byte.
 
 The API key is read from the environment variable named by ``prompts.api_key_env`` and never written, logged
 or put into an error message.
@@ -18,6 +20,7 @@ import logging
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -44,6 +47,9 @@ log = logging.getLogger(__name__)
 # client refuses to start without one.
 PLACEHOLDER_KEY = "no-key-needed"
 _TRANSIENT_STATUS = {408, 409, 429}
+_DEADLINE_SLACK_S = 0.5
+"""The whole-request deadline waits this much past ``timeout_s``, so a body cut off by :class:`RequestDeadline`
+ends as the client's own timeout (and its connection is closed cleanly) rather than abandoned in its thread."""
 
 
 def backoff_delay(retry: int, base_s: float, cap_s: float, rng: random.Random) -> float:
@@ -122,6 +128,36 @@ class RequestDeadline:
             response.close()
             raise
         response.stream = _DeadlineStream(response.stream, self, response.request)
+
+
+class _DeadlinePassed(Exception):
+    """A request's total deadline passed before its answer was complete (headers included)."""
+
+
+def within_deadline(seconds: float, call: Callable[[], Any]) -> Any:
+    """``call()``'s result, or :class:`_DeadlinePassed` once ``seconds`` have passed, whatever the call is doing.
+
+    The body deadline (:class:`RequestDeadline`) cannot see a server that trickles its status line and headers:
+    no response exists yet, and each byte arrives within the per-read timeout. So the request runs in a daemon
+    thread and the caller stops waiting at the deadline; the abandoned thread ends when the server gives up or
+    its next read times out, and never keeps the process alive.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="dalda-chat-request", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise _DeadlinePassed
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 class _DeadlineStream(httpx.SyncByteStream):
@@ -217,9 +253,14 @@ class OpenAIChatBackend:
             if self._deadline is not None:
                 self._deadline.start()
             try:
-                completion = self._client.chat.completions.create(**request)
+                completion = within_deadline(
+                    cfg.timeout_s + _DEADLINE_SLACK_S, lambda: self._client.chat.completions.create(**request)
+                )
                 if not hasattr(completion, "choices"):
                     raise _NotACompletion(completion)
+            except _DeadlinePassed:
+                reason = f"no answer within {cfg.timeout_s:g} s"
+                wait = backoff_delay(retry, cfg.backoff_base_s, cfg.backoff_max_s, self._rng)
             except _NotACompletion as wrong:
                 reason = f"HTTP 200 with {wrong.kind}, not a chat completion"
                 wait = backoff_delay(retry, cfg.backoff_base_s, cfg.backoff_max_s, self._rng)

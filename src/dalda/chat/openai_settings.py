@@ -2,7 +2,8 @@
 
 They sit flat beside ``prompts.backend`` (``-s prompts.model=gpt-4o``), and only a config that chooses the
 ``openai`` backend holds them. Two of them guard secrets: ``api_key_env`` must be the *name* of the variable that
-holds the key (a pasted key would be written to ``config.yaml``), and ``base_url`` loses any ``user:password@``
+holds the key (a pasted key would be written to ``config.yaml``; one made only of letters, digits and ``_``, as a
+name is, is told apart by ``dalda.redact.looks_like_secret``), and ``base_url`` loses any ``user:password@``
 before it is stored or logged.
 """
 
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
 
+from dalda.redact import looks_like_secret
 from dalda.settings import EntrySettings, sized
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ class OpenAISettings(EntrySettings):
     @classmethod
     def _variable_name(cls, value: str) -> str:
         """A variable name, never the key itself: a pasted key would be written to config.yaml (and echoed)."""
-        if not _ENV_NAME.fullmatch(value):
+        if not _ENV_NAME.fullmatch(value) or looks_like_secret(value):
             raise ValueError(
                 "prompts.api_key_env must be the NAME of an environment variable (letters, digits and _, e.g. "
                 "OPENAI_API_KEY), not the key itself; export the key in that variable (the value is not shown)"
