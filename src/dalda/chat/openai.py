@@ -101,17 +101,24 @@ def _openai() -> Any:
     return require("openai", "llm", "prompts.backend=openai")
 
 
+class ResponseTooLarge(BackendError):
+    """A response body is larger than ``prompts.max_response_mb``: refused before it is read into memory."""
+
+
 class RequestDeadline:
-    """A total deadline for one request, on top of the client's per-read timeout.
+    """A total deadline for one request's body, on top of the client's per-read timeout, and a cap on its size.
 
     httpx's timeouts bound each read, so a server that sends its headers and then one byte per second never
     times out. :meth:`start` is called before each request; a response hook wraps the body so that reading it
     past the deadline raises :class:`httpx.ReadTimeout`, which the client turns into a timeout we retry. The
-    check runs whenever a chunk arrives, so a request ends at most one read gap after ``seconds``.
+    check runs whenever a chunk arrives, so a request ends at most one read gap after ``seconds``. A body that
+    announces, or reaches, more than ``max_bytes`` raises :class:`ResponseTooLarge` (a server answering 50 MB of
+    sentences would otherwise fill ``prompts.json`` and the generation stage's memory).
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, max_bytes: int) -> None:
         self.seconds = seconds
+        self.max_bytes = max_bytes
         self.ends = float("inf")
 
     def start(self) -> None:
@@ -121,10 +128,19 @@ class RequestDeadline:
         if time.monotonic() > self.ends:
             raise httpx.ReadTimeout(f"no complete answer within {self.seconds:g} s", request=request)
 
+    def refuse(self, size: int, request: httpx.Request) -> None:
+        if size > self.max_bytes:
+            raise ResponseTooLarge(
+                f"the chat API at {strip_url_credentials(str(request.url))} sent more than "
+                f"{self.max_bytes / 1e6:g} MB for one answer; check the server, or raise prompts.max_response_mb"
+            )
+
     def on_response(self, response: httpx.Response) -> None:
         try:
             self.check(response.request)
-        except httpx.ReadTimeout:
+            announced = response.headers.get("content-length", "")
+            self.refuse(int(announced) if announced.isdigit() else 0, response.request)
+        except (httpx.ReadTimeout, ResponseTooLarge):
             response.close()
             raise
         response.stream = _DeadlineStream(response.stream, self, response.request)
@@ -167,8 +183,11 @@ class _DeadlineStream(httpx.SyncByteStream):
         self._request = request
 
     def __iter__(self) -> Any:
+        received = 0
         for chunk in self._inner:
             self._deadline.check(self._request)
+            received += len(chunk)
+            self._deadline.refuse(received, self._request)
             yield chunk
 
     def close(self) -> None:
@@ -228,7 +247,9 @@ class OpenAIChatBackend:
         self.temperature = temperature
         self.top_p = top_p
         self.secrets: tuple[str, ...] = () if api_key == PLACEHOLDER_KEY else (api_key,)
-        self._deadline = RequestDeadline(settings.timeout_s) if client is None else None
+        self._deadline = (
+            RequestDeadline(settings.timeout_s, int(settings.max_response_mb * 1e6)) if client is None else None
+        )
         self._client = client if client is not None else make_client(settings, api_key, self._deadline)
         self._sleep = sleep
         self._rng = random.Random(seed)
@@ -285,6 +306,8 @@ class OpenAIChatBackend:
     def _transient_or_raise(self, error: openai.APIError, retry: int) -> tuple[str, float]:
         """(reason, seconds to wait) for a passing failure; raise :class:`BackendError` for a lasting one."""
         cfg = self.settings
+        if isinstance(error.__cause__, ResponseTooLarge):  # the client wraps what a response hook raises
+            raise error.__cause__ from None
         backoff = backoff_delay(retry, cfg.backoff_base_s, cfg.backoff_max_s, self._rng)
         openai = _openai()
         if isinstance(error, openai.APITimeoutError):

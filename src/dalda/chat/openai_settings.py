@@ -62,6 +62,13 @@ class OpenAISettings(EntrySettings):
     timeout_s: float = Field(
         60.0, gt=0.0, le=3600.0, json_schema_extra=sized("s"), description="Seconds one request may take in all."
     )
+    max_response_mb: float = Field(
+        16.0,
+        ge=0.01,
+        le=1024.0,
+        json_schema_extra=sized("MB"),
+        description="Largest response body read for one request (MB); a larger one is refused before it fills memory.",
+    )
     network_retries: int = Field(5, ge=0, le=100, description="Re-sends of one request after timeout/5xx/429.")
     backoff_base_s: float = Field(
         1.0, ge=0.0, le=600.0, json_schema_extra=sized("s"),
