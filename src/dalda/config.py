@@ -555,11 +555,6 @@ def invalid(found: list[str]) -> ConfigError:
     return ConfigError("invalid configuration: " + "; ".join(found))
 
 
-def describe(error: ValidationError, prefix: str = "", model: Any = None) -> str:
-    """A pydantic error as one line that names each field (``prefix`` + its location), the problem and the value."""
-    return str(invalid(problems(error, prefix, model)))
-
-
 def parse_config(values: dict[str, Any] | None = None) -> DaldaConfig:
     """Validate a nested dict of values against the schema alone (entry names and settings unchecked).
 
