@@ -29,6 +29,7 @@ class Reply:
     delay_s: float = 0.0
     content_type: str = "application/json"
     trickle_s: float = 0.0  # > 0: send the body one byte at a time, this long apart (until the client leaves)
+    trickle_headers: bool = False  # with trickle_s: the status line and headers trickle too, not only the body
     echo_key: bool = False  # replace "{KEY}" in the body with the bearer token the request carried
 
 
@@ -175,6 +176,15 @@ class FakeOpenAIServer:
                     payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                     data = (payload.replace("{KEY}", key) if reply.echo_key else payload).encode("utf-8")
                 try:
+                    if reply.trickle_headers:
+                        head = (f"{self.protocol_version} {reply.status} OK\r\nContent-Type: {reply.content_type}\r\n"
+                                f"Content-Length: {len(data)}\r\n\r\n").encode("latin-1")
+                        for index in range(len(head + data)):  # bounded by the reply's length and the lifetime
+                            self.wfile.write((head + data)[index:index + 1])
+                            self.wfile.flush()
+                            if server._stop.wait(reply.trickle_s):
+                                return
+                        return
                     self.send_response(reply.status)
                     self.send_header("Content-Type", reply.content_type)
                     self.send_header("Content-Length", str(len(data)))

@@ -120,8 +120,10 @@ def _fake_flowers(root: Path) -> None:
     """flowers-102/jpg/image_NNNNN.jpg, imagelabels.mat (labels 1..102) and setid.mat (trnid/valid/tstid)."""
     base = root / "flowers-102"
     labels = np.array([1, 1, 1, 1, 2, 2, 2, 2, 102, 102, 102, 102])
-    for image_id in range(1, len(labels) + 1):
-        _jpeg(base / "jpg" / f"image_{image_id:05d}.jpg", image_id)
+    for image_id in range(1, len(labels) + 1):  # lossless, so no two files share their bytes (copies are one image)
+        path = base / "jpg" / f"image_{image_id:05d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 6), (image_id % 256, image_id // 256, 160)).save(path, format="PNG")
     scipy.io.savemat(base / "imagelabels.mat", {"labels": labels[None, :]})
     scipy.io.savemat(
         base / "setid.mat",
@@ -240,8 +242,10 @@ def _fake_flowers_sized(root: Path, counts: dict[int, int]) -> None:
     """A Flowers copy with ``counts[label]`` images per official label, spread over the three official lists."""
     base = root / "flowers-102"
     labels = np.array([label for label, count in counts.items() for _ in range(count)])
-    for image_id in range(1, len(labels) + 1):
-        _jpeg(base / "jpg" / f"image_{image_id:05d}.jpg", image_id)
+    for image_id in range(1, len(labels) + 1):  # lossless, so no two files share their bytes (copies are one image)
+        path = base / "jpg" / f"image_{image_id:05d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 6), (image_id % 256, image_id // 256, 160)).save(path, format="PNG")
     ids = np.arange(1, len(labels) + 1)
     scipy.io.savemat(base / "imagelabels.mat", {"labels": labels[None, :]})
     scipy.io.savemat(

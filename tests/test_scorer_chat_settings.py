@@ -43,6 +43,7 @@ def test_no_scorer_or_backend_specific_field_is_left_in_the_central_config():
     assert set(OpenAISettings.model_fields) == {
         "model", "base_url", "api_type", "api_version", "api_key_env", "api_key_required", "json_mode",
         "frequency_penalty", "presence_penalty", "timeout_s", "network_retries", "backoff_base_s", "backoff_max_s",
+        "max_response_mb",
     }  # fmt: skip
     assert set(TransformersSettings.model_fields) == {"hf_model", "max_new_tokens"}
 

@@ -30,6 +30,7 @@ from PIL import Image
 from dalda.artefacts import ImageRecord, ManifestLine, Split
 from dalda.config import DaldaConfig
 from dalda.configure import build_config, load_config
+from dalda.images import load_rgb, to_rgb
 from dalda.io import atomic_open
 from dalda.ownership import claim
 from dalda.pipeline import run_pipeline, stages_for
@@ -132,7 +133,7 @@ def _save_inputs(run: RunDir, images: Sequence[Image.Image], labels: Sequence[in
     for index, (image, label) in enumerate(zip(images, labels)):
         path = (run.root / INPUTS / f"{int(label):03d}" / f"{index:06d}.png").resolve()
         encoded = io.BytesIO()
-        image.convert("RGB").save(encoded, format="PNG")
+        to_rgb(image).save(encoded, format="PNG")  # as the command line decodes a file (dalda.images)
         if path.is_file():
             if path.read_bytes() != encoded.getvalue():
                 raise ValueError(f"{path} holds another image; set out_dir to a new directory for other images")
@@ -158,8 +159,7 @@ def _made(run: RunDir, names: list[str]) -> list[SyntheticImage]:
     made = []
     for line in ManifestLine.read_all(run):
         path = line.image_path(run.synthetic)
-        with Image.open(path) as image:
-            pixels = image.convert("RGB")
+        pixels = load_rgb(path)
         label = int(line.label if line.label is not None else 0)
         made.append(
             SyntheticImage(

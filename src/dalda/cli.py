@@ -111,7 +111,7 @@ def fail(error: BaseException, verbose: bool) -> typer.Exit:
     if verbose:
         stderr.print_exception()
     expected = isinstance(error, (ConfigError, ValueError, FileNotFoundError, RuntimeError, OSError))
-    text = " ".join(str(error).split()) if not expected else str(error)
+    text = " ".join(str(error).split()) if not expected else " ".join(str(error).splitlines())
     if not expected:
         text = f"{type(error).__name__}: {text} (rerun with -v for the traceback)"
     stderr.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
@@ -275,7 +275,7 @@ def experiment(
         summary = run_experiment(spec, models, out, shard=shard_index)
     except Exception as error:
         raise fail(error, verbose) from None
-    stderr.print(f"[green]done:[/] {summary.counts()} -> {summary.path}; report {summary.report}")
+    stderr.print(f"[green]done:[/] {escape(f'{summary.counts()} -> {summary.path}; report {summary.report}')}")
     raise typer.Exit(1 if summary.failed else 0)
 
 
@@ -311,9 +311,8 @@ def export(
             summary = export_run(
                 config, RunDir(run_dir), out or run_dir / "export", label, push_to_hub, include_rejected
             )
-    except (ConfigError, ValueError, FileNotFoundError, FileExistsError, PushError, RunInUseError) as error:
-        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
-        raise typer.Exit(1) from None
+    except Exception as error:  # a read-only folder, a missing extra, an offline push: one line (traceback with -v)
+        raise fail(error, verbose) from None
     pushed = f"; pushed to {push_to_hub}" if push_to_hub else ""
     stderr.print(
         "[green]export:[/] "
@@ -349,9 +348,8 @@ def doctor_command(config: ConfigOption = None, out: OutOption = None, set_: Set
 
     try:
         checks = doctor(resolve_config(config, out, set_))
-    except ConfigError as error:
-        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
-        raise typer.Exit(1) from None
+    except Exception as error:  # a bad config or a check that cannot even start: one line
+        raise fail(error, False) from None
     sys.stdout.write(render(checks) + "\n")
     raise typer.Exit(0 if all(check.ok for check in checks) else 1)
 def _experiment_overview(
@@ -395,7 +393,7 @@ def _experiment_submit(
     if not jobs:
         stderr.print("[green]nothing to submit:[/] every cell is done or running (see --status)")
     for job in jobs:
-        stderr.print(f"submitted {job.cell}: job {job.job_id}, output {job.stdout}", highlight=False)
+        stderr.print(escape(f"submitted {job.cell}: job {job.job_id}, output {job.stdout}"), highlight=False)
 
 
 @app.command("show-config")

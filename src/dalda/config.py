@@ -17,9 +17,13 @@ import typing
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import annotated_types
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from typing_extensions import Self
+
+from dalda.settings import UNIT, sized
 
 
 BASE_PROMPT = "a photo of a {}"
@@ -55,7 +59,7 @@ class ConfigError(ValueError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class _ChoiceSection(_Section):
@@ -89,14 +93,17 @@ class DataConfig(_ChoiceSection):
     dataset: str = Field("demo", description="demo | pets | caltech101 | flowers102 | imagefolder")
     root: Path | None = Field(None, description="Dataset folder (torchvision root or ImageFolder root).")
     download: bool = Field(False, description="Let torchvision download the dataset when it is missing.")
-    shots: int = Field(1, ge=1, description="Real training images per class (n).")
-    trial: int = Field(0, ge=0, description="Trial index; seeds the few-shot draw.")
+    shots: int = Field(1, ge=1, le=100_000, description="Real training images per class (n).")
+    trial: int = Field(0, ge=0, le=1_000_000, description="Trial index; seeds the few-shot draw.")
     eval_split: Literal["authors", "trainval-rest", "test"] = Field(
         "authors",
         description="authors: the dataset's own halves, trial-seeded, as the paper's authors cut them "
         "(docs/protocol.md); trainval-rest: trainval halved with a fixed seed; test: the official test split.",
     )
-    max_eval_per_class: int | None = Field(None, ge=1, description="Cap evaluation images per class (speed).")
+    max_eval_per_class: int | None = Field(
+        None, ge=1, le=10_000_000,
+        description="Cap evaluation images per class (speed).",
+    )
     description: str | None = Field(None, description="Dataset description for the LLM (built in for paper sets).")
     description_file: Path | None = Field(None, description="Text file holding the dataset description.")
 
@@ -127,6 +134,11 @@ class ModelsConfig(_Section):
     offline: bool = Field(
         False, description="real profile: load only local folders and the Hugging Face cache, never the network."
     )
+    allow_oversize: bool = Field(
+        False,
+        description="Accept sizes past what one GPU holds (e.g. generator.resolution above 2048 px, train.image_size "
+        "above 2048 px, batches above their limit), up to each field's hard bound.",
+    )
     revisions: dict[str, str] = Field(
         default_factory=dict,
         description="Pin Hub checkpoints to a revision (branch, tag or commit) by their id, e.g. "
@@ -149,7 +161,10 @@ class ScoreConfig(_ChoiceSection):
         "prompts (authors' code, default); cosine: raw image-text cosine of the true class.",
     )
     template: str = Field(BASE_PROMPT, description="Class prompt the image is scored against.")
-    batch_size: int = Field(32, ge=1, description="Images per CLIP forward pass.")
+    batch_size: int = Field(
+        32, ge=1, le=65_536, json_schema_extra=sized("images", 4096),
+        description="Images per CLIP forward pass.",
+    )
 
     @field_validator("template")
     @classmethod
@@ -187,12 +202,15 @@ class PromptsConfig(_ChoiceSection):
         "template",
         description="Who writes the prompts (dalda.chat): template (offline, deterministic), openai, transformers."
     )
-    num_prompts: int = Field(10, ge=1, description="M, prompts per class.")
+    num_prompts: int = Field(10, ge=1, le=1000, description="M, prompts per class.")
     base_template: str = Field(BASE_PROMPT, description="The Base Prompt; {} is the class name.")
     prefix: str = Field("best quality, high quality, ", description="Prepended to every prompt at generation.")
     temperature: float = Field(1.0, ge=0.0, le=2.0, description="LLM sampling temperature (paper: 1.0).")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="LLM nucleus sampling (paper: 1.0).")
-    max_retries: int = Field(10, ge=0, description="Repair requests per round for invalid or incomplete answers.")
+    max_retries: int = Field(
+        10, ge=0, le=100,
+        description="Repair requests per round for invalid or incomplete answers.",
+    )
     prompts_file: Path | None = Field(None, description="Hand-written prompts JSON {class: [prompt, ...]}.")
     regenerate: bool = Field(False, description="Ignore cached prompts and ask again.")
     validation: Literal["repair", "warn", "off"] = Field(
@@ -210,7 +228,7 @@ class PromptsConfig(_ChoiceSection):
 class PlanConfig(_Section):
     """The generation plan: which synthetic images to make, before any is made."""
 
-    images_per_real: int = Field(10, ge=1, description="Synthetic images per real image (M in the paper).")
+    images_per_real: int = Field(10, ge=1, le=100_000, description="Synthetic images per real image (M in the paper).")
 
 
 class GenerationConfig(_Section):
@@ -222,7 +240,10 @@ class GenerationConfig(_Section):
     generator's own settings, beside ``generator.name``.
     """
 
-    batch_size: int = Field(8, ge=1, description="Rows per pipeline call; lambda, prompt and seed differ per row.")
+    batch_size: int = Field(
+        8, ge=1, le=4096, json_schema_extra=sized("images", 256),
+        description="Rows per pipeline call; lambda, prompt and seed differ per row.",
+    )
     resize_to_source: bool = Field(True, description="Resize outputs back to the real image's size.")
     attention_slicing: bool = Field(False, description="Slice self-attention (less memory, slower); small GPUs.")
     vae_tiling: bool = Field(False, description="Decode latents tile by tile (large resolutions on small GPUs).")
@@ -252,10 +273,19 @@ class TrainConfig(_Section):
     synthetic_probability: float = Field(
         0.5, ge=0.0, le=1.0, description="p: chance a draw swaps its real image for one of that image's synthetic ones."
     )
-    epochs: int = Field(50, ge=1, description="Training epochs (paper: 50).")
-    iterations_per_epoch: int = Field(200, ge=1, description="Batches per epoch (the authors: 200).")
-    batch_size: int = Field(32, ge=1, description="Images per training step (paper: 32).")
-    image_size: int = Field(224, ge=8, description="Images are resized to image_size x image_size.")
+    epochs: int = Field(50, ge=1, le=100_000, description="Training epochs (paper: 50).")
+    iterations_per_epoch: int = Field(200, ge=1, le=10_000_000, description="Batches per epoch (the authors: 200).")
+    batch_size: int = Field(
+        32, ge=1, le=65_536, json_schema_extra=sized("images", 4096),
+        description="Images per training step (paper: 32)."
+    )
+    image_size: int = Field(
+        224,
+        ge=8,
+        le=16_384,
+        json_schema_extra=sized("px", 2048),
+        description="Images are resized to image_size x image_size pixels (past 2048: models.allow_oversize).",
+    )
     normalization: Literal["authors", "backbone"] = Field(
         "authors",
         description="authors: mean=std=0.5 for both classifiers (the authors' code); "
@@ -271,9 +301,11 @@ class TrainConfig(_Section):
         True, description="Encode each image once through the frozen backbone and train the head on cached features."
     )
     augmented_views: int = Field(
-        0, ge=0, description="Random resized crop + flip views cached per image (0: no augmentation)."
+        0, ge=0, le=1000, description="Random resized crop + flip views cached per image (0: no augmentation)."
     )
-    encode_batch_size: int = Field(64, ge=1, description="Images per forward pass when filling the feature cache.")
+    encode_batch_size: int = Field(
+        64, ge=1, le=65_536, json_schema_extra=sized("images", 4096),
+        description="Images per forward pass when filling the feature cache.")
     protocol: Literal["authors", "fast"] = Field(
         "authors",
         description="authors (default): the authors' probes (ResNet50 IMAGENET1K_V2 with train-mode BatchNorm, flip + "
@@ -283,17 +315,21 @@ class TrainConfig(_Section):
         "(docs/protocol.md).",
     )
     eval_draws: int = Field(
-        6400, ge=1, description="protocol=authors: evaluation draws (with replacement) after every epoch (200 x 32)."
+        6400, ge=1, le=100_000_000,
+        description="protocol=authors: evaluation draws (with replacement) after every epoch (200 x 32)."
     )
     pixel_memory_gb: float = Field(
         4.0,
         ge=0.0,
+        le=4096.0,
+        json_schema_extra=sized("GB"),
         description="protocol=authors: the training and evaluation images, decoded and resized once, are kept in "
         "memory up to this many GB (3 x image_size^2 bytes each: 6,800 images per GB at 224 px); a larger store is "
         "a memory-mapped file in the run's features/ folder, removed when training ends.",
     )
     decode_workers: int = Field(
-        4, ge=0, description="protocol=authors: threads decoding the images into that store (at most the CPUs given)."
+        4, ge=0, le=1024,
+        description="protocol=authors: threads decoding the images into that store (at most the CPUs given)."
     )
     real_only_reference: bool = Field(
         True,
@@ -316,7 +352,7 @@ class FidelityConfig(_ChoiceSection):
         "(its settings sit beside this field).",
     )
     max_images: int = Field(
-        1000, ge=2, description="Cap on images per side for FID/KID; more are sampled deterministically."
+        1000, ge=2, le=10_000_000, description="Cap on images per side for FID/KID; more are sampled deterministically."
     )
 
 
@@ -327,9 +363,13 @@ class EvaluateConfig(_Section):
     name, resolved for every registered metric. The fields here are the ones every metric shares.
     """
 
-    max_pairs: int = Field(2000, ge=1, description="Cap on image pairs per group; more are sampled deterministically.")
+    max_pairs: int = Field(
+        2000, ge=1, le=100_000_000,
+        description="Cap on image pairs per group; more are sampled deterministically.",
+    )
     batch_size: int = Field(
-        16, ge=1, description="Image pairs per LPIPS forward pass (and images per DINO / FID-feature batch)."
+        16, ge=1, le=65_536, json_schema_extra=sized("images", 4096),
+        description="Image pairs per LPIPS forward pass (and images per DINO / FID-feature batch)."
     )
     within_class: bool = Field(
         True, description="Also report diversity over pairs within each class (same as per real image at 1 shot)."
@@ -384,14 +424,16 @@ class FilterConfig(_ChoiceSection):
         le=1.0,
         description="Reject near-copies: CLIP image-embedding cosine with the source image above this; null: off.",
     )
-    batch_size: int = Field(32, ge=1, description="Images per scoring forward pass.")
+    batch_size: int = Field(
+        32, ge=1, le=65_536, json_schema_extra=sized("images", 4096), description="Images per scoring forward pass."
+    )
 
 
 class DaldaConfig(_Section):
     """Everything a run needs. ``seed`` drives every random choice not already fixed by ``data.trial``."""
 
     out_dir: Path = Field(Path("runs/default"), description="The run directory every stage reads and writes.")
-    seed: int = Field(0, ge=0, description="Seeds prompt order, lambda draws, image seeds and training.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seeds prompt order, lambda draws, image seeds and training.")
     regenerate: bool = Field(
         False,
         description="Let this command discard and remake finished outputs (images, earlier stages' files) that a "
@@ -415,6 +457,9 @@ def field_annotation(model: Any, path: list[str]) -> Any:
     """The annotation of the field at ``path`` below the pydantic model ``model``; None when there is none."""
     annotation: Any = None
     for part in path:
+        if typing.get_origin(model) is dict and typing.get_args(model)[1] in _SCALARS:
+            annotation = model = typing.get_args(model)[1]  # a table of scalars: models.revisions.<id>
+            continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
             return None
         annotation = model.model_fields[part].annotation
@@ -431,7 +476,8 @@ def typed_value(annotation: Any, raw: str) -> Any:
     A scalar field (str, number, bool, path, choice) gets the raw text, exactly as typed, and pydantic coerces
     it: ``2024-06-01`` stays a string, ``0123456`` is the number 123456 (never octal), a prefix keeps its
     trailing space. An optional field takes ``null``/``none``/``~``/empty as None. Lists and sections are read
-    as YAML; text that is not valid YAML is taken as a string (and validation names the field if that is wrong).
+    as YAML, as a config file is (:class:`_ConfigLoader`: their values stay :class:`Text`, typed by their own
+    fields); text that is not valid YAML is taken as a string (and validation names the field if that is wrong).
     """
     options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
     optional = type(None) in options
@@ -444,21 +490,77 @@ def typed_value(annotation: Any, raw: str) -> Any:
     if not raw.strip():
         return None
     try:
-        return yaml.safe_load(raw)
+        return yaml.load(raw, Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader): values stay text, as in files
+    except _DuplicateKey as error:
+        raise ConfigError(f"{raw!r}: {str(error).split(': ', 1)[1]}") from None
     except yaml.YAMLError:
         return raw
 
 
-def describe(error: ValidationError, prefix: str = "") -> str:
-    """A pydantic error as lines that name each field (``prefix`` + its location), the problem and the value."""
+_RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number",
+                 "multiple_of", "int_parsing", "float_parsing", "int_from_float"}
+
+
+def _field_info(model: Any, loc: tuple[Any, ...]) -> FieldInfo | None:
+    """The pydantic field at ``loc`` below the model class ``model``; None when ``loc`` leads elsewhere."""
+    info = None
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        info = model.model_fields[part]
+        model = info.annotation
+    return info
+
+
+def allowed_range(info: FieldInfo) -> str:
+    """A numeric field's documented range as users read it, e.g. ``8 to 16384 px, a multiple of 8``."""
+    low = high = None
+    extra = []
+    for rule in info.metadata:
+        if isinstance(rule, annotated_types.Ge):
+            low = f"{rule.ge}"
+        elif isinstance(rule, annotated_types.Gt):
+            low = f"above {rule.gt}"
+        elif isinstance(rule, annotated_types.Le):
+            high = f"{rule.le}"
+        elif isinstance(rule, annotated_types.Lt):
+            high = f"below {rule.lt}"
+        elif isinstance(rule, annotated_types.MultipleOf):
+            extra.append(f"a multiple of {rule.multiple_of}")
+    bounds = f"{low or 'any'} to {high}" if high is not None else f"at least {low}" if low else "any finite number"
+    unit = (info.json_schema_extra or {}).get(UNIT) if isinstance(info.json_schema_extra, dict) else None
+    return ", ".join([f"{bounds}{f' {unit}' if unit else ''}", *extra])
+
+
+def problems(error: ValidationError, prefix: str = "", model: Any = None) -> list[str]:
+    """One line per pydantic error: the field (``prefix`` + its location), the problem and the value; a number
+    outside its field's range (``model`` is the class validated) also names the allowed range."""
     lines = []
     for item in error.errors():
         if item["type"] == "value_error":  # our own validators already name the fields and values
             lines.append(item["msg"].removeprefix("Value error, "))
             continue
         field = prefix + ".".join(str(p) for p in item["loc"]) or "config"
-        lines.append(f"{field}: {item['msg']} (got {item.get('input')!r})")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+        info = _field_info(model, tuple(item["loc"])) if item["type"] in _RANGE_ERRORS else None
+        if info is not None and any(isinstance(kind, type) and kind in (int, float) for kind in _kinds(info)):
+            whole = int in _kinds(info) and float not in _kinds(info)
+            kind = "a whole number" if whole else "a finite number"
+            lines.append(f"{field}: {item['msg']} (got {item.get('input')!r}; allowed: {kind}, {allowed_range(info)})")
+        else:
+            lines.append(f"{field}: {item['msg']} (got {item.get('input')!r})")
+    return lines
+
+
+def _kinds(info: FieldInfo) -> tuple[Any, ...]:
+    annotation = info.annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+def invalid(found: list[str]) -> ConfigError:
+    """The one-line error of a config with the problems ``found`` (the CLI prints errors as one line)."""
+    return ConfigError("invalid configuration: " + "; ".join(found))
 
 
 def parse_config(values: dict[str, Any] | None = None) -> DaldaConfig:
@@ -470,17 +572,62 @@ def parse_config(values: dict[str, Any] | None = None) -> DaldaConfig:
     try:
         return DaldaConfig.model_validate(dict(values or {}))
     except ValidationError as error:
-        raise ConfigError(describe(error)) from None
+        raise invalid(problems(error, model=DaldaConfig)) from None
+
+
+class Text(str):
+    """A value as the user typed it (an override's, or a config file's plain scalar that YAML would read as a
+    number, boolean or date), typed later by the field it ends up in (:func:`typed_value`)."""
+
+
+_TYPED_TAGS = {f"tag:yaml.org,2002:{kind}" for kind in ("int", "float", "bool", "timestamp")}
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str, line: int, first: int) -> None:
+        super().__init__(f"line {line}: key {key!r} is given twice (first on line {first}); keep one of them")
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML as a config file is read: a mapping key given twice is refused with its line (YAML keeps the last one
+    silently), and a plain mapping value YAML would type (``2024-06-01``, ``0123456``, ``yes``) stays the text the
+    user wrote as :class:`Text`, typed by its field as an override is: a string field keeps the text."""
+
+
+def _construct_mapping(loader: _ConfigLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            line = key_node.start_mark.line + 1
+            if key_node.value in seen:
+                raise _DuplicateKey(key_node.value, line, seen[key_node.value])
+            seen[key_node.value] = line
+    loader.flatten_mapping(node)
+    mapping = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        plain = isinstance(value_node, yaml.ScalarNode) and value_node.style is None
+        if plain and value_node.tag in _TYPED_TAGS:
+            mapping[key] = Text(value_node.value)
+        else:
+            mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_ConfigLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def read_config_file(path: Path | None) -> dict[str, Any]:
-    """The nested values of a YAML config file; None gives no values (all defaults)."""
+    """The nested values of a YAML config file; None gives no values (all defaults). Read with
+    :class:`_ConfigLoader`: duplicate keys are an error, number- or date-like text is kept as written."""
     if path is None:
         return {}
     if not Path(path).is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        loaded = yaml.safe_load(Path(path).read_text())
+        loaded = yaml.load(Path(path).read_text(), Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as error:
+        raise ConfigError(f"config file {path}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -35,12 +35,14 @@ from dalda.chat import CHAT_BACKENDS
 from dalda.config import (
     ConfigError,
     DaldaConfig,
+    Text,
     _ChoiceSection,
-    describe,
     field_annotation,
+    invalid,
     read_config_file,
     typed_value,
 )
+from dalda.config import problems as describe_problems
 from dalda.datasets import DATASETS
 from dalda.generators import GENERATORS
 from dalda.guidance import GUIDANCE
@@ -48,7 +50,7 @@ from dalda.metrics import FIDELITY_FEATURES, METRICS
 from dalda.probes import PROBES
 from dalda.registry import Registry, UnknownEntryError
 from dalda.scorers import SCORERS
-from dalda.settings import EntrySettings
+from dalda.settings import EntrySettings, past_gpu_limit
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +130,6 @@ def _replace_section(config: DaldaConfig, section: str, value: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- old spellings
-
-
-class Text(str):
-    """An override's value as the user typed it, typed later by the field it ends up in."""
 
 
 @dataclass(frozen=True)
@@ -500,7 +498,8 @@ def _annotation(tree: Tree, path: list[str]) -> Any:
 def _typed(tree: Any, root: Tree, path: list[str]) -> Any:
     """``tree`` with every override :class:`Text` typed by the field it sits in."""
     if isinstance(tree, Text):
-        return typed_value(_annotation(root, path), str(tree))
+        value = typed_value(_annotation(root, path), str(tree))
+        return _typed(value, root, path) if isinstance(value, dict) else value  # a section's values are Text too
     if isinstance(tree, dict):
         return {key: _typed(value, root, [*path, key]) for key, value in tree.items()}
     return tree
@@ -572,7 +571,7 @@ def _as_its_owner_reads_it(choice: Choice, key: str, value: Any, owners: list[st
         except ValidationError as error:
             if all(item["loc"][:1] != (key,) for item in error.errors()):
                 return value, []  # only a rule across several settings failed, not this value
-            refused = describe(error, prefix=f"{choice.section}.").splitlines()[1:]
+            refused = describe_problems(error, f"{choice.section}.", choice.registry.settings_model(owner))
     return value, refused
 
 
@@ -617,7 +616,7 @@ def _resolve_choice(config: DaldaConfig, choice: Choice, overridden: Tree, probl
     try:
         settings = model.model_validate(kept)
     except ValidationError as error:
-        problems.extend(describe(error, prefix=f"{choice.section}.").splitlines()[1:])
+        problems.extend(describe_problems(error, f"{choice.section}.", model))
         return notes
     _replace_section(config, choice.section, section.with_entry_values(settings.model_dump()))
     return notes
@@ -654,7 +653,7 @@ def _resolve_table(config: DaldaConfig, table: EntryTable, overridden: Tree, pro
         try:
             resolved[name] = model.model_validate(values).model_dump()
         except ValidationError as error:
-            problems.extend(describe(error, prefix=f"{table.path}.{name}.").splitlines()[1:])
+            problems.extend(describe_problems(error, f"{table.path}.{name}.", model))
     setattr(section, field, resolved)
     return notes
 
@@ -675,6 +674,20 @@ def _entry_rules(config: DaldaConfig, problems: list[str]) -> None:
         problems.append(
             f"data.dataset={config.data.dataset} needs data.root pointing to the folder that holds the dataset"
         )
+
+
+def _gpu_limits(config: DaldaConfig, problems: list[str]) -> None:
+    """Sizes past what one GPU holds, in the central fields and in every chosen entry's settings."""
+    problems.extend(past_gpu_limit(config))
+    for choice in CHOICES:
+        section = _section_of(config, choice.section)
+        model = choice.registry.settings_model(getattr(section, choice.key))
+        problems.extend(past_gpu_limit(model.of(section), f"{choice.section}."))
+    for table in TABLES:
+        section_name, field = table.path.split(".")
+        for name, values in getattr(getattr(config, section_name), field).items():
+            model = table.registry.settings_model(name)
+            problems.extend(past_gpu_limit(model.model_validate(values), f"{table.path}.{name}."))
 
 
 # ------------------------------------------------------------------------------------------------------ build
@@ -704,7 +717,7 @@ def _build(file_tree: Tree, override_tree: Tree, override_origin: str, announce:
     try:
         config = DaldaConfig.model_validate(_typed(merged, merged, []))
     except ValidationError as error:
-        raise ConfigError(describe(error)) from None
+        raise invalid(describe_problems(error, model=DaldaConfig)) from None
     problems: list[str] = []
     unused: list[str] = []
     for choice in CHOICES:
@@ -715,8 +728,10 @@ def _build(file_tree: Tree, override_tree: Tree, override_origin: str, announce:
         _check_names(config, problems)
     if not problems:
         _entry_rules(config, problems)
+    if not problems and not config.models.allow_oversize:
+        _gpu_limits(config, problems)
     if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+        raise invalid(problems)
     if announce:
         _announce(notes, unused)
     return config

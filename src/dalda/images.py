@@ -11,7 +11,14 @@ so the result is predictable:
 - 32-bit integer (``I``) keeps values already in 0..255, maps 0..65535 as 16-bit, and otherwise stretches
   min..max onto 0..255;
 - float (``F``) in 0..1 is scaled by 255, values in 0..255 are kept, and anything else is stretched min..max;
-- the EXIF orientation tag is applied, so phone photos stand upright.
+- the EXIF orientation tag is applied, so phone photos stand upright;
+- a file of more than :func:`max_pixels` pixels (default 178,956,970, Pillow's own decompression-bomb limit) is
+  refused before it is decoded, naming its size; a user with larger real images raises the limit with the
+  ``DALDA_MAX_IMAGE_PIXELS`` environment variable.
+
+:func:`load_rgb` reads a file, :func:`to_rgb` converts an image already opened (the Python API's PIL inputs), by
+the same rules: every path that turns a file into pixels (data stage, scoring, generation's reference images,
+training, export, ``dalda.api``) goes through one of the two.
 
 A file that cannot be decoded (truncated, empty, not an image, missing) raises :class:`UnreadableImageError`
 naming the path; :func:`drop_unreadable` turns those into warnings so one bad file never stops a run.
@@ -20,6 +27,7 @@ naming the path; :func:`drop_unreadable` turns those into warnings so one bad fi
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -84,11 +92,49 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+MAX_PIXELS_VARIABLE = "DALDA_MAX_IMAGE_PIXELS"
+_DEFAULT_MAX_PIXELS = 178_956_970
+
+
+def max_pixels() -> int:
+    """The most pixels an image may have (``DALDA_MAX_IMAGE_PIXELS``, else Pillow's decompression-bomb limit);
+    Pillow's own limit is raised to match, so a user's larger limit is the one that applies."""
+    raw = os.environ.get(MAX_PIXELS_VARIABLE, "").strip()
+    try:
+        limit = int(raw) if raw else _DEFAULT_MAX_PIXELS
+    except ValueError:
+        raise ValueError(f"{MAX_PIXELS_VARIABLE}={raw!r} must be a whole number of pixels, e.g. 250000000") from None
+    if limit < 1:
+        raise ValueError(f"{MAX_PIXELS_VARIABLE}={raw!r} must be a positive number of pixels")
+    if Image.MAX_IMAGE_PIXELS is not None and limit > 2 * Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = limit  # Pillow refuses at twice its value; dalda's check below comes first
+    return limit
+
+
+def _check_size(image: Image.Image, where: str, limit: int) -> None:
+    width, height = image.size
+    if width * height > limit:
+        raise ValueError(
+            f"{where} is {width}x{height} = {width * height:,} pixels, more than the {limit:,} allowed against "
+            f"decompression bombs; set {MAX_PIXELS_VARIABLE}={width * height} to read it"
+        )
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """``image`` (opened by anyone, e.g. a Python API caller) as the 8-bit RGB image dalda uses: upright, wide
+    and palette modes converted, transparency on white, as :func:`load_rgb` reads files."""
+    _check_size(image, "an image", max_pixels())
+    image.load()
+    return _to_rgb(ImageOps.exif_transpose(image))
+
+
 def load_rgb(path: Path) -> Image.Image:
     """Decode ``path`` fully and return an 8-bit RGB image; raise :class:`UnreadableImageError` if it cannot."""
     path = Path(path)
+    limit = max_pixels()  # before opening: Pillow checks its own limit there; a bad setting is no bad image
     try:
         with Image.open(path) as image:
+            _check_size(image, "the image", limit)
             image.load()
             upright = ImageOps.exif_transpose(image)
             return _to_rgb(upright)

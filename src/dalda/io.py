@@ -23,6 +23,15 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def temporary_folder(parent: Path, prefix: str, suffix: str = "") -> Path:
+    """A new empty folder in ``parent`` to build something in before it is renamed into place; created with the
+    permissions ``mkdir`` would give (``mkdtemp`` makes 0700, which would stay on the renamed folder)."""
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
+    folder.chmod(0o777 & ~_UMASK)
+    return folder
+
+
 @contextmanager
 def atomic_open(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary sibling of ``path`` for writing; rename it over ``path`` only on success."""
@@ -36,6 +45,11 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
+    except OSError as error:  # a full disk or a quota: the error names the file it was writing
+        Path(tmp_name).unlink(missing_ok=True)
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, f"{error.strerror or error} while writing", str(path)) from None
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

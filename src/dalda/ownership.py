@@ -53,6 +53,21 @@ def is_dalda_run(root: Path) -> bool:
     return RunDir(Path(root)).marker.is_file()
 
 
+def refuse_inside_data(folder: Path, data_root: Path | None, what: str) -> None:
+    """Refuse an output ``folder`` (``what``: the option that names it) at or inside the dataset folder
+    ``data_root``: the next data stage would index dalda's own files (histograms, report figures, synthetic and
+    exported images) as real images of a class. Checked before anything is written."""
+    if data_root is None:
+        return
+    data = Path(data_root).expanduser().resolve()
+    out = Path(folder).expanduser().resolve()
+    if out == data or data in out.parents:
+        raise ValueError(
+            f"{what} {out} is inside data.root {data}: dalda's outputs would be read back as real images; "
+            "choose a folder outside the dataset"
+        )
+
+
 def claim(root: Path) -> RunDir:
     """Make ``root`` dalda's run directory, or refuse a folder that belongs to someone else.
 

@@ -34,9 +34,9 @@ from dalda.generators import GENERATORS
 from dalda.guidance import GUIDANCE
 from dalda.io import write_text_atomic
 from dalda.methods import default_stages as method_stages
-from dalda.ownership import changed_fields, claim, locked, record, utc_now
+from dalda.ownership import changed_fields, claim, locked, record, refuse_inside_data, utc_now
 from dalda.provenance import record_stage
-from dalda.redact import remember_secret
+from dalda.redact import redact_argv, remember_secret
 from dalda.planning.stage import run_plan_stage
 from dalda.prompts.stage import run_prompts_stage
 from dalda.report.stage import run_report_stage
@@ -238,11 +238,12 @@ def run_pipeline(
     unknown = [name for name in chosen if name not in STAGES]
     if unknown:
         raise ValueError(f"unknown stages {unknown}; choose from {list(STAGES)}")
+    refuse_inside_data(config.out_dir, config.data.root, "out_dir")
     run = claim(config.out_dir)
     with locked(run.root, "dalda " + " ".join(chosen)):
         entry = HistoryLine(
-            event="command", argv=sys.argv[1:], stages=[n for n in STAGES if n in chosen],
-            overrides=list(overrides or []), started=utc_now(), pid=os.getpid(),
+            event="command", argv=redact_argv(sys.argv[1:]), stages=[n for n in STAGES if n in chosen],
+            overrides=redact_argv(overrides or []), started=utc_now(), pid=os.getpid(),
             config=recorded_config(config).model_dump(mode="json"),
         )  # fmt: skip
         try:

@@ -1,7 +1,8 @@
 """Hostile modes of the fake OpenAI-compatible server (``tests/fake_openai_server.py``), for ``tests/hostile/``.
 
 Each function returns one scripted :class:`Reply`: a server that sends its headers and then trickles the body
-one byte at a time, HTTP 200 answers whose body is an HTML page, an event stream or binary data, and a server
+one byte at a time (or trickles its headers too), HTTP 200 answers whose body is an HTML page, an event stream
+or binary data, and a server
 that echoes the caller's API key inside otherwise valid sentences. The server binds 127.0.0.1 only and stops
 itself (bounded requests and lifetime).
 """
@@ -19,6 +20,14 @@ def trickle(seconds_per_byte: float = 1.0) -> Reply:
     """A valid completion whose body arrives one byte per ``seconds_per_byte`` (headers at once)."""
     reply = completion('{"cat": "A cat."}')
     reply.trickle_s = seconds_per_byte
+    return reply
+
+
+def trickle_headers(seconds_per_byte: float = 1.0) -> Reply:
+    """A valid completion whose status line and headers, then body, arrive one byte per ``seconds_per_byte``: no
+    read ever waits long, so only a total deadline per request ends it."""
+    reply = trickle(seconds_per_byte)
+    reply.trickle_headers = True
     return reply
 
 

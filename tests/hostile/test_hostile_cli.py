@@ -28,7 +28,7 @@ def test_overrides_keep_strings_as_typed():
         "prompts.api_version=2024-06-01",  # the README's own example; YAML would make it a date
         "prompts.prefix=best quality, ",  # trailing space kept
         "prompts.model=0123456",  # a str field: not octal, not a number
-        "data.shots=0123456",  # an int field: decimal, never octal
+        "data.shots=0012345",  # an int field: decimal, never octal
         "score.template={} in the wild",  # not valid YAML: taken as the string it is
         "prompts.base_template=a [photo of a {}",
         "data.max_eval_per_class=null",
@@ -38,7 +38,7 @@ def test_overrides_keep_strings_as_typed():
     assert config.prompts.api_version == "2024-06-01"
     assert config.prompts.prefix == "best quality, "
     assert config.prompts.model == "0123456"
-    assert config.data.shots == 123456
+    assert config.data.shots == 12345
     assert config.score.template == "{} in the wild"
     assert config.prompts.base_template == "a [photo of a {}"
     assert config.data.max_eval_per_class is None

@@ -83,9 +83,12 @@ class ClassifierResult(JsonRecord):
     reference: str | None = None
     """"real_only" for the real-images-only reference (``results/real_only/<classifier>.json``); None for the run's
     own classifier."""
+    at_chance_level: bool | None = None
+    """Whether ``accuracy`` cannot be told from guessing (``dalda.evaluation.accuracy.chance_level``); None in files
+    written before it existed."""
     warnings: list[str] | None = None
     """What makes the accuracy meaningless or partial (one class only, classes never evaluated:
-    ``Split.warnings``); absent from the file when there is none."""
+    ``Split.warnings``; an accuracy at chance level); absent from the file when there is none."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

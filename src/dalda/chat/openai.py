@@ -6,7 +6,9 @@ speak the same protocol (vLLM, llama.cpp server, Ollama) through ``prompts.base_
 switched off (``max_retries=0``) and done here instead, so that what happens on a timeout, HTTP 5xx or HTTP 429
 is ours to define, log and test: 429 and 503 obey ``Retry-After`` / ``retry-after-ms`` (up to a cap), everything
 passing backs off exponentially with random jitter (so many clients that failed together do not retry
-together), and client errors (bad key, unknown model) stop at once with a clear message.
+together), and client errors (bad key, unknown model) stop at once with a clear message. Every try has one
+total deadline, ``prompts.timeout_s``, for its status line, headers and body together (:func:`within_deadline`,
+:class:`RequestDeadline`): a server that trickles any of them is cut off, not waited for byte by byte.
 
 The API key is read from the environment variable named by ``prompts.api_key_env`` and never written, logged
 or put into an error message.
@@ -18,6 +20,7 @@ import logging
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -44,6 +47,9 @@ log = logging.getLogger(__name__)
 # client refuses to start without one.
 PLACEHOLDER_KEY = "no-key-needed"
 _TRANSIENT_STATUS = {408, 409, 429}
+_DEADLINE_SLACK_S = 0.5
+"""The whole-request deadline waits this much past ``timeout_s``, so a body cut off by :class:`RequestDeadline`
+ends as the client's own timeout (and its connection is closed cleanly) rather than abandoned in its thread."""
 
 
 def backoff_delay(retry: int, base_s: float, cap_s: float, rng: random.Random) -> float:
@@ -95,17 +101,24 @@ def _openai() -> Any:
     return require("openai", "llm", "prompts.backend=openai")
 
 
+class ResponseTooLarge(BackendError):
+    """A response body is larger than ``prompts.max_response_mb``: refused before it is read into memory."""
+
+
 class RequestDeadline:
-    """A total deadline for one request, on top of the client's per-read timeout.
+    """A total deadline for one request's body, on top of the client's per-read timeout, and a cap on its size.
 
     httpx's timeouts bound each read, so a server that sends its headers and then one byte per second never
     times out. :meth:`start` is called before each request; a response hook wraps the body so that reading it
     past the deadline raises :class:`httpx.ReadTimeout`, which the client turns into a timeout we retry. The
-    check runs whenever a chunk arrives, so a request ends at most one read gap after ``seconds``.
+    check runs whenever a chunk arrives, so a request ends at most one read gap after ``seconds``. A body that
+    announces, or reaches, more than ``max_bytes`` raises :class:`ResponseTooLarge` (a server answering 50 MB of
+    sentences would otherwise fill ``prompts.json`` and the generation stage's memory).
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, max_bytes: int) -> None:
         self.seconds = seconds
+        self.max_bytes = max_bytes
         self.ends = float("inf")
 
     def start(self) -> None:
@@ -115,13 +128,52 @@ class RequestDeadline:
         if time.monotonic() > self.ends:
             raise httpx.ReadTimeout(f"no complete answer within {self.seconds:g} s", request=request)
 
+    def refuse(self, size: int, request: httpx.Request) -> None:
+        if size > self.max_bytes:
+            raise ResponseTooLarge(
+                f"the chat API at {strip_url_credentials(str(request.url))} sent more than "
+                f"{self.max_bytes / 1e6:g} MB for one answer; check the server, or raise prompts.max_response_mb"
+            )
+
     def on_response(self, response: httpx.Response) -> None:
         try:
             self.check(response.request)
-        except httpx.ReadTimeout:
+            announced = response.headers.get("content-length", "")
+            self.refuse(int(announced) if announced.isdigit() else 0, response.request)
+        except (httpx.ReadTimeout, ResponseTooLarge):
             response.close()
             raise
         response.stream = _DeadlineStream(response.stream, self, response.request)
+
+
+class _DeadlinePassed(Exception):
+    """A request's total deadline passed before its answer was complete (headers included)."""
+
+
+def within_deadline(seconds: float, call: Callable[[], Any]) -> Any:
+    """``call()``'s result, or :class:`_DeadlinePassed` once ``seconds`` have passed, whatever the call is doing.
+
+    The body deadline (:class:`RequestDeadline`) cannot see a server that trickles its status line and headers:
+    no response exists yet, and each byte arrives within the per-read timeout. So the request runs in a daemon
+    thread and the caller stops waiting at the deadline; the abandoned thread ends when the server gives up or
+    its next read times out, and never keeps the process alive.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="dalda-chat-request", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise _DeadlinePassed
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 class _DeadlineStream(httpx.SyncByteStream):
@@ -131,8 +183,11 @@ class _DeadlineStream(httpx.SyncByteStream):
         self._request = request
 
     def __iter__(self) -> Any:
+        received = 0
         for chunk in self._inner:
             self._deadline.check(self._request)
+            received += len(chunk)
+            self._deadline.refuse(received, self._request)
             yield chunk
 
     def close(self) -> None:
@@ -192,7 +247,9 @@ class OpenAIChatBackend:
         self.temperature = temperature
         self.top_p = top_p
         self.secrets: tuple[str, ...] = () if api_key == PLACEHOLDER_KEY else (api_key,)
-        self._deadline = RequestDeadline(settings.timeout_s) if client is None else None
+        self._deadline = (
+            RequestDeadline(settings.timeout_s, int(settings.max_response_mb * 1e6)) if client is None else None
+        )
         self._client = client if client is not None else make_client(settings, api_key, self._deadline)
         self._sleep = sleep
         self._rng = random.Random(seed)
@@ -217,9 +274,14 @@ class OpenAIChatBackend:
             if self._deadline is not None:
                 self._deadline.start()
             try:
-                completion = self._client.chat.completions.create(**request)
+                completion = within_deadline(
+                    cfg.timeout_s + _DEADLINE_SLACK_S, lambda: self._client.chat.completions.create(**request)
+                )
                 if not hasattr(completion, "choices"):
                     raise _NotACompletion(completion)
+            except _DeadlinePassed:
+                reason = f"no answer within {cfg.timeout_s:g} s"
+                wait = backoff_delay(retry, cfg.backoff_base_s, cfg.backoff_max_s, self._rng)
             except _NotACompletion as wrong:
                 reason = f"HTTP 200 with {wrong.kind}, not a chat completion"
                 wait = backoff_delay(retry, cfg.backoff_base_s, cfg.backoff_max_s, self._rng)
@@ -244,6 +306,8 @@ class OpenAIChatBackend:
     def _transient_or_raise(self, error: openai.APIError, retry: int) -> tuple[str, float]:
         """(reason, seconds to wait) for a passing failure; raise :class:`BackendError` for a lasting one."""
         cfg = self.settings
+        if isinstance(error.__cause__, ResponseTooLarge):  # the client wraps what a response hook raises
+            raise error.__cause__ from None
         backoff = backoff_delay(retry, cfg.backoff_base_s, cfg.backoff_max_s, self._rng)
         openai = _openai()
         if isinstance(error, openai.APITimeoutError):

@@ -2,7 +2,8 @@
 
 They sit flat beside ``prompts.backend`` (``-s prompts.model=gpt-4o``), and only a config that chooses the
 ``openai`` backend holds them. Two of them guard secrets: ``api_key_env`` must be the *name* of the variable that
-holds the key (a pasted key would be written to ``config.yaml``), and ``base_url`` loses any ``user:password@``
+holds the key (a pasted key would be written to ``config.yaml``; one made only of letters, digits and ``_``, as a
+name is, is told apart by ``dalda.redact.looks_like_secret``), and ``base_url`` loses any ``user:password@``
 before it is stored or logged.
 """
 
@@ -15,7 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
 
-from dalda.settings import EntrySettings
+from dalda.redact import looks_like_secret
+from dalda.settings import EntrySettings, sized
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +59,31 @@ class OpenAISettings(EntrySettings):
     )
     frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Frequency penalty sent with every request.")
     presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="Presence penalty sent with every request.")
-    timeout_s: float = Field(60.0, gt=0.0, description="Seconds to wait for one answer.")
-    network_retries: int = Field(5, ge=0, description="Re-sends of one request after timeout/5xx/429.")
-    backoff_base_s: float = Field(1.0, ge=0.0, description="First back-off wait; doubles per retry, with jitter.")
-    backoff_max_s: float = Field(60.0, ge=0.0, description="Longest single wait, Retry-After included.")
+    timeout_s: float = Field(
+        60.0, gt=0.0, le=3600.0, json_schema_extra=sized("s"), description="Seconds one request may take in all."
+    )
+    max_response_mb: float = Field(
+        16.0,
+        ge=0.01,
+        le=1024.0,
+        json_schema_extra=sized("MB"),
+        description="Largest response body read for one request (MB); a larger one is refused before it fills memory.",
+    )
+    network_retries: int = Field(5, ge=0, le=100, description="Re-sends of one request after timeout/5xx/429.")
+    backoff_base_s: float = Field(
+        1.0, ge=0.0, le=600.0, json_schema_extra=sized("s"),
+        description="First back-off wait; doubles per retry, with jitter.",
+    )
+    backoff_max_s: float = Field(
+        60.0, ge=0.0, le=3600.0, json_schema_extra=sized("s"),
+        description="Longest single wait, Retry-After included.",
+    )
 
     @field_validator("api_key_env")
     @classmethod
     def _variable_name(cls, value: str) -> str:
         """A variable name, never the key itself: a pasted key would be written to config.yaml (and echoed)."""
-        if not _ENV_NAME.fullmatch(value):
+        if not _ENV_NAME.fullmatch(value) or looks_like_secret(value):
             raise ValueError(
                 "prompts.api_key_env must be the NAME of an environment variable (letters, digits and _, e.g. "
                 "OPENAI_API_KEY), not the key itself; export the key in that variable (the value is not shown)"

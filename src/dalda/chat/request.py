@@ -60,6 +60,10 @@ SYSTEM_MESSAGE = (
     "dataset in it. Answer with one JSON object that maps each class name, written exactly as given, to its "
     "sentence, and nothing else."
 )
+MAX_SENTENCE_CHARS = 1000
+"""The longest prompt sentence kept, in characters. The text encoder reads 77 tokens (about 300 characters), so a
+longer sentence loses its end anyway; one far longer (a server answering megabytes) is no prompt at all and is
+refused, or asked for again, like any invalid sentence."""
 _CLASSES = "Classes of the dataset (a sentence must not mention any class other than its own): "
 _ALL = "Write one sentence for every class above."
 _ONLY = re.compile(r"^Write one sentence for each of these \d+ classes only: (.*)$", re.MULTILINE)
@@ -275,6 +279,9 @@ class ClassNameMatcher:
             return "the sentence is empty"  # also: only white space or invisible characters
         if not any(character.isalnum() for character in visible):
             return "the sentence has no words, only punctuation or symbols"
+        if len(visible) > MAX_SENTENCE_CHARS:
+            return (f"the sentence is {len(visible):,} characters long, more than the {MAX_SENTENCE_CHARS} a prompt "
+                    "may have; write one short sentence")
         return None
 
     def mention_problem(self, sentence: str, own: str) -> str | None:

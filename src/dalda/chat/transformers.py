@@ -31,7 +31,7 @@ class TransformersSettings(EntrySettings):
         "Qwen/Qwen2.5-7B-Instruct",
         description="Hugging Face chat model name or folder (models.profile=tiny: a tiny random LM instead).",
     )
-    max_new_tokens: int = Field(4096, ge=1, description="Tokens per response.")
+    max_new_tokens: int = Field(4096, ge=1, le=131_072, description="Tokens per response.")
 
 
 class TransformersChatBackend:

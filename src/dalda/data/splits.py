@@ -19,10 +19,18 @@ and so on. An unreadable image met during the draw is warned about and replaced 
 permutation. Evaluation images are NOT decoded here (that would mean reading thousands of files before any
 work starts): stages that read them use :func:`dalda.images.drop_unreadable` or catch
 :class:`~dalda.images.UnreadableImageError`.
+
+Content-identical files (a photo copied twice into a class folder) are one image: the draw skips a copy of an
+image it already took, and an evaluation image with the same bytes as a training image of its class is left out
+of the evaluation set, so a copy never sits on both sides of the split; both are logged as warnings naming the
+files. Only evaluation files with the byte size of a training image are hashed, so this reads a few files, not
+the dataset. The same bytes under two classes are reported (a labelling mistake the user has to settle).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -30,7 +38,10 @@ import numpy as np
 
 from dalda.artefacts.split import Split
 from dalda.datasets import ALL_HALVED, DatasetIndex, Halves, ImageRecord, sorted_records
+from dalda.hashing import file_sha256
 from dalda.images import is_readable
+
+log = logging.getLogger(__name__)
 
 EVAL_SPLITS = ("authors", "trainval-rest", "test")
 # Fixed seeds, one per purpose; changing any of them changes every split ever written.
@@ -58,19 +69,28 @@ def _draw(
 ) -> list[ImageRecord]:
     """The first ``shots`` readable images of the pool in this trial's order; too few is an error."""
     drawn: list[ImageRecord] = []
-    unreadable = 0
+    taken: dict[str, Path] = {}
+    unreadable = copies = 0
     for record in _permuted(pool, [_DRAW_SEED, trial, label]):
         if len(drawn) == shots:
             break
-        if is_readable(record.path):
-            drawn.append(record)
-        else:
+        if not is_readable(record.path):
             unreadable += 1
+            continue
+        digest = file_sha256(Path(record.path))
+        if digest in taken:
+            log.warning("class %r: %s is a copy of %s (same bytes), not drawn twice", class_name, record.path,
+                        taken[digest])
+            copies += 1
+            continue
+        taken[digest] = Path(record.path)
+        drawn.append(record)
     if len(drawn) < shots:
         where = "its trainval images" if eval_split == "test" else "the half of its images the shots come from"
         raise ValueError(
             f"class {class_name!r} has {len(pool)} images to draw from ({where}"
             + (f", {unreadable} of them unreadable" if unreadable else "")
+            + (f", {copies} of them copies of another" if copies else "")
             + f") but data.shots={shots}; lower data.shots or add images of that class"
         )
     return drawn
@@ -96,6 +116,42 @@ def _authors_halves(
             cut = np.array_split(np.arange(len(shuffled)), 2)[part]
             target[label] = [shuffled[i] for i in cut]
     return pools, rests
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None  # a missing file: the stages that read it report it
+
+
+def _without_copies_of(
+    train: list[ImageRecord], evaluation: list[ImageRecord], classes: list[str]
+) -> list[ImageRecord]:
+    """``evaluation`` without the files whose bytes equal a training image of the same class (module docstring);
+    a copy under another class is kept and reported."""
+    sizes = {_size(Path(record.path)) for record in train} - {None}
+    digests: dict[str, ImageRecord] = {}
+    if any(_size(Path(record.path)) in sizes for record in evaluation):
+        digests = {file_sha256(Path(record.path)): record for record in train}
+    kept, dropped, elsewhere = [], [], []
+    for record in evaluation:
+        twin = digests.get(file_sha256(Path(record.path))) if _size(Path(record.path)) in sizes else None
+        if twin is None:
+            kept.append(record)
+        elif twin.label == record.label:
+            dropped.append((record, twin))
+        else:
+            kept.append(record)
+            elsewhere.append((record, twin))
+    if dropped:
+        record, twin = dropped[0]
+        log.warning("%d evaluation image(s) are byte-identical copies of training images and are left out of the "
+                    "evaluation set, e.g. %s (a copy of %s)", len(dropped), record.path, twin.path)
+    for record, twin in elsewhere:
+        log.warning("%s (class %r) has the same bytes as training image %s of class %r; one of them is mislabelled",
+                    record.path, classes[record.label], twin.path, classes[twin.label])
+    return kept
 
 
 def make_split(
@@ -148,6 +204,7 @@ def make_split(
     overlap = {Path(r.path).resolve() for r in train} & {Path(r.path).resolve() for r in evaluation}
     if overlap:
         raise RuntimeError(f"few-shot training and evaluation images overlap, e.g. {sorted(overlap)[0]}")
+    evaluation = _without_copies_of(train, evaluation, list(index.classes))
     return Split(
         dataset=index.name,
         classes=list(index.classes),

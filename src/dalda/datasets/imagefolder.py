@@ -1,9 +1,11 @@
 """A user's own dataset laid out as ``root/<class>/<image>`` (torchvision's ImageFolder convention).
 
-If ``root`` holds ``train`` plus one of ``test``/``val``/``valid``/``validation`` (and nothing else), they are
-the trainval and official test splits, and the log says which folders were used; otherwise ``root`` itself is
+If ``root`` holds a training folder (``train``, ``training``, ...) plus evaluation folders (``test``, ``val``,
+``validation``, ...) and nothing else, in any case (``Train/`` + ``Test/``), they are the trainval and official
+test splits, and the log says which layout and folders were used; otherwise ``root`` itself is
 the class folder and there is no test split. Paths are resolved, link loops and non-regular files (a FIFO
-named ``x.jpg``) are skipped with a warning. Hidden files
+named ``x.jpg``) are skipped with a warning, and so is any folder that is a dalda run directory (it carries the
+run marker): dalda's outputs never become inputs. Hidden files
 and folders (names starting with ".", e.g. macOS "._x.jpg" copies, ".ipynb_checkpoints") are ignored; images
 in sub-folders of a class folder belong to that class. A class name is its folder name with underscores as
 spaces. There is no built-in description: the LLM backends need ``data.description`` or
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
 from dalda.datasets.spec import DatasetSpec
+from dalda.rundir import RunDir
 from dalda.settings import NoSettings
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,10 @@ def _images_under(folder: Path) -> list[Path]:
             subdirs[:] = []
             continue
         visited.add((info.st_dev, info.st_ino))
+        if RunDir(Path(directory)).marker.is_file():
+            log.warning("skipping %s: a dalda run directory; its images are dalda's outputs, not real ones", directory)
+            subdirs[:] = []
+            continue
         subdirs[:] = sorted(name for name in subdirs if not name.startswith("."))
         for name in sorted(files):
             if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
@@ -102,24 +109,30 @@ def scan_image_folder(root: Path) -> tuple[list[str], list[ImageRecord]]:
     return folders, sorted_records(records)
 
 
-TRAIN_FOLDER = "train"
-EVAL_FOLDERS = ("test", "val", "valid", "validation")
-"""Folder names of a split layout ``root/train`` + ``root/<one of these>``, in order of preference."""
+TRAIN_FOLDERS = ("train", "training", "trainval", "train_val")
+"""Names of the training folder of a split layout (compared ignoring case)."""
+EVAL_FOLDERS = ("test", "testing", "val", "valid", "validation", "eval", "evaluation", "dev")
+"""Names of the evaluation folder of a split layout ``root/<train>`` + ``root/<one of these>`` (compared ignoring
+case), in order of preference."""
 
 
 def split_layout(root: Path) -> tuple[Path, Path | None] | None:
     """(train folder, evaluation folder or None) when ``root`` is a split layout, else None.
 
-    ``root`` is a split layout when it has a ``train`` folder and every other (non-hidden) folder in it is
-    one of :data:`EVAL_FOLDERS`; so a dataset with a class called "train" among others is still read as classes.
+    ``root`` is a split layout when exactly one folder in it is named like a training folder
+    (:data:`TRAIN_FOLDERS`) and every other (non-hidden) folder like an evaluation folder (:data:`EVAL_FOLDERS`),
+    whatever their case (``Train/`` + ``Test/``, ``training/`` + ``Validation/``); so a dataset with a class called
+    "train" among other classes is still read as classes.
     """
-    folders = set(_class_folders(root))
-    if TRAIN_FOLDER not in folders or not folders <= {TRAIN_FOLDER, *EVAL_FOLDERS}:
+    folders = _class_folders(root)
+    trains = [name for name in folders if name.lower() in TRAIN_FOLDERS]
+    evals = [name for name in folders if name.lower() in EVAL_FOLDERS]
+    if len(trains) != 1 or len(trains) + len(evals) != len(folders):
         return None
-    present = [name for name in EVAL_FOLDERS if name in folders]
-    if len(present) > 1:
-        log.warning("%s has %s; using %s/ as the test split, the others are not used", root, present, present[0])
-    return root / TRAIN_FOLDER, (root / present[0] if present else None)
+    evals.sort(key=lambda name: EVAL_FOLDERS.index(name.lower()))
+    if len(evals) > 1:
+        log.warning("%s has %s; using %s/ as the test split, the others are not used", root, evals, evals[0])
+    return root / trains[0], (root / evals[0] if evals else None)
 
 
 def load_imagefolder(root: Path | None, download: bool, cache_dir: Path, settings: NoSettings) -> DatasetIndex:
@@ -132,13 +145,15 @@ def load_imagefolder(root: Path | None, download: bool, cache_dir: Path, setting
         raise FileNotFoundError(f"image folder data.root={root} {what}; expected {root}/<class>/<image>")
     layout = split_layout(root)
     if layout is None:
-        log.info("imagefolder layout: %s/<class>/<image>, no official test split", root)
+        log.info("imagefolder layout: %s/<class>/<image> (class folders), no official test split", root)
         folders, trainval = scan_image_folder(root)
         test = None
     else:
         train_dir, test_dir = layout
         log.info(
-            "imagefolder layout: trainval from %s, official test split from %s", train_dir, test_dir or "(none)"
+            "imagefolder layout: split folders, trainval from %s, official test split from %s",
+            train_dir,
+            test_dir or "(none)",
         )
         folders, trainval = scan_image_folder(train_dir)
         test = None

@@ -7,7 +7,8 @@ zero-shot CLIP reference encodes the evaluation set once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -21,7 +22,7 @@ from dalda.probes.features import FeatureCache, cached_features, encode_pixels
 from dalda.progress import progress_bar
 from dalda.probes.transforms import PLAIN_VIEW
 
-__all__ = ["accuracy_report", "confusion_counts", "eval_features", "predict"]
+__all__ = ["accuracy_report", "chance_level", "confusion_counts", "eval_features", "predict"]
 
 
 def eval_features(
@@ -64,3 +65,26 @@ def confusion_counts(predictions: torch.Tensor, labels: torch.Tensor, num_classe
     index = labels.cpu().long() * num_classes + predictions.cpu().long()
     counts = torch.bincount(index, minlength=num_classes * num_classes)
     return counts.reshape(num_classes, num_classes).tolist()
+
+
+def chance_level(accuracy: float, metric: str, per_class_count: Mapping[str, int]) -> str | None:
+    """Why ``accuracy`` cannot be told from guessing, or None when it can.
+
+    Guessing scores ``1/K`` in macro accuracy (K classes evaluated) and, always answering the largest class, that
+    class's share in micro accuracy. With ``n`` evaluation images a guesser's score varies by about
+    ``sqrt(c (1 - c) / n)``, so an accuracy within two of those of chance ``c`` (or below) is flagged: a NaN-ridden
+    fit, a learning rate far off, or labels that do not match the images all end here and must not read as a result.
+    """
+    counts = [count for count in per_class_count.values() if count > 0]
+    total = sum(counts)
+    if len(counts) < 2:
+        return None  # one class: Split.warnings says so already
+    chance = 1 / len(counts) if metric == "macro" else max(counts) / total
+    margin = 2 * math.sqrt(chance * (1 - chance) / total)
+    if accuracy > chance + margin:
+        return None
+    return (
+        f"{metric} accuracy {accuracy:.4f} is at chance level ({chance:.4f} +- {margin:.4f} for {len(counts)} "
+        f"classes, {total} evaluation images): the classifier learned nothing usable; check its training loss and "
+        "learning rate"
+    )

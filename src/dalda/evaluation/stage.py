@@ -28,7 +28,7 @@ from dalda.artefacts import Checkpoint, ClassifierResult, DiversityReport, Split
 from dalda.chat import prompt_source
 from dalda.config import DaldaConfig
 from dalda.methods import method_of, planned_method
-from dalda.evaluation.accuracy import accuracy_report, confusion_counts, eval_features, predict
+from dalda.evaluation.accuracy import accuracy_report, chance_level, confusion_counts, eval_features, predict
 from dalda.evaluation.diversity import diversity_report, manifest_images
 from dalda.evaluation.fidelity import fidelity_report
 from dalda.evaluation.paired import gain_over_reference
@@ -259,6 +259,11 @@ def _result(
     ``configured`` is the method that made the synthetic set (:func:`synthetic_method_label`)."""
     protocol = training_protocol(record.protocol or "fast")
     uses_synthetic = record.num_synthetic > 0 and record.synthetic_probability > 0
+    accuracy = report[f"{protocol.headline_metric}_accuracy"]
+    chance = chance_level(accuracy, protocol.headline_metric, report["per_class_count"])
+    if chance is not None:
+        log.warning("%s: %s", classifier, chance)
+    notes = split.warnings() + ([chance] if chance else [])  # not to be read as a usual result
     return ClassifierResult(
         method=configured if uses_synthetic else "none",
         configured_method=configured,
@@ -267,7 +272,7 @@ def _result(
         trial=split.trial,
         eval_split=split.eval_split,
         classifier=classifier,
-        accuracy=report[f"{protocol.headline_metric}_accuracy"],
+        accuracy=accuracy,
         per_class_accuracy=report["per_class_accuracy"],
         per_class_count=report["per_class_count"],
         num_eval=report["num_eval"],
@@ -296,7 +301,8 @@ def _result(
         predictions=report.get("predictions"),
         labels=report.get("labels"),
         reference=None,
-        warnings=split.warnings() or None,  # one class, or classes never evaluated: not to be read as usual
+        at_chance_level=chance is not None,
+        warnings=notes or None,
     )
 
 

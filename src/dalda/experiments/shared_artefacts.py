@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,7 +49,7 @@ from filelock import FileLock
 
 from dalda.artefacts import SHARED_ARTEFACTS, Artefact, SharedKey
 from dalda.config import DaldaConfig
-from dalda.io import append_jsonl, atomic_open, file_lock, read_jsonl
+from dalda.io import append_jsonl, atomic_open, file_lock, read_jsonl, temporary_folder
 from dalda.rundir import RunDir
 
 SHARED_DIR = "_shared"
@@ -126,8 +125,7 @@ class SharedStore:
         folder = self.folder(artefact, dataset, config)
         if folder.exists() or not all(_present(source) for source in sources):
             return False
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+        staging = temporary_folder(folder.parent, prefix=f".{folder.name}.", suffix=".tmp")
         try:
             for source in sources:
                 _copy(source, staging / source.name)

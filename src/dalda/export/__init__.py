@@ -36,6 +36,7 @@ from dalda.export.pictures import export_real, export_synthetic
 from dalda.extras import require
 from dalda.hashing import file_sha256
 from dalda.io import write_json_atomic, write_text_atomic
+from dalda.ownership import refuse_inside_data
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -202,6 +203,8 @@ def export_run(
         upload(out, push_to_hub)
         return _summary_of(out)
     _check_out(out)
+    split_root = Split.read(run).root
+    refuse_inside_data(out, Path(split_root) if split_root else config.data.root, "the export folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
     try:

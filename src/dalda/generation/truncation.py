@@ -17,12 +17,17 @@ _PIPELINE_LOGGERS = (
 
 @contextmanager
 def one_truncation_warning(tokenizer: Any, prompts: Sequence[str]) -> Iterator[None]:
-    """Say once how many prompts exceed the text encoder's context, and silence diffusers' per-batch warning."""
+    """Say once how many prompts exceed the text encoder's context, naming the longest, and silence diffusers'
+    per-batch warning."""
     limit = tokenizer.model_max_length
-    too_long = sum(len(tokenizer(prompt, truncation=False).input_ids) > limit for prompt in prompts)
+    tokens = {prompt: len(tokenizer(prompt, truncation=False).input_ids) for prompt in set(prompts)}
+    too_long = sum(tokens[prompt] > limit for prompt in prompts)
     if too_long:
+        longest = max(tokens, key=tokens.__getitem__)
+        shown = longest if len(longest) <= 120 else longest[:117] + "..."
         logging.getLogger(__name__).warning(
-            "%d of %d prompts exceed the text encoder's %d tokens and are truncated", too_long, len(prompts), limit
+            "%d of %d prompts exceed the text encoder's %d tokens and are truncated, e.g. %r (%d tokens)",
+            too_long, len(prompts), limit, shown, tokens[longest],
         )
     quiet = _DropTruncationWarnings()
     loggers = [logging.getLogger(name) for name in _PIPELINE_LOGGERS]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from dalda.config import DaldaConfig
-from dalda.settings import EntrySettings
+from dalda.settings import EntrySettings, sized
 
 if TYPE_CHECKING:
     from dalda.models.checkpoints import IPAdapterCheckpoints, SDCheckpoints
@@ -54,10 +54,17 @@ class StableDiffusionSettings(EntrySettings):
     scheduler: Scheduler = Field(
         "ddim", description="Sampler: ddim, dpm-solver++ (similar images in fewer steps, e.g. 20), euler, pndm."
     )
-    steps: int = Field(30, ge=1, description="Denoising steps.")
-    guidance_scale: float = Field(7.5, ge=0.0, description="Classifier-free guidance scale (paper: 7.5).")
+    steps: int = Field(30, ge=1, le=1000, description="Denoising steps (at most the 1000 training timesteps).")
+    guidance_scale: float = Field(
+        7.5, ge=0.0, le=100.0, description="Classifier-free guidance scale (paper: 7.5; 0 and 1: none)."
+    )
     resolution: int = Field(
-        512, ge=8, multiple_of=8, description="Generation size in pixels (square), a multiple of 8."
+        512,
+        ge=8,
+        le=16_384,
+        multiple_of=8,
+        json_schema_extra=sized("px", 2048),
+        description="Generation size in pixels (square), a multiple of 8 (past 2048: models.allow_oversize).",
     )
     negative_prompt: str = Field("", description="Negative prompt of every image; empty: none.")
 
@@ -121,18 +128,26 @@ class Img2ImgSettings(StableDiffusionSettings):
     scheduler: Scheduler = Field(
         "pndm", description="Sampler (the baselines' code base: the pipeline's default, PNDM)."
     )
-    steps: int = Field(50, ge=1, description="Denoising steps (the baselines' code base: 50).")
+    steps: int = Field(50, ge=1, le=1000, description="Denoising steps (the baselines' code base: 50).")
 
 
 class TextualInversionSettings(Img2ImgSettings):
     """img2img with one token per class learned from the few shots (DA-Fusion's set-up)."""
 
-    ti_steps: int = Field(1000, ge=1, description="Textual inversion: optimisation steps per class.")
-    ti_batch_size: int = Field(4, ge=1, description="Textual inversion batch size.")
-    ti_learning_rate: float = Field(5e-4, gt=0.0, description="Textual inversion base learning rate.")
+    ti_steps: int = Field(1000, ge=1, le=1_000_000, description="Textual inversion: optimisation steps per class.")
+    ti_batch_size: int = Field(
+        4, ge=1, le=4096, json_schema_extra=sized("images", 64),
+        description="Textual inversion batch size.",
+    )
+    ti_learning_rate: float = Field(5e-4, gt=0.0, le=1.0, description="Textual inversion base learning rate.")
     ti_scale_lr: bool = Field(True, description="Multiply the learning rate by the batch size (DA-Fusion's scale_lr).")
     ti_resolution: int = Field(
-        512, ge=8, multiple_of=8, description="Training image size for textual inversion (a multiple of 8)."
+        512,
+        ge=8,
+        le=16_384,
+        multiple_of=8,
+        json_schema_extra=sized("px", 2048),
+        description="Training image size in pixels for textual inversion (a multiple of 8).",
     )
     ti_gradient_checkpointing: bool = Field(True, description="Trade compute for memory (CUDA only).")
     ti_init_word: str | None = Field(
@@ -158,7 +173,12 @@ class SDXLIPAdapterSettings(IPAdapterSettings):
     )
     ip_adapter_weight: str = Field("ip-adapter_sdxl_vit-h.safetensors", description="IP-Adapter weight file name.")
     resolution: int = Field(
-        1024, ge=8, multiple_of=8, description="Generation size in pixels (square), a multiple of 8 (SDXL: 1024)."
+        1024,
+        ge=8,
+        le=16_384,
+        multiple_of=8,
+        json_schema_extra=sized("px", 2048),
+        description="Generation size in pixels (square), a multiple of 8 (SDXL: 1024).",
     )
 
 

@@ -121,8 +121,11 @@ class KidSettings(MetricSettings):
     enabled: bool = Field(
         False, description="Compute KID (unbiased polynomial-kernel MMD) of synthetic vs real evaluation images."
     )
-    subset_size: int = Field(100, ge=2, description="Images per side in each subset (capped by the set sizes).")
-    subsets: int = Field(100, ge=1, description="Number of random subsets averaged.")
+    subset_size: int = Field(
+        100, ge=2, le=10_000_000,
+        description="Images per side in each subset (capped by the set sizes).",
+    )
+    subsets: int = Field(100, ge=1, le=100_000, description="Number of random subsets averaged.")
 
 
 class Fid:

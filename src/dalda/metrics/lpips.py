@@ -16,13 +16,17 @@ from pydantic import Field
 
 from dalda.config import DaldaConfig, EvaluateConfig
 from dalda.metrics.spec import GroupScorer, ImageLoader, MetricSettings
+from dalda.settings import sized
 
 
 class LpipsSettings(MetricSettings):
     enabled: bool = Field(
         True, description="Compute LPIPS diversity (mean pairwise distance, higher = more diverse)."
     )
-    size: int = Field(256, ge=64, description="Images are resized to size x size for LPIPS.")
+    size: int = Field(
+        256, ge=64, le=16_384, json_schema_extra=sized("px", 2048),
+        description="Images are resized to size x size for LPIPS."
+    )
 
 
 class Lpips:

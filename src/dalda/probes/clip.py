@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 class ClipProbeSettings(EntrySettings):
     """The authors' optimiser, and the class prompt the head starts from."""
 
-    lr: float = Field(2e-4, gt=0.0, description="AdamW learning rate of the CLIP head.")
-    weight_decay: float = Field(0.1, ge=0.0, description="AdamW weight decay of the CLIP head.")
+    lr: float = Field(2e-4, gt=0.0, le=1.0, description="AdamW learning rate of the CLIP head.")
+    weight_decay: float = Field(0.1, ge=0.0, le=10.0, description="AdamW weight decay of the CLIP head.")
     template: str = Field(
         BASE_PROMPT, description="Class prompt whose CLIP text embedding initialises the CLIP head (zero-shot)."
     )

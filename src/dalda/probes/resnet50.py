@@ -27,7 +27,7 @@ RESNET_WEIGHTS = {"fast": "IMAGENET1K_V1", "authors": "IMAGENET1K_V2"}
 
 
 class ResNet50Settings(EntrySettings):
-    lr: float = Field(1e-4, gt=0.0, description="Adam learning rate of the ResNet50 head (the authors': 1e-4).")
+    lr: float = Field(1e-4, gt=0.0, le=1.0, description="Adam learning rate of the ResNet50 head (the authors': 1e-4).")
 
 
 class ResNet50Probe:

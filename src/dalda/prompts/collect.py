@@ -27,6 +27,20 @@ from dalda.redact import redact
 log = logging.getLogger(__name__)
 
 
+MAX_RECORDED_RESPONSE_CHARS = 20_000
+"""The most characters of one LLM answer kept in ``prompts_record.json``: enough for any valid answer (K classes
+x one sentence), while a runaway answer (megabytes of text) cannot grow the record without bound."""
+
+
+def recorded_response(text: str) -> str:
+    """``text`` as the record keeps it: whole up to :data:`MAX_RECORDED_RESPONSE_CHARS`, else its start and how
+    much was left out."""
+    if len(text) <= MAX_RECORDED_RESPONSE_CHARS:
+        return text
+    left_out = len(text) - MAX_RECORDED_RESPONSE_CHARS
+    return f"{text[:MAX_RECORDED_RESPONSE_CHARS]}... [{left_out:,} more characters not kept]"
+
+
 def _names(classes: list[str]) -> str:
     return ", ".join(repr(name) for name in classes)
 
@@ -120,7 +134,7 @@ def _collect_round(
                 )
         got.update(accepted)
         entry.update(
-            response=reply.text,
+            response=recorded_response(reply.text),
             usage=reply.usage,
             details=reply.details,
             accepted=sorted(accepted, key=classes.index),

@@ -25,10 +25,25 @@ class DescriptionError(PromptsError):
     """No usable dataset description; the message says which setting to fill in."""
 
 
+MAX_DESCRIPTION_CHARS = 4000
+"""The longest dataset description sent to the LLM, in characters (the paper's are one or two sentences); a longer
+one is most likely the wrong file, and would be paid for in every request."""
+
+
+def _bounded(text: str, where: str) -> str:
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise DescriptionError(
+            f"{where} is {len(text):,} characters long, more than the {MAX_DESCRIPTION_CHARS} a dataset description "
+            "may have; describe the dataset in a few sentences"
+        )
+    return text
+
+
 def resolve_description(data: DataConfig) -> str | None:
-    """The description for ``data``: ``description``, else ``description_file``, else the built-in one, else None."""
+    """The description for ``data``: ``description``, else ``description_file``, else the built-in one, else None;
+    a given one longer than :data:`MAX_DESCRIPTION_CHARS` is an error."""
     if data.description is not None and data.description.strip():
-        return data.description.strip()
+        return _bounded(data.description.strip(), "data.description")
     if data.description_file is not None:
         path = Path(data.description_file)
         if not path.is_file():
@@ -36,7 +51,7 @@ def resolve_description(data: DataConfig) -> str | None:
         text = path.read_text(encoding="utf-8").strip()
         if not text:
             raise DescriptionError(f"data.description_file={path} is empty; write the dataset description in it")
-        return text
+        return _bounded(text, f"data.description_file={path}")
     return DATASETS.get(data.dataset).description if data.dataset in DATASETS else None
 
 

@@ -173,6 +173,7 @@ def validate_prompt_table(
                         flags.append(Flag(name, " ".join(prompt.split()), problem, KEPT))
                     problem = None
             if problem is not None:
-                raise PromptsError(f"{source}: prompt {index} of class {name!r} is not usable: {problem} ({prompt!r})")
+                shown = prompt if not isinstance(prompt, str) or len(prompt) <= 100 else prompt[:97] + "..."
+                raise PromptsError(f"{source}: prompt {index} of class {name!r} is not usable: {problem} ({shown!r})")
         result[name] = [" ".join(p.split()) for p in prompts]
     return result

@@ -82,6 +82,9 @@ class RunRecord:
     curve: dict[str, dict[int, float]] = field(default_factory=dict)
     """classifier -> {epoch: macro accuracy on that epoch's evaluation draws} (``authors`` only): the curve the
     paper's statistic averages over trials (``dalda.report.tables.trial_mean_best``)."""
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+    """classifier -> what makes its accuracy meaningless or partial (one class, classes never evaluated, chance
+    level), from the results file's ``warnings``; the report prints them under its accuracy tables."""
 
     @property
     def run(self) -> RunDir:
@@ -151,12 +154,17 @@ def epoch_curve(result: ClassifierResult) -> dict[int, float]:
 
 
 def _results(
-    run: RunDir, classifiers: list[str], protocols: dict[str, str], best: dict[str, float],
-    curves: dict[str, dict[int, float]], gains: dict[str, dict[str, Any]],
+    run: RunDir,
+    classifiers: list[str],
+    protocols: dict[str, str],
+    best: dict[str, float],
+    curves: dict[str, dict[int, float]],
+    gains: dict[str, dict[str, Any]],
+    warnings: dict[str, list[str]],
 ) -> tuple[dict[str, float], dict[str, Path], dict[str, Any]]:
     """Accuracy per classifier from ``results/<classifier>.json``, and the diversity values they carry; fills
     ``protocols`` (classifier -> "authors: macro", files older than the protocols: "fast: micro"), ``best``,
-    ``curves`` and ``gains``."""
+    ``curves``, ``gains`` and ``warnings``."""
     accuracy: dict[str, float] = {}
     files: dict[str, Path] = {}
     diversity: dict[str, Any] = {}
@@ -181,6 +189,8 @@ def _results(
         if result.gain_over_real_only:
             gains[classifier] = dict(result.gain_over_real_only)
         files[classifier] = path
+        if result.warnings:
+            warnings[classifier] = list(result.warnings)
         diversity = result.diversity or diversity
     return accuracy, files, diversity
 
@@ -199,7 +209,10 @@ def load_run(root: Path) -> RunRecord | None:
     best: dict[str, float] = {}
     curves: dict[str, dict[int, float]] = {}
     gains: dict[str, dict[str, Any]] = {}
-    accuracy, files, from_results = _results(run, list(config.train.classifiers), protocols, best, curves, gains)
+    warnings: dict[str, list[str]] = {}
+    accuracy, files, from_results = _results(
+        run, list(config.train.classifiers), protocols, best, curves, gains, warnings
+    )
     diversity = DiversityReport.read(run).values if run.diversity.is_file() else from_results
     cell = CellInfo.read_optional(run)
     base = run_method(config, run)
@@ -218,6 +231,7 @@ def load_run(root: Path) -> RunRecord | None:
         best_epoch_accuracy=best,
         curve=curves,
         gain=gains,
+        warnings=warnings,
     )
 
 

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from dalda.artefacts import REPORT_MANIFEST, ReportManifest
+from dalda.io import temporary_folder
 
 
 def fresh_folder(dest: Path) -> Path:
     """A new empty hidden folder beside ``dest`` to build the next report in."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
+    return temporary_folder(dest.parent, prefix=f".{dest.name}.new-")
 
 
 def _files_under(folder: Path) -> set[str]:

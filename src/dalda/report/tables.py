@@ -516,7 +516,7 @@ def accuracy_table(
             rows.append(row)
     if not rows:
         return None
-    notes = [f"{shots}-shot. {STATISTIC_NOTE} Best in bold.", protocol_note(chosen)]
+    notes = [f"{shots}-shot. {STATISTIC_NOTE} Best in bold.", protocol_note(chosen), *warning_notes(chosen)]
     table = Table(key, f"Tab. 2 — accuracy, {shots}-shot", columns, rows, notes)
     _add_dataset_references(table, chosen, datasets, classifiers, with_epochs)
     return table
@@ -575,6 +575,17 @@ REFERENCE_NOTE = (
     "grid), zero-shot CLIP = the untrained CLIP head (results files' zero_shot_clip_*, final epoch), in each "
     "column's accuracy; one value per dataset, shots and trial."
 )
+
+
+def warning_notes(records: Sequence[RunRecord], base: Path | None = None) -> list[str]:
+    """One note per warning a results file carries (one class, classes never evaluated, accuracy at chance
+    level), naming the run and classifier: such an accuracy is in the table but must not be read as usual."""
+    notes = []
+    for record in records:
+        name = run_label(record, base) if base is not None else f"{record.dataset} {record.method} trial {record.trial}"
+        for classifier, found in sorted(record.warnings.items()):
+            notes += [f"WARNING {name}, {classifier_title(classifier)}: {warning}" for warning in found]
+    return notes
 
 
 def protocol_note(records: Sequence[RunRecord], statistic: str = "as stated above") -> str:
@@ -734,6 +745,7 @@ def runs_table(records: Sequence[RunRecord], base: Path, key: str) -> Table | No
             + [value for c in gained for value in _gain_cells(record.gain.get(c))]
         )
     notes = ["Each run's own values, as read from its results files.", protocol_note(records, "each run's final epoch")]
+    notes += warning_notes(ordered, base)
     details = [load_run_accuracy(record) for record in ordered]
     values = {classifier: reference_values(details, classifier) for classifier in classifiers}
     padding: list[Cell] = [None] * (len(diversity) + 1 + len(best) + 4 * len(gained))

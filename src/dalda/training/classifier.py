@@ -191,6 +191,7 @@ def train_classifier(
         cfg.iterations_per_epoch,
         description=f"training {classifier} ({feature_mode} features)",
         on_epoch_end=evaluator or scorer,
+        classifier=classifier,
     )
     head.eval()
     encoder.module.eval()

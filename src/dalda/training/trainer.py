@@ -1,8 +1,10 @@
 """The training loop, written once for both ways of getting a batch's features.
 
 ``fit`` draws ``epochs x iterations_per_epoch`` batches from the mixing sampler and takes one optimiser step
-per batch (cross-entropy, constant learning rate, as the authors train). Where the features come from is a
-function of the batch:
+per batch (cross-entropy, constant learning rate, as the authors train). It watches itself: a loss or gradient
+that is not finite (a learning rate far too high, a broken image) stops the fit with :class:`NonFiniteTraining`
+at the end of that epoch, instead of training on and reporting a chance-level head as a result; the check stays
+on the device, so it costs no synchronisation per step. Where the features come from is a function of the batch:
 
 - ``cached``: a row lookup in a table of pre-encoded features (frozen backbone; ``features.py``);
 - ``encode``: load, transform and encode the drawn images now (the authors' way; and the only way when the
@@ -44,6 +46,15 @@ class FitResult:
     """Share of the epoch's training draws the head classified right as it was trained on them (both protocols)."""
 
 
+class NonFiniteTraining(RuntimeError):
+    """The loss or a gradient of a fit became NaN or infinite; the message names the classifier, epoch and learning
+    rate and what to change."""
+
+
+def _learning_rates(optimizer: torch.optim.Optimizer) -> str:
+    return ", ".join(sorted({f"{group['lr']:g}" for group in optimizer.param_groups}))
+
+
 def fit(
     head: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -54,15 +65,18 @@ def fit(
     iterations_per_epoch: int,
     description: str = "training",
     on_epoch_end: Callable[[int], None] | None = None,
+    classifier: str = "classifier",
 ) -> FitResult:
     """Train ``head`` (and whatever else ``optimizer`` holds) on the sampler's batches; mean loss and training
     accuracy (of each batch's logits before its step) per epoch.
 
     ``on_epoch_end(epoch)`` (1-based) runs after each epoch, e.g. to evaluate the head (``train.protocol=authors``);
-    it may switch modules to eval mode: the head is put back in train mode after it.
+    it may switch modules to eval mode: the head is put back in train mode after it. A non-finite loss or gradient
+    norm raises :class:`NonFiniteTraining` naming ``classifier``, the epoch and the learning rate.
     """
     device = next(head.parameters()).device
     labels = item_labels.to(device)
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
     head.train()
     losses: list[float] = []
     accuracies: list[float] = []
@@ -72,6 +86,7 @@ def fit(
             total = torch.zeros((), device=device)
             correct = torch.zeros((), device=device)
             drawn = 0
+            finite = torch.ones((), dtype=torch.bool, device=device)
             for batch in sampler.batches(iterations_per_epoch):
                 features = features_of(batch).to(device)
                 targets = labels[torch.as_tensor(batch.items, device=device)]
@@ -79,11 +94,19 @@ def fit(
                 loss = nn.functional.cross_entropy(logits, targets)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                gradient_norm = nn.utils.clip_grad_norm_(parameters, float("inf"))  # max_norm inf: measures only
+                finite &= torch.isfinite(loss.detach()) & torch.isfinite(gradient_norm).to(device)
                 optimizer.step()
                 total += loss.detach()
                 correct += (logits.detach().argmax(dim=1) == targets).sum()
                 drawn += len(targets)
                 advance(1)
+            if not bool(finite):
+                raise NonFiniteTraining(
+                    f"training {classifier} stopped at epoch {epoch}/{epochs}: the loss or a gradient is not finite "
+                    f"(learning rate {_learning_rates(optimizer)}); lower the learning rate "
+                    f"(train.probes.{classifier}.lr) or check the training images"
+                )
             losses.append(float(total) / iterations_per_epoch)
             accuracies.append(float(correct) / max(drawn, 1))
             if on_epoch_end is not None:
