@@ -136,3 +136,29 @@ def test_the_same_seed_learns_the_same_token(setup):
         settings = DAFusionSettings.of(config.generator)
         learned.append(learn_class_token(pipe, split.classes[0], images, settings, seed=7).embedding)
     assert torch.equal(learned[0], learned[1])
+
+
+def test_each_trial_learns_its_tokens_from_its_own_seed(setup, monkeypatch):
+    from dalda.seeds import trial_seed
+
+    config, run, split = setup
+    seeds: dict[int, dict[str, int]] = {}
+
+    def record_seed(pipe, class_name, images, cfg, seed, progress=None):
+        seeds.setdefault(trial, {})[class_name] = seed
+        token_id = pipe.tokenizer.convert_tokens_to_ids(placeholder_token(class_name))
+        start = pipe.text_encoder.get_input_embeddings().weight[token_id].detach().clone()
+        return LearnedToken(class_name, placeholder_token(class_name), start, 0.0)
+
+    monkeypatch.setattr(token_store, "learn_class_token", record_seed)
+    settings = DAFusionSettings.of(config.generator)
+    fingerprints = {}
+    for trial in (0, 1):
+        # the same shots under another trial number: only the seed may tell the two trials' tokens apart
+        trial_config = rebuild(config, {"data": {"trial": trial}})
+        fingerprints[trial] = token_store.class_fingerprints(trial_config, settings, split)
+        _ensure(_pipe(config), trial_config, split, run)
+    assert seeds[0] == {name: config.seed + label for label, name in enumerate(split.classes)}  # as before
+    assert seeds[1] == {name: trial_seed(config.seed, 1) + label for label, name in enumerate(split.classes)}
+    assert set(seeds[0].values()).isdisjoint(seeds[1].values())
+    assert all(fingerprints[0][name] != fingerprints[1][name] for name in split.classes)  # no token reused

@@ -27,6 +27,7 @@ from dalda.hashing import file_sha256, fingerprint
 from dalda.io import atomic_open
 from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
+from dalda.seeds import trial_seed
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def _fingerprint(
             "images": sorted(image_hashes),
             "model": [config.models.profile, settings.sd_model],
             "settings": settings.model_dump(include=set(TI_SETTINGS)),
-            "seed": config.seed,
+            "seed": trial_seed(config.seed, config.data.trial),
         }
     )
 
@@ -146,8 +147,8 @@ def ensure_class_tokens(
     """Give ``pipe`` a learned token per class (learning the missing ones); returns {class: token}.
 
     ``settings``: the generator's resolved settings (its checkpoint and textual-inversion settings); ``config``
-    gives the models profile and the run seed. ``only``: learn and install just these classes (a process's share
-    when several learn in parallel). A token depends only on its own class's images, settings and seed, never on
+    gives the models profile and the trial's seed (``dalda.seeds``). ``only``: learn and install just these
+    classes (a process's share when several learn in parallel). A token depends only on its own class's images, settings and seed, never on
     which other tokens are in place.
     """
     add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes, settings.ti_init_word)
@@ -163,7 +164,7 @@ def ensure_class_tokens(
             ) as advance:
                 learned = learn_class_token(
                     pipe, class_name, [load_rgb(record.path) for record in records], settings,
-                    seed=config.seed + label, progress=advance,
+                    seed=trial_seed(config.seed, config.data.trial) + label, progress=advance,
                 )
             saved = learned.embedding
             metadata = {"fingerprint": expected, "class": class_name, "token": placeholder_token(class_name),
