@@ -87,6 +87,10 @@ class DatasetSpec:
     """class name -> the noun phrase the LLM is asked with, for names an LLM would misread ("bass" -> "bass
     fish"). Used ONLY to build the LLM request and to check its answer (``dalda.chat.request``); the class
     label, the CLIP prompts, the file names and ``prompts.json`` keep the dataset's names."""
+    authors_names: Mapping[str, str] = field(default_factory=dict)
+    """class name -> the authors' text for it, used instead under ``train.protocol=authors``
+    (``ProtocolChoices.class_names``, ``dalda.protocol``); a class not listed keeps its name. The texts feed
+    the alignment score, the CLIP head, the Base Prompt and the zero-shot row."""
     settings_model: type[EntrySettings] = NoSettings
     """Settings only this dataset has, beside ``data.dataset`` (``data: {dataset: mine, my_setting: 3}``), handed
     to ``load``. Every built-in has none: the folder, downloading, shots and description are ``data:`` fields

@@ -24,13 +24,15 @@ from dalda.methods import method_of
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS, ImageScore
 from dalda.seeds import trial_seed
+from dalda.protocol import protocol_choices
 
 log = logging.getLogger(__name__)
 
 
 def _prompts_for(config: DaldaConfig, run: RunDir, generator: Generator, classes: list[str]) -> dict[str, list[str]]:
     if config.prompts.source == "base" or not generator.uses_prompts:
-        return base_prompts(classes, config.prompts.base_template)
+        underscores = protocol_choices(config.train.protocol).base_prompt_underscores
+        return base_prompts(classes, config.prompts.base_template, underscores)
     prompts = PromptTable.read(run).prompts
     missing = [name for name in classes if not prompts.get(name)]
     if missing:
