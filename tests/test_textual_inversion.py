@@ -162,3 +162,29 @@ def test_each_trial_learns_its_tokens_from_its_own_seed(setup, monkeypatch):
     assert seeds[1] == {name: trial_seed(config.seed, 1) + label for label, name in enumerate(split.classes)}
     assert set(seeds[0].values()).isdisjoint(seeds[1].values())
     assert all(fingerprints[0][name] != fingerprints[1][name] for name in split.classes)  # no token reused
+
+
+def test_authors_squash_the_training_images_whole_and_fast_crops_them(setup, monkeypatch):
+    from PIL import Image
+
+    from dalda.generators.textual_inversion import squash
+
+    config, run, split = setup
+    seen: dict[str, list[tuple[int, int]]] = {}
+
+    def record_images(pipe, class_name, images, cfg, seed, progress=None):
+        seen.setdefault(protocol, []).extend(image.size for image in images)
+        token_id = pipe.tokenizer.convert_tokens_to_ids(placeholder_token(class_name))
+        start = pipe.text_encoder.get_input_embeddings().weight[token_id].detach().clone()
+        return LearnedToken(class_name, placeholder_token(class_name), start, 0.0)
+
+    monkeypatch.setattr(token_store, "learn_class_token", record_images)
+    for protocol in ("authors", "fast"):
+        # 32 px tokens from the demo's 64 px shots: a squashed image arrives at 32 x 32, a cropped one as it is
+        chosen = rebuild(config, {"train": {"protocol": protocol}, "generator": {"ti_resolution": 32}})
+        _ensure(_pipe(chosen), chosen, split, run)
+    assert set(seen["authors"]) == {(32, 32)} and set(seen["fast"]) == {(64, 64)}
+    wide = Image.new("RGB", (40, 10), "red")
+    wide.paste(Image.new("RGB", (10, 10), "blue"), (0, 0))
+    squashed = squash(wide, 8)
+    assert squashed.size == (8, 8) and squashed.getpixel((0, 4))[2] > 200  # the left edge kept, nothing cropped
