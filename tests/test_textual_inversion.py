@@ -188,3 +188,18 @@ def test_authors_squash_the_training_images_whole_and_fast_crops_them(setup, mon
     wide.paste(Image.new("RGB", (10, 10), "blue"), (0, 0))
     squashed = squash(wide, 8)
     assert squashed.size == (8, 8) and squashed.getpixel((0, 4))[2] > 200  # the left edge kept, nothing cropped
+
+
+def test_squashing_changes_the_fingerprint_and_keeps_the_images_in_it(setup):
+    config, _, split = setup
+    settings = DAFusionSettings.of(config.generator)
+    prints = {
+        protocol: token_store.class_fingerprints(rebuild(config, {"train": {"protocol": protocol}}), settings, split)
+        for protocol in ("authors", "fast")
+    }
+    assert all(prints["authors"][name] != prints["fast"][name] for name in split.classes)
+    # the shots' hashes still count under authors: other shots, other fingerprint
+    other = split.__class__(**{**split.__dict__, "train": list(reversed(split.train))[:1]})
+    authors = rebuild(config, {"train": {"protocol": "authors"}})
+    changed = token_store.class_fingerprints(authors, settings, other)
+    assert any(changed[name] != prints["authors"][name] for name in split.classes)

@@ -19,8 +19,8 @@ Three evaluation splits (``data.eval_split``; ``docs/protocol.md`` compares them
 
 The draw of the two other splits: records are sorted by (label, path) first, so file-system order never
 matters; then each class's pool is permuted by ``numpy.random.default_rng([seed, trial, label])`` and the first
-``shots`` readable images are taken. A different trial gives a different draw; for one trial, the 1-shot images are among the 2-shot images,
-and so on. An unreadable image met during the draw is warned about and replaced by the next one in the
+``shots`` readable images are taken. A different trial gives a different draw; for one trial, the 1-shot
+images are among the 2-shot images, and so on. An unreadable image met during the draw is warned about and replaced by the next one in the
 permutation. Evaluation images are NOT decoded here (that would mean reading thousands of files before any
 work starts): stages that read them use :func:`dalda.images.drop_unreadable` or catch
 :class:`~dalda.images.UnreadableImageError`.

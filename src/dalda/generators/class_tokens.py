@@ -84,7 +84,7 @@ def _fingerprint(
             "settings": settings.model_dump(include=set(TI_SETTINGS)),
             "seed": trial_seed(config.seed, config.data.trial),
             # recorded only when squashed, so a token learned before the choice existed (cropped) stays fresh
-            **({"images": "squash"} if _squashes(config) else {}),
+            **({"image_shape": "squash"} if _squashes(config) else {}),
         }
     )
 
@@ -166,8 +166,8 @@ def ensure_class_tokens(
 
     ``settings``: the generator's resolved settings (its checkpoint and textual-inversion settings); ``config``
     gives the models profile and the trial's seed (``dalda.seeds``). ``only``: learn and install just these
-    classes (a process's share when several learn in parallel). A token depends only on its own class's images, settings and seed, never on
-    which other tokens are in place.
+    classes (a process's share when several learn in parallel). A token depends only on its own class's images,
+    settings and seed, never on which other tokens are in place.
     """
     add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes, settings.ti_init_word)
     for label, class_name, expected in _class_fingerprints(config, settings, split):
