@@ -51,7 +51,7 @@ def _stock_one(pipe: StableDiffusionPipeline, prompt: str, scale: float, seed: i
     size = SETTINGS.resolution
     return pipe(
         prompt=prompt,
-        ip_adapter_image=image.resize((size, size), Image.Resampling.BICUBIC),
+        ip_adapter_image=image.resize((size, size), Image.Resampling.BILINEAR),
         num_inference_steps=SETTINGS.steps,
         guidance_scale=guidance,
         height=size,
@@ -165,7 +165,7 @@ def test_the_negative_prompt_reaches_the_pipeline_as_in_a_stock_call(engine, sto
             stock(
                 prompt=prompt,
                 negative_prompt=IP_ADAPTER_NEGATIVE_PROMPT,
-                ip_adapter_image=image.resize((size, size), Image.Resampling.BICUBIC),
+                ip_adapter_image=image.resize((size, size), Image.Resampling.BILINEAR),
                 num_inference_steps=SETTINGS.steps,
                 guidance_scale=7.5,
                 height=size,

@@ -136,3 +136,70 @@ def test_the_same_seed_learns_the_same_token(setup):
         settings = DAFusionSettings.of(config.generator)
         learned.append(learn_class_token(pipe, split.classes[0], images, settings, seed=7).embedding)
     assert torch.equal(learned[0], learned[1])
+
+
+def test_each_trial_learns_its_tokens_from_its_own_seed(setup, monkeypatch):
+    from dalda.seeds import trial_seed
+
+    config, run, split = setup
+    seeds: dict[int, dict[str, int]] = {}
+
+    def record_seed(pipe, class_name, images, cfg, seed, progress=None):
+        seeds.setdefault(trial, {})[class_name] = seed
+        token_id = pipe.tokenizer.convert_tokens_to_ids(placeholder_token(class_name))
+        start = pipe.text_encoder.get_input_embeddings().weight[token_id].detach().clone()
+        return LearnedToken(class_name, placeholder_token(class_name), start, 0.0)
+
+    monkeypatch.setattr(token_store, "learn_class_token", record_seed)
+    settings = DAFusionSettings.of(config.generator)
+    fingerprints = {}
+    for trial in (0, 1):
+        # the same shots under another trial number: only the seed may tell the two trials' tokens apart
+        trial_config = rebuild(config, {"data": {"trial": trial}})
+        fingerprints[trial] = token_store.class_fingerprints(trial_config, settings, split)
+        _ensure(_pipe(config), trial_config, split, run)
+    assert seeds[0] == {name: config.seed + label for label, name in enumerate(split.classes)}  # as before
+    assert seeds[1] == {name: trial_seed(config.seed, 1) + label for label, name in enumerate(split.classes)}
+    assert set(seeds[0].values()).isdisjoint(seeds[1].values())
+    assert all(fingerprints[0][name] != fingerprints[1][name] for name in split.classes)  # no token reused
+
+
+def test_authors_squash_the_training_images_whole_and_fast_crops_them(setup, monkeypatch):
+    from PIL import Image
+
+    from dalda.generators.textual_inversion import squash
+
+    config, run, split = setup
+    seen: dict[str, list[tuple[int, int]]] = {}
+
+    def record_images(pipe, class_name, images, cfg, seed, progress=None):
+        seen.setdefault(protocol, []).extend(image.size for image in images)
+        token_id = pipe.tokenizer.convert_tokens_to_ids(placeholder_token(class_name))
+        start = pipe.text_encoder.get_input_embeddings().weight[token_id].detach().clone()
+        return LearnedToken(class_name, placeholder_token(class_name), start, 0.0)
+
+    monkeypatch.setattr(token_store, "learn_class_token", record_images)
+    for protocol in ("authors", "fast"):
+        # 32 px tokens from the demo's 64 px shots: a squashed image arrives at 32 x 32, a cropped one as it is
+        chosen = rebuild(config, {"train": {"protocol": protocol}, "generator": {"ti_resolution": 32}})
+        _ensure(_pipe(chosen), chosen, split, run)
+    assert set(seen["authors"]) == {(32, 32)} and set(seen["fast"]) == {(64, 64)}
+    wide = Image.new("RGB", (40, 10), "red")
+    wide.paste(Image.new("RGB", (10, 10), "blue"), (0, 0))
+    squashed = squash(wide, 8)
+    assert squashed.size == (8, 8) and squashed.getpixel((0, 4))[2] > 200  # the left edge kept, nothing cropped
+
+
+def test_squashing_changes_the_fingerprint_and_keeps_the_images_in_it(setup):
+    config, _, split = setup
+    settings = DAFusionSettings.of(config.generator)
+    prints = {
+        protocol: token_store.class_fingerprints(rebuild(config, {"train": {"protocol": protocol}}), settings, split)
+        for protocol in ("authors", "fast")
+    }
+    assert all(prints["authors"][name] != prints["fast"][name] for name in split.classes)
+    # the shots' hashes still count under authors: other shots, other fingerprint
+    other = split.__class__(**{**split.__dict__, "train": list(reversed(split.train))[:1]})
+    authors = rebuild(config, {"train": {"protocol": "authors"}})
+    changed = token_store.class_fingerprints(authors, settings, other)
+    assert any(changed[name] != prints["authors"][name] for name in split.classes)

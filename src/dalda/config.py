@@ -32,9 +32,12 @@ prompt (``score.template``) and of the CLIP head's class prompt (``train.probes.
 _NULLS = ("", "null", "none", "~")
 
 
-def base_prompts(classes: list[str], template: str = BASE_PROMPT) -> dict[str, list[str]]:
-    """The Base Prompt table: one prompt per class, ``template`` filled with the class name."""
-    return {name: [template.format(name)] for name in classes}
+def base_prompts(
+    classes: list[str], template: str = BASE_PROMPT, underscores: bool = False
+) -> dict[str, list[str]]:
+    """The Base Prompt table: one prompt per class, ``template`` filled with the class name, its spaces written
+    as ``_`` when ``underscores`` (the authors' generation text, ``dalda.protocol``); keyed by the class name."""
+    return {name: [template.format(name.replace(" ", "_") if underscores else name)] for name in classes}
 
 
 def check_class_slot(field: str, value: str) -> str:

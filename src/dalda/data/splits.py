@@ -2,20 +2,25 @@
 
 Three evaluation splits (``data.eval_split``; ``docs/protocol.md`` compares them with the paper's):
 
-- ``authors`` (default): the dataset entry's recipe (:class:`dalda.datasets.Halves`), as the paper's authors
-  cut their datasets. Per class, each source is permuted by ``numpy.random.default_rng([seed, trial, label])``
-  and cut in two with ``numpy.array_split`` (an odd image goes to the first half); the pool is the first half
-  of one source and the evaluation set the second half of the other. Pets: pool from trainval.txt, evaluation
-  from test.txt; Caltech-101, Flowers102 and every other dataset: all images of the class on both sides. The
-  cut depends on the trial, so each trial is scored on its own evaluation half.
+- ``authors`` (default): the dataset entry's recipe (:class:`dalda.datasets.Halves`) with the authors' own
+  random calls, so that for Pets and Flowers102 the files are theirs, file for file (``docs/protocol.md``).
+  Each side (pool, evaluation) gets its own ``numpy.random.default_rng(trial)``; class by class in label order
+  it draws ``permutation(n)`` over the class's records in the recipe's order (``Halves.order``) and cuts it in
+  two with ``numpy.array_split`` (an odd image goes to the first half). The pool is the first half of one
+  source, the evaluation set the second half of the other, and the shots are the FIRST ``shots`` images of the
+  pool in that permuted order (no second permutation). Pets: pool from trainval.txt, evaluation from test.txt,
+  each in the file's order; Caltech-101, Flowers102 and every other dataset: all images of the class on both
+  sides, sorted by path (the authors' Flowers listing is sorted; their Caltech listing is an unsorted ``glob``
+  whose order depends on the file system, so no listing can match it everywhere and dalda sorts). The cut
+  depends on the trial, so each trial is scored on its own evaluation half.
 - ``trainval-rest``: trainval is halved per class with a FIXED seed; the shots come from the first half and
   the second half is the evaluation set, the same images for every trial and shot count.
 - ``test``: the few-shot images are drawn from all of trainval and the official test split is the evaluation set.
 
-The draw: records are sorted by (label, path) first, so file-system order never matters; then each class's pool
-is permuted by ``numpy.random.default_rng([seed, trial, label])`` and the first ``shots`` readable images are
-taken. A different trial gives a different draw; for one trial, the 1-shot images are among the 2-shot images,
-and so on. An unreadable image met during the draw is warned about and replaced by the next one in the
+The draw of the two other splits: records are sorted by (label, path) first, so file-system order never
+matters; then each class's pool is permuted by ``numpy.random.default_rng([seed, trial, label])`` and the first
+``shots`` readable images are taken. A different trial gives a different draw; for one trial, the 1-shot
+images are among the 2-shot images, and so on. An unreadable image met during the draw is warned about and replaced by the next one in the
 permutation. Evaluation images are NOT decoded here (that would mean reading thousands of files before any
 work starts): stages that read them use :func:`dalda.images.drop_unreadable` or catch
 :class:`~dalda.images.UnreadableImageError`.
@@ -48,8 +53,6 @@ EVAL_SPLITS = ("authors", "trainval-rest", "test")
 _HALVING_SEED = 1001
 _DRAW_SEED = 2002
 _EVAL_CAP_SEED = 3003
-_TRIAL_HALVING_SEED = 4004
-
 
 
 def _by_class(records: list[ImageRecord]) -> dict[int, list[ImageRecord]]:
@@ -64,14 +67,12 @@ def _permuted(records: list[ImageRecord], seed: list[int]) -> list[ImageRecord]:
     return [records[i] for i in order]
 
 
-def _draw(
-    pool: list[ImageRecord], shots: int, trial: int, label: int, class_name: str, eval_split: str
-) -> list[ImageRecord]:
-    """The first ``shots`` readable images of the pool in this trial's order; too few is an error."""
+def _draw(ordered_pool: list[ImageRecord], shots: int, class_name: str, eval_split: str) -> list[ImageRecord]:
+    """The first ``shots`` readable images of the pool, already in this trial's order; too few is an error."""
     drawn: list[ImageRecord] = []
     taken: dict[str, Path] = {}
     unreadable = copies = 0
-    for record in _permuted(pool, [_DRAW_SEED, trial, label]):
+    for record in ordered_pool:
         if len(drawn) == shots:
             break
         if not is_readable(record.path):
@@ -88,7 +89,7 @@ def _draw(
     if len(drawn) < shots:
         where = "its trainval images" if eval_split == "test" else "the half of its images the shots come from"
         raise ValueError(
-            f"class {class_name!r} has {len(pool)} images to draw from ({where}"
+            f"class {class_name!r} has {len(ordered_pool)} images to draw from ({where}"
             + (f", {unreadable} of them unreadable" if unreadable else "")
             + (f", {copies} of them copies of another" if copies else "")
             + f") but data.shots={shots}; lower data.shots or add images of that class"
@@ -99,10 +100,12 @@ def _draw(
 def _authors_halves(
     index: DatasetIndex, halves: Halves, trial: int
 ) -> tuple[dict[int, list[ImageRecord]], dict[int, list[ImageRecord]]]:
-    """Per class: the pool (first half of ``halves.pool_from``) and the evaluation set (second half of
-    ``halves.eval_from``), each source permuted by the trial and cut with ``array_split``."""
+    """Per class: the pool (first half of ``halves.pool_from``, in permuted order) and the evaluation set (second
+    half of ``halves.eval_from``), with the authors' random calls (module docstring)."""
     test = index.test or []
     sources = {"all": index.trainval + test, "trainval": index.trainval, "test": test}
+    if halves.order == "sorted":
+        sources = {side: sorted_records(records) for side, records in sources.items()}
     if index.test is None and halves.eval_from == "test":
         raise ValueError(
             f"dataset {index.name!r} evaluates on half of its official test split under data.eval_split=authors, "
@@ -111,10 +114,11 @@ def _authors_halves(
     pools: dict[int, list[ImageRecord]] = {}
     rests: dict[int, list[ImageRecord]] = {}
     for side, target, part in ((halves.pool_from, pools, 0), (halves.eval_from, rests, 1)):
-        for label, records in _by_class(sources[side]).items():
-            shuffled = _permuted(records, [_TRIAL_HALVING_SEED, trial, label])
-            cut = np.array_split(np.arange(len(shuffled)), 2)[part]
-            target[label] = [shuffled[i] for i in cut]
+        rng = np.random.default_rng(trial)  # one per side, as each of the authors' dataset objects makes its own
+        for label in range(len(index.classes)):  # every class in label order: each permutation advances the rng
+            records = [record for record in sources[side] if record.label == label]
+            ids = np.array_split(rng.permutation(len(records)), 2)[part]
+            target[label] = [records[i] for i in ids]
     return pools, rests
 
 
@@ -196,7 +200,8 @@ def make_split(
             pool, rest = shuffled[:half], shuffled[half:]
         else:
             pool, rest = records, test.get(label, [])
-        train.extend(_draw(pool, shots, trial, label, class_name, eval_split))
+        ordered_pool = pool if eval_split == "authors" else _permuted(pool, [_DRAW_SEED, trial, label])
+        train.extend(_draw(ordered_pool, shots, class_name, eval_split))
         if max_eval_per_class is not None:
             rest = _permuted(rest, [_EVAL_CAP_SEED, label])[:max_eval_per_class]
         evaluation.extend(rest)

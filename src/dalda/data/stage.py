@@ -8,24 +8,33 @@ and a run directory can be inspected and resumed without re-scanning the dataset
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 from dalda.artefacts.split import Split, check_split_matches, data_root
 from dalda.config import DaldaConfig, DataConfig
 from dalda.data.splits import make_split
 from dalda.datasets import DATASETS, DatasetIndex
+from dalda.protocol import protocol_choices
 from dalda.rundir import RunDir
 
 log = logging.getLogger(__name__)
 
 
-def load_dataset_index(cfg: DataConfig, cache_dir: Path) -> DatasetIndex:
+def load_dataset_index(
+    cfg: DataConfig, cache_dir: Path, class_names: Literal["authors", "readable"] = "readable"
+) -> DatasetIndex:
     """Index ``cfg.dataset`` (class names plus trainval/test records) with the data settings of the config.
 
-    ``cache_dir`` is where a generated dataset (the demo) is drawn when ``cfg.root`` is None.
+    ``cache_dir`` is where a generated dataset (the demo) is drawn when ``cfg.root`` is None. ``class_names``
+    "authors" swaps in the entry's ``authors_names`` (``train.protocol``'s choice, ``dalda.protocol``).
     """
     spec = DATASETS.get(cfg.dataset)
-    return spec.load(cfg.root, cfg.download, Path(cache_dir), spec.settings_model.of(cfg))
+    index = spec.load(cfg.root, cfg.download, Path(cache_dir), spec.settings_model.of(cfg))
+    if class_names == "authors" and spec.authors_names:
+        index = replace(index, classes=[spec.authors_names.get(name, name) for name in index.classes])
+    return index
 
 
 def run_data_stage(config: DaldaConfig, run: RunDir) -> Split:
@@ -45,7 +54,7 @@ def run_data_stage(config: DaldaConfig, run: RunDir) -> Split:
             for note in split.warnings():
                 log.warning("WARNING: %s", note)
             return split
-    index = load_dataset_index(config.data, run.data_cache)
+    index = load_dataset_index(config.data, run.data_cache, protocol_choices(config.train.protocol).class_names)
     split = make_split(
         index,
         shots=config.data.shots,

@@ -1,9 +1,15 @@
 """Caltech-101, read through torchvision: 101 categories, every image in trainval, no official test split.
 
 Raw category names are folder names ("Faces_easy", "car_side"); :func:`caltech101_name` turns them into words a
-text encoder and an LLM understand, with every rule written in :data:`CALTECH101_RENAMES`. Three names are
-still ambiguous to an LLM writing a sentence, so the LLM alone is asked with the noun phrases of
-:data:`CALTECH101_LLM_NAMES` (``docs/protocol.md``, row Prompts).
+text encoder and an LLM understand, with every rule written in :data:`CALTECH101_RENAMES`. Under
+``train.protocol=authors`` the six renamed classes take the authors' texts back (:data:`CALTECH101_AUTHORS_NAMES`:
+the folder name lower-cased, ``_`` as a space, so "faces", "faces easy", "water lilly"). Three names are still
+ambiguous to an LLM writing a sentence, so the LLM alone is asked with the noun phrases of
+:data:`CALTECH101_LLM_NAMES`, under either set of names (``docs/protocol.md``, rows Class names and Prompts).
+
+The listing is sorted by path: the authors list a class with an unsorted ``glob``, whose order depends on the
+file system, so their Caltech split cannot be reproduced file for file anywhere; a sorted listing at least gives
+every machine the same split (``docs/protocol.md``, row Split).
 """
 
 from __future__ import annotations
@@ -42,12 +48,24 @@ CALTECH101_LLM_NAMES: dict[str, str] = {
     "bass": "bass fish",
     "face": "close-up face",
     "portrait": "portrait of a person",
+    # the same folders under the authors' names (train.protocol=authors)
+    "faces easy": "close-up face",
+    "faces": "portrait of a person",
 }
+
+
+def _authors_name(folder: str) -> str:
+    """The authors' text for a Caltech-101 folder: lower case, ``_`` as a space."""
+    return folder.replace("_", " ").lower()
+
+
+# dalda's readable name -> the authors' text, for the folders CALTECH101_RENAMES renames (DatasetSpec.authors_names)
+CALTECH101_AUTHORS_NAMES: dict[str, str] = {name: _authors_name(folder) for folder, name in CALTECH101_RENAMES.items()}
 
 
 def caltech101_name(folder: str) -> str:
     """Readable name of a Caltech-101 category folder (rules in :data:`CALTECH101_RENAMES`)."""
-    return CALTECH101_RENAMES.get(folder, folder.replace("_", " ").lower())
+    return CALTECH101_RENAMES.get(folder, _authors_name(folder))
 
 
 def load_caltech101(root: Path | None, download: bool, cache_dir: Path, settings: NoSettings) -> DatasetIndex:
@@ -97,4 +115,5 @@ CALTECH101 = DatasetSpec(
 }""",
     num_classes=101,
     llm_names=CALTECH101_LLM_NAMES,
+    authors_names=CALTECH101_AUTHORS_NAMES,
 )

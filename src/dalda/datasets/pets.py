@@ -1,14 +1,15 @@
 """Oxford-IIIT Pet (paper: "Oxford Pets"), read through torchvision.
 
 37 breeds, named as torchvision names them ("Abyssinian", "American Bulldog", ...). trainval = the official
-"trainval" list, test = the official "test" list.
+"trainval" list, test = the official "test" list, each in the file's own order: the authors' split permutes a
+breed's images in that order (``Halves(order="listed")``), so sorting them would change which files it picks.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from dalda.datasets.records import DatasetIndex, ImageRecord, sorted_records
+from dalda.datasets.records import DatasetIndex, ImageRecord
 from dalda.datasets.spec import DatasetSpec, Halves, PaperAlignment
 from dalda.datasets.torchvision_root import build, dataset_root, existing, require_files
 from dalda.settings import NoSettings
@@ -39,9 +40,7 @@ def load_pets(root: Path | None, download: bool, cache_dir: Path, settings: NoSe
     if list(splits["test"].classes) != classes:
         raise ValueError(f"{base}/annotations: trainval.txt and test.txt list different breeds; re-download the set")
     records = {
-        split: sorted_records(
-            existing([ImageRecord(Path(p), int(y)) for p, y in zip(ds._images, ds._labels, strict=True)], "pets")
-        )
+        split: existing([ImageRecord(Path(p), int(y)) for p, y in zip(ds._images, ds._labels, strict=True)], "pets")
         for split, ds in splits.items()
     }
     return DatasetIndex(name="pets", classes=classes, trainval=records["trainval"], test=records["test"])
@@ -57,8 +56,8 @@ PETS = DatasetSpec(
     ),
     load=load_pets,
     alignment=PaperAlignment(mean_clipscore=0.7782, group="HC"),
-    # The authors draw the shots from half of trainval.txt and evaluate on half of test.txt.
-    halves=Halves(pool_from="trainval", eval_from="test"),
+    # The authors draw the shots from half of trainval.txt and evaluate on half of test.txt, in the files' order.
+    halves=Halves(pool_from="trainval", eval_from="test", order="listed"),
     licence="CC BY-SA 4.0 (Oxford-IIIT Pet Dataset, Parkhi et al. 2012)",
     citation="""@inproceedings{parkhi2012cats,
   title     = {Cats and Dogs},

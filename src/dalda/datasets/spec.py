@@ -37,14 +37,17 @@ class PaperAlignment:
 class Halves:
     """How ``data.eval_split=authors`` cuts this dataset, as the paper's authors cut it (``docs/protocol.md``).
 
-    Per class, the records of ``pool_from`` and of ``eval_from`` are each permuted by the trial and cut in two
-    (``numpy.array_split``): the few-shot pool is the first half of ``pool_from``, the evaluation set the
-    second half of ``eval_from``. "all" is trainval plus the official test split, "test" the official test
+    Per class, the records of ``pool_from`` and of ``eval_from``, in ``order``, are each permuted by the trial and
+    cut in two (``numpy.array_split``): the few-shot pool is the first half of ``pool_from``, the evaluation set
+    the second half of ``eval_from`` (the random calls are in ``dalda.data.splits``). "all" is trainval plus the official test split, "test" the official test
     split, "trainval" the trainval records. With the same source on both sides, the two halves are disjoint.
     """
 
     pool_from: Literal["all", "trainval"] = "all"
     eval_from: Literal["all", "test"] = "all"
+    order: Literal["sorted", "listed"] = "sorted"
+    """Order of a class's records before the permutation: "sorted" by path, or "listed" as the dataset's own
+    list files give them (the loader keeps that order). The permutation's result depends on it."""
 
     def __post_init__(self) -> None:
         if (self.pool_from == "all") != (self.eval_from == "all"):
@@ -86,6 +89,10 @@ class DatasetSpec:
     """class name -> the noun phrase the LLM is asked with, for names an LLM would misread ("bass" -> "bass
     fish"). Used ONLY to build the LLM request and to check its answer (``dalda.chat.request``); the class
     label, the CLIP prompts, the file names and ``prompts.json`` keep the dataset's names."""
+    authors_names: Mapping[str, str] = field(default_factory=dict)
+    """class name -> the authors' text for it, used instead under ``train.protocol=authors``
+    (``ProtocolChoices.class_names``, ``dalda.protocol``); a class not listed keeps its name. The texts feed
+    the alignment score, the CLIP head, the Base Prompt and the zero-shot row."""
     settings_model: type[EntrySettings] = NoSettings
     """Settings only this dataset has, beside ``data.dataset`` (``data: {dataset: mine, my_setting: 3}``), handed
     to ``load``. Every built-in has none: the folder, downloading, shots and description are ``data:`` fields

@@ -26,6 +26,7 @@ from dalda.images import load_rgb
 from dalda.models.clip import load_clip
 from dalda.rundir import RunDir
 from dalda.scorers import TOP_LABEL, ChosenScorer, chosen_scorer, clip_model_identity
+from dalda.protocol import probe_models
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def decide(record: FilterRecord, cfg: FilterConfig) -> FilterRecord:
 def _measure_scores(
     config: DaldaConfig, scorer: ChosenScorer, run: RunDir, split: Split, lines: list[ManifestLine]
 ) -> list[dict]:
-    measure = scorer.load(config.models, split.classes, config.score.template)
+    measure = scorer.load(probe_models(config), split.classes, config.score.template)
     out = []
     size = config.filter.batch_size
     for start in range(0, len(lines), size):

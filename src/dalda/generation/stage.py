@@ -41,6 +41,7 @@ from dalda.artefacts import ClassNames, ManifestLine, PlanRow, Split, source_bas
 from dalda.ownership import changed_since, last_stage_config
 from dalda.progress import progress_bar
 from dalda.rundir import RunDir
+from dalda.protocol import protocol_choices
 
 logger = logging.getLogger(__name__)
 
@@ -133,8 +134,16 @@ class PngWriter:
     """
 
     def __init__(
-        self, run: RunDir, manifest_part: Path, resize_to_source: bool, compress_level: int = 6, threads: int = 1
+        self,
+        run: RunDir,
+        manifest_part: Path,
+        resize_to_source: bool,
+        compress_level: int = 6,
+        threads: int = 1,
+        resample: Image.Resampling = Image.Resampling.BILINEAR,
     ) -> None:
+        """``resample``: the resize back to the source size (``train.protocol``'s choice, ``dalda.protocol``)."""
+        self.resample = resample
         self.run = run
         self.manifest_part = manifest_part
         self.resize_to_source = resize_to_source
@@ -155,7 +164,7 @@ class PngWriter:
     def _write(self, item: tuple[Image.Image, tuple[int, int], ManifestLine]) -> None:
         image, source_size, entry = item
         if self.resize_to_source and image.size != source_size:
-            image = image.resize(source_size, Image.Resampling.BICUBIC)
+            image = image.resize(source_size, self.resample)
         write_image_atomic(image, self.run.synthetic / entry.file_name, self.compress_level)
         with self.append_lock:  # one line at a time into the shared manifest part
             entry.append(self.manifest_part)
@@ -201,6 +210,7 @@ def _generate_rows(
         settings.resize_to_source,
         settings.png_compress_level,
         settings.writer_threads,
+        protocol_choices(config.train.protocol).resample,
     )
     failures: list[RowFailure] = []
     label = "generating"

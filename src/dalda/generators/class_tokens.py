@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
+from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import save
 
@@ -22,11 +23,14 @@ from dalda.progress import progress_bar
 from dalda.images import load_rgb
 from dalda.generators.placeholder_tokens import placeholder_token
 from dalda.generators.settings import TI_SETTINGS, TextualInversionSettings
-from dalda.generators.textual_inversion import add_placeholder_tokens, learn_class_token
+from dalda.generators.textual_inversion import add_placeholder_tokens, learn_class_token, squash
 from dalda.hashing import file_sha256, fingerprint
 from dalda.io import atomic_open
 from dalda.artefacts import PlanRow
+from dalda.artefacts.split import ImageRecord
 from dalda.rundir import RunDir
+from dalda.seeds import trial_seed
+from dalda.protocol import protocol_choices
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +82,24 @@ def _fingerprint(
             "images": sorted(image_hashes),
             "model": [config.models.profile, settings.sd_model],
             "settings": settings.model_dump(include=set(TI_SETTINGS)),
-            "seed": config.seed,
+            "seed": trial_seed(config.seed, config.data.trial),
+            # recorded only when squashed, so a token learned before the choice existed (cropped) stays fresh
+            **({"image_shape": "squash"} if _squashes(config) else {}),
         }
     )
+
+
+def _squashes(config: DaldaConfig) -> bool:
+    """Whether ``train.protocol`` squashes the training images whole to the square (``dalda.protocol``)."""
+    return protocol_choices(config.train.protocol).ti_images == "squash"
+
+
+def _training_images(
+    config: DaldaConfig, settings: TextualInversionSettings, records: Sequence[ImageRecord]
+) -> list[Image.Image]:
+    """The class's shots as the token learns from them: squashed to the square when ``train.protocol`` says so."""
+    images = [load_rgb(record.path) for record in records]
+    return [squash(image, settings.ti_resolution) for image in images] if _squashes(config) else images
 
 
 def _token_path(run: RunDir, class_name: str) -> Path:
@@ -146,9 +165,9 @@ def ensure_class_tokens(
     """Give ``pipe`` a learned token per class (learning the missing ones); returns {class: token}.
 
     ``settings``: the generator's resolved settings (its checkpoint and textual-inversion settings); ``config``
-    gives the models profile and the run seed. ``only``: learn and install just these classes (a process's share
-    when several learn in parallel). A token depends only on its own class's images, settings and seed, never on
-    which other tokens are in place.
+    gives the models profile and the trial's seed (``dalda.seeds``). ``only``: learn and install just these
+    classes (a process's share when several learn in parallel). A token depends only on its own class's images,
+    settings and seed, never on which other tokens are in place.
     """
     add_placeholder_tokens(pipe.tokenizer, pipe.text_encoder, split.classes, settings.ti_init_word)
     for label, class_name, expected in _class_fingerprints(config, settings, split):
@@ -167,8 +186,8 @@ def ensure_class_tokens(
                 f"textual inversion: {class_name}", total=settings.ti_steps, unit="step"
             ) as advance:
                 learned = learn_class_token(
-                    pipe, class_name, [load_rgb(record.path) for record in records], settings,
-                    seed=config.seed + label, progress=advance,
+                    pipe, class_name, _training_images(config, settings, records), settings,
+                    seed=trial_seed(config.seed, config.data.trial) + label, progress=advance,
                 )
             saved = learned.embedding
             metadata = {"fingerprint": expected, "class": class_name, "token": placeholder_token(class_name),

@@ -23,6 +23,7 @@ from dalda.generators.settings import TI_SETTINGS, Img2ImgSettings, TextualInver
 from dalda.generators.spec import PlanInputs, Preparation, SourceImage
 from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
+from dalda.protocol import protocol_choices
 
 if TYPE_CHECKING:
     from dalda.generators.img2img import Img2ImgEngine
@@ -90,4 +91,4 @@ class DAFusionGenerator(RealGuidanceGenerator):
         settings = self.settings(config)
         pipe = load_img2img_pipeline(models, settings.checkpoints())
         load_class_tokens(pipe, run)
-        return Img2ImgEngine(pipe, settings, config.generation)
+        return Img2ImgEngine(pipe, settings, config.generation, protocol_choices(config.train.protocol).resample)

@@ -31,7 +31,15 @@ def steps_for(strength: float, steps: int) -> int:
 class Img2ImgEngine:
     """SD img2img rows (prompt, strength, seed, start image), batched per distinct strength."""
 
-    def __init__(self, pipe, settings: StableDiffusionSettings, runtime: GenerationConfig | None = None) -> None:
+    def __init__(
+        self,
+        pipe,
+        settings: StableDiffusionSettings,
+        runtime: GenerationConfig | None = None,
+        resample: Image.Resampling = Image.Resampling.BILINEAR,
+    ) -> None:
+        """``resample``: the start image's resize (``train.protocol``'s choice, ``dalda.protocol``)."""
+        self.resample = resample
         self.pipe = pipe
         self.settings = settings
         self.runtime = runtime or GenerationConfig()
@@ -47,7 +55,7 @@ class Img2ImgEngine:
     def encode_references(self, images: Sequence[Image.Image]) -> list[Image.Image]:
         """The start images, resized to the generation resolution as the DA-Fusion code base does."""
         size = self.settings.resolution
-        return [image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC) for image in images]
+        return [image.convert("RGB").resize((size, size), self.resample) for image in images]
 
     @torch.inference_mode()
     def generate(

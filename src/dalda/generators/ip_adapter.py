@@ -20,6 +20,7 @@ from dalda.generators.settings import IPAdapterSettings, sd_manifest_settings
 from dalda.generators.spec import PlanInputs, Preparation
 from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
+from dalda.protocol import protocol_choices
 
 if TYPE_CHECKING:
     from dalda.generators.ip_adapter_engine import GenerationEngine
@@ -85,4 +86,4 @@ class IPAdapterGenerator:
         from dalda.generators.ip_adapter_engine import GenerationEngine
 
         settings = self.settings(config)
-        return GenerationEngine(self.load_pipeline(models, settings), settings, config.generation)
+        return GenerationEngine(self.load_pipeline(models, settings), settings, config.generation, protocol_choices(config.train.protocol).resample)

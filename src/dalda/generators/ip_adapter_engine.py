@@ -96,8 +96,13 @@ class GenerationEngine:
     """
 
     def __init__(
-        self, pipe: StableDiffusionPipeline, settings: StableDiffusionSettings, runtime: GenerationConfig | None = None
+        self,
+        pipe: StableDiffusionPipeline,
+        settings: StableDiffusionSettings,
+        runtime: GenerationConfig | None = None,
+        resample: Image.Resampling = Image.Resampling.BILINEAR,
     ) -> None:
+        """``resample``: the image prompt's resize (``train.protocol``'s choice, ``dalda.protocol``)."""
         if getattr(pipe, "image_encoder", None) is None or pipe.unet.encoder_hid_proj is None:
             raise ValueError(
                 "the pipeline has no IP-Adapter (image encoder and image projection); load it with "
@@ -105,6 +110,7 @@ class GenerationEngine:
             )
         self.settings = settings
         self.runtime = runtime or GenerationConfig()
+        self.resample = resample
         self.pipe = self._per_row_pipeline(pipe)
         self.pipe.set_progress_bar_config(disable=True)
         self.pipe.scheduler = build_scheduler(settings.scheduler, pipe.scheduler.config)
@@ -164,7 +170,7 @@ class GenerationEngine:
         if not images:
             return []
         size = self.settings.resolution
-        resized = [image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC) for image in images]
+        resized = [image.convert("RGB").resize((size, size), self.resample) for image in images]
         cond: list[torch.Tensor] = []
         uncond: list[torch.Tensor] = []
         for layer in self.pipe.unet.encoder_hid_proj.image_projection_layers:

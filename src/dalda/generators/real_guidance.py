@@ -19,6 +19,7 @@ from dalda.generators.settings import Img2ImgSettings, sd_manifest_settings
 from dalda.generators.spec import PlanInputs, Preparation, SourceImage
 from dalda.artefacts import PlanRow
 from dalda.rundir import RunDir
+from dalda.protocol import protocol_choices
 
 if TYPE_CHECKING:
     from dalda.generators.img2img import Img2ImgEngine
@@ -86,4 +87,4 @@ class RealGuidanceGenerator:
         from dalda.models.sd import load_img2img_pipeline
 
         settings = self.settings(config)
-        return Img2ImgEngine(load_img2img_pipeline(models, settings.checkpoints()), settings, config.generation)
+        return Img2ImgEngine(load_img2img_pipeline(models, settings.checkpoints()), settings, config.generation, protocol_choices(config.train.protocol).resample)

@@ -18,6 +18,7 @@ from dalda.config import DaldaConfig, ModelsConfig
 from dalda.generators.ip_adapter import IPAdapterGenerator
 from dalda.generators.settings import IPAdapterSettings, SDXLIPAdapterSettings, size_conditioning
 from dalda.rundir import RunDir
+from dalda.protocol import protocol_choices
 
 if TYPE_CHECKING:
     from dalda.generators.sdxl_engine import SDXLGenerationEngine
@@ -42,4 +43,4 @@ class SDXLIPAdapterGenerator(IPAdapterGenerator):
         from dalda.generators.sdxl_engine import SDXLGenerationEngine
 
         settings = self.settings(config)
-        return SDXLGenerationEngine(self.load_pipeline(models, settings), settings, config.generation)
+        return SDXLGenerationEngine(self.load_pipeline(models, settings), settings, config.generation, protocol_choices(config.train.protocol).resample)

@@ -44,7 +44,7 @@ class SourceImage:
 
 @dataclass(frozen=True)
 class PlanStreams:
-    """The plan's three independent random streams, spawned from the run seed.
+    """The plan's three independent random streams, spawned from the trial's seed (``dalda.seeds.trial_seed``).
 
     Changing how one stream is used (e.g. the lambda strategy) leaves the others untouched, so a fixed-lambda
     sweep differs only in lambda and keeps the prompt assignment and the image seeds.

@@ -5,8 +5,12 @@ stay frozen (after each step the other rows are restored, so weight decay cannot
 denoising loss on the class's real images, with DA-Fusion's "object" caption templates, as in DA-Fusion's
 set-up: batch 4, learning rate 5e-4 scaled by the batch size, constant schedule, no warm-up.
 
-A token starts from the mean embedding of the class name's own tokens (DA-Fusion starts from a given word; the
-class name is the word that needs no per-dataset choice and works for any tokenizer).
+A token starts from the mean embedding of the words of ``generator.ti_init_word`` ("the", as the DA-Fusion code
+base does), or of the class name's own tokens when that setting is null (``add_placeholder_tokens``).
+
+Each training image becomes a ``ti_resolution`` square: under ``train.protocol=authors`` it is first squashed
+whole to the square, as DA-Fusion does (:func:`squash`, applied by ``dalda.generators.class_tokens``); under
+``fast`` its shorter side is resized and the centre cropped (:func:`_to_tensor`, a no-op crop on a square).
 """
 
 from __future__ import annotations
@@ -62,6 +66,12 @@ class LearnedToken:
     token: str
     embedding: torch.Tensor
     final_loss: float
+
+
+def squash(image: Image.Image, size: int) -> Image.Image:
+    """The whole image resized to ``size`` x ``size`` (aspect ratio not kept, nothing cropped), BICUBIC as in
+    DA-Fusion's textual-inversion training."""
+    return image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
 
 
 def _to_tensor(image: Image.Image, size: int, flip: bool) -> torch.Tensor:

@@ -27,7 +27,9 @@ def resolve_device(cfg: ModelsConfig) -> torch.device:
 
 
 def resolve_dtype(cfg: ModelsConfig, device: torch.device) -> torch.dtype:
-    """``auto`` is float16 on CUDA (the authors' set-up) and float32 elsewhere (CPU half precision is slow)."""
+    """``auto`` is float16 on CUDA (the authors' set-up for the SD pipeline) and float32 elsewhere (CPU half
+    precision is slow). Under ``train.protocol=authors`` the scorer and probes ask for float32 instead
+    (``dalda.protocol.probe_models``)."""
     if cfg.dtype == "auto":
         return torch.float16 if device.type == "cuda" else torch.float32
     return getattr(torch, cfg.dtype)

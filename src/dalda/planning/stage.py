@@ -4,7 +4,8 @@ The plan is complete before generation starts, so it can be read, diffed and sha
 depends on which process made it or when. This stage gathers what the rows are made from (the split's real
 images with their CLIPScores, the prompts, the guidance strategy) and hands it to the configured generator
 (``dalda.generators``), which decides the rows. Randomness comes from three independent streams spawned from
-the run seed (prompt order, per-image weight, per-image seeds; ``PlanStreams``). Beside the plan it records the
+the trial's seed (prompt order, per-image weight, per-image seeds; ``PlanStreams``, ``dalda.seeds``), so two
+trials of one configuration differ and one trial planned again gives the same rows. Beside the plan it records the
 method that made it (``method.json``), which labels the run's results whatever a later command's overrides say.
 """
 
@@ -22,13 +23,16 @@ from dalda.guidance import GUIDANCE, SamplingContext, bind, clipscore_group
 from dalda.methods import method_of
 from dalda.rundir import RunDir
 from dalda.scorers import SCORERS, ImageScore
+from dalda.seeds import trial_seed
+from dalda.protocol import protocol_choices
 
 log = logging.getLogger(__name__)
 
 
 def _prompts_for(config: DaldaConfig, run: RunDir, generator: Generator, classes: list[str]) -> dict[str, list[str]]:
     if config.prompts.source == "base" or not generator.uses_prompts:
-        return base_prompts(classes, config.prompts.base_template)
+        underscores = protocol_choices(config.train.protocol).base_prompt_underscores
+        return base_prompts(classes, config.prompts.base_template, underscores)
     prompts = PromptTable.read(run).prompts
     missing = [name for name in classes if not prompts.get(name)]
     if missing:
@@ -69,7 +73,7 @@ def build_plan(
     generator: Generator,
 ) -> list[PlanRow]:
     """``plan.images_per_real`` rows for every real training image, in split order, made by ``generator``."""
-    streams = PlanStreams.from_seed(config.seed)
+    streams = PlanStreams.from_seed(trial_seed(config.seed, split.trial))
     values = [scores[str(r.path)].value(config.score.variant) for r in split.train if scores and str(r.path) in scores]
     context = SamplingContext(split.shots, values, SCORERS.get(config.score.variant).default_alpha)
     sampler = bind(config.guidance, context)
@@ -82,12 +86,27 @@ def build_plan(
     return generator.plan_rows(config, inputs)
 
 
+def _warn_if_replanned(run: RunDir, rows: list[PlanRow]) -> None:
+    """Say so when a run's existing plan gets different rows: their images will be made again, never silently
+    (e.g. a trial 1 or later planned before trials had seeds of their own, ``dalda.seeds``)."""
+    if not run.plan.is_file():
+        return
+    before = {row.row_id: row for row in PlanRow.read_all(run)}
+    changed = sum(before.get(row.row_id) != row for row in rows) + len(before.keys() - {row.row_id for row in rows})
+    if changed:
+        log.warning(
+            "plan: %d of %d rows differ from the plan already in %s; their images will be generated again",
+            changed, len(rows), run.plan,
+        )
+
+
 def run_plan_stage(config: DaldaConfig, run: RunDir) -> list[PlanRow]:
     """Build the plan from the split, the CLIPScores (when present; AGS needs them) and the prompts."""
     rows = plan_for(config, run)
     split = read_split_for(config.data, run)
     generator = GENERATORS.get(config.generator.name)
     method = method_of(config, prompt_source(config, run))
+    _warn_if_replanned(run, rows)
     MethodRecord.remove(run)  # never left naming an earlier plan's method, should the writes below fail
     PlanRow.write_all(run, rows)
     method.record().write(run)

@@ -20,6 +20,7 @@ from pydantic import Field, field_validator
 
 from dalda.config import BASE_PROMPT, DaldaConfig, TrainConfig, check_class_slot
 from dalda.settings import EntrySettings
+from dalda.protocol import probe_models
 
 if TYPE_CHECKING:
     import torch
@@ -56,7 +57,7 @@ class ClipProbe:
         from dalda.probes.encoder import probe_encoder
         from dalda.probes.networks import ClipImageFeatures
 
-        clip = load_clip(config.models)
+        clip = load_clip(probe_models(config))
         raw = config.train.protocol == "authors"
         module = ClipImageFeatures(clip, config.train.image_size, normalize=not raw)
         stats = (clip.image_processor.image_mean, clip.image_processor.image_std)

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from dalda.config import DaldaConfig, TrainConfig
 from dalda.settings import EntrySettings
+from dalda.protocol import probe_models
 
 if TYPE_CHECKING:
     import torch
@@ -44,7 +45,7 @@ class ResNet50Probe:
         from dalda.probes.networks import ResNetFeatures
 
         weights = RESNET_WEIGHTS[config.train.protocol]
-        backbone = load_resnet50_backbone(config.models, weights)
+        backbone = load_resnet50_backbone(probe_models(config), weights)
         module = ResNetFeatures(backbone.module)
         stats = (backbone.mean, backbone.std)
         model_id = f"torchvision/resnet50.{weights}"

@@ -40,6 +40,7 @@ from dalda.prompts.descriptions import require_description, resolve_description,
 from dalda.prompts.record import PromptsError
 from dalda.prompts.validation import Flag, ValidationMode, validate_prompt_table
 from dalda.rundir import RunDir
+from dalda.protocol import protocol_choices
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ def prompts_for_classes(config: DaldaConfig, classes: list[str], run: RunDir) ->
             return cached
     if cfg.source == "base":
         record = PromptsRecord.new(run.prompts_record, settings, validation=cfg.validation)
-        return _save(run, base_prompts(classes, cfg.base_template), record)
+        underscores = protocol_choices(config.train.protocol).base_prompt_underscores
+        return _save(run, base_prompts(classes, cfg.base_template, underscores), record)
     return _from_chat(config, classes, run, settings)
 
 

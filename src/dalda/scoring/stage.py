@@ -23,6 +23,7 @@ from dalda.guidance import SamplingContext, clipscore_group, group_threshold
 from dalda.scorers import ImageScore, Measurer, chosen_scorer
 from dalda.scoring.histogram import plot_score_histogram
 from dalda.progress import progress_bar
+from dalda.protocol import probe_models
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def run_score_stage(config: DaldaConfig, run: RunDir, split: Split | None = None
             missing.append(record)
     if missing:
         log.info("scoring %d images with %s (%d cached)", len(missing), scorer.title, len(keys) - len(missing))
-        measure = scorer.load(config.models, split.classes, template)
+        measure = scorer.load(probe_models(config), split.classes, template)
         fresh = score_images(measure, missing, split.classes, identity, template, config.score.batch_size)
         cache.update({(score.label, score.sha256): score for score in fresh})
     scores = [replace(cache[key], path=str(record.path)) for key, record in zip(keys, split.train, strict=True)]
