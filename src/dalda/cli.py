@@ -330,6 +330,15 @@ def show_config(config: ConfigOption = None, out: OutOption = None, set_: SetOpt
         raise fail(error, False) from None
 
 
+@app.command("config-reference")
+def config_reference() -> None:
+    """Print the configuration reference (Markdown) generated from the schema; docs/config-reference.md is its
+    output."""
+    from dalda.reference import render
+
+    sys.stdout.write(render())
+
+
 def _print_version(value: bool) -> None:
     if value:
         from importlib.metadata import PackageNotFoundError, version
