@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 
 from dalda.config import DaldaConfig
 from dalda.configure import CHOICES, TABLES
+from dalda.registry import Registry
 
 HEADER = """\
 # Configuration reference
@@ -69,14 +70,20 @@ def central_rows() -> Iterator[FieldRow]:
     return model_rows(DaldaConfig, "")
 
 
+def builtin_names(registry: Registry[Any]) -> list[str]:
+    """The entries dalda itself defines: an installed plugin's entries belong to its own documentation, and the
+    committed reference must not change with what happens to be installed."""
+    return sorted(name for name, entry in registry.items() if type(entry).__module__.startswith("dalda."))
+
+
 def entry_rows() -> Iterator[tuple[str, str, FieldRow]]:
-    """(section, entry, row) for every setting of every registered entry of every choice and table."""
+    """(section, entry, row) for every setting of every built-in entry of every choice and table."""
     for choice in CHOICES:
-        for entry in choice.registry.names():
+        for entry in builtin_names(choice.registry):
             for row in model_rows(choice.registry.settings_model(entry), f"{choice.section}."):
                 yield choice.section, entry, row
     for table in TABLES:
-        for entry in table.registry.names():
+        for entry in builtin_names(table.registry):
             for row in model_rows(table.registry.settings_model(entry), f"{table.path}.{entry}."):
                 yield table.path, entry, row
 
