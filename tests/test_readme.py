@@ -116,7 +116,8 @@ def test_every_docs_page_is_in_the_site_navigation():
 def test_code_layout_names_every_package_and_module():
     layout = (ROOT / "docs" / "development.md").read_text().split("## Code layout", 1)[1]
     package = ROOT / "src" / "dalda"
-    names = [f"{path.name}/" for path in package.iterdir() if (path / "__init__.py").is_file() and not path.is_symlink()]
+    packages = [path for path in package.iterdir() if (path / "__init__.py").is_file() and not path.is_symlink()]
+    names = [f"{path.name}/" for path in packages]
     names += [path.name for path in package.glob("*.py") if path.name != "__init__.py"]
     assert names and [name for name in names if f"`{name}" not in layout] == []
 

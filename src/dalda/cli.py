@@ -31,7 +31,9 @@ stderr = Console(stderr=True)
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
-        "--config", "-c", help="YAML config file, or a shipped one by name (demo); default: the run directory's config.yaml."
+        "--config",
+        "-c",
+        help="YAML config file, or a shipped one by name (demo); default: the run directory's config.yaml.",
     ),
 ]
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (overrides out_dir).")]

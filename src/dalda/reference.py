@@ -129,5 +129,6 @@ def render() -> str:
         for section in (s for s in by_section if s == name or s.startswith(f"{name}.")):
             for entry, entry_fields in by_section[section].items():
                 if entry_fields:
-                    lines += [f"### `{section}`: settings of `{entry}`", "", *_table([(r.path, r) for r in entry_fields]), ""]
+                    rows = [(row.path, row) for row in entry_fields]
+                    lines += [f"### `{section}`: settings of `{entry}`", "", *_table(rows), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -115,7 +115,8 @@ def prompt_tables_html(records: Sequence[RunRecord]) -> str | None:
                 f"<h3>{html.escape(dataset_title(dataset))}, {html.escape(cell_title(cell))}: "
                 f"{html.escape(', '.join(methods))}</h3>"
                 f"<p class='note'>{len(prompts)} classes, {count} prompts; {html.escape(source)}</p>"
-                "<table class='prompt-table'><thead><tr><th>Class</th><th class='num'>#</th><th>Prompts</th></tr></thead>"
+                "<table class='prompt-table'><thead><tr><th>Class</th><th class='num'>#</th><th>Prompts</th></tr>"
+                "</thead>"
                 f"<tbody>{''.join(_class_row(name, list(values)) for name, values in prompts.items())}</tbody></table>"
             )
     return "".join(parts) or None

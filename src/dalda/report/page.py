@@ -56,9 +56,9 @@ from dalda.report.tables import (
     RunAccuracy,
     Table,
     confusions_csv,
+    is_number,
     load_run_accuracy,
     per_class_csv,
-    is_number,
     per_class_rows,
     run_label,
     top_confusions,
@@ -70,7 +70,6 @@ from dalda.rundir import RunDir
 
 _STYLE = """
 .banner { background: #b00020; color: #fff; font-weight: bold; font-size: 1.2em; padding: 0.8em 1em; margin: 1em 0; }
-table.provenance td { text-align: left; }
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
@@ -160,7 +159,9 @@ def overview_html(
     """The top of the page as trusted HTML: how the runs were made and how long each stage took, the datasets
     with their CLIPScore group (HC at ``threshold``), and the failed cells an experiment's ``summary`` lists."""
     parts = [provenance_html(records), "<h2>Datasets</h2><table><thead><tr>"]
-    parts.append(f"<th>Dataset</th><th{NUM}>mean CLIPScore</th><th{NUM}>scored images</th><th>group</th></tr></thead><tbody>")
+    parts.append(
+        f"<th>Dataset</th><th{NUM}>mean CLIPScore</th><th{NUM}>scored images</th><th>group</th></tr></thead><tbody>"
+    )
     for group in groups.values():
         mean = "–" if group.mean_score is None else f"{group.mean_score:.4f}"
         parts.append(

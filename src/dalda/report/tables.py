@@ -322,7 +322,8 @@ class Table:
                 for i, cell in enumerate(row)
             ]
             opening = "<tr class='reference'>" if reference else "<tr>"
-            body.append(opening + "".join(f"<td{NUM if numeric[i] else ''}>{c}</td>" for i, c in enumerate(cells)) + "</tr>")
+            tds = "".join(f"<td{NUM if numeric[i] else ''}>{cell}</td>" for i, cell in enumerate(cells))
+            body.append(f"{opening}{tds}</tr>")
         notes = "".join(f"<p class='note'>{html.escape(note)}</p>" for note in self.notes)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{notes}"
 
