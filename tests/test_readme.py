@@ -23,7 +23,7 @@ CI = (ROOT / ".ci" / "run").read_text()
 ELSEWHERE = {
     "pip install -e .": (".ci/run", "pip install -e '.[test]'"),
     "pip install -e '.[test]'": (".ci/run", "pip install -e '.[test]'"),
-    "pip install -e '.[llm,hub]'": ("tests/test_install.py", "def test_extras_hold_the_optional_packages"),
+    "pip install -e '.[llm,hub]'": ("tests/test_readme.py", "def test_every_extra_the_readme_names_exists"),
     "pip install 'torch": ("tests/test_readme.py", "def test_cpu_torch_line_states_pyprojects_ranges"),
     "dalda report ": ("tests/test_report_manifest.py", '"report"'),
     "dalda doctor ": ("tests/test_doctor.py", '"doctor"'),
@@ -100,6 +100,13 @@ def test_cpu_torch_line_states_pyprojects_ranges():
     dependencies = (ROOT / "pyproject.toml").read_text()
     for requirement in re.findall(r"'(torch[^']*)'", line):
         assert f'"{requirement}"' in dependencies, f"{requirement} is not pyproject.toml's range"
+
+
+def test_every_extra_the_readme_names_exists():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    extras = set(re.findall(r"(?m)^([a-z]+) = \[", pyproject.split("[project.optional-dependencies]")[1].split("\n[")[0]))
+    named = {name for group in re.findall(r"\.\[([a-z,]+)\]", README) for name in group.split(",")}
+    assert named and named <= extras, f"the README names extras pyproject.toml lacks: {named - extras}"
 
 
 def test_readme_and_docs_links_point_at_files_that_exist():
