@@ -3,9 +3,10 @@
     dalda run --config configs/demo.yaml -o /tmp/demo
     python docs/report_screenshot.py /tmp/demo/report/index.html docs/report-demo.png
 
-Every lazy image is loaded first; the picture is the page's header (title, banner, how the runs were made,
-wall time per stage), a dashed cut, then the page from the λ vs score figure to the gallery's second row, scaled
-to 900 px wide and stored with a 192-colour palette (well under 500 kB). Needs Chromium and ``playwright`` (the ``test`` extra).
+Every lazy image is loaded first; the picture is the page's top (title, table of contents, the random-models
+banner), a dashed cut, then the accuracy table (Tab. 2, with its real-only and zero-shot reference rows) and its
+notes, scaled to 900 px wide and stored with a 192-colour palette (well under 500 kB). Needs Chromium and
+``playwright`` (the ``test`` extra).
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ LOAD_ALL = """async () => {
 MARKS = """() => {
   const top = (el) => el.getBoundingClientRect().top + window.scrollY;
   const bottom = (el) => el.getBoundingClientRect().bottom + window.scrollY;
-  const header = document.querySelector('table.timings') || document.querySelector('table.provenance') || document.querySelector('h1');
-  const scatter = document.querySelector("img[data-file='figures/lambda_vs_score.png']").closest('figure');
-  const rows = document.querySelectorAll('.gallery-row');
-  return [bottom(header), top(scatter), bottom(rows[Math.min(1, rows.length - 1)])];
+  const header = document.querySelector('.banner') || document.querySelector('nav.toc') || document.querySelector('h1');
+  const headings = [...document.querySelectorAll('h3')];
+  const accuracy = headings.findIndex((h) => h.textContent.startsWith('Tab. 2'));
+  const next = headings[accuracy + 1] || document.querySelector('h2[id]:not(:first-of-type)');
+  return [bottom(header), top(headings[accuracy]), top(next) - 8];
 }"""
 
 
@@ -58,13 +60,13 @@ def main() -> None:
             page.goto(args.page.resolve().as_uri())
             page.wait_for_load_state("load")
             page.evaluate(LOAD_ALL)
-            header_end, scatter_top, gallery_end = page.evaluate(MARKS)
+            header_end, table_top, table_end = page.evaluate(MARKS)
             page.screenshot(path=str(full), full_page=True)
             context.close()
         with Image.open(full) as image:
             shot = image.convert("RGB")
     head = shot.crop((0, 0, width, int(header_end) + 12))
-    body = shot.crop((0, int(scatter_top) - 12, width, int(gallery_end) + 12))
+    body = shot.crop((0, int(table_top) - 12, width, int(table_end)))
     gap = 24
     picture = Image.new("RGB", (width, head.height + gap + body.height), "white")
     picture.paste(head, (0, 0))

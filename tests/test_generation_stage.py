@@ -280,7 +280,7 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds torchrun's workers through Linux /proc")
 def test_one_of_two_processes_killed_then_a_rerun_makes_only_the_missing_rows(tmp_path: Path) -> None:
-    """The multi-process recipe's failure case (README, "Several GPUs or nodes inside one cell"): one worker dies,
+    """The multi-process recipe's failure case (`docs/paper-grids.md`, "Several GPUs or nodes inside one cell"): one worker dies,
     torchrun stops the other, and a re-run (here one process) generates only the rows not yet on disk."""
     run = make_run(tmp_path / "run", overrides=["generation.batch_size=1"])
     command = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -23,6 +24,10 @@ except ModuleNotFoundError:  # Python 3.10: the same parser as a package
 PROJECT = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
 
 
+def _name(requirement: str) -> str:
+    return re.split(r"[\[<>=!~ ]", requirement, maxsplit=1)[0].lower()
+
+
 def _requirement(requirements: list[str], name: str) -> SpecifierSet:
     for line in requirements:
         if line.split("[")[0].split(">")[0].split("<")[0].split("=")[0].strip() == name:
@@ -40,7 +45,10 @@ def test_torch_is_a_range_and_python_3_10_is_allowed():
 
 def test_extras_hold_the_optional_packages_and_the_demo_needs_none():
     extras = PROJECT["optional-dependencies"]
-    assert {"llm", "eval", "report", "hub", "test"} <= set(extras)
+    assert {"llm", "hub", "cluster", "docs", "test"} <= set(extras)
+    core_names = {_name(line) for line in PROJECT["dependencies"]}
+    for extra, packages in extras.items():  # an extra that adds nothing beyond the core install means nothing
+        assert {_name(line) for line in packages} - core_names, f"the extra {extra!r} adds no package"
     core = " ".join(PROJECT["dependencies"])
     assert "openai" not in core and "datasets" not in core  # only an LLM backend / the hub need them
     assert "matplotlib" in core and "lpips" in core  # the demo's report and LPIPS need them
@@ -75,3 +83,10 @@ def test_the_command_line_prints_a_missing_extra_as_one_line(monkeypatch, tmp_pa
 def test_version_option_prints_the_installed_version():
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip() == f"dalda {version('dalda')}"
+
+
+def test_python_m_dalda_is_the_command_line():
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "dalda", "--version"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == f"dalda {version('dalda')}"

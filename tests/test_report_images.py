@@ -11,6 +11,7 @@ import json
 import math
 import re
 from pathlib import Path
+from urllib.request import url2pathname
 
 import numpy as np
 import pytest
@@ -114,6 +115,11 @@ def test_gallery_shows_every_image_as_a_thumbnail_with_its_prompt_lambda_and_see
     for row in rows:
         assert f"prompt: {row['prompt']}\nλ = {row['ip_scale']:.4f}\nseed = {row['seed']}\nfile: synthetic/{row['file_name']}" in titles
     assert len(list((folder / "thumbs").iterdir())) == len(images)  # one thumbnail per file
+    full_size = re.findall(r'<a class="full-size" href="([^"]+)"', page)
+    assert len(full_size) == len(images)  # every thumbnail opens its source, relative to the report folder
+    sources = {(folder / url2pathname(href)).resolve() for href in full_size}
+    assert {(run.root / "synthetic" / row["file_name"]).resolve() for row in rows} <= sources
+    assert all(source.is_file() for source in sources)
 
 
 def test_gallery_shows_strength_for_img2img_and_puts_methods_side_by_side(tmp_path):
@@ -121,7 +127,7 @@ def test_gallery_shows_strength_for_img2img_and_puts_methods_side_by_side(tmp_pa
         make_image_run(tmp_path / "exp" / method, classes=2, method=method, data=tmp_path / "data")
     index = build_report(tmp_path / "exp")
     page = index.read_text()
-    gallery = page[page.index("<h2>Gallery</h2>") :]
+    gallery = page[page.index(">Gallery</h2>") :]
     assert "strength 0.5 · seed" in gallery and "λ 0." in gallery
     assert gallery.count("class='gallery-row'") == 2 * 2  # 2 classes x 2 real images, each once ...
     assert gallery.count("class='gallery-method'") == 2 * 2 * 2  # ... with both methods' images beside it
@@ -144,7 +150,7 @@ def test_report_with_gallery_replaces_its_thumbnails_and_keeps_a_users_file(tmp_
     index = run_report_stage(config, run)
     assert (run.report / "notes.txt").read_text() == "mine" and not stale.exists()
     page = index.read_text()
-    assert "<h2>Prompts per class</h2>" in page and "<h2>Gallery</h2>" in page
+    assert ">Prompts per class</h2>" in page and ">Gallery</h2>" in page
     assert all((run.report / image["src"]).is_file() for image in _gallery_images(page) if image["src"].startswith("thumbs/"))
 
 

@@ -1,6 +1,6 @@
 """dalda: turn a few real images per class into a useful synthetic training set (DALDA).
 
-The Python API (``dalda.api``, documented there and in the README): ``DaldaConfig``, ``load_config``, ``run``,
+The Python API (``dalda.api``, documented there and in `docs/usage.md`): ``DaldaConfig``, ``load_config``, ``run``,
 ``Augmenter`` and ``SyntheticImage``. They load on first use, so ``import dalda`` stays light.
 """
 

@@ -37,7 +37,11 @@ stderr = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() 
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="YAML config file (default: the run directory's config.yaml, if any)."),
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML config file, or a shipped one by name (demo); default: the run directory's config.yaml.",
+    ),
 ]
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (overrides out_dir).")]
 SetOption = Annotated[
@@ -89,6 +93,25 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def shipped_or_given(path: Path) -> Path:
+    """``path`` itself when it exists, else the config of that name shipped inside the package.
+
+    The repository's ``configs/`` folder is installed as ``dalda/configs`` (package data), so the README's
+    ``--config configs/demo.yaml`` and ``dalda experiment configs/experiments/tab3.yaml`` also work from a wheel,
+    in any folder; ``demo`` and ``experiments/tab3`` name the same files.
+    """
+    if path.exists():
+        return path
+    from importlib.resources import files
+
+    name = path.as_posix().removeprefix("configs/")
+    shipped = files("dalda") / "configs"
+    for candidate in (name, f"{name}.yaml"):
+        if (shipped / candidate).is_file():
+            return Path(str(shipped / candidate))
+    return path
+
+
 def resolve_config(config_path: Path | None, out: Path | None, overrides: list[str] | None) -> DaldaConfig:
     """Config file, else the run directory's recorded config (only a dalda run's), else defaults; then --out and
     --set."""
@@ -99,6 +122,8 @@ def resolve_config(config_path: Path | None, out: Path | None, overrides: list[s
         extra.append(f"out_dir={out}")
     if config_path is None and out is not None and RunDir(out).config.exists() and is_dalda_run(out):
         config_path = RunDir(out).config
+    elif config_path is not None:
+        config_path = shipped_or_given(config_path)
     return load_config(config_path, extra)
 
 
@@ -263,6 +288,7 @@ def experiment(
     from dalda.experiments.runner import run_experiment
     from dalda.experiments.shards import parse_shard
 
+    spec = shipped_or_given(spec)
     try:
         shard_index = parse_shard(shard) if shard is not None else None
         if status or dry_run:
@@ -405,6 +431,15 @@ def show_config(config: ConfigOption = None, out: OutOption = None, set_: SetOpt
         sys.stdout.write(config_to_yaml(resolve_config(config, out, set_)))
     except Exception as error:  # a bad value, an unknown entry or a broken plugin: one line
         raise fail(error, False) from None
+
+
+@app.command("config-reference")
+def config_reference() -> None:
+    """Print the configuration reference (Markdown) generated from the schema; docs/config-reference.md is its
+    output."""
+    from dalda.reference import render
+
+    sys.stdout.write(render())
 
 
 def _print_version(value: bool) -> None:

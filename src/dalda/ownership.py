@@ -1,6 +1,6 @@
 """What makes a folder dalda's run directory, who may write it now, and what each command did to it.
 
-Three small files at the top of a run directory (README, "Reliability"):
+Three small files at the top of a run directory (`docs/reliability.md`):
 
 - ``.dalda-run.json``, the run marker (dalda version, creation time), written when dalda creates the run
   directory. dalda writes into a folder only when it carries the marker or is empty or new. Familiar file names

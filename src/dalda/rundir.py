@@ -1,7 +1,7 @@
 """The run directory: where each stage reads its inputs and writes its outputs.
 
-Every path a stage uses is named here once, so the layout documented in the README is the layout the code
-writes, and any stage can be re-run or inspected alone.
+Every path a stage uses is named here once, so the layout documented in ``docs/usage.md`` ("Run directory") is the
+layout the code writes, and any stage can be re-run or inspected alone.
 """
 
 from __future__ import annotations

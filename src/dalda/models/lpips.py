@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from urllib.error import URLError
 
 from dalda.config import ModelsConfig
-from dalda.extras import require
 from dalda.models.device import freeze, resolve_device
 from dalda.models.hub import ModelLoadError
 from dalda.models.random_profiles import seeded
@@ -22,12 +21,18 @@ if TYPE_CHECKING:
 
 SEED = 8
 """The seed the random trunk is built under (see ``random_profiles.seeded``)."""
-_WHAT_NEEDS_IT = "evaluate.metrics.lpips.enabled=true (the LPIPS diversity metric)"
+
+
+def _package():  # type: ignore[no-untyped-def]
+    """The ``lpips`` package, a core dependency (the demo computes LPIPS), imported only when a metric needs it."""
+    import lpips as package
+
+    return package
 
 
 def build_lpips() -> lpips.LPIPS:
     """LPIPS with a random AlexNet trunk (offline) and the package's own calibrated linear heads."""
-    package = require("lpips", "eval", _WHAT_NEEDS_IT)
+    package = _package()
 
     with seeded(SEED), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(pretrained|weight enum).*", category=UserWarning)
@@ -36,7 +41,7 @@ def build_lpips() -> lpips.LPIPS:
 
 def load_lpips_alex() -> lpips.LPIPS:
     """LPIPS with its ImageNet AlexNet trunk (downloaded by torchvision on first use)."""
-    package = require("lpips", "eval", _WHAT_NEEDS_IT)
+    package = _package()
 
     try:
         with warnings.catch_warnings():  # lpips calls torchvision with its deprecated ``pretrained=`` argument

@@ -34,7 +34,7 @@ from dalda.report.collect import (
     real_image_scores_by_scorer,
     scorer_name,
 )
-from dalda.report.figures import plt, save_figure
+from dalda.report.figures import legend_beside, plt, save_figure
 from dalda.report.tables import Cell, Column, Table, summarize
 from dalda.guidance import GUIDANCE, SamplingContext, bind
 from dalda.scorers import SCORERS
@@ -201,7 +201,7 @@ def score_histograms(records: Sequence[RunRecord], path: Path) -> Path | None:
             if alpha is not None:
                 ax.axvline(alpha, color="#C44E52", linestyle="--", label=f"α = {alpha:.3g}")
             ax.axvline(sum(values) / len(values), color="#55A868", label=f"mean = {sum(values) / len(values):.3f}")
-            ax.legend(loc="upper left", fontsize=7)
+            legend_beside(ax)
     return save_figure(figure, path)
 
 
@@ -229,7 +229,7 @@ def lambda_histograms(records: Sequence[RunRecord], path: Path) -> Path | None:
         ax.set_title(f"λ set by {_title(scorer)}", fontsize=9)
         ax.set_xlabel("IP-Adapter weight λ")
         ax.set_ylabel("synthetic images")
-        ax.legend(fontsize=7)
+        legend_beside(ax)
     return save_figure(figure, path)
 
 

@@ -79,10 +79,16 @@ from dalda.guidance import GUIDANCE, HIGH, LOW, BoundSampler, SamplingContext, b
 from dalda.scorers import SCORERS  # noqa: E402
 
 
+def legend_beside(ax: Any, fontsize: int = 7) -> None:
+    """The legend to the right of the axes, outside the plotted area, so it never hides a curve or a point
+    (``save_figure`` crops to include it)."""
+    ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
 def save_figure(figure: Figure, path: Path) -> Path:
     figure.tight_layout()
     with atomic_open(path, "wb") as handle:
-        figure.savefig(handle, format="png", dpi=110)
+        figure.savefig(handle, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
     return path
 
@@ -136,7 +142,7 @@ def clipscore_histograms(
         ax.set_title(f"{dataset_title(dataset, groups.get(dataset))}, {len(values)} images")
         ax.set_xlabel("CLIPScore")
         ax.set_ylabel("real images")
-        ax.legend(loc="upper left", fontsize=8)
+        legend_beside(ax, fontsize=8)
     return save_figure(figure, path)
 
 
@@ -166,7 +172,7 @@ def lambda_histogram(ax: plt.Axes, methods: dict[MethodLabel, list[float]]) -> N
             label=[f"{label.title} ({len(methods[label])})" for label in labels])  # fmt: skip
     ax.set_xlabel("IP-Adapter weight λ")
     ax.set_ylabel("synthetic images")
-    ax.legend(fontsize=7)
+    legend_beside(ax)
 
 
 def _lines_by_method(
@@ -198,7 +204,7 @@ def _versus_shots(records: Sequence[RunRecord], metrics: Sequence[tuple[str, Met
         mine = [r for r in records if r.dataset == dataset]
         for ax, (name, metric) in zip(row, metrics):
             if _lines_by_method(ax, mine, lambda r: r.shots, metric):
-                ax.legend(fontsize=7)
+                legend_beside(ax)
             ax.set_xscale("log", base=2)
             ax.set_xticks(sorted({r.shots for r in mine}), [str(s) for s in sorted({r.shots for r in mine})])
             ax.set_xlabel("shots per class")
@@ -258,7 +264,7 @@ def accuracy_vs_fixed_lambda(records: Sequence[RunRecord], shots: int, path: Pat
             ax.set_xlabel("fixed IP-Adapter weight λ")
             ax.set_ylabel(classifier_title(classifier))
             ax.set_title(f"{dataset_title(dataset)}: {classifier_title(classifier)}")
-            ax.legend(fontsize=7)
+            legend_beside(ax)
     return save_figure(figure, path)
 
 
@@ -283,7 +289,7 @@ def metrics_vs_num_prompts(records: Sequence[RunRecord], shots: int, path: Path)
             ax.set_ylabel(name)
             ax.set_title(f"{dataset_title(dataset)}: {name}")
             if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=7)
+                legend_beside(ax)
     return save_figure(figure, path)
 
 
@@ -379,7 +385,7 @@ def lambda_vs_score(records: Sequence[RunRecord], path: Path) -> Path | None:
         ax.set_xlabel(f"alignment score of the real image ({record.score_variant})")
         ax.set_ylabel("IP-Adapter weight λ")
         ax.set_title(f"{dataset_title(dataset)}, {record.label.title}\n{cell_title([record])}", fontsize=9)
-        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+        legend_beside(ax, fontsize=6)
     for ax in flat[len(panels) :]:
         ax.axis("off")
     return save_figure(figure, path)
@@ -606,8 +612,8 @@ def curves_chart(
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     loss_axes.set(xlabel="epoch", ylabel="mean cross-entropy", title=f"{classifier_title(classifier)} loss")
     accuracy_axes.set(xlabel="epoch", ylabel="accuracy", title=f"{classifier_title(classifier)} accuracy", ylim=(0, 1))
-    loss_axes.legend(fontsize=7)
+    legend_beside(loss_axes)
     if accuracy_axes.lines:
-        accuracy_axes.legend(fontsize=7)
+        legend_beside(accuracy_axes)
     figure.suptitle(title, fontsize=9)
     return save_figure(figure, path)

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.request import pathname2url
 
 from PIL import Image
 
@@ -93,7 +94,7 @@ def _class_row(name: str, prompts: list[str]) -> str:
         cell = f"<ol>{items}</ol>"
     else:
         cell = f"<details><summary>{html.escape(str(prompts[0]))} …</summary><ol>{items}</ol></details>"
-    return f"<tr><td>{html.escape(name)}</td><td>{len(prompts)}</td><td class='prompts'>{cell}</td></tr>"
+    return f"<tr><td>{html.escape(name)}</td><td class='num'>{len(prompts)}</td><td class='prompts'>{cell}</td></tr>"
 
 
 def prompt_tables_html(records: Sequence[RunRecord]) -> str | None:
@@ -114,7 +115,8 @@ def prompt_tables_html(records: Sequence[RunRecord]) -> str | None:
                 f"<h3>{html.escape(dataset_title(dataset))}, {html.escape(cell_title(cell))}: "
                 f"{html.escape(', '.join(methods))}</h3>"
                 f"<p class='note'>{len(prompts)} classes, {count} prompts; {html.escape(source)}</p>"
-                "<table class='prompt-table'><thead><tr><th>Class</th><th>#</th><th>Prompts</th></tr></thead>"
+                "<table class='prompt-table'><thead><tr><th>Class</th><th class='num'>#</th><th>Prompts</th></tr>"
+                "</thead>"
                 f"<tbody>{''.join(_class_row(name, list(values)) for name, values in prompts.items())}</tbody></table>"
             )
     return "".join(parts) or None
@@ -149,7 +151,7 @@ def flagged_prompts_table(records: Sequence[RunRecord], base: Path, key: str) ->
     if not rows:
         return None
     counts = ", ".join(f"{count} {action}" for action, count in sorted(actions.items()))
-    used = ", ".join(f"{mode} ({count} run(s))" for mode, count in sorted(modes.items()))
+    used = ", ".join(f"{mode} ({count} run{'' if count == 1 else 's'})" for mode, count in sorted(modes.items()))
     notes = [
         f"{len(rows)} sentence(s) flagged by the prompt validator: {counts}. prompts.validation: {used}. "
         "'asked again': the LLM was asked for another sentence (repair); 'kept': the sentence was used (warn).",
@@ -212,6 +214,9 @@ class Thumb:
     """``thumbs/<name>.jpg``, relative to the report folder."""
     width: int
     height: int
+    full: str
+    """The full-size source image as a URL relative to the report folder (the report is built in a sibling of
+    ``report/``, ``dalda.report.install``, so the relative path holds once it is moved in)."""
 
 
 class Thumbnails:
@@ -245,7 +250,7 @@ class Thumbnails:
         name = f"{hashlib.sha1(identity.encode()).hexdigest()[:16]}.jpg"
         target = self.folder / THUMBS / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        reused = self._reuse(name, target)
+        reused = self._reuse(name, target, source)
         if reused is not None:
             return reused
         try:
@@ -256,9 +261,13 @@ class Thumbnails:
         image.thumbnail((self.size, self.size), Image.Resampling.LANCZOS)
         with atomic_open(target, "wb") as handle:
             image.save(handle, format="JPEG", quality=85)
-        return Thumb(f"{THUMBS}/{name}", image.width, image.height)
+        return Thumb(f"{THUMBS}/{name}", image.width, image.height, self._full(source))
 
-    def _reuse(self, name: str, target: Path) -> Thumb | None:
+    def _full(self, source: Path) -> str:
+        """The link a thumbnail opens: the source file relative to the report folder, as a URL path."""
+        return pathname2url(os.path.relpath(source, self.folder))
+
+    def _reuse(self, name: str, target: Path, source: Path) -> Thumb | None:
         """The previous report's thumbnail of the same name, copied to ``target``; None when there is none."""
         old = None if self.previous is None else self.previous / THUMBS / name
         if old is None or not old.is_file():
@@ -269,7 +278,7 @@ class Thumbnails:
             shutil.copyfile(old, target)
         except OSError:
             return None
-        return Thumb(f"{THUMBS}/{name}", width, height)
+        return Thumb(f"{THUMBS}/{name}", width, height, self._full(source))
 
 
 def image_title(row: dict[str, Any]) -> str:
@@ -305,8 +314,9 @@ def _figure(thumb: Thumb | None, title: str, caption: str, css: str = "") -> str
         image = "<span class='note'>(unreadable)</span>"
     else:
         image = (
+            f'<a class="full-size" href="{html.escape(thumb.full)}" target="_blank" rel="noopener">'
             f'<img src="{html.escape(thumb.src)}" width="{thumb.width}" height="{thumb.height}" loading="lazy" '
-            f'alt="{html.escape(title)}" title="{html.escape(title)}">'
+            f'alt="{html.escape(title)}" title="{html.escape(title)}"></a>'
         )
     return f"<figure class='{css}'>{image}<figcaption>{caption}</figcaption></figure>"
 
@@ -382,7 +392,8 @@ def gallery_html(
         methods = ", ".join(record.label.title for record in cell)
         parts.append(
             f"<h3>{html.escape(dataset_title(dataset))}, {html.escape(cell_title(cell))}: {html.escape(methods)}</h3>"
-            f"<p class='note'>{len(blocks)} classes, {per_page} per page; hover an image for its prompt, λ and seed."
+            f"<p class='note'>{len(blocks)} classes, {per_page} per page; hover an image for its prompt, λ and seed; "
+            "click it for the full-size image."
             f"</p>{_pager(blocks, per_page)}"
         )
     if not parts:

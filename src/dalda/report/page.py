@@ -53,11 +53,13 @@ from dalda.report.collect import DatasetGroup, RunRecord, classifier_title, clas
 from dalda.report.figures import curves_chart, gain_chart, heatmap
 from dalda.report.run_record import run_record_html, stage_records
 from dalda.report.tables import (
+    NUM,
     PER_CLASS_HEADERS,
     RunAccuracy,
     Table,
     confusions_csv,
     gain_sentence,
+    is_number,
     load_run_accuracy,
     per_class_csv,
     per_class_rows,
@@ -71,17 +73,17 @@ from dalda.rundir import RunDir
 
 _STYLE = """
 .banner { background: #b00020; color: #fff; font-weight: bold; font-size: 1.2em; padding: 0.8em 1em; margin: 1em 0; }
-table.provenance td { text-align: left; }
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; }
+nav.toc { border: 1px solid #ddd; background: #fafafa; padding: 0.5em 1em; margin: 1em 0; }
+nav.toc ol { margin: 0.3em 0; padding-left: 1.4em; }
 th { background: #f3f3f3; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption, .note { font-size: 0.85em; color: #555; }
 .failed { color: #b00; }
-td.prompts, table.prompt-table th:last-child { text-align: left; }
 td.prompts ol { margin: 0; padding-left: 1.4em; }
 """
 
@@ -111,13 +113,7 @@ def render_page(
     """The page: overview (trusted HTML built by the caller), then tables, then ``blocks`` (trusted HTML
     sections), then figures grouped by section, then ``extra`` ((heading, trusted HTML built by the caller),
     e.g. the prompt table and the gallery)."""
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        overview,
-    ]
+    parts = [overview]
     if tables:
         parts.append("<h2>Tables</h2>")
         parts += [table_block(table, files) for table, files in tables]
@@ -128,8 +124,34 @@ def render_page(
         parts += [embedded_image(folder, entry) for entry in figures if entry.section == section]
     for heading, body in extra:
         parts += [f"<h2>{html.escape(heading)}</h2>", body]
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    contents, body = with_contents("\n".join(parts))
+    head = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        contents,
+    ]
+    return "\n".join([*head, body, "</body></html>"]) + "\n"
+
+
+_H2 = re.compile(r"<h2(?P<attrs>[^>]*)>(?P<text>.*?)</h2>", re.S)
+
+
+def with_contents(body: str) -> tuple[str, str]:
+    """A table of contents linking every ``<h2>`` of ``body`` (trusted HTML), and ``body`` with an ``id`` on each
+    heading; a long page (tables, figures, a gallery of every class) is read by jumping, not scrolling."""
+    entries: list[str] = []
+
+    def anchor(match: re.Match[str]) -> str:
+        target = f"section-{len(entries) + 1}"
+        entries.append(f"<li><a href='#{target}'>{match['text']}</a></li>")
+        return f"<h2 id='{target}'{match['attrs']}>{match['text']}</h2>"
+
+    anchored = _H2.sub(anchor, body)
+    if not entries:
+        return "", anchored
+    return f"<nav class='toc'><strong>Contents</strong><ol>{''.join(entries)}</ol></nav>", anchored
 
 
 # ------------------------------------------------------------------------------------------- the overview
@@ -139,13 +161,15 @@ def overview_html(
 ) -> str:
     """The top of the page as trusted HTML: how the runs were made and how long each stage took, the datasets
     with their CLIPScore group (HC at ``threshold``), and the failed cells an experiment's ``summary`` lists."""
-    parts = [provenance_html(records), f"<p>{len(records)} run(s).</p>", "<h2>Datasets</h2><table><thead><tr>"]
-    parts.append("<th>Dataset</th><th>mean CLIPScore</th><th>scored images</th><th>group</th></tr></thead><tbody>")
+    parts = [provenance_html(records), "<h2>Datasets</h2><table><thead><tr>"]
+    parts.append(
+        f"<th>Dataset</th><th{NUM}>mean CLIPScore</th><th{NUM}>scored images</th><th>group</th></tr></thead><tbody>"
+    )
     for group in groups.values():
         mean = "–" if group.mean_score is None else f"{group.mean_score:.4f}"
         parts.append(
-            f"<tr><td>{html.escape(dataset_title(group.dataset))}</td><td>{mean}</td>"
-            f"<td>{group.images}</td><td>{group.group or '–'}</td></tr>"
+            f"<tr><td>{html.escape(dataset_title(group.dataset))}</td><td{NUM}>{mean}</td>"
+            f"<td{NUM}>{group.images}</td><td>{group.group or '–'}</td></tr>"
         )
     parts.append(
         f"</tbody></table><p class='note'>HC (high CLIPScore) when the dataset's mean CLIPScore is at least "
@@ -283,6 +307,10 @@ def _duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m" if hours else (f"{minutes}m {rest:04.1f}s" if minutes else f"{rest:.1f} s")
 
 
+def _runs(count: int) -> str:
+    return "1 run" if count == 1 else f"{count} runs"
+
+
 def timings_html(records: list[RunRecord]) -> str:
     """The stage-time table as trusted HTML; empty when no run has a history (made before it existed)."""
     totals = stage_times(records)
@@ -293,13 +321,16 @@ def timings_html(records: list[RunRecord]) -> str:
         unit = STAGE_ITEMS[stage][0] if stage in STAGE_ITEMS else ""
         rate = f"{items / seconds:.2f} {unit}/s" if items and seconds > 0 else "—"
         count = f"{items} {unit}" if items is not None else "—"
-        cells = (stage, _duration(seconds), count, rate)
-        rows.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
+        rows.append(
+            f"<tr><td>{html.escape(stage)}</td>"
+            + "".join(f"<td{NUM}>{html.escape(cell)}</td>" for cell in (_duration(seconds), count, rate))
+            + "</tr>"
+        )
     total = sum(seconds for seconds, _ in totals.values())
     return (
-        "<h3>Wall time per stage</h3><table class='timings'><thead><tr><th>stage</th><th>wall time</th>"
-        f"<th>items</th><th>rate</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f"<p class='note'>Summed over every attempt of {len(records)} run(s), {_duration(total)} in all (the "
+        "<h3>Wall time per stage</h3><table class='timings'><thead><tr><th>stage</th>"
+        f"<th{NUM}>wall time</th><th{NUM}>items</th><th{NUM}>rate</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<p class='note'>Summed over every attempt of {_runs(len(records))}, {_duration(total)} in all (the "
         "build of this page is not included); from each run's <code>history.jsonl</code>.</p>"
     )
 
@@ -355,14 +386,19 @@ def sortable_table(
     headers: Sequence[str], rows: Sequence[Sequence[Value]], digits: int = 4, signed: Sequence[int] = ()
 ) -> str:
     """A sortable ``<table>``; floats rounded to ``digits`` on screen (columns in ``signed`` with a sign)."""
-    head = "".join(f"<th title='click to sort'>{html.escape(name)}</th>" for name in headers)
+    numeric = [any(is_number(row[i]) for row in rows) and all(row[i] is None or is_number(row[i]) for row in rows)
+               for i in range(len(headers))]
+    head = "".join(
+        f"<th title='click to sort'{NUM if numeric[i] else ''}>{html.escape(name)}</th>" for i, name in enumerate(headers)
+    )
     body = []
     for row in rows:
         cells = []
         for index, value in enumerate(row):
             raw = "" if value is None else repr(value) if isinstance(value, float) else str(value)
             shown = _text(value, digits, index in signed)
-            cells.append(f"<td data-value='{html.escape(raw, quote=True)}'>{html.escape(shown)}</td>")
+            align = NUM if numeric[index] else ""
+            cells.append(f"<td data-value='{html.escape(raw, quote=True)}'{align}>{html.escape(shown)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table class='sortable'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 

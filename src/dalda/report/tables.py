@@ -274,6 +274,14 @@ def trial_keys(details: Sequence[RunAccuracy]) -> list[TrialKey]:
 
 Cell = str | int | float | Summary | None
 
+NUM = " class='num'"
+"""The class of a number cell: the page's style right-aligns it (``dalda.report.page``), text stays left."""
+
+
+def is_number(value: object) -> bool:
+    """A cell shown as a number (a bool is a flag, not a number)."""
+    return isinstance(value, (int, float, Summary)) and not isinstance(value, bool)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -341,9 +349,17 @@ class Table:
         lines += [""] + [f"{note}  " for note in self.notes]
         return "\n".join(lines).rstrip() + "\n"
 
+    def _numeric(self, index: int) -> bool:
+        """Whether column ``index`` holds numbers (right-aligned on the page; text stays left-aligned)."""
+        values = [row[index] for row in self.rows if row[index] is not None]
+        return bool(values) and all(is_number(value) for value in values)
+
     def html(self) -> str:
         best = self._best()
-        head = "".join(f"<th>{html.escape(column.name)}</th>" for column in self.columns)
+        numeric = [self._numeric(index) for index in range(len(self.columns))]
+        head = "".join(
+            f"<th{NUM if numeric[i] else ''}>{html.escape(column.name)}</th>" for i, column in enumerate(self.columns)
+        )
         body = []
         for number, row in enumerate(self.rows):
             reference = number in self.references
@@ -352,7 +368,8 @@ class Table:
                 for i, cell in enumerate(row)
             ]
             opening = "<tr class='reference'>" if reference else "<tr>"
-            body.append(opening + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+            tds = "".join(f"<td{NUM if numeric[i] else ''}>{cell}</td>" for i, cell in enumerate(cells))
+            body.append(f"{opening}{tds}</tr>")
         notes = "".join(f"<p class='note'>{html.escape(note)}</p>" for note in self.notes)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{notes}"
 
