@@ -29,6 +29,7 @@ import torch
 import dalda.metrics.lpips_distance as lpips_distance
 from dalda.configure import load_config
 from dalda.evaluation.stage import run_evaluate_stage
+from dalda.io import write_text_atomic
 from dalda.metrics.spec import ImageLoader
 from dalda.rundir import RunDir
 
@@ -90,7 +91,7 @@ def main() -> None:
     print(row, end="")
     if args.record:
         text = args.record.read_text() if args.record.exists() else "# Evaluate stage\n\n" + HEADER
-        args.record.write_text(text + row)
+        write_text_atomic(args.record, text + row)
 
 
 if __name__ == "__main__":
