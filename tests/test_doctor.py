@@ -28,7 +28,8 @@ def test_a_good_tiny_config_passes_every_check_and_asks_the_llm_once(tmp_path, m
         assert len(server.requests) == 1
     lines = result.output.splitlines()
     assert result.exit_code == 0, result.output
-    assert all(line.startswith("✓ ") for line in lines), lines
+    assert all(line.startswith(("✓ ", "  ")) for line in lines), lines  # indented: the cost estimate's details
+    assert any(line.startswith("✓ estimated cost: about ") and "GPU-hours" in line for line in lines), lines
     assert any(line.startswith("✓ device: cpu, dtype float32") for line in lines)
     assert any("profile tiny: random models" in line for line in lines)
     assert any(line.startswith("✓ LLM (openai): answered one request") for line in lines)

@@ -3,8 +3,9 @@
 Checks, in the order a run meets them: the device and dtype; every configured checkpoint resolves (a local
 folder, the Hugging Face cache, or the Hub when online; offline it says so); the dataset root and its layout
 (the dataset's own loader indexes it); the LLM endpoint answers one tiny request, only when the prompts stage
-will ask an LLM; free disk for the planned images. Then the expected work: synthetic images, LLM prompt
-rounds, and a time estimate when ``benchmarks/results/generation.md`` has a row for this profile.
+will ask an LLM (once, with a short timeout and no retries, so a dead endpoint answers in seconds); free disk
+for the planned images. Then the expected work: synthetic images, LLM prompt rounds, and the GPU-hours and disk
+of the cost model (``dalda.costs``) with what it assumes.
 """
 
 from __future__ import annotations
@@ -19,16 +20,16 @@ from pathlib import Path
 
 from dalda.chat import CHAT_BACKENDS, backend_settings
 from dalda.config import DaldaConfig
+from dalda.costs import Estimate, estimate, format_estimate
 from dalda.datasets import DATASETS
 from dalda.pipeline import stages_for
 from dalda.generators import generator_settings
 from dalda.generators.settings import StableDiffusionSettings
 
 RANDOM_PROFILES = ("tiny", "full-random")
-DEFAULT_RESOLUTION = 512
-"""The image size the disk check assumes for a generator whose settings name none."""
-BYTES_PER_PIXEL_PNG = 2.0
-"""A generous size of a generated PNG per pixel (photographic content compresses to about 1.5)."""
+LLM_PROBE = {"timeout_s": 10.0, "network_retries": 0}
+"""How the doctor asks the LLM: one try that gives up after 10 s, overriding the backend's settings where it has
+these fields (a run keeps its own patience; a check should not wait minutes on a dead endpoint)."""
 
 
 @dataclass(frozen=True)
@@ -140,20 +141,20 @@ def check_llm(config: DaldaConfig) -> Check | None:
     spec = CHAT_BACKENDS.get(config.prompts.backend)
     if config.prompts.source != "llm" or not spec.is_llm or "prompts" not in stages_for(config):
         return None
-    backend = spec.build(config, backend_settings(config))
+    settings = backend_settings(config)
+    probe = {name: value for name, value in LLM_PROBE.items() if name in type(settings).model_fields}
+    backend = spec.build(config, settings.model_copy(update=probe))
     reply = backend.complete([{"role": "user", "content": "Reply with the word ok."}])
     return Check(f"LLM ({config.prompts.backend})", True, f"answered one request ({len(reply.text)} characters)")
 
 
-def check_disk(config: DaldaConfig, images: int) -> Check:
+def check_disk(config: DaldaConfig, cost: Estimate) -> Check:
     target = Path(config.out_dir).resolve()
     while not target.exists():
         target = target.parent
     free = shutil.disk_usage(target).free
-    settings = generator_settings(config)
-    size = settings.resolution if isinstance(settings, StableDiffusionSettings) else DEFAULT_RESOLUTION
-    need = int(images * size**2 * BYTES_PER_PIXEL_PNG)
-    detail = f"{free / 1e9:.1f} GB free at {target}, about {need / 1e9:.2f} GB needed for {images} images"
+    need = cost.disk_bytes
+    detail = f"{free / 1e9:.1f} GB free at {target}, about {need / 1e9:.2f} GB needed for {cost.images} images"
     return Check("disk", free > need, detail + ("" if free > need else "; free space or choose another --out"))
 
 
@@ -169,13 +170,21 @@ def doctor(config: DaldaConfig) -> list[Check]:
     if llm is not None:
         checks.append(llm)
     images = classes * per_class * config.plan.images_per_real if "generate" in stages_for(config) else 0
-    checks.append(_guard("disk", lambda: check_disk(config, images)))
+    try:
+        cost: Estimate | None = estimate(config, classes, stages_for(config))
+    except Exception as error:  # the estimate reports, never crashes the doctor
+        cost = None
+        checks.append(Check("estimated cost", False, f"{type(error).__name__}: {error}"))
+    if cost is not None:
+        checks.append(_guard("disk", lambda: check_disk(config, cost)))
     rounds = config.prompts.num_prompts if llm is not None else 0
     checks.append(
         Check("expected work", True, f"{images} synthetic images ({classes} classes × {per_class} shots × "
               f"{config.plan.images_per_real}); {rounds} LLM prompt rounds, one request each (more when an "
               "answer needs repair)")
     )
+    if cost is not None:
+        checks.append(Check("estimated cost", True, "\n".join(format_estimate(cost))))
     return checks
 
 
