@@ -24,9 +24,8 @@ import torch
 from PIL import Image, ImageOps
 from pydantic import Field
 
-from dalda.budgets.spec import per_image, spread
+from dalda.budgets.spec import TrainImage, per_image, spread
 from dalda.config import ModelsConfig
-from dalda.datasets import ImageRecord
 from dalda.images import load_rgb
 from dalda.settings import EntrySettings
 
@@ -93,7 +92,7 @@ class AdaptiveBudget:
     settings_model: type[AdaptiveSettings] = AdaptiveSettings
 
     def counts(
-        self, settings: EntrySettings, train: Sequence[ImageRecord], images_per_real: int, models: ModelsConfig
+        self, settings: EntrySettings, train: Sequence[TrainImage], images_per_real: int, models: ModelsConfig
     ) -> list[int]:
         from dalda.models.clip import load_clip
 

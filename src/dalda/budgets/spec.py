@@ -7,13 +7,23 @@ training images, so runs that differ only in their budget rule are compared at e
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from dalda.config import ModelsConfig
-from dalda.datasets import ImageRecord
 from dalda.settings import EntrySettings
+
+
+class TrainImage(Protocol):
+    """What a rule reads of a real training image (``dalda.datasets.ImageRecord`` has both)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def label(self) -> int: ...
 
 
 class BudgetRule(Protocol):
@@ -23,7 +33,7 @@ class BudgetRule(Protocol):
     settings_model: type[EntrySettings]
 
     def counts(
-        self, settings: EntrySettings, train: Sequence[ImageRecord], images_per_real: int, models: ModelsConfig
+        self, settings: EntrySettings, train: Sequence[TrainImage], images_per_real: int, models: ModelsConfig
     ) -> list[int]:
         """Synthetic images per real training image, in ``train``'s order, summing to
         ``images_per_real * len(train)``. ``train`` is the few-shot pool only: a rule never sees evaluation

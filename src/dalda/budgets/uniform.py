@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dalda.budgets.spec import TrainImage
 from dalda.config import ModelsConfig
-from dalda.datasets import ImageRecord
 from dalda.settings import EntrySettings, NoSettings
 
 
@@ -16,7 +16,7 @@ class UniformBudget:
     settings_model: type[NoSettings] = NoSettings
 
     def counts(
-        self, settings: EntrySettings, train: Sequence[ImageRecord], images_per_real: int, models: ModelsConfig
+        self, settings: EntrySettings, train: Sequence[TrainImage], images_per_real: int, models: ModelsConfig
     ) -> list[int]:
         return [images_per_real] * len(train)
 
