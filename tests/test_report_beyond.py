@@ -25,8 +25,11 @@ def _image(path: Path, shade: int) -> Path:
     return path
 
 
-def _run(root: Path, name: str, scorer: str, filtered: bool, accuracy: float, extra: dict | None = None) -> RunDir:
+def _run(
+    root: Path, name: str, scorer: str, filtered: bool, accuracy: float, extra: dict | None = None, budget: str = "uniform"
+) -> RunDir:
     values = {
+        "plan": {"budget": budget},
         "out_dir": str(root / name),
         "data": {"dataset": "pets"},
         "prompts": {"source": "llm"},
@@ -111,3 +114,14 @@ def test_no_beyond_section_when_runs_share_scorer_generator_and_filter(tmp_path)
     (row,) = _csv(report / "tables" / "tab1_diversity_1shot.csv")
     assert not any("DINO" in key or "FID" in key or "KID" in key for key in row)
     assert float(next(value for key, value in row.items() if key.endswith("CLIP-I (↓)"))) == pytest.approx(0.8)
+
+
+def test_budget_is_an_axis_of_the_beyond_section(tmp_path):
+    root = tmp_path / "grid"
+    _run(root, "uniform", "softmax", False, 0.5)
+    _run(root, "adaptive", "softmax", False, 0.6, budget="adaptive")
+    report = Path(build_report(root)).parent
+    accuracy = _csv(report / "tables" / "beyond_accuracy_1shot.csv")
+    assert [(r["Budget"], float(r["Oxford Pets Acc-CLIP"])) for r in accuracy] == [
+        ("adaptive (floor 0.25)", 0.6), ("uniform", 0.5)
+    ]  # fmt: skip
