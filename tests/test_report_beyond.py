@@ -81,7 +81,8 @@ def _csv(path: Path) -> list[dict[str, str]]:
 def test_beyond_section_compares_scorers_and_filter(tmp_path):
     root = tmp_path / "grid"
     _run(root, "softmax", "softmax", False, 0.5, {"dino": 0.7, "fid": 12.5, "kid": 0.01})
-    _run(root, "softmax.filter", "softmax", True, 0.6, {"dino": 0.6, "fid": 11.0, "kid": 0.02})
+    kept = {"kept": {"num_images": 4, "clip_i": 0.75, "lpips": 0.35, "dino": 0.55, "fid": 10.0, "kid": 0.015}}
+    _run(root, "softmax.filter", "softmax", True, 0.6, {"dino": 0.6, "fid": 11.0, "kid": 0.02, **kept})
     _run(root, "siglip", "siglip", False, 0.7)
     records = load_runs([root / name for name in ("softmax", "softmax.filter", "siglip")])
 
@@ -99,6 +100,10 @@ def test_beyond_section_compares_scorers_and_filter(tmp_path):
     fid = {r["Filter"]: r["Oxford Pets FID (↓)"] for r in diversity if r["Scorer"] == "softmax"}
     assert fid == {"off": "12.5", "on (softmax < 0.5)": "11.0"}
     assert next(r for r in diversity if r["Scorer"] == "siglip")["Oxford Pets FID (↓)"] == ""
+    filtered = next(r for r in diversity if r["Filter"].startswith("on"))  # kept-only beside all-image numbers
+    assert (filtered["Oxford Pets kept images"], filtered["Oxford Pets FID (↓) kept"]) == ("4.0", "10.0")
+    assert (filtered["Oxford Pets CLIP-I (↓) kept"], filtered["Oxford Pets CLIP-I (↓)"]) == ("0.75", "0.8")
+    assert next(r for r in diversity if r["Filter"] == "off")["Oxford Pets FID (↓) kept"] == ""
     assert "Oxford Pets DINO vs real (↓)" not in diversity[0]  # no run has it: no column
     (counts,) = _csv(report / "tables" / "beyond_filter.csv")
     assert (counts["Images"], counts["Kept"], counts["Rejected"], counts["rejected: low_score"]) == ("6", "4", "2", "2")

@@ -21,10 +21,13 @@ import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 from dalda.artefacts import FilterRecord, PlanRow
 from dalda.images import load_rgb
+from dalda.metrics import column_title, diversity_metrics, fidelity_metrics
 from dalda.report.collect import (
+    RecordValue,
     RunRecord,
     accuracy_of,
     classifier_title,
@@ -104,6 +107,23 @@ def _per_axes_table(
     return Table(key, title, columns, rows, notes) if rows else None
 
 
+def kept_columns(records: Sequence[RunRecord]) -> list[tuple[str, RecordValue, Literal["lower", "higher"]]]:
+    """Each diversity and fidelity column again over the filter's kept images only, with the kept count; none when
+    no run was filtered."""
+    if not any(record.kept_diversity for record in records):
+        return []
+
+    def kept(name: str) -> RecordValue:
+        return lambda record: record.kept_diversity.get(name)
+
+    columns: list[tuple[str, RecordValue, Literal["lower", "higher"]]] = [("kept images", kept("num_images"), "higher")]
+    for name, metric in [*diversity_metrics(), *fidelity_metrics()]:
+        if any(record.kept_diversity.get(name) is not None for record in records):
+            better: Literal["lower", "higher"] = "higher" if metric.higher_is_more_diverse else "lower"
+            columns.append((f"{column_title(metric)} kept", kept(name), better))
+    return columns
+
+
 def beyond_tables(records: Sequence[RunRecord], base: Path) -> list[Table]:
     """Accuracy and diversity per scorer x generator x filter (per shot count), and the filter counts."""
     if not applies(records):
@@ -128,11 +148,12 @@ def beyond_tables(records: Sequence[RunRecord], base: Path) -> list[Table]:
                 f"beyond_diversity_{shots}shot",
                 f"Beyond the paper — diversity and fidelity per scorer × generator × filter, {shots}-shot",
                 mine,
-                diversity_columns(mine),
+                [*diversity_columns(mine), *kept_columns(mine)],
                 ["Mean (± sample std) over trials of diversity.json. DINO / CLIP-I: lower = more diverse; "
                  "FID / KID: lower = closer to the real evaluation images (diversity.json 'fidelity' names the "
-                 "features; FID is biased upward for small sets, compare equal set sizes only). Computed on every "
-                 "synthetic image, kept or rejected."],
+                 "features; FID is biased upward for small sets, compare equal set sizes only). Columns without "
+                 "'kept' are over every synthetic image, kept or rejected; 'kept' columns (filtered runs) are over "
+                 "the images the filter kept, which training used (diversity.json 'kept')."],
             )
         )  # fmt: skip
     tables.append(filter_table(chosen, base))
