@@ -25,8 +25,11 @@ def _image(path: Path, shade: int) -> Path:
     return path
 
 
-def _run(root: Path, name: str, scorer: str, filtered: bool, accuracy: float, extra: dict | None = None) -> RunDir:
+def _run(
+    root: Path, name: str, scorer: str, filtered: bool, accuracy: float, extra: dict | None = None, budget: str = "uniform"
+) -> RunDir:
     values = {
+        "plan": {"budget": budget},
         "out_dir": str(root / name),
         "data": {"dataset": "pets"},
         "prompts": {"source": "llm"},
@@ -78,7 +81,8 @@ def _csv(path: Path) -> list[dict[str, str]]:
 def test_beyond_section_compares_scorers_and_filter(tmp_path):
     root = tmp_path / "grid"
     _run(root, "softmax", "softmax", False, 0.5, {"dino": 0.7, "fid": 12.5, "kid": 0.01})
-    _run(root, "softmax.filter", "softmax", True, 0.6, {"dino": 0.6, "fid": 11.0, "kid": 0.02})
+    kept = {"kept": {"num_images": 4, "clip_i": 0.75, "lpips": 0.35, "dino": 0.55, "fid": 10.0, "kid": 0.015}}
+    _run(root, "softmax.filter", "softmax", True, 0.6, {"dino": 0.6, "fid": 11.0, "kid": 0.02, **kept})
     _run(root, "siglip", "siglip", False, 0.7)
     records = load_runs([root / name for name in ("softmax", "softmax.filter", "siglip")])
 
@@ -96,6 +100,10 @@ def test_beyond_section_compares_scorers_and_filter(tmp_path):
     fid = {r["Filter"]: r["Oxford Pets FID (↓)"] for r in diversity if r["Scorer"] == "softmax"}
     assert fid == {"off": "12.5", "on (softmax < 0.5)": "11.0"}
     assert next(r for r in diversity if r["Scorer"] == "siglip")["Oxford Pets FID (↓)"] == ""
+    filtered = next(r for r in diversity if r["Filter"].startswith("on"))  # kept-only beside all-image numbers
+    assert (filtered["Oxford Pets kept images"], filtered["Oxford Pets FID (↓) kept"]) == ("4.0", "10.0")
+    assert (filtered["Oxford Pets CLIP-I (↓) kept"], filtered["Oxford Pets CLIP-I (↓)"]) == ("0.75", "0.8")
+    assert next(r for r in diversity if r["Filter"] == "off")["Oxford Pets FID (↓) kept"] == ""
     assert "Oxford Pets DINO vs real (↓)" not in diversity[0]  # no run has it: no column
     (counts,) = _csv(report / "tables" / "beyond_filter.csv")
     assert (counts["Images"], counts["Kept"], counts["Rejected"], counts["rejected: low_score"]) == ("6", "4", "2", "2")
@@ -111,3 +119,14 @@ def test_no_beyond_section_when_runs_share_scorer_generator_and_filter(tmp_path)
     (row,) = _csv(report / "tables" / "tab1_diversity_1shot.csv")
     assert not any("DINO" in key or "FID" in key or "KID" in key for key in row)
     assert float(next(value for key, value in row.items() if key.endswith("CLIP-I (↓)"))) == pytest.approx(0.8)
+
+
+def test_budget_is_an_axis_of_the_beyond_section(tmp_path):
+    root = tmp_path / "grid"
+    _run(root, "uniform", "softmax", False, 0.5)
+    _run(root, "adaptive", "softmax", False, 0.6, budget="adaptive")
+    report = Path(build_report(root)).parent
+    accuracy = _csv(report / "tables" / "beyond_accuracy_1shot.csv")
+    assert [(r["Budget"], float(r["Oxford Pets Acc-CLIP"])) for r in accuracy] == [
+        ("adaptive (floor 0.25)", 0.6), ("uniform", 0.5)
+    ]  # fmt: skip

@@ -75,7 +75,7 @@ def test_vqa_scorer_equals_the_models_own_yes_probability():
         assert SCORERS.get("vqa").value(measured) == pytest.approx(float(first[yes]), abs=1e-6)
     assert vqa_question(TEMPLATE, "cat") == "Is this a photo of a cat?"
     assert len({len(vqa.processor.tokenizer(vqa_question(TEMPLATE, name))["input_ids"]) for name in CLASSES}) > 1
-    assert len({round(m["vqa_yes"], 9) for m in measures}) > 1  # the value depends on image and question
+    assert len({round(m["vqa_yes"], 4) for m in measures}) > 1  # the value depends on image and question
 
 
 def test_siglip_scorer_is_the_softmax_of_the_models_own_logits():

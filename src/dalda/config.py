@@ -228,10 +228,26 @@ class PromptsConfig(_ChoiceSection):
         return check_class_slot("prompts.base_template", value)
 
 
-class PlanConfig(_Section):
-    """The generation plan: which synthetic images to make, before any is made."""
+class PlanConfig(_ChoiceSection):
+    """The generation plan: which synthetic images to make, before any is made.
 
-    images_per_real: int = Field(10, ge=1, le=100_000, description="Synthetic images per real image (M in the paper).")
+    ``budget`` names the rule (``dalda.budgets``) that shares the plan's images among the real ones; its settings
+    (e.g. ``floor`` of ``adaptive``) sit beside it.
+    """
+
+    choice: ClassVar[str] = "budget"
+    images_per_real: int = Field(
+        10,
+        ge=1,
+        le=100_000,
+        description="Synthetic images per real image (M in the paper); the plan's total is M per real image.",
+    )
+    budget: str = Field(
+        "uniform",
+        description="uniform: M images per real image (the paper); adaptive: the same total shared by class "
+        "difficulty for a real-only nearest-class-mean CLIP classifier, held out within the few-shot pool "
+        "(docs/protocol.md).",
+    )
 
 
 class GenerationConfig(_Section):

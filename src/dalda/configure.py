@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dalda.budgets import BUDGETS
 from dalda.chat import CHAT_BACKENDS
 from dalda.config import (
     ConfigError,
@@ -78,6 +79,7 @@ CHOICES: tuple[Choice, ...] = (
     Choice("generator", GENERATORS),
     Choice("filter", SCORERS),
     Choice("evaluate.fidelity", FIDELITY_FEATURES),
+    Choice("plan", BUDGETS),
 )
 """Every section that chooses one entry: the entry's settings sit beside the section's fields."""
 

@@ -44,7 +44,7 @@ from dalda.artefacts.checkpoint import Checkpoint
 from dalda.artefacts.classes import ClassNames
 from dalda.artefacts.diversity import DiversityReport
 from dalda.artefacts.errors import MissingArtefactError
-from dalda.artefacts.filter import FilterRecord
+from dalda.artefacts.filter import FilterRecord, rejected_by_filter
 from dalda.artefacts.manifest import ManifestLine, parquet_safe, run_relative
 from dalda.artefacts.method import MethodRecord
 from dalda.artefacts.plan import PlanRow
@@ -98,4 +98,5 @@ __all__ = [
     "read_split_for",
     "source_base",
     "run_relative",
+    "rejected_by_filter",
 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dalda.artefacts.record import JsonLinesRecord
+from dalda.hashing import file_sha256
 from dalda.rundir import RunDir
 
 
@@ -56,3 +57,10 @@ class FilterRecord(JsonLinesRecord):
         """The decisions by ``file_name``; empty when the filter never ran. A decision is about the bytes it
         judged (``sha256``): an image generated again since is not judged yet."""
         return {record.file_name: record for record in cls.read_all(source, missing_ok=True)}
+
+
+def rejected_by_filter(decisions: dict[str, FilterRecord], file_name: str, path: Path) -> bool:
+    """Whether the filter rejected this image as it is now: a decision about other bytes (the image was generated
+    again since) is no decision."""
+    decision = decisions.get(file_name)
+    return decision is not None and not decision.kept and decision.sha256 == file_sha256(path)

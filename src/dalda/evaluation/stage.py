@@ -24,12 +24,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from dalda.artefacts import Checkpoint, ClassifierResult, DiversityReport, Split, TrainingRecord, read_split_for
+from dalda.artefacts import (
+    Checkpoint,
+    ClassifierResult,
+    DiversityReport,
+    FilterRecord,
+    Split,
+    TrainingRecord,
+    read_split_for,
+    rejected_by_filter,
+)
 from dalda.chat import prompt_source
 from dalda.config import DaldaConfig
 from dalda.methods import method_of, planned_method
 from dalda.evaluation.accuracy import accuracy_report, chance_level, confusion_counts, eval_features, predict
-from dalda.evaluation.diversity import diversity_report, manifest_images
+from dalda.evaluation.diversity import SyntheticImage, diversity_report, manifest_images
 from dalda.evaluation.fidelity import fidelity_report
 from dalda.evaluation.paired import gain_over_reference
 from dalda.images import drop_unreadable
@@ -110,7 +119,27 @@ def _diversity(config: DaldaConfig, run: RunDir, eval_paths: list[Path]) -> dict
     models = {name: metric.load(config, own[name]) for name, metric in enabled}
     report = diversity_report(images, models, ev, config.seed)
     fidelity = fidelity_report(config, [image.path for image in images], eval_paths)
-    return {**base, "manifest_rows_without_file": missing, **report, **fidelity}
+    kept = _kept_only(config, run, images, models, eval_paths)
+    return {**base, "manifest_rows_without_file": missing, **report, **fidelity, **kept}
+
+
+def _kept_only(
+    config: DaldaConfig, run: RunDir, images: list[SyntheticImage], models: dict[str, Any], eval_paths: list[Path]
+) -> dict[str, Any]:
+    """``{"kept": {num_images, <metric>: value, ...}}`` over the images the filter kept (those training uses), when
+    the filter ran; the top-level metrics stay over every image, so the two show what the filter changed."""
+    decisions = FilterRecord.by_image(run)
+    if not decisions:
+        return {}
+    kept = [
+        image
+        for image in images
+        if not rejected_by_filter(decisions, image.path.relative_to(run.synthetic).as_posix(), image.path)
+    ]
+    report = diversity_report(kept, models, config.evaluate, config.seed)
+    fidelity = fidelity_report(config, [image.path for image in kept], eval_paths)
+    values = {name: report.get(name, fidelity.get(name)) for name in metric_names()}
+    return {"kept": {"num_images": len(kept), **values}}
 
 
 def _zero_shot_probe(frozen: dict[str, ProbeEncoder], config: DaldaConfig) -> tuple[str, ProbeEncoder] | None:

@@ -16,7 +16,7 @@ from PIL import Image
 from dalda.config import ModelsConfig
 from dalda.models import hub
 from dalda.models.device import freeze, resolve_device, resolve_dtype
-from dalda.models.random_profiles import seeded, shape_for
+from dalda.models.random_profiles import init_sighted_patch_embedding, seeded, shape_for
 from dalda.models.tokenizer import CLIP_VOCAB_SIZE, build_byte_level_tokenizer, special_token_ids
 
 if TYPE_CHECKING:
@@ -149,6 +149,7 @@ def build_clip(profile: str) -> tuple[CLIPModel, CLIPTokenizer, CLIPImageProcess
     )
     with seeded(SEED):
         model = CLIPModel(config)
+        init_sighted_patch_embedding(model.vision_model.embeddings.patch_embedding)
     size = int(shape["vision"]["image_size"])
     processor = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
     return model, tokenizer, processor

@@ -18,7 +18,7 @@ from dalda.config import ModelsConfig
 from dalda.models import hub
 from dalda.models.device import freeze, resolve_device, resolve_dtype
 from dalda.models.imagenet import IMAGENET_MEAN, IMAGENET_STD
-from dalda.models.random_profiles import seeded, shape_for
+from dalda.models.random_profiles import init_sighted_patch_embedding, seeded, shape_for
 
 SHAPES: dict[str, dict[str, Any]] = {
     # facebook/dinov2-small's config.json: ViT-S/14, 384-d, 12 layers, 6 heads, trained at 518 px.
@@ -52,6 +52,7 @@ def build_dino(profile: str) -> tuple[Any, Any]:
     config = Dinov2Config(**shape["model"])
     with seeded(SEED):
         model = Dinov2Model(config)
+        init_sighted_patch_embedding(model.embeddings.patch_embeddings.projection)
     short, crop = shape["input"]
     processor = BitImageProcessor(
         size={"shortest_edge": short},

@@ -17,7 +17,7 @@ from PIL import Image
 from dalda.config import ModelsConfig
 from dalda.models import hub
 from dalda.models.device import freeze, resolve_device, resolve_dtype
-from dalda.models.random_profiles import seeded, shape_for
+from dalda.models.random_profiles import init_sighted_patch_embedding, seeded, shape_for
 from dalda.models.tokenizer import CLIP_VOCAB_SIZE, build_byte_level_tokenizer, special_token_ids
 
 SHAPES: dict[str, dict[str, Any]] = {
@@ -94,6 +94,7 @@ def build_siglip(profile: str) -> tuple[Any, Any, Any]:
     config = SiglipConfig(text_config=text, vision_config=shape["vision_config"])
     with seeded(SEED):
         model = SiglipModel(config)
+        init_sighted_patch_embedding(model.vision_model.embeddings.patch_embedding)
     size = int(config.vision_config.image_size)
     processor = SiglipImageProcessor(size={"height": size, "width": size})
     return model, tokenizer, processor

@@ -12,10 +12,12 @@ method that made it (``method.json``), which labels the run's results whatever a
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
 from dalda.artefacts import MethodRecord, PlanRow, PromptTable, Split, read_split_for
+from dalda.budgets import BUDGETS
 from dalda.chat import prompt_source
 from dalda.config import DaldaConfig, base_prompts
 from dalda.generators import GENERATORS, Generator, PlanInputs, PlanStreams, SourceImage
@@ -83,7 +85,38 @@ def build_plan(
         return sampler.draw(size, score, streams.weight)
 
     inputs = PlanInputs(split.classes, _sources(config, split, scores, alpha), prompts, streams, draw_lambdas)
-    return generator.plan_rows(config, inputs)
+    counts = budget_counts(config, split)
+    if all(count == config.plan.images_per_real for count in counts):
+        return generator.plan_rows(config, inputs)
+    return _within_budget(generator.plan_rows(_with_images_per_real(config, max(counts)), inputs), counts)
+
+
+def budget_counts(config: DaldaConfig, split: Split) -> list[int]:
+    """Synthetic images per real training image under ``plan.budget``, in split order (training images only)."""
+    rule = BUDGETS.get(config.plan.budget)
+    settings = BUDGETS.settings_model(config.plan.budget).of(config.plan)
+    counts = rule.counts(settings, split.train, config.plan.images_per_real, config.models)
+    expected = config.plan.images_per_real * len(split.train)
+    if len(counts) != len(split.train) or sum(counts) != expected or min(counts, default=0) < 0:
+        raise ValueError(
+            f"plan.budget={config.plan.budget} gave {sum(counts)} images over {len(counts)} real images; a budget "
+            f"rule must give {expected} over {len(split.train)} (plan.images_per_real per real image in total)"
+        )
+    return counts
+
+
+def _with_images_per_real(config: DaldaConfig, images: int) -> DaldaConfig:
+    return config.model_copy(update={"plan": config.plan.model_copy(update={"images_per_real": images})})
+
+
+def _within_budget(rows: list[PlanRow], counts: list[int]) -> list[PlanRow]:
+    """The generator's rows planned at the largest count, cut to each real image's own count and renumbered.
+
+    Every generator plans ``plan.images_per_real`` rows per real image; planning at the largest count and keeping
+    the first ``counts[i]`` of real image ``i`` gives any generator (plugins included) a per-image budget.
+    """
+    kept = [row for row in rows if row.m < counts[row.source_index]]
+    return [replace(row, row_id=row_id) for row_id, row in enumerate(kept)]
 
 
 def _warn_if_replanned(run: RunDir, rows: list[PlanRow]) -> None:

@@ -1,12 +1,13 @@
-"""The report's "Beyond the paper" section: runs that differ in alignment scorer, generator or filter.
+"""The report's "Beyond the paper" section: runs that differ in alignment scorer, generator, filter or budget.
 
-Shown only when the report's runs differ in at least one of the three (``configs/experiments/beyond.yaml``).
-Each run is placed by its own config: the scorer that set its λ (``score.variant``), the generator
-(``generator.name``) and the filter (``filter.enabled`` with its scorer and threshold). Everything is read from
-files the runs wrote:
+Shown only when the report's runs differ in at least one of the four (``configs/experiments/beyond.yaml``,
+``configs/experiments/budget.yaml``). Each run is placed by its own config: the scorer that set its λ
+(``score.variant``), the generator (``generator.name``), the filter (``filter.enabled`` with its scorer and
+threshold) and the synthetic budget (``plan.budget`` with its settings). Everything is read from files the runs
+wrote:
 
 - accuracy and diversity tables (DINO, FID and KID columns when a run has them), one row per
-  scorer x generator x filter, mean (± std) over trials, per dataset;
+  scorer x generator x filter x budget, mean (± std) over trials, per dataset;
 - the real training images' alignment scores, one histogram per scorer (each with its α), from ``scores.jsonl``;
 - the planned λ, one histogram per scorer, from ``plan.jsonl`` (each row names the scorer that set it);
 - kept / rejected counts per filtered run with the rejection reasons, from ``synthetic/filter.jsonl``, and
@@ -20,10 +21,13 @@ import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 from dalda.artefacts import FilterRecord, PlanRow
 from dalda.images import load_rgb
+from dalda.metrics import column_title, diversity_metrics, fidelity_metrics
 from dalda.report.collect import (
+    RecordValue,
     RunRecord,
     accuracy_of,
     classifier_title,
@@ -44,8 +48,9 @@ EXAMPLES = 4
 """Kept and rejected thumbnails shown per filtered run (each)."""
 MAX_EXAMPLE_RUNS = 8
 
-Axes = tuple[str, str, str]
-"""(scorer, generator, filter) of a run."""
+Axes = tuple[str, str, str, str]
+"""(scorer, generator, filter, budget) of a run."""
+AXIS_COLUMNS = ("Scorer", "Generator", "Filter", "Budget")
 
 
 def filter_label(record: RunRecord) -> str:
@@ -56,8 +61,14 @@ def filter_label(record: RunRecord) -> str:
     return f"on ({cfg.scorer} < {cfg.min_score:g}{near})"
 
 
+def budget_label(record: RunRecord) -> str:
+    """``plan.budget`` with its settings (``adaptive (floor 0.25)``); the paper's ``uniform`` alone."""
+    settings = ", ".join(f"{key} {value:g}" for key, value in sorted(record.config.plan.entry_values().items()))
+    return f"{record.config.plan.budget} ({settings})" if settings else record.config.plan.budget
+
+
 def run_axes(record: RunRecord) -> Axes:
-    return scorer_name(record), record.config.generator.name, filter_label(record)
+    return scorer_name(record), record.config.generator.name, filter_label(record), budget_label(record)
 
 
 def _synthetic(records: Sequence[RunRecord]) -> list[RunRecord]:
@@ -65,7 +76,7 @@ def _synthetic(records: Sequence[RunRecord]) -> list[RunRecord]:
 
 
 def applies(records: Sequence[RunRecord]) -> bool:
-    """Whether the runs (those with synthetic images) differ in scorer, generator or filter."""
+    """Whether the runs (those with synthetic images) differ in scorer, generator, filter or budget."""
     return len({run_axes(record) for record in _synthetic(records)}) > 1
 
 
@@ -77,7 +88,7 @@ def _per_axes_table(
     notes: list[str],
 ) -> Table | None:
     datasets = dataset_order([record.dataset for record in records])
-    columns = [Column("Scorer"), Column("Generator"), Column("Filter")]
+    columns = [Column(name) for name in AXIS_COLUMNS]
     columns += [
         Column(f"{dataset_title(dataset)} {name}", better)  # type: ignore[arg-type]
         for dataset in datasets
@@ -91,9 +102,26 @@ def _per_axes_table(
             for _, metric, _ in metrics:
                 values = [value for value in map(metric, mine) if value is not None]
                 row.append(summarize(values))
-        if any(cell is not None for cell in row[3:]):
+        if any(cell is not None for cell in row[len(axes) :]):
             rows.append(row)
     return Table(key, title, columns, rows, notes) if rows else None
+
+
+def kept_columns(records: Sequence[RunRecord]) -> list[tuple[str, RecordValue, Literal["lower", "higher"]]]:
+    """Each diversity and fidelity column again over the filter's kept images only, with the kept count; none when
+    no run was filtered."""
+    if not any(record.kept_diversity for record in records):
+        return []
+
+    def kept(name: str) -> RecordValue:
+        return lambda record: record.kept_diversity.get(name)
+
+    columns: list[tuple[str, RecordValue, Literal["lower", "higher"]]] = [("kept images", kept("num_images"), "higher")]
+    for name, metric in [*diversity_metrics(), *fidelity_metrics()]:
+        if any(record.kept_diversity.get(name) is not None for record in records):
+            better: Literal["lower", "higher"] = "higher" if metric.higher_is_more_diverse else "lower"
+            columns.append((f"{column_title(metric)} kept", kept(name), better))
+    return columns
 
 
 def beyond_tables(records: Sequence[RunRecord], base: Path) -> list[Table]:
@@ -120,11 +148,12 @@ def beyond_tables(records: Sequence[RunRecord], base: Path) -> list[Table]:
                 f"beyond_diversity_{shots}shot",
                 f"Beyond the paper — diversity and fidelity per scorer × generator × filter, {shots}-shot",
                 mine,
-                diversity_columns(mine),
+                [*diversity_columns(mine), *kept_columns(mine)],
                 ["Mean (± sample std) over trials of diversity.json. DINO / CLIP-I: lower = more diverse; "
                  "FID / KID: lower = closer to the real evaluation images (diversity.json 'fidelity' names the "
-                 "features; FID is biased upward for small sets, compare equal set sizes only). Computed on every "
-                 "synthetic image, kept or rejected."],
+                 "features; FID is biased upward for small sets, compare equal set sizes only). Columns without "
+                 "'kept' are over every synthetic image, kept or rejected; 'kept' columns (filtered runs) are over "
+                 "the images the filter kept, which training used (diversity.json 'kept')."],
             )
         )  # fmt: skip
     tables.append(filter_table(chosen, base))
@@ -147,7 +176,7 @@ def filter_table(records: Sequence[RunRecord], base: Path) -> Table | None:
             continue
         counts = Counter(reason for decision in decisions for reason in decision.reasons)
         kept = sum(decision.kept for decision in decisions)
-        scorer, generator, filtered = run_axes(record)
+        scorer, generator, filtered, _ = run_axes(record)
         rows.append(
             [os.path.relpath(record.root, base), record.dataset, record.trial, scorer, generator, filtered,
              len(decisions), kept, len(decisions) - kept, *(counts.get(reason, 0) for reason in reasons)]

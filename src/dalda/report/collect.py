@@ -73,6 +73,9 @@ class RunRecord:
     results_files: dict[str, Path] = field(default_factory=dict)
     diversity: dict[str, float | None] = field(default_factory=dict)
     """diversity or fidelity metric name (``dalda.metrics``) -> the run's value, from ``diversity.json``."""
+    kept_diversity: dict[str, float | None] = field(default_factory=dict)
+    """The same over the images the filter kept, with ``num_images`` (``diversity.json`` "kept"); empty when the
+    run was not filtered."""
     protocol: dict[str, str] = field(default_factory=dict)
     """classifier -> the ``train.protocol`` that made its accuracy and what that accuracy is ("authors: macro")."""
     best_epoch_accuracy: dict[str, float] = field(default_factory=dict)
@@ -199,6 +202,12 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _kept_diversity(kept: Any) -> dict[str, float | None]:
+    if not isinstance(kept, dict):
+        return {}
+    return {name: _number(kept.get(name)) for name in ["num_images", *metric_names()]}
+
+
 def load_run(root: Path) -> RunRecord | None:
     """The record of one run directory; None (with a warning) when its config cannot be read."""
     run = RunDir(Path(root))
@@ -227,6 +236,7 @@ def load_run(root: Path) -> RunRecord | None:
         accuracy=accuracy,
         results_files=files,
         diversity={name: _number(diversity.get(name)) for name in metric_names()},
+        kept_diversity=_kept_diversity(diversity.get("kept")),
         protocol=protocols,
         best_epoch_accuracy=best,
         curve=curves,
