@@ -67,3 +67,17 @@ def test_the_doctor_gives_up_on_a_dead_llm_endpoint_quickly(tmp_path, monkeypatc
     with pytest.raises(Exception):
         check_llm(config)  # doctor() turns this into a ✗ line
     assert time.monotonic() - start < 8  # the configured five retries would back off for 15 s or more
+
+
+@pytest.mark.parametrize("name", list(GENERATORS))
+def test_run_dry_run_prints_gpu_hours_for_every_generator_and_makes_nothing(tmp_path, name):
+    from typer.testing import CliRunner
+
+    from dalda.cli import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "-o", str(out), "--dry-run", "-s", f"generator.name={name}",
+                                      "-s", "models.profile=tiny", "-s", "train.protocol=fast"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "GPU-hours on one" in result.output and "generation:" in result.output
+    assert not out.exists()

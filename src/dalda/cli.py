@@ -157,9 +157,9 @@ def _run(
     try:
         config = resolve_config(config_path, out, overrides)
         if dry_run:
-            from dalda.preview import preview, render
+            from dalda.preview import cost_lines, preview, render
 
-            sys.stdout.write(render(*preview(config, stages)) + "\n")
+            sys.stdout.write("\n".join([render(*preview(config, stages)), *cost_lines(config, stages)]) + "\n")
             return
         run = run_pipeline(config, stages, overrides)
     except Exception as error:  # every failure is one line (traceback with -v)

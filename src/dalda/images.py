@@ -144,6 +144,16 @@ def load_rgb(path: Path) -> Image.Image:
         raise UnreadableImageError(path, f"{type(error).__name__}: {error}") from None
 
 
+def pixel_size(path: Path) -> tuple[int, int]:
+    """(width, height) of the image file ``path`` from its header, without decoding its pixels (as stored, before
+    any EXIF rotation); :class:`UnreadableImageError` when it is no image."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, SyntaxError, ValueError) as error:
+        raise UnreadableImageError(Path(path), f"{type(error).__name__}: {error}") from None
+
+
 def is_readable(path: Path) -> bool:
     """Whether ``path`` decodes; if not, log a warning naming it (to stderr through ``logging``)."""
     try:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from dalda.artefacts import ARTEFACTS_BY_NAME, PlanRow, Split, check_split_matches, source_base
 from dalda.config import DaldaConfig
+from dalda.costs import estimate, format_estimate
+from dalda.datasets import DATASETS
 from dalda.generation.manifest import manifest_entry, sort_stored
 from dalda.generators import GENERATORS
 from dalda.hashing import file_sha256
@@ -103,6 +105,28 @@ def _always_made(name: str, config: DaldaConfig, run: RunDir) -> StagePreview:
 
 
 _PREVIEWS = {"data": _split, "score": _scores, "prompts": _prompts, "plan": _plan, "generate": _generate}
+
+
+def cost_lines(config: DaldaConfig, stages: list[str] | None = None) -> list[str]:
+    """The FLOP-based GPU-hours and disk of the stages the command would run (``dalda.costs``), for the classes of
+    the run's split, else of the dataset entry, else of the folder (read, never written); a line saying why when
+    the dataset cannot be read."""
+    run = RunDir(config.out_dir)
+    known = DATASETS.get(config.data.dataset).num_classes
+    try:
+        if run.split.is_file():
+            classes = len(Split.read(run).classes)
+        elif known is not None:
+            classes = known
+        else:  # a folder of the user's: its class folders are read, nothing is written
+            from dalda.data.stage import load_dataset_index
+
+            classes = len(load_dataset_index(config.data, run.data_cache).classes)
+    except (OSError, ValueError) as error:
+        return [f"cost: not estimated ({' '.join(str(error).split())})"]
+    chosen = stages or stages_for(config)
+    return ["cost: " + line if number == 0 else line
+            for number, line in enumerate(format_estimate(estimate(config, classes, chosen)))]  # fmt: skip
 
 
 def render(previews: list[StagePreview], note: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from dalda.images import load_rgb
+from dalda.images import load_rgb, pixel_size
 from dalda.io import atomic_open
 
 MAX_SYNTHETIC_SIDE = 1024
@@ -37,9 +37,7 @@ def export_real(source: Path, target: Path) -> None:
 
 def export_synthetic(source: Path, target: Path) -> None:
     """Copy the synthetic image ``source`` to ``target``, scaled down if larger than :data:`MAX_SYNTHETIC_SIDE`."""
-    with Image.open(source) as image:
-        large = max(image.size) > MAX_SYNTHETIC_SIDE
-    if large:
+    if max(pixel_size(source)) > MAX_SYNTHETIC_SIDE:
         picture = load_rgb(source)
         picture.thumbnail((MAX_SYNTHETIC_SIDE, MAX_SYNTHETIC_SIDE), Image.Resampling.LANCZOS)
         _save_png(picture, target)
