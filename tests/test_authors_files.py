@@ -9,6 +9,8 @@ make theirs), draw ``permutation(n)`` class after class in label order, keep hal
 
 from __future__ import annotations
 
+import zlib
+
 import random
 from pathlib import Path
 
@@ -24,7 +26,9 @@ from dalda.datasets import DATASETS
 
 def _jpeg(path: Path, shade: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 8), (shade % 256, 40, 90)).save(path)
+    image = Image.new("RGB", (8, 8), (shade % 256, 40, 90))
+    image.putpixel((0, 0), (zlib.crc32(str(path).encode()) % 256, shade // 256 % 256, 7))  # every file its own bytes
+    image.save(path, quality=100) if path.suffix.lower() in (".jpg", ".jpeg") else image.save(path)
 
 
 def _reference_pick(per_class: list[list[str]], trial: int, half: int, shots: int | None) -> set[str]:

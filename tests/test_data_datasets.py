@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import logging
 import os
 from pathlib import Path
@@ -18,7 +20,9 @@ from dalda.datasets.demo import DEMO_CLASSES
 
 def _jpeg(path: Path, shade: int = 0) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 6), (shade % 256, 80, 160)).save(path, format="JPEG")
+    image = Image.new("RGB", (8, 6), (shade % 256, 80, 160))
+    image.putpixel((0, 0), (zlib.crc32(str(path).encode()) % 256, shade // 256 % 256, 7))  # every file its own bytes
+    image.save(path, format="PNG" if path.suffix == ".png" else "JPEG", quality=100)
 
 
 # ---------------------------------------------------------------------------------------------- demo

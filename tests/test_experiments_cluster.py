@@ -40,8 +40,9 @@ TINY_BASE = {
     "evaluate": {"metrics": {"lpips": {"size": 64}}, "max_pairs": 10},
 }
 METHODS = ["base-ags", "llm-rs", "llm-ags"]
-"""Every shared artefact has two or more users: split, features and scores (all: every cell draws λ) and prompts
-(the LLM cells: the base prompt needs no prompts stage)."""
+"""Every shared artefact has two or more users: split, features, scores (all: every cell draws λ) and the real-only
+references (every cell trains on synthetic images), and prompts (the LLM cells: the base prompt needs no prompts
+stage)."""
 
 
 def _grid(path: Path, out: Path, methods: list[str] = METHODS) -> Path:
@@ -177,7 +178,8 @@ def test_concurrent_shards_finish_every_cell_and_make_each_shared_artefact_once(
     assert set(made.values()) == {1}  # each artefact made once...
     kinds = sorted(line["folder"].rsplit("-", 1)[0] for line in SharedStore(out).created())
     assert kinds == sorted(line["folder"].rsplit("-", 1)[0] for line in SharedStore(serial).created())  # ...as serially
-    assert {line["artefact"] for line in SharedStore(out).created()} == {"split", "scores", "prompts"}
+    shared = {"split", "scores", "prompts", "real-only references"}  # the reference: one fit for every method cell
+    assert {line["artefact"] for line in SharedStore(out).created()} == shared
     encoded = Counter()
     for log in logs:
         for name, number in re.findall(r"feature cache (\S+): encoded (\d+) new features", log):

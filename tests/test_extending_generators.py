@@ -14,6 +14,7 @@ from dalda.artefacts import PlanRow
 from dalda.configure import build_config
 from dalda.data.stage import run_data_stage
 from dalda.generators import GENERATORS, PlanInputs, Preparation
+from dalda.generation.manifest import RegenerationRefused
 from dalda.generation.stage import run_generate_stage
 from dalda.io import read_jsonl
 from dalda.pipeline import prepare_run
@@ -126,4 +127,7 @@ def test_a_registered_toy_generator_runs_through_plan_and_generate(tmp_path, sol
     assert run_generate_stage(config, run).generated == 0  # resumes: every row already done
     assert build_config({"generator": {"name": "solid-colour"}}).generator.size == 24  # the generator's default
     bigger = build_config(config.model_dump(mode="json"), ["generator.size=20"])
-    assert run_generate_stage(bigger, run).generated == len(rows)  # a changed setting regenerates its images
+    with pytest.raises(RegenerationRefused, match="changed size"):  # the entry's own setting names the cause
+        run_generate_stage(bigger, run)
+    bigger = build_config(config.model_dump(mode="json"), ["generator.size=20", "regenerate=true"])
+    assert run_generate_stage(bigger, run).generated == len(rows)  # --regenerate: a changed setting remakes them

@@ -227,8 +227,8 @@ def test_a_run_made_before_the_change_generates_nothing_again(tmp_path, name):
     summary = run_generate_stage(old, run)
     assert (summary.planned, summary.done_before, summary.generated) == (len(lines), len(lines), 0)
     assert [line["row_id"] for line in read_jsonl(run.manifest)] == [line["row_id"] for line in lines]
-    changed = run_generate_stage(rebuild(config, {"generator": {"steps": 3}}), run)
-    assert changed.generated == len(lines)  # a setting that decides the pixels still regenerates
+    changed = run_generate_stage(rebuild(config, {"generator": {"steps": 3}, "regenerate": True}), run)
+    assert changed.generated == len(lines)  # a setting that decides the pixels still regenerates (--regenerate)
 
 
 # ------------------------------------------------------------------------------------------ the report

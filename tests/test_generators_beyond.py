@@ -59,7 +59,7 @@ def _stock_one(pipe, prompt: str, scale: float, seed: int, image: Image.Image) -
     size = SETTINGS.resolution
     return pipe(
         prompt=prompt,
-        ip_adapter_image=image.resize((size, size), Image.Resampling.BICUBIC),
+        ip_adapter_image=image.resize((size, size), Image.Resampling.BILINEAR),
         num_inference_steps=SETTINGS.steps,
         guidance_scale=SETTINGS.guidance_scale,
         height=size,

@@ -93,14 +93,14 @@ def test_dalda_generate_and_torchrun_workers_use_the_plugin(finished, site):
     lines = ManifestLine.read_all(finished)
     for line in lines:  # every image goes: generate must make them all again
         (finished.synthetic / line.file_name).unlink()
-    result = _dalda(site, "generate", "-o", str(finished.root))
+    result = _dalda(site, "generate", "-o", str(finished.root), "--regenerate")  # every image deleted
     assert result.returncode == 0, result.stderr[-3000:]
     _assert_made_by_the_plugin(finished)
 
     for line in ManifestLine.read_all(finished):
         (finished.synthetic / line.file_name).unlink()
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "dalda.generation", str(finished.root)]  # fmt: skip
+               "-m", "dalda.generation", str(finished.root), "regenerate=true"]  # fmt: skip
     torchrun = subprocess.run(command, env=dict(_env(site), ACCELERATE_USE_CPU="true"), capture_output=True,
                               text=True, timeout=600)  # fmt: skip
     assert torchrun.returncode == 0, torchrun.stderr[-3000:]

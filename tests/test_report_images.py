@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 from report_images_support import class_names, make_image_run, prompts_of
 
+from dalda.artefacts import PlanRow
 from dalda.configure import build_config
 from dalda.report.collect import load_run, run_scores, synthetic_rows
 from dalda.report.figures import bound_sampler, lambda_histogram, lambda_points, lambda_vs_score, plt, sampler_band
@@ -46,9 +47,9 @@ def test_scatter_points_are_plan_lambdas_over_their_real_images_scores(tmp_path)
     scores = run_scores(record)
     sampler = bound_sampler(record, scores)
     points = lambda_points(record, scores, sampler.threshold)
-    plan = [json.loads(line) for line in run.plan.read_text().splitlines()]
+    plan = PlanRow.read_all(run)  # source paths back absolute (stored relative to the run or the data root)
     assert [(p.score, p.ip_scale, p.group) for p in points] == [
-        (pytest.approx(scores[str(Path(row["source_path"]).resolve())]), row["ip_scale"], row["group"]) for row in plan
+        (pytest.approx(scores[str(Path(row.source_path).resolve())]), row.ip_scale, row.group) for row in plan
     ]
     for point in points:  # every λ lies in its group's band, which the scatter draws
         low, high = sampler.band(point.score)

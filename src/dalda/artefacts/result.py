@@ -93,7 +93,8 @@ class ClassifierResult(JsonRecord):
 
     def to_json(self) -> dict[str, Any]:
         payload = super().to_json()
-        for key in ("warnings", "predictions", "labels", "gain_over_real_only"):  # absent where none (older files)
+        # absent where none (and from older files)
+        for key in ("warnings", "predictions", "labels", "gain_over_real_only", "at_chance_level"):
             if payload.get(key) is None:
                 payload.pop(key)
         return payload

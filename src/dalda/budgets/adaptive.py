@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 from pydantic import Field
 
@@ -28,6 +28,9 @@ from dalda.budgets.spec import TrainImage, per_image, spread
 from dalda.config import ModelsConfig
 from dalda.images import load_rgb
 from dalda.settings import EntrySettings
+
+if TYPE_CHECKING:
+    import torch
 
 CROSS_VIEW_CROP = 0.8
 """The side of the centre crop (a fraction of the image) of a one-shot class's second view."""
@@ -37,6 +40,7 @@ class AdaptiveSettings(EntrySettings):
     floor: float = Field(
         0.25,
         ge=0.0,
+        le=100.0,
         description="plan.budget=adaptive: the share every class keeps whatever its difficulty (a class's weight "
         "is its real images times floor + difficulty, difficulty in [0, 1]); 0 lets an easy class get nothing.",
     )
@@ -57,6 +61,8 @@ def held_out_difficulty(
     ``features`` and ``views``: (N, D) unit embeddings of the images and of their second views, in ``labels``'
     order; a class with several images uses leave-one-out and ignores ``views``.
     """
+    import torch  # the budget entry is registered at every start; torch loads only when a plan needs it
+
     label_tensor = torch.as_tensor(list(labels))
     classes = int(label_tensor.max()) + 1
     sums = torch.zeros(classes, features.shape[1]).index_add_(0, label_tensor, features)

@@ -238,11 +238,11 @@ def sort_stored(run: RunDir, expected: dict[int, ManifestLine], source_base: Pat
 
 def check_discard(sorting: StoredSorting, run: RunDir, regenerate: bool, why: str = "") -> None:
     """Say at WARNING level what finished images would be discarded and why; stop (one line, naming the cause)
-    when that is more than :data:`DISCARD_SHARE` of them and ``regenerate`` is not set."""
+    when that is more than :data:`DISCARD_SHARE` of them (and more than one) and ``regenerate`` is not set."""
     if not sorting.discarded:
         return
     count, finished = len(sorting.discarded), sorting.finished
-    if count > DISCARD_SHARE * finished and not regenerate:
+    if count > max(1, DISCARD_SHARE * finished) and not regenerate:  # one image alone never stops a run
         raise RegenerationRefused(
             f"generate would discard {count} of {finished} finished images in {run.synthetic} "
             f"({sorting.causes()}){why}; rerun with --regenerate to remake them, or restore what changed"

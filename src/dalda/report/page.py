@@ -226,8 +226,8 @@ def _setting(record: RunRecord) -> tuple[str, ...]:
     models, prompts, data = config.models, config.prompts, config.data
     generator_checkpoints, made = _generator_setting(config)
     checkpoints = "; ".join([*generator_checkpoints, f"CLIP {models.clip_model}"])
-    if models.profile in RANDOM_PROFILES:  # no checkpoint is loaded: naming the Hub ids would mislead
-        checkpoints = RANDOM_BUILT_IN_CODE
+    if models.profile in RANDOM_PROFILES:  # no checkpoint is loaded: the ids only name the architectures built
+        checkpoints = f"{RANDOM_BUILT_IN_CODE}, shaped like: {checkpoints}"
     revisions = ", ".join(f"{key}={value}" for key, value in sorted(models.revisions.items())) or "latest"
     model = prompts.entry_values().get("model") if prompts.backend == "openai" else None  # the backend's setting
     asked = f"{prompts.source} via {prompts.backend}" + (f" ({model})" if model else "")

@@ -44,7 +44,7 @@ def run_record_html(roots: list[Path]) -> str:
         return ""
     head = "".join(f"<th>{name}</th>" for name in COLUMNS)
     return (
-        "<h3>Run record: what each stage ran with</h3><table class='provenance'>"
+        "<h3>Run record: what each stage ran with</h3><table class='run-record'>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         "<p class='note'>From each run's <code>provenance.json</code>, written as each stage finished.</p>"
     )
