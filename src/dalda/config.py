@@ -402,6 +402,18 @@ class EvaluateConfig(_Section):
     fidelity: FidelityConfig = Field(default_factory=FidelityConfig)
 
 
+class TrackingConfig(_Section):
+    """Where a run's numbers also go, besides its own files: an experiment tracker (``dalda.tracking``)."""
+
+    backend: Literal["none", "tensorboard"] = Field(
+        "none",
+        description="none: the run's files only; tensorboard: the config, the stage times, a grid of synthetic "
+        "images and each classifier's per-epoch and final accuracy, as TensorBoard event files in `dir` "
+        "(`tensorboard --logdir RUN/tracking`; needs the tracking extra).",
+    )
+    dir: Path | None = Field(None, description="Folder of the event files; null: `tracking/` in the run directory.")
+
+
 class GeneratorConfig(_ChoiceSection):
     """The generator: DALDA's SD + IP-Adapter, or one of the paper's baselines (Real Guidance, DA-Fusion).
 
@@ -470,6 +482,7 @@ class DaldaConfig(_Section):
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     filter: FilterConfig = Field(default_factory=FilterConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
 
 def field_annotation(model: Any, path: list[str]) -> Any:

@@ -34,8 +34,9 @@ from dalda.generators import GENERATORS
 from dalda.guidance import GUIDANCE
 from dalda.io import write_text_atomic
 from dalda.methods import default_stages as method_stages
-from dalda.ownership import changed_fields, claim, locked, record, refuse_inside_data, utc_now
+from dalda.ownership import changed_fields, claim, history, locked, record, refuse_inside_data, utc_now
 from dalda.provenance import record_stage
+from dalda.tracking import track_stage
 from dalda.redact import redact_argv, remember_secret
 from dalda.planning.stage import run_plan_stage
 from dalda.prompts.stage import run_prompts_stage
@@ -155,6 +156,8 @@ def run_stage(name: str, config: DaldaConfig) -> Any:
         record(run.root, HistoryLine(event="stage", stage=name, ended=utc_now(), seconds=round(seconds, 3),
                                      config=recorded_config(config).model_dump(mode="json")))
         record_stage(run, name, config)
+        times_run = sum(entry.get("stage") == name for entry in history(run.root) if entry.get("event") == "stage")
+        track_stage(config, run, name, seconds, times_run)
     log.info("stage %s done in %.1f s", name, seconds)
     return result
 
