@@ -305,6 +305,33 @@ def experiment(
     raise typer.Exit(1 if summary.failed else 0)
 
 
+@app.command("curate")
+def curate(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory with synthetic images (after `dalda generate`).")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).", min=0, max=65535)] = 0,
+    verbose: VerboseOption = False,
+) -> None:
+    """Accept or reject synthetic images by hand in the browser (127.0.0.1 only); training and export follow."""
+    _setup_logging(verbose)
+    from dalda.curate import curation_server
+
+    try:
+        if not is_dalda_run(run_dir):
+            raise ValueError(f"{run_dir} is not a dalda run directory (no .dalda-run.json); pass a run made by dalda")
+        server = curation_server(RunDir(run_dir), port)
+    except Exception as error:
+        raise fail(error, verbose) from None
+    host, bound = server.server_address[:2]
+    where = escape(str(RunDir(run_dir).curation))
+    stderr.print(f"curate: open http://{host}:{bound}/ (Ctrl-C to stop); decisions go to {where}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 @app.command("export")
 def export(
     run_dir: Annotated[Path, typer.Argument(help="A finished run directory (after `dalda generate`).")],

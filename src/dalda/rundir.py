@@ -101,6 +101,11 @@ class RunDir:
         return self.synthetic / "filter.jsonl"
 
     @property
+    def curation(self) -> Path:
+        """A person's accept / reject of synthetic images (``dalda curate``), overriding the filter's."""
+        return self.synthetic / "curation.jsonl"
+
+    @property
     def manifest_parts(self) -> Path:
         """Per-process manifest parts while several processes generate (hidden: ``datasets`` ignores it)."""
         return self.synthetic / ".parts"

@@ -44,6 +44,7 @@ from dalda.artefacts.checkpoint import Checkpoint
 from dalda.artefacts.classes import ClassNames
 from dalda.artefacts.diversity import DiversityReport
 from dalda.artefacts.errors import MissingArtefactError
+from dalda.artefacts.curation import CurationRecord, kept_by_person
 from dalda.artefacts.filter import FilterRecord, rejected_by_filter
 from dalda.artefacts.manifest import ManifestLine, parquet_safe, run_relative
 from dalda.artefacts.method import MethodRecord
@@ -99,4 +100,6 @@ __all__ = [
     "source_base",
     "run_relative",
     "rejected_by_filter",
+    "CurationRecord",
+    "kept_by_person",
 ]

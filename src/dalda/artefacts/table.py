@@ -23,6 +23,7 @@ from dalda.artefacts.cell import CellInfo
 from dalda.artefacts.checkpoint import Checkpoint
 from dalda.artefacts.classes import ClassNames
 from dalda.artefacts.diversity import DiversityReport
+from dalda.artefacts.curation import CurationRecord
 from dalda.artefacts.filter import FilterRecord
 from dalda.artefacts.manifest import ManifestLine
 from dalda.artefacts.method import MethodRecord
@@ -41,6 +42,8 @@ EVERY_COMMAND = "every command"
 """``made_by`` of the run's own files (``dalda.ownership``), which no one stage makes."""
 EXPERIMENT = "experiment"
 """``made_by`` of what only ``dalda experiment`` writes."""
+CURATE = "curate"
+"""``made_by`` of what only ``dalda curate`` writes: a person's decisions, no stage's."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ ARTEFACTS: tuple[Artefact, ...] = (
     Artefact("synthetic images", "generate", (("manifest", ManifestLine),), ("filter",)),
     Artefact("class list", "generate", (("classes", ClassNames),)),
     Artefact("filter decisions", "filter", (("filter_decisions", FilterRecord),), config=("filter",)),
+    Artefact("curation decisions", CURATE, (("curation", CurationRecord),)),
     Artefact("feature cache", "train", (("features", None),)),
     Artefact(
         "trained classifiers",

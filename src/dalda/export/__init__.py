@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts import ClassNames, FilterRecord, ManifestLine, Split
+from dalda.artefacts import ClassNames, CurationRecord, FilterRecord, ManifestLine, Split, kept_by_person
 from dalda.config import DaldaConfig
 from dalda.export.card import FilterState, dataset_card
 from dalda.export.hub import upload
@@ -116,6 +116,7 @@ def _synthetic(
     run: RunDir, root: Path, folders: list[str], include_rejected: bool
 ) -> tuple[list[ExportedImage], FilterState]:
     decisions = FilterRecord.by_image(run)
+    curated = CurationRecord.by_image(run)
     images: list[ExportedImage] = []
     tally: Counter[str] = Counter()
     if not run.manifest.is_file():
@@ -126,8 +127,10 @@ def _synthetic(
             logger.warning("skipped %s: %s", line.file_name, "no label" if line.label is None else "file missing")
             continue
         decision = decisions.get(line.file_name)
-        judged = decision is not None and decision.sha256 == file_sha256(image)
-        kept = not judged or decision.kept  # training uses images made after the filter ran, so they count as kept
+        person = kept_by_person(curated, line.file_name, image)  # a person's decision overrides the filter's
+        judged = person is not None or (decision is not None and decision.sha256 == file_sha256(image))
+        # training uses images made after the filter ran, so they count as kept
+        kept = person if person is not None else (not judged or decision.kept)  # type: ignore[union-attr]
         tally["kept" if judged and kept else "rejected" if judged else "unjudged"] += 1
         if not kept and not include_rejected:
             continue

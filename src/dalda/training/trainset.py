@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts import FilterRecord, ManifestLine, Split
+from dalda.artefacts import CurationRecord, FilterRecord, ManifestLine, Split, kept_by_person
 from dalda.datasets import ImageRecord
 from dalda.hashing import file_sha256
 from dalda.rundir import RunDir
@@ -76,6 +76,7 @@ def load_training_set(split: Split, run: RunDir, use_synthetic: bool = True) -> 
     index = {_path_key(record.path): i for i, record in enumerate(real)}
     rows = ManifestLine.read_all(run)
     decisions = FilterRecord.by_image(run)
+    curated = CurationRecord.by_image(run)
     unjudged = 0
     paths: list[Path] = []
     sources: list[int] = []
@@ -97,8 +98,14 @@ def load_training_set(split: Split, run: RunDir, use_synthetic: bool = True) -> 
         if not path.is_file():
             skipped["file_missing"] += 1
             continue
+        person = kept_by_person(curated, row.file_name, path)  # a person's decision overrides the filter's
+        if person is False:
+            skipped["rejected_by_person"] += 1
+            continue
         decision = decisions.get(row.file_name)
-        if decision is not None and decision.sha256 == file_sha256(path):
+        if person:
+            pass
+        elif decision is not None and decision.sha256 == file_sha256(path):
             if not decision.kept:
                 skipped["rejected_by_filter"] += 1
                 continue
