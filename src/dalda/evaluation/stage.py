@@ -27,10 +27,12 @@ from torch import nn
 from dalda.artefacts import (
     Checkpoint,
     ClassifierResult,
+    CurationRecord,
     DiversityReport,
     FilterRecord,
     Split,
     TrainingRecord,
+    kept_by_person,
     read_split_for,
     rejected_by_filter,
 )
@@ -126,16 +128,19 @@ def _diversity(config: DaldaConfig, run: RunDir, eval_paths: list[Path]) -> dict
 def _kept_only(
     config: DaldaConfig, run: RunDir, images: list[SyntheticImage], models: dict[str, Any], eval_paths: list[Path]
 ) -> dict[str, Any]:
-    """``{"kept": {num_images, <metric>: value, ...}}`` over the images the filter kept (those training uses), when
-    the filter ran; the top-level metrics stay over every image, so the two show what the filter changed."""
+    """``{"kept": {num_images, <metric>: value, ...}}`` over the images kept (those training uses: a person's
+    decision, else the filter's), when either decided; the top-level metrics stay over every image, so the two show what the filter changed."""
     decisions = FilterRecord.by_image(run)
-    if not decisions:
+    curated = CurationRecord.by_image(run)  # a person's decision overrides the filter's, as in training
+    if not decisions and not curated:
         return {}
-    kept = [
-        image
-        for image in images
-        if not rejected_by_filter(decisions, image.path.relative_to(run.synthetic).as_posix(), image.path)
-    ]
+
+    def kept_now(image: SyntheticImage) -> bool:
+        name = image.path.relative_to(run.synthetic).as_posix()
+        person = kept_by_person(curated, name, image.path)
+        return person if person is not None else not rejected_by_filter(decisions, name, image.path)
+
+    kept = [image for image in images if kept_now(image)]
     report = diversity_report(kept, models, config.evaluate, config.seed)
     fidelity = fidelity_report(config, [image.path for image in kept], eval_paths)
     values = {name: report.get(name, fidelity.get(name)) for name in metric_names()}
