@@ -78,18 +78,29 @@ def _card(run: RunDir, line: ManifestLine, decision: FilterRecord | None, curate
     )
 
 
-def record_decision(run: RunDir, file_name: str, decision: str) -> str:
-    """Append one decision about ``file_name`` (an image of the manifest) and return the image's state now."""
+def record_decisions(run: RunDir, file_names: list[str], decision: str) -> dict[str, str]:
+    """Append one decision about each of ``file_names`` (images of the manifest) and return each image's state now.
+    The manifest and the log are read once per call, so a class-wide click costs one pass, not one per image."""
     if decision not in DECISIONS:
         raise ValueError(f"decision {decision!r} is not one of {list(DECISIONS)}")
     known = {line.file_name for line in ManifestLine.read_all(run, missing_ok=True)}
-    if file_name not in known:
-        raise ValueError(f"{file_name!r} is not an image of {run.manifest}")
-    path = run.synthetic / file_name
+    unknown = [name for name in file_names if name not in known]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not an image of {run.manifest}")
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    CurationRecord(file_name, file_sha256(path), decision, stamp).append(run)  # type: ignore[arg-type]
-    person = kept_by_person(CurationRecord.by_image(run), file_name, path)
-    return "undecided" if person is None else ("accepted" if person else "rejected")
+    for name in file_names:
+        CurationRecord(name, file_sha256(run.synthetic / name), decision, stamp).append(run)  # type: ignore[arg-type]
+    curated = CurationRecord.by_image(run)
+    states = {}
+    for name in file_names:
+        person = kept_by_person(curated, name, run.synthetic / name)
+        states[name] = "undecided" if person is None else ("accepted" if person else "rejected")
+    return states
+
+
+def record_decision(run: RunDir, file_name: str, decision: str) -> str:
+    """Append one decision about ``file_name`` and return the image's state now (:func:`record_decisions`)."""
+    return record_decisions(run, [file_name], decision)[file_name]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -126,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(self.rfile.read(length))
             with self.lock:
-                states = {name: record_decision(self.run, name, str(body["decision"])) for name in body["files"]}
+                states = record_decisions(self.run, [str(name) for name in body["files"]], str(body["decision"]))
         except (ValueError, KeyError, TypeError) as error:
             self._send(HTTPStatus.BAD_REQUEST, str(error).encode(), "text/plain")
             return
