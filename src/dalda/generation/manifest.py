@@ -182,6 +182,10 @@ class RegenerationRefused(RuntimeError):
     """A command would discard more finished images than :data:`DISCARD_SHARE` and ``--regenerate`` was not given."""
 
 
+MISSING_FILE = "missing or unreadable image file"
+"""The discard cause of a finished line whose image is gone or broken."""
+
+
 @dataclass(frozen=True)
 class StoredSorting:
     """What a stored manifest holds for this run's plan: images to keep, finished images to discard (with why)."""
@@ -230,7 +234,7 @@ def sort_stored(run: RunDir, expected: dict[int, ManifestLine], source_base: Pat
         if changed:
             discarded.append((line.row_id, "changed " + ", ".join(changed)))
         elif not image_is_readable(run.synthetic / line.file_name):
-            discarded.append((line.row_id, "missing or unreadable image file"))
+            discarded.append((line.row_id, MISSING_FILE))
         else:
             done[wanted.row_id] = wanted  # type: ignore[index]
     return StoredSorting(done, discarded, torn)
@@ -238,11 +242,14 @@ def sort_stored(run: RunDir, expected: dict[int, ManifestLine], source_base: Pat
 
 def check_discard(sorting: StoredSorting, run: RunDir, regenerate: bool, why: str = "") -> None:
     """Say at WARNING level what finished images would be discarded and why; stop (one line, naming the cause)
-    when that is more than :data:`DISCARD_SHARE` of them (and more than one) and ``regenerate`` is not set."""
+    when that is more than :data:`DISCARD_SHARE` of them and ``regenerate`` is not set. A single missing or broken
+    file is always remade (cheap, and usually a file the user deleted on purpose); a changed setting never is
+    silently, however small the run."""
     if not sorting.discarded:
         return
     count, finished = len(sorting.discarded), sorting.finished
-    if count > max(1, DISCARD_SHARE * finished) and not regenerate:  # one image alone never stops a run
+    one_lost_file = count == 1 and sorting.discarded[0][1] == MISSING_FILE
+    if count > DISCARD_SHARE * finished and not one_lost_file and not regenerate:
         raise RegenerationRefused(
             f"generate would discard {count} of {finished} finished images in {run.synthetic} "
             f"({sorting.causes()}){why}; rerun with --regenerate to remake them, or restore what changed"
