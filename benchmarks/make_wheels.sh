@@ -38,7 +38,9 @@ dalda_wheel=$(ls wheels/dalda-*.whl)
 platforms=(--platform "manylinux2014_$arch" --platform "linux_$arch")
 for glibc in $(seq 17 39); do platforms+=(--platform "manylinux_2_${glibc}_$arch"); done
 
-# dalda's requirements other than torch, transformers and accelerate, read from its wheel.
+# dalda's requirements other than torch, transformers and accelerate, read from its wheel; datasets is left out too:
+# with pyarrow and pandas it would add about 60 MB to what the device call carries, and only the generate stage's
+# synthetic/metadata.parquet needs it, which gpu_check.py never writes (it measures the engine, not the stage).
 "$python" - "$dalda_wheel" > "$scratch/direct.txt" <<'EOF'
 import re, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as wheel:
@@ -46,7 +48,7 @@ with zipfile.ZipFile(sys.argv[1]) as wheel:
     for line in wheel.read(metadata).decode().splitlines():
         if line.startswith("Requires-Dist:") and "extra ==" not in line:
             requirement = line.split(":", 1)[1].strip()
-            if re.split(r"[ <>=!~;\[(]", requirement, maxsplit=1)[0].lower() not in {"torch", "transformers", "accelerate"}:
+            if re.split(r"[ <>=!~;\[(]", requirement, maxsplit=1)[0].lower() not in {"torch", "transformers", "accelerate", "datasets"}:
                 print(requirement)
 EOF
 pins=()

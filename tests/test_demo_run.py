@@ -32,7 +32,7 @@ def test_offline_default_runs_every_stage(demo_run):
     split = json.loads((out / "split.json").read_text())
     scores = read_jsonl(out / "scores.jsonl")
     plan = read_jsonl(out / "plan.jsonl")
-    manifest = read_jsonl(out / "synthetic" / "metadata.jsonl")
+    manifest = read_jsonl(out / "synthetic" / "manifest.jsonl")
     assert len(scores) == len(split["train"]) == 5 * 4
     assert (out / "clipscore_hist.png").stat().st_size > 0
     prompts = json.loads((out / "prompts.json").read_text())
@@ -45,6 +45,18 @@ def test_offline_default_runs_every_stage(demo_run):
         assert record["method"] == "template-ags" and 0.0 <= record["accuracy"] <= 1.0  # no LLM wrote them
     assert "clip_i" in (out / "diversity.json").read_text()
     assert (out / "report" / "index.html").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_the_demo_s_synthetic_folder_loads_with_dalda_s_class_names(demo_run):
+    """`synthetic/` as an imagefolder, loaded by its path alone: `label` a ClassLabel in the split's class order."""
+    import datasets
+
+    classes = json.loads((demo_run / "split.json").read_text())["classes"]
+    loaded = datasets.load_dataset(str(demo_run / "synthetic"), split="train")
+    assert loaded.features["label"] == datasets.ClassLabel(names=classes)
+    assert len(loaded) == len(read_jsonl(demo_run / "synthetic" / "manifest.jsonl"))
+    assert all(classes[label] == name for label, name in zip(loaded["label"], loaded["class_name"]))
 
 
 @pytest.mark.slow

@@ -50,8 +50,9 @@ def test_extras_hold_the_optional_packages_and_the_demo_needs_none():
     for extra, packages in extras.items():  # an extra that adds nothing beyond the core install means nothing
         assert {_name(line) for line in packages} - core_names, f"the extra {extra!r} adds no package"
     core = " ".join(PROJECT["dependencies"])
-    assert "openai" not in core and "datasets" not in core  # only an LLM backend / the hub need them
+    assert "openai" not in core  # only an LLM backend needs it
     assert "matplotlib" in core and "lpips" in core  # the demo's report and LPIPS need them
+    assert "datasets>=3.4" in PROJECT["dependencies"]  # every generate writes synthetic/metadata.parquet with it
     test = " ".join(extras["test"])
     assert all(name in test for name in ("pytest", "import-linter", "openai"))
 

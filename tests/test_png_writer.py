@@ -49,7 +49,7 @@ def test_writer_benchmark_times_the_real_writer_on_tiny_sizes_and_records_its_ro
     for path in written:  # every file resized back to its source and complete, with its manifest line
         with Image.open(path) as image:
             assert image.size in {(24, 16), (40, 30)}
-        lines = (path.parent / "metadata.jsonl").read_text().splitlines()
+        lines = (path.parent / "manifest.jsonl").read_text().splitlines()
         assert path.name in {json.loads(line)["file_name"] for line in lines}
 
     table = bench.writer_table(results)

@@ -95,8 +95,10 @@ def test_report_keeps_a_user_file_inside_report_and_refuses_a_foreign_report_fol
 def test_synthetic_cleanup_deletes_only_dalda_s_temporaries(tmp_path):
     run = RunDir(tmp_path)
     (run.synthetic / "cat").mkdir(parents=True)
-    own = [run.synthetic / ".metadata.jsonl.abc123.tmp", run.synthetic / "cat" / ".000007.png.x_y9.tmp"]
-    user = [run.synthetic / ".notes.tmp", run.synthetic / "cat" / ".draft.tmp", run.manifest_parts / "mine.txt"]
+    own = [run.synthetic / ".manifest.jsonl.abc123.tmp", run.synthetic / ".metadata.jsonl.k_9.tmp",
+           run.synthetic / ".metadata.parquet.zz1.tmp", run.synthetic / "cat" / ".000007.png.x_y9.tmp"]  # fmt: skip
+    user = [run.synthetic / ".notes.tmp", run.synthetic / "cat" / ".draft.tmp", run.manifest_parts / "mine.txt",
+            run.synthetic / ".metadata.csv.abc.tmp"]  # fmt: skip
     for path in own + user:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")

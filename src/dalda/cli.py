@@ -346,7 +346,7 @@ def export(
     verbose: VerboseOption = False,
 ) -> None:
     """The run's training images (real + synthetic) and evaluation images as a Hugging Face dataset with a card
-    (`train` and `test` splits) and as class folders; needs the hub extra (`pip install 'dalda[hub]'`)."""
+    (`train` and `test` splits) and as class folders; `--push-to-hub` needs the hub extra (`pip install 'dalda[hub]'`)."""
     _setup_logging(verbose)
     from dalda.export import export_run
     from dalda.export.hub import PushError

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+MANIFEST_NAME = "manifest.jsonl"
+"""Today's name of the generation manifest in ``synthetic/`` (:attr:`RunDir.manifest`)."""
+
 
 @dataclass(frozen=True)
 class RunDir:
@@ -88,7 +91,26 @@ class RunDir:
 
     @property
     def manifest(self) -> Path:
+        """The generation manifest, one JSON line per finished image (``dalda.artefacts.ManifestLine``):
+        ``synthetic/manifest.jsonl``. A run made before the manifest took that name holds only
+        ``synthetic/metadata.jsonl`` (:attr:`legacy_manifest`); that file is read until the next ``dalda generate``
+        renames it (``dalda.generation.manifest.consolidate``)."""
+        current = self.synthetic / MANIFEST_NAME
+        if not current.is_file() and self.legacy_manifest.is_file():
+            return self.legacy_manifest
+        return current
+
+    @property
+    def legacy_manifest(self) -> Path:
+        """Where runs made by earlier versions keep the manifest. It cannot stay there: ``datasets`` refuses a
+        folder whose metadata files have two formats, and :attr:`imagefolder_metadata` is Parquet."""
         return self.synthetic / "metadata.jsonl"
+
+    @property
+    def imagefolder_metadata(self) -> Path:
+        """The manifest as ``imagefolder`` metadata with ``label`` a ``ClassLabel`` (``dalda.generation.imagefolder``),
+        so ``datasets.load_dataset("imagefolder", data_dir=RUN/synthetic)`` loads dalda's class names."""
+        return self.synthetic / "metadata.parquet"
 
     @property
     def classes(self) -> Path:

@@ -39,7 +39,7 @@ def planned(tmp_path) -> RunDir:
 def test_a_copy_without_synthetic_stops_instead_of_generating_everything_again(planned):
     config = load_config(planned.config, [])
     record(planned.root, HistoryLine(event="stage", stage="generate", config=recorded_config(config).model_dump(mode="json")))
-    with pytest.raises(RegenerationRefused, match=r"metadata.jsonl is missing.*--regenerate"):
+    with pytest.raises(RegenerationRefused, match=r"manifest.jsonl is missing.*--regenerate"):
         run_generate_stage(config, planned)
     assert not planned.synthetic.exists()
 

@@ -21,7 +21,7 @@ type                    file                                        written by
 ``PromptsRecord``       ``prompts_record.json`` (+ ``.pending``)    ``dalda prompts``
 ``PlanRow``             ``plan.jsonl`` (one per line)               ``dalda plan``
 ``MethodRecord``        ``method.json``                             ``dalda plan``
-``ManifestLine``        ``synthetic/metadata.jsonl`` (and parts)    ``dalda generate``
+``ManifestLine``        ``synthetic/manifest.jsonl`` (and parts)    ``dalda generate``
 ``PreparationFailure``  ``synthetic/.parts/prepare-failed-*.json``  ``dalda generate``
 ``ClassNames``          ``classes.json``, ``synthetic/``            ``dalda generate``
 ``FilterRecord``        ``synthetic/filter.jsonl``                  ``dalda filter``

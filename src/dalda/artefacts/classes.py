@@ -1,6 +1,6 @@
 """``classes.json`` (in the run and in ``synthetic/``): dalda's class order, for tools outside dalda.
 
-Labels in ``split.json``, ``plan.jsonl`` and ``synthetic/metadata.jsonl`` are indices into the dataset's class
+Labels in ``split.json``, ``plan.jsonl`` and ``synthetic/manifest.jsonl`` are indices into the dataset's class
 list. This file states that list once, as ``names`` (index order, as a ``datasets.ClassLabel`` takes it) and
 ``class_to_idx`` (as torchvision's ``ImageFolder`` reports it), so a user mixing dalda's outputs with other
 loaders can map names to dalda's labels instead of trusting an alphabetical folder order.

@@ -1,4 +1,4 @@
-"""``synthetic/metadata.jsonl``: one line per finished synthetic image (Hugging Face ``imagefolder`` metadata).
+"""``synthetic/manifest.jsonl``: one line per finished synthetic image (``metadata.jsonl`` in runs made before).
 
 A line holds the image's ``file_name`` (relative to ``synthetic/``), its plan row's fields, then the generation
 settings that decided its pixels (the generator's ``manifest_settings``, e.g.

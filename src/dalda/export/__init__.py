@@ -33,7 +33,6 @@ from dalda.export.card import FilterState, dataset_card
 from dalda.export.hub import upload
 from dalda.export.names import class_folders, safe_name
 from dalda.export.pictures import export_real, export_synthetic
-from dalda.extras import require
 from dalda.hashing import file_sha256
 from dalda.io import write_json_atomic, write_text_atomic
 from dalda.ownership import refuse_inside_data
@@ -73,7 +72,8 @@ class ExportSummary:
 
 def hf_features(classes: list[str], include_rejected: bool) -> Any:
     """The ``datasets.Features`` of both splits: the image, a ``ClassLabel`` in dalda's order, the metadata."""
-    datasets = require("datasets", "hub", "dalda export")
+    import datasets  # a core dependency, imported here so that starting dalda stays cheap
+
     Value = datasets.Value
     columns: dict[str, Any] = {
         "image": datasets.Image(),
@@ -166,7 +166,8 @@ def _rows(images: list[ExportedImage], root: Path, include_rejected: bool) -> It
 def _write(
     config: DaldaConfig, run: RunDir, root: Path, method: str, include_rejected: bool
 ) -> tuple[Split, Counter[str]]:
-    datasets = require("datasets", "hub", "dalda export")
+    import datasets  # a core dependency, imported here so that starting dalda stays cheap
+
     split = Split.read(run)
     folders = class_folders(split.classes)
     real = list(_real(split, run, root, folders))

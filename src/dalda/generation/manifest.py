@@ -3,15 +3,17 @@
 Layout (Hugging Face ``imagefolder``, so ``datasets.load_dataset("imagefolder", data_dir=synthetic)`` loads it)::
 
     synthetic/
-      metadata.jsonl                 one line per finished image, sorted by row_id
+      manifest.jsonl                 one line per finished image, sorted by row_id
+      metadata.parquet               the same lines as imagefolder metadata, label a ClassLabel (``imagefolder``)
       <class dir>/<row_id:06d>.png   class dir = class_dir(class_name), e.g. "American Bulldog" -> American_Bulldog
       .parts/part-<rank>.jsonl       only while several processes run (hidden: datasets ignores it)
 
 Each manifest line holds ``file_name`` (relative to ``synthetic/``), ``label`` (the integer class index, as in
-the plan and split; imagefolder keeps a metadata ``label`` as is instead of inferring one from folder names),
-``class_name``, the row's plan fields (``source_path`` relative to the run directory) and the generator's
-settings that decide the pixels (``Generator.manifest_settings``; empty mappings left out, so the metadata
-converts to Parquet). ``synthetic/classes.json`` holds the class names in label order.
+the plan and split), ``class_name``, the row's plan fields (``source_path`` relative to the run directory) and
+the generator's settings that decide the pixels (``Generator.manifest_settings``; empty mappings left out, so
+the lines convert to Parquet). ``synthetic/classes.json`` holds the class names in label order. Runs made before
+the manifest took its name keep it in ``synthetic/metadata.jsonl``: it is read there, and ``consolidate``
+renames it.
 
 Crash safety: an image is written to a temporary name and renamed (``dalda.io.atomic_open``); its manifest
 line is appended (one fsynced line) only after that. A row counts as done when its line identifies the image
@@ -21,8 +23,8 @@ stored line has beyond those (the ``filter`` column earlier versions of the filt
 another tool wrote) decides nothing and is ignored; a line an earlier version wrote, with an absolute
 ``source_path`` or an empty mapping, counts too. ``consolidate`` merges the manifest with any per-process
 parts, drops everything else (torn lines, stale rows, missing or broken files), and rewrites the manifest
-atomically in today's form, so killing a run at any moment and rerunning ends with every row exactly once.
-Only the generate stage writes this file.
+atomically in today's form, so killing a run at any moment and rerunning ends with every row exactly once; it
+then rewrites ``metadata.parquet`` from the result. Only the generate stage writes these files.
 """
 
 from __future__ import annotations
@@ -38,15 +40,17 @@ from typing import Any
 from PIL import Image
 
 from dalda.artefacts import ManifestLine, PlanRow, run_relative
+from dalda.generation.imagefolder import write_imagefolder_metadata
 from dalda.io import atomic_open, read_jsonl
-from dalda.rundir import RunDir
+from dalda.rundir import MANIFEST_NAME, RunDir
 
 logger = logging.getLogger(__name__)
 
 PARTS_DIR = ".parts"
-_OWN_TEMPORARY = re.compile(r"^\.(metadata\.jsonl|\d{6,}\.png)\.[A-Za-z0-9_]+\.tmp$")
-"""The temporary names ``dalda.io.atomic_open`` gives the manifest and the images: the only temporaries that
-cleanup deletes (a user's own ``.notes.tmp`` in ``synthetic/`` stays)."""
+_OWN_TEMPORARY = re.compile(r"^\.(manifest\.jsonl|metadata\.jsonl|metadata\.parquet|\d{6,}\.png)\.[A-Za-z0-9_]+\.tmp$")
+"""The temporary names ``dalda.io.atomic_open`` gives the manifest (today's name and the earlier one), its
+Parquet view and the images: the only temporaries that cleanup deletes (a user's own ``.notes.tmp`` in
+``synthetic/`` stays)."""
 
 
 def class_dir(class_name: str) -> str:
@@ -139,8 +143,11 @@ def part_path(run: RunDir, process_index: int, num_processes: int) -> Path:
 
 
 def _stored_lines(run: RunDir) -> list[ManifestLine | None]:
-    """Every stored line, the manifest's then the parts'; None for a line that is no manifest line."""
+    """Every stored line, the manifest's (and the earlier name's, when an older dalda wrote there after the
+    manifest was renamed) then the parts'; None for a line that is no manifest line."""
     rows = _rows(run.manifest)
+    if run.legacy_manifest.is_file() and run.legacy_manifest != run.manifest:
+        rows.extend(_rows(run.legacy_manifest))
     parts = run.synthetic / PARTS_DIR
     if parts.is_dir():
         for part in sorted(parts.glob("part-*.jsonl")):
@@ -167,7 +174,7 @@ def _remove_leftovers(run: RunDir) -> None:
             part.unlink()
         if not any(parts.iterdir()):
             parts.rmdir()
-    for pattern in (f".{run.manifest.name}.*.tmp", "*/.[0-9]*.png.*.tmp"):
+    for pattern in (".*.tmp", "*/.[0-9]*.png.*.tmp"):
         for temporary in run.synthetic.glob(pattern):
             if _OWN_TEMPORARY.match(temporary.name):
                 temporary.unlink(missing_ok=True)
@@ -281,7 +288,10 @@ def consolidate(
     if sorting.torn:
         logger.info("manifest: dropped %d torn lines (a killed run's last writes)", sorting.torn)
     run.synthetic.mkdir(parents=True, exist_ok=True)
-    ManifestLine.write_all(run, [sorting.done[row_id] for row_id in sorted(sorting.done)])
+    lines = [sorting.done[row_id] for row_id in sorted(sorting.done)]
+    ManifestLine.write_all(run.synthetic / MANIFEST_NAME, lines)
+    run.legacy_manifest.unlink(missing_ok=True)  # its lines are in the manifest now
+    write_imagefolder_metadata(run, lines)
     _remove_leftovers(run)
     return sorting.done
 

@@ -13,7 +13,7 @@ the paged gallery of images.
   left out.
 - **The gallery**: every class, each real image beside the synthetic images made from it, paged. Per dataset,
   the runs of the first (shots, trial) cell with synthetic images are shown together: one row per real image,
-  its thumbnail first, then per method the images made from it (from ``synthetic/metadata.jsonl``, in the
+  its thumbnail first, then per method the images made from it (from ``synthetic/manifest.jsonl``, in the
   order of their ``m``). Each synthetic thumbnail carries its λ (or img2img strength) and seed as caption and
   the full prompt, λ, strength and seed as hover title.
 

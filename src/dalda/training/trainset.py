@@ -1,6 +1,6 @@
 """The training images of a run: the split's real images plus the synthetic images made from each of them.
 
-Synthetic images come from the generation manifest (``synthetic/metadata.jsonl``). Each row is tied to its
+Synthetic images come from the generation manifest (``synthetic/manifest.jsonl``). Each row is tied to its
 real image by ``source_path`` (the real image's path as written in ``split.json``), not by list position, so a
 manifest stays valid however the split's list is ordered. Rows are skipped, with a warning and a count in the
 results, when their file is missing (an interrupted generation) or their real image is not in this split; a

@@ -1,0 +1,83 @@
+"""``synthetic/metadata.parquet``: the manifest as Hugging Face ``imagefolder`` metadata, ``label`` a ``ClassLabel``.
+
+``datasets`` takes the column types of an ``imagefolder`` from its metadata file. A JSON-lines file can only
+say that ``label`` is an integer; a Parquet file written by ``datasets`` carries its ``Features`` in the file
+itself. So the generate stage writes this file beside the images, and
+``datasets.load_dataset("imagefolder", data_dir=RUN/synthetic)`` (or ``load_dataset(RUN/synthetic)``) gives
+``label`` as a ``ClassLabel`` with dalda's class names in dalda's order, next to every manifest column (prompt,
+λ, seed, source, generation settings).
+
+The manifest (``synthetic/manifest.jsonl``) stays the record the stage appends to, resumes from and every
+stage reads; this file is derived from it whenever the manifest is consolidated (``consolidate`` in
+``dalda.generation.manifest``: at the start and at the end of every ``dalda generate``), written atomically, and
+removed when the manifest holds no image. It therefore never names an image the manifest lacks. The filter's
+and a person's decisions are not in it (``synthetic/filter.jsonl``, ``synthetic/curation.jsonl``); ``dalda
+export`` writes the kept set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from dalda.artefacts import ManifestLine, Split
+from dalda.io import atomic_open
+from dalda.redact import redact_known
+from dalda.rundir import RunDir
+
+logger = logging.getLogger(__name__)
+
+
+def class_names(run: RunDir, lines: Sequence[ManifestLine]) -> list[str] | None:
+    """dalda's class names in label order: the split's; for a plan made by hand (no ``split.json``), the
+    manifest's own ``class_name`` per label when they name every label from 0 on; else None."""
+    if run.split.is_file():
+        return list(Split.read(run).classes)
+    named = {line.label: line.class_name for line in lines if line.label is not None and line.class_name}
+    if not named or set(named) != set(range(len(named))):
+        return None
+    return [named[label] for label in range(len(named))]  # type: ignore[misc]
+
+
+def metadata_rows(lines: Sequence[ManifestLine]) -> list[dict[str, Any]]:
+    """One row per line with the same columns in every row (a column some lines lack is null in them), as the
+    manifest writes them, secrets masked."""
+    payloads = [json.loads(redact_known(json.dumps(line.to_json(), ensure_ascii=False))) for line in lines]
+    columns = list(dict.fromkeys(key for payload in payloads for key in payload))
+    return [{column: payload.get(column) for column in columns} for payload in payloads]
+
+
+def write_imagefolder_metadata(run: RunDir, lines: Sequence[ManifestLine]) -> None:
+    """Write :attr:`RunDir.imagefolder_metadata` for the manifest ``lines`` (removed when there are none)."""
+    target = run.imagefolder_metadata
+    if not lines:
+        target.unlink(missing_ok=True)
+        return
+    import datasets  # a core dependency, imported here so that starting dalda stays cheap
+
+    table = datasets.Dataset.from_list(metadata_rows(lines))
+    names = class_names(run, lines)
+    labels = {line.label for line in lines if line.label is not None}
+    if names is not None and labels <= set(range(len(names))) and "label" in table.column_names:
+        table = table.cast_column("label", datasets.ClassLabel(names=names))
+    else:
+        logger.warning(
+            "%s: label stays an integer (no class list covers the labels: run `dalda data` for split.json)", target
+        )
+    with atomic_open(target, "wb") as handle, _quiet(datasets):
+        table.to_parquet(handle)
+
+
+@contextmanager
+def _quiet(datasets: Any) -> Iterator[None]:
+    """Without ``datasets``' own progress bar: a one-batch write would only add a bar to every plain log."""
+    was_disabled = datasets.utils.are_progress_bars_disabled()
+    datasets.utils.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.utils.enable_progress_bars()
