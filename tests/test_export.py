@@ -73,10 +73,6 @@ def test_manifest_lines_are_relative_parquet_safe_and_old_lines_still_count(tmp_
     assert all("revisions" not in line.to_json() for line in lines)
     assert [line.source_file(run.root).resolve() for line in lines] == [Path(row.source_path) for row in rows]
 
-    synthetic = datasets.load_dataset("imagefolder", data_dir=str(run.synthetic), split="train")
-    synthetic.to_parquet(str(tmp_path / "synthetic.parquet"))  # raised on the empty `revisions` struct
-    assert sorted(synthetic["label"]) == sorted(row.label for row in rows)
-
     # A manifest an earlier version wrote (absolute source paths, empty struct) loads, resumes without
     # regenerating anything, and is rewritten in today's form.
     old = [{**line.to_json(), "source_path": row.source_path, "revisions": {}} for line, row in zip(lines, rows)]
@@ -85,6 +81,10 @@ def test_manifest_lines_are_relative_parquet_safe_and_old_lines_still_count(tmp_
     done = consolidate(run, {row.row_id: manifest_entry(row, settings, run.root) for row in rows})
     assert sorted(done) == [row.row_id for row in rows]
     assert [line.to_json() for line in ManifestLine.read_all(run)] == [line.to_json() for line in lines]
+
+    synthetic = datasets.load_dataset("imagefolder", data_dir=str(run.synthetic), split="train")
+    synthetic.to_parquet(str(tmp_path / "synthetic.parquet"))  # raised on the empty `revisions` struct
+    assert synthetic["label"] == [row.label for row in rows] and synthetic.features["label"].names == CLASSES
 
 
 def _hub_on_disk(monkeypatch, remote: Path) -> list[str]:
@@ -149,7 +149,15 @@ def test_export_loads_from_the_uploaded_files_as_dalda_trained(tmp_path, monkeyp
     assert set(hub) == {"train", "test"}
     train, test = hub["train"], hub["test"]
     assert train.features["label"].names == CLASSES  # dalda's order, names without prefixes
-    assert "kept" not in train.column_names and set(train.column_names) >= {"prompt", "seed", "ip_scale"}
+    assert "kept" not in train.column_names and "source_path" not in train.column_names  # no local paths
+    manifest = ManifestLine.read_all(run)[0].to_json()
+    assert set(manifest) - {"file_name", "source_path"} <= set(train.column_names)  # every other manifest column
+    assert {"prompt", "seed", "ip_scale", "clipscore", "m", "row_id", "steps", "guidance_scale"} <= set(manifest)
+    real = [row for row in train.remove_columns("image") if not row["synthetic"]]
+    assert real and all(row["prompt"] is None and row["source_index"] is not None for row in real)
+    by_row = {row["row_id"]: row for row in train.remove_columns("image") if row["synthetic"]}
+    assert all(by_row[line.row_id]["ip_scale"] == line.ip_scale for line in ManifestLine.read_all(run)
+               if line.row_id in by_row)  # fmt: skip
     split = Split.read(run)
     kept = [row for row in rows if row.row_id != rows[-1].row_id]
     assert sorted(train["label"]) == sorted([r.label for r in split.train] + [row.label for row in kept])

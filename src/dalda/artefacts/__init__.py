@@ -46,7 +46,7 @@ from dalda.artefacts.diversity import DiversityReport
 from dalda.artefacts.errors import MissingArtefactError
 from dalda.artefacts.curation import CurationRecord, kept_by_person
 from dalda.artefacts.filter import FilterRecord, rejected_by_filter
-from dalda.artefacts.manifest import ManifestLine, parquet_safe, run_relative
+from dalda.artefacts.manifest import ManifestLine, parquet_safe, run_relative, table_rows
 from dalda.artefacts.method import MethodRecord
 from dalda.artefacts.plan import PlanRow
 from dalda.artefacts.preparation import PreparationFailure
@@ -96,6 +96,7 @@ __all__ = [
     "TrainingRecord",
     "check_split_matches",
     "parquet_safe",
+    "table_rows",
     "read_split_for",
     "source_base",
     "run_relative",

@@ -12,12 +12,15 @@ empty mappings (an empty struct cannot be stored in Parquet, so ``Dataset.to_par
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dalda.artefacts.record import JsonLinesRecord
+from dalda.redact import redact_known
 from dalda.rundir import RunDir
 
 
@@ -80,6 +83,15 @@ def run_relative(path: str | Path, run_root: Path) -> str:
         return Path(os.path.relpath(absolute, os.path.abspath(os.fspath(run_root)))).as_posix()
     except ValueError:
         return Path(absolute).as_posix()
+
+
+def table_rows(lines: Sequence[ManifestLine]) -> list[dict[str, Any]]:
+    """The lines as a table's rows (Parquet, a ``datasets.Dataset``): each line's JSON object as the manifest
+    writes it, every row with the same columns in first-seen order (null where a line lacks one), remembered
+    secrets masked as in every file dalda writes."""
+    payloads = [json.loads(redact_known(json.dumps(line.to_json(), ensure_ascii=False))) for line in lines]
+    columns = list(dict.fromkeys(key for payload in payloads for key in payload))
+    return [{column: payload.get(column) for column in columns} for payload in payloads]
 
 
 def parquet_safe(payload: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@
 ``data/train-*.parquet`` / ``data/test-*.parquet``, written by ``datasets`` with the images embedded, so
 ``datasets.load_dataset(OUT)`` (or the Hub repo after ``--push-to-hub``) gives a ``train`` split (the real
 few-shot images and the synthetic ones training used) and a ``test`` split (the run's evaluation images), with
-``label`` a ``ClassLabel`` in dalda's class order and every metadata column. ``OUT/imagefolder/{train,test}/``
+``label`` a ``ClassLabel`` in dalda's class order and every column of the manifest (:data:`NOT_EXPORTED` aside). ``OUT/imagefolder/{train,test}/``
 holds the same images as files, one folder per class named after it (:mod:`dalda.export.names`), for
 torchvision's ``ImageFolder``, whose alphabetical label order may differ from dalda's: ``OUT/classes.json`` and
 the card's ``ClassLabel`` hold dalda's.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts import ClassNames, CurationRecord, FilterRecord, ManifestLine, Split, kept_by_person
+from dalda.artefacts import ClassNames, CurationRecord, FilterRecord, ManifestLine, Split, kept_by_person, table_rows
 from dalda.config import DaldaConfig
 from dalda.export.card import FilterState, dataset_card
 from dalda.export.hub import upload
@@ -40,6 +40,10 @@ from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
+NOT_EXPORTED = frozenset({"file_name", "label", "source_path", "filter"})
+"""Manifest columns the export leaves out: its own ``file_name`` and ``label`` replace the first two,
+``source_path`` names a file on the machine that made the run (``source_index`` says which real image it is),
+and ``filter``, a column early versions wrote, is what ``kept`` and the card say now."""
 IMAGEFOLDER = "imagefolder"
 CARD = "README.md"
 MARKER = ".dalda-export.json"
@@ -70,8 +74,10 @@ class ExportSummary:
         return self.out / IMAGEFOLDER
 
 
-def hf_features(classes: list[str], include_rejected: bool) -> Any:
-    """The ``datasets.Features`` of both splits: the image, a ``ClassLabel`` in dalda's order, the metadata."""
+def hf_features(classes: list[str], include_rejected: bool, metadata: dict[str, Any] | None = None) -> Any:
+    """The ``datasets.Features`` of both splits: the image, a ``ClassLabel`` in dalda's order, whether it is
+    synthetic (and kept), its file, the real image it was made from, then the synthetic images' ``metadata``
+    columns (:func:`metadata_features`)."""
     import datasets  # a core dependency, imported here so that starting dalda stays cheap
 
     Value = datasets.Value
@@ -82,17 +88,17 @@ def hf_features(classes: list[str], include_rejected: bool) -> Any:
     }
     if include_rejected:
         columns["kept"] = Value("bool")
-    columns |= {
-        "file_name": Value("string"),
-        "source_index": Value("int64"),
-        "prompt": Value("string"),
-        "ip_scale": Value("float64"),
-        "strength": Value("float64"),
-        "seed": Value("int64"),
-        "group": Value("string"),
-        "generator": Value("string"),
-    }
-    return datasets.Features(columns)
+    columns |= {"file_name": Value("string"), "source_index": Value("int64")}
+    return datasets.Features(columns | {k: v for k, v in (metadata or {}).items() if k not in columns})
+
+
+def metadata_features(synthetic: list[ExportedImage]) -> dict[str, Any]:
+    """The feature of each manifest column the synthetic images carry, as ``datasets`` infers it from the values
+    (``null`` for a column no image fills, e.g. ``strength`` for a generator that takes none)."""
+    import datasets
+
+    rows = [{k: v for k, v in image.row.items() if k != "kept"} for image in synthetic]
+    return dict(datasets.Dataset.from_list(rows).features) if rows else {}
 
 
 def _check_out(out: Path) -> None:
@@ -121,7 +127,8 @@ def _synthetic(
     tally: Counter[str] = Counter()
     if not run.manifest.is_file():
         logger.warning("no synthetic images in %s (no %s): exporting the real images only", run.root, run.manifest)
-    for line in ManifestLine.read_all(run, missing_ok=True):
+    lines = ManifestLine.read_all(run, missing_ok=True)
+    for line, columns in zip(lines, table_rows(lines)):
         image = line.image_path(run.synthetic)
         if line.label is None or not image.is_file():
             logger.warning("skipped %s: %s", line.file_name, "no label" if line.label is None else "file missing")
@@ -137,23 +144,15 @@ def _synthetic(
         row_id = line.row_id if line.row_id is not None else len(images)
         target = root / IMAGEFOLDER / "train" / folders[line.label] / f"synthetic_{row_id:06d}.png"
         export_synthetic(image, target)
-        row = {
-            "kept": kept,
-            "source_index": line.source_index,
-            "prompt": line.prompt,
-            "ip_scale": line.ip_scale,
-            "strength": line.strength,
-            "seed": line.seed,
-            "group": line.group,
-            "generator": line.generator,
-        }
+        row = {"kept": kept} | {key: value for key, value in columns.items() if key not in NOT_EXPORTED}
         images.append(ExportedImage(target, "train", line.label, True, row))
     state = FilterState(bool(decisions), tally["kept"], tally["rejected"], tally["unjudged"], include_rejected)
     return images, state
 
 
-def _rows(images: list[ExportedImage], root: Path, include_rejected: bool) -> Iterator[dict[str, Any]]:
-    keys = ("source_index", "prompt", "ip_scale", "strength", "seed", "group", "generator")
+def _rows(
+    images: list[ExportedImage], root: Path, include_rejected: bool, keys: tuple[str, ...]
+) -> Iterator[dict[str, Any]]:
     for image in images:
         name = image.file.relative_to(root / IMAGEFOLDER).as_posix()
         row = {"image": {"bytes": image.file.read_bytes(), "path": name}, "label": image.label}
@@ -172,14 +171,15 @@ def _write(
     folders = class_folders(split.classes)
     real = list(_real(split, run, root, folders))
     synthetic, filtered = _synthetic(run, root, folders, include_rejected)
-    features = hf_features(split.classes, include_rejected)
+    features = hf_features(split.classes, include_rejected, metadata_features(synthetic))
+    keys = tuple(name for name in features if name not in ("image", "label", "synthetic", "kept", "file_name"))
     images = real + synthetic
     (root / "data").mkdir()
     for name in SPLITS:
         chosen = [image for image in images if image.split == name]
         with tempfile.TemporaryDirectory(dir=root, prefix=".cache-") as cache:
             dataset = datasets.Dataset.from_generator(
-                _rows, gen_kwargs={"images": chosen, "root": root, "include_rejected": include_rejected},
+                _rows, gen_kwargs={"images": chosen, "root": root, "include_rejected": include_rejected, "keys": keys},
                 features=features, cache_dir=cache,
             ) if chosen else datasets.Dataset.from_list([], features=features)
             dataset.to_parquet(str(root / "data" / f"{name}-00000-of-00001.parquet"))

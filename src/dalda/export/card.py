@@ -87,7 +87,8 @@ Made by [dalda](https://arxiv.org/abs/2409.16949) from run `{config.out_dir.name
 - dataset: `{split.dataset}`, {len(split.classes)} classes, {split.shots} real images per class, trial {split.trial}
 - `train`: {counts['train_real']} real images and {counts['train_synthetic']} synthetic ones (column `synthetic`);
   each synthetic image was made from the real image at `source_index`, with its `prompt`, IP-Adapter scale
-  `ip_scale`, `strength` and `seed`
+  `ip_scale`, `strength` and `seed`; its other columns are those of dalda's manifest (alignment score
+  `clipscore` and `group`, prompt index `m`, the generation settings that decided its pixels)
 - `test`: {counts['test']} real images, the run's evaluation split (`{split.eval_split}`)
 - filter: {filtered.sentence()}
 - labels: `label` is a `ClassLabel` in dalda's class order; real images are decoded as dalda decoded them for

@@ -17,15 +17,13 @@ export`` writes the kept set.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from dalda.artefacts import ManifestLine, Split
+from dalda.artefacts import ManifestLine, Split, table_rows
 from dalda.io import atomic_open
-from dalda.redact import redact_known
 from dalda.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -42,14 +40,6 @@ def class_names(run: RunDir, lines: Sequence[ManifestLine]) -> list[str] | None:
     return [named[label] for label in range(len(named))]  # type: ignore[misc]
 
 
-def metadata_rows(lines: Sequence[ManifestLine]) -> list[dict[str, Any]]:
-    """One row per line with the same columns in every row (a column some lines lack is null in them), as the
-    manifest writes them, secrets masked."""
-    payloads = [json.loads(redact_known(json.dumps(line.to_json(), ensure_ascii=False))) for line in lines]
-    columns = list(dict.fromkeys(key for payload in payloads for key in payload))
-    return [{column: payload.get(column) for column in columns} for payload in payloads]
-
-
 def write_imagefolder_metadata(run: RunDir, lines: Sequence[ManifestLine]) -> None:
     """Write :attr:`RunDir.imagefolder_metadata` for the manifest ``lines`` (removed when there are none)."""
     target = run.imagefolder_metadata
@@ -58,7 +48,7 @@ def write_imagefolder_metadata(run: RunDir, lines: Sequence[ManifestLine]) -> No
         return
     import datasets  # a core dependency, imported here so that starting dalda stays cheap
 
-    table = datasets.Dataset.from_list(metadata_rows(lines))
+    table = datasets.Dataset.from_list(table_rows(lines))
     names = class_names(run, lines)
     labels = {line.label for line in lines if line.label is not None}
     if names is not None and labels <= set(range(len(names))) and "label" in table.column_names:
