@@ -49,14 +49,18 @@ def test_offline_default_runs_every_stage(demo_run):
 
 @pytest.mark.slow
 def test_the_demo_s_synthetic_folder_loads_with_dalda_s_class_names(demo_run):
-    """`synthetic/` as an imagefolder, loaded by its path alone: `label` a ClassLabel in the split's class order."""
+    """`synthetic/` loaded as the README's tour says, and by its path alone: `label` a ClassLabel in the split's
+    class order, with each image's prompt, λ and seed."""
     import datasets
 
     classes = json.loads((demo_run / "split.json").read_text())["classes"]
-    loaded = datasets.load_dataset(str(demo_run / "synthetic"), split="train")
-    assert loaded.features["label"] == datasets.ClassLabel(names=classes)
-    assert len(loaded) == len(read_jsonl(demo_run / "synthetic" / "manifest.jsonl"))
-    assert all(classes[label] == name for label, name in zip(loaded["label"], loaded["class_name"]))
+    synthetic = str(demo_run / "synthetic")
+    for loaded in (datasets.load_dataset("imagefolder", data_dir=synthetic, split="train"),
+                   datasets.load_dataset(synthetic, split="train")):  # fmt: skip
+        assert loaded.features["label"] == datasets.ClassLabel(names=classes)
+        assert len(loaded) == len(read_jsonl(demo_run / "synthetic" / "manifest.jsonl"))
+        assert all(classes[label] == name for label, name in zip(loaded["label"], loaded["class_name"]))
+        assert {"prompt", "ip_scale", "seed"} <= set(loaded.column_names)
 
 
 @pytest.mark.slow
