@@ -139,3 +139,14 @@ def copied_fixture_run(tmp_path: Path) -> RunDir:
 def test_the_old_fixture_run_reads_its_manifest_under_the_old_name(copied_fixture_run: RunDir) -> None:
     run = copied_fixture_run
     assert run.manifest == run.legacy_manifest and ManifestLine.read_all(run)
+
+
+def test_lines_that_make_no_table_leave_no_stale_view_and_say_why(tmp_path: Path, caplog) -> None:
+    run = RunDir(tmp_path / "run")
+    good = [ManifestLine(file_name=f"cat/00000{i}.png", label=0, class_name="cat", extra={"steps": 2}) for i in (0, 1)]
+    write_imagefolder_metadata(run, good)
+    assert run.imagefolder_metadata.is_file()
+    mixed = [good[0], dataclasses.replace(good[1], extra={"steps": "two"})]  # a column no table type holds
+    write_imagefolder_metadata(run, mixed)
+    assert not run.imagefolder_metadata.exists()
+    assert "metadata.parquet not written" in caplog.text

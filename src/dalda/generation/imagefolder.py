@@ -41,13 +41,27 @@ def class_names(run: RunDir, lines: Sequence[ManifestLine]) -> list[str] | None:
 
 
 def write_imagefolder_metadata(run: RunDir, lines: Sequence[ManifestLine]) -> None:
-    """Write :attr:`RunDir.imagefolder_metadata` for the manifest ``lines`` (removed when there are none)."""
+    """Write :attr:`RunDir.imagefolder_metadata` for the manifest ``lines`` (removed when there are none).
+
+    The manifest is already written when this runs, so a view that cannot be made (``datasets`` missing from a
+    hand-made environment, a column whose values no table type holds) costs no image: the stale view is removed
+    and a warning says why, instead of failing a stage that may have run for hours."""
     target = run.imagefolder_metadata
+    target.unlink(missing_ok=True)
     if not lines:
-        target.unlink(missing_ok=True)
         return
+    try:
+        _write(run, lines)
+    except ImportError as error:
+        logger.warning("%s not written: %s (pip install 'datasets>=3.4', then rerun dalda generate)", target, error)
+    except (TypeError, ValueError) as error:  # pyarrow's ArrowInvalid and ArrowTypeError are among these
+        logger.warning("%s not written: the manifest's columns do not make one table (%s)", target, error)
+
+
+def _write(run: RunDir, lines: Sequence[ManifestLine]) -> None:
     import datasets  # a core dependency, imported here so that starting dalda stays cheap
 
+    target = run.imagefolder_metadata
     table = datasets.Dataset.from_list(table_rows(lines))
     names = class_names(run, lines)
     labels = {line.label for line in lines if line.label is not None}
