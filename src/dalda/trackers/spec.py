@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dalda.io import read_json, write_json_atomic
+from dalda.artefacts import TrackerRuns
 from dalda.settings import EntrySettings
 
 
@@ -31,15 +31,13 @@ class TrackerPlace:
 
     def remembered_id(self, backend: str) -> str | None:
         """The id of ``backend``'s run for this dalda run, if a stage already opened one."""
-        if not self.ids.is_file():
-            return None
-        value = read_json(self.ids).get(backend)
-        return value if isinstance(value, str) else None
+        known = TrackerRuns.read_optional(self.ids)
+        return None if known is None else known.runs.get(backend)
 
     def remember_id(self, backend: str, run_id: str) -> None:
-        ids = read_json(self.ids) if self.ids.is_file() else {}
-        if ids.get(backend) != run_id:
-            write_json_atomic(self.ids, {**ids, backend: run_id})
+        known = TrackerRuns.read_optional(self.ids) or TrackerRuns()
+        if known.runs.get(backend) != run_id:
+            TrackerRuns({**known.runs, backend: run_id}, known.extra).write(self.ids)
 
 
 class TrackerWriter(Protocol):

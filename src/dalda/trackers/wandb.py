@@ -28,11 +28,13 @@ STEP = "step"
 instead of wandb's one global counter, which would have to grow across stages."""
 
 
-def mode() -> str | None:
-    """``offline`` unless the user set ``WANDB_MODE`` or a ``WANDB_API_KEY`` (None: wandb decides from those)."""
-    if os.environ.get("WANDB_MODE") or os.environ.get("WANDB_API_KEY"):
-        return None
-    return "offline"
+def mode() -> str:
+    """The user's ``WANDB_MODE``, else ``online`` with a ``WANDB_API_KEY`` and ``offline`` without one.
+
+    Read from the environment at each stage and passed to ``wandb.init``: wandb reads ``WANDB_MODE`` itself only
+    when it first sets up in a process, so a long-lived process (a notebook, the grid runner) would miss a change.
+    """
+    return os.environ.get("WANDB_MODE") or ("online" if os.environ.get("WANDB_API_KEY") else "offline")
 
 
 class WandbWriter:
