@@ -5,8 +5,8 @@ already use can open (TensorBoard, wandb, MLflow), its files in ``tracking.dir``
 This module alone decides what is sent, so every backend shows the same things; each, when the stage that makes
 it finishes:
 
-- ``config``: the resolved config as YAML text, as each stage ran (secrets are never in it: keys come from the
-  environment);
+- ``config``: the resolved config as each stage ran, as YAML text and as values (secrets are never in it: keys
+  come from the environment);
 - ``stage_seconds/<stage>``: each stage's wall time, one point per time the stage ran;
 - ``synthetic samples``: a grid of up to :data:`SAMPLES` synthetic images (after generate);
 - ``accuracy/<classifier>`` per epoch (the macro accuracy of every evaluated epoch under
@@ -19,6 +19,7 @@ Each backend needs its library (the ``tracking`` extra) and writes these its own
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 
 from dalda.artefacts import ClassifierResult, ManifestLine
@@ -45,8 +46,8 @@ def tracker_place(config: DaldaConfig, run: RunDir) -> TrackerPlace:
 
 def track_stage(config: DaldaConfig, run: RunDir, stage: str, seconds: float, times_run: int) -> None:
     """Send what ``stage`` just made to the tracker (module docstring); nothing when ``tracking.backend=none``."""
-    backend = TRACKERS.get(config.tracking.backend)
-    writer = backend.open(tracker_place(config, run), TRACKERS.settings_model(config.tracking.backend).of(config.tracking))
+    name = config.tracking.backend
+    writer = TRACKERS.get(name).open(tracker_place(config, run), TRACKERS.settings_model(name).of(config.tracking))
     if writer is None:
         return
     try:
