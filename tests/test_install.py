@@ -57,6 +57,13 @@ def test_extras_hold_the_optional_packages_and_the_demo_needs_none():
     assert all(name in test for name in ("pytest", "import-linter", "openai"))
 
 
+def test_the_tracking_extra_holds_every_tracker_backend_and_the_test_extra_installs_them():
+    extras = PROJECT["optional-dependencies"]
+    backends = {"tensorboard", "wandb", "mlflow-skinny", "sqlalchemy", "alembic"}  # MLflow's local store: the last two
+    assert backends <= {_name(line) for line in extras["tracking"]}
+    assert backends <= {_name(line) for line in extras["test"]}  # so CI runs the read-back tests of all three
+
+
 def test_require_imports_a_present_module_and_names_the_extra_for_a_missing_one():
     assert require("json", "llm", "anything").dumps([]) == "[]"
     missing = r"^feature x needs the package 'dalda_absent_pkg'.*pip install 'dalda\[hub\]'"

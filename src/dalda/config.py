@@ -402,16 +402,32 @@ class EvaluateConfig(_Section):
     fidelity: FidelityConfig = Field(default_factory=FidelityConfig)
 
 
-class TrackingConfig(_Section):
-    """Where a run's numbers also go, besides its own files: an experiment tracker (``dalda.tracking``)."""
+class TrackingConfig(_ChoiceSection):
+    """Where a run's numbers also go, besides its own files: an experiment tracker (``dalda.tracking``).
 
-    backend: Literal["none", "tensorboard"] = Field(
+    ``backend`` names an entry of ``dalda.trackers``; every backend is sent the same things (the config, the stage
+    times, a grid of synthetic images, each classifier's per-epoch and final accuracy) and differs only in where
+    they land (``docs/logs-and-records.md``).
+    """
+
+    choice: ClassVar[str] = "backend"
+
+    backend: str = Field(
         "none",
-        description="none: the run's files only; tensorboard: the config, the stage times, a grid of synthetic "
-        "images and each classifier's per-epoch and final accuracy, as TensorBoard event files in `dir` "
-        "(`tensorboard --logdir RUN/tracking`; needs the tracking extra).",
+        description="A registered tracker: none: the run's files only; tensorboard: event files in `dir` "
+        "(`tensorboard --logdir RUN/tracking`); wandb: a Weights & Biases run, offline in `dir` unless "
+        "WANDB_API_KEY or WANDB_MODE is set; mlflow: an MLflow run in a local store in `dir` (`mlflow.db`), or "
+        "at MLFLOW_TRACKING_URI when set. Each sends the config, the stage times, a grid of synthetic images and "
+        "each classifier's per-epoch and final accuracy; all but none need the tracking extra.",
     )
-    dir: Path | None = Field(None, description="Folder of the event files; null: `tracking/` in the run directory.")
+    dir: Path | None = Field(
+        None, description="Folder of the tracker's files (event files, offline runs, the local store); null: "
+        "`tracking/` in the run directory.",
+    )
+    project: str = Field(
+        "dalda", description="The wandb project or MLflow experiment the run joins (runs are named after their "
+        "run directory); tensorboard ignores it.",
+    )
 
 
 class GeneratorConfig(_ChoiceSection):

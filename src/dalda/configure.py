@@ -52,6 +52,7 @@ from dalda.probes import PROBES
 from dalda.registry import Registry, UnknownEntryError
 from dalda.scorers import SCORERS
 from dalda.settings import EntrySettings, past_gpu_limit
+from dalda.trackers import TRACKERS
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ CHOICES: tuple[Choice, ...] = (
     Choice("filter", SCORERS),
     Choice("evaluate.fidelity", FIDELITY_FEATURES),
     Choice("plan", BUDGETS),
+    Choice("tracking", TRACKERS),
 )
 """Every section that chooses one entry: the entry's settings sit beside the section's fields."""
 

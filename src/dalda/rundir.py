@@ -42,6 +42,12 @@ class RunDir:
         return self.root / "config.yaml"
 
     @property
+    def tracker_runs(self) -> Path:
+        """The id of the run each experiment tracker keeps for this run (``tracking.backend``), so every stage
+        logs into the same one."""
+        return self.root / "tracker-runs.json"
+
+    @property
     def provenance(self) -> Path:
         """What each stage ran with: models and their commits, software versions, GPUs, host, command line."""
         return self.root / "provenance.json"

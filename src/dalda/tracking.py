@@ -1,32 +1,32 @@
-"""An experiment tracker beside the run's files (``tracking.backend``): today TensorBoard event files.
+"""What a run sends to its experiment tracker (``tracking.backend``: an entry of ``dalda.trackers``).
 
 The run directory stays the record (``results/``, ``history.jsonl``); the tracker is a view that tools people
-already use can open, one event folder per run (``tracking.dir``, default ``RUN/tracking``). What goes there,
-each when the stage that makes it finishes:
+already use can open (TensorBoard, wandb, MLflow), its files in ``tracking.dir`` (default ``RUN/tracking``).
+This module alone decides what is sent, so every backend shows the same things; each, when the stage that makes
+it finishes:
 
-- ``config``: the resolved config as YAML text, as each stage ran (secrets are never in it: keys come from the
-  environment);
+- ``config``: the resolved config as each stage ran, as YAML text and as values (secrets are never in it: keys
+  come from the environment);
 - ``stage_seconds/<stage>``: each stage's wall time, one point per time the stage ran;
 - ``synthetic samples``: a grid of up to :data:`SAMPLES` synthetic images (after generate);
 - ``accuracy/<classifier>`` per epoch (the macro accuracy of every evaluated epoch under
   ``train.protocol=authors``; the final epoch under ``fast``) and ``final_accuracy/<classifier>`` (after
   evaluate), read from the results files so the tracker shows exactly what the report shows.
 
-TensorBoard's writer (``torch.utils.tensorboard``) needs the ``tensorboard`` package: the ``tracking`` extra.
+Each backend needs its library (the ``tracking`` extra) and writes these its own way (``dalda.trackers``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from dalda.artefacts import ClassifierResult, ManifestLine
 from dalda.config import DaldaConfig, config_to_yaml
-from dalda.extras import require
 from dalda.images import load_rgb
 from dalda.rundir import RunDir
+from dalda.trackers import TRACKERS, TrackerPlace, TrackerWriter
 
 SAMPLES = 16
 """Synthetic images in the sample grid."""
@@ -38,25 +38,25 @@ def tracking_dir(config: DaldaConfig, run: RunDir) -> Path:
     return Path(config.tracking.dir) if config.tracking.dir is not None else run.root / "tracking"
 
 
-def _writer(config: DaldaConfig, run: RunDir) -> Any:
-    require("tensorboard", "tracking", "tracking.backend=tensorboard")
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(log_dir=str(tracking_dir(config, run)))
+def tracker_place(config: DaldaConfig, run: RunDir) -> TrackerPlace:
+    """Where ``run`` is tracked: its tracking folder, project, name (the run directory's) and tracker run ids."""
+    return TrackerPlace(folder=tracking_dir(config, run), project=config.tracking.project,
+                        run_name=run.root.resolve().name, ids=run.tracker_runs)  # fmt: skip
 
 
 def track_stage(config: DaldaConfig, run: RunDir, stage: str, seconds: float, times_run: int) -> None:
     """Send what ``stage`` just made to the tracker (module docstring); nothing when ``tracking.backend=none``."""
-    if config.tracking.backend == "none":
+    name = config.tracking.backend
+    writer = TRACKERS.get(name).open(tracker_place(config, run), TRACKERS.settings_model(name).of(config.tracking))
+    if writer is None:
         return
-    writer = _writer(config, run)
     try:
-        writer.add_text("config", f"```\n{config_to_yaml(config)}\n```", times_run)  # as this stage ran
-        writer.add_scalar(f"stage_seconds/{stage}", seconds, times_run)
+        writer.log_config(config_to_yaml(config), config.model_dump(mode="json"), stage, times_run)
+        writer.log_scalar(f"stage_seconds/{stage}", seconds, times_run)
         if stage == "generate":
             grid = sample_grid(run)
             if grid is not None:
-                writer.add_image("synthetic samples", grid, 0, dataformats="HWC")
+                writer.log_image("synthetic samples", grid, 0)
         if stage == "evaluate":
             for classifier in config.train.classifiers:
                 _accuracies(writer, run, classifier)
@@ -64,7 +64,7 @@ def track_stage(config: DaldaConfig, run: RunDir, stage: str, seconds: float, ti
         writer.close()
 
 
-def _accuracies(writer: Any, run: RunDir, classifier: str) -> None:
+def _accuracies(writer: TrackerWriter, run: RunDir, classifier: str) -> None:
     path = run.result_file(classifier)
     if not path.is_file():
         return
@@ -72,9 +72,9 @@ def _accuracies(writer: Any, run: RunDir, classifier: str) -> None:
     for entry in result.epochs or []:
         value = entry.get("macro_accuracy") if result.accuracy_metric == "macro" else entry.get("micro_accuracy")
         if isinstance(value, (int, float)) and isinstance(entry.get("epoch"), int):
-            writer.add_scalar(f"accuracy/{classifier}", float(value), entry["epoch"])
+            writer.log_scalar(f"accuracy/{classifier}", float(value), entry["epoch"])
     if isinstance(result.accuracy, (int, float)):
-        writer.add_scalar(f"final_accuracy/{classifier}", float(result.accuracy), 0)
+        writer.log_scalar(f"final_accuracy/{classifier}", float(result.accuracy), 0)
 
 
 def sample_grid(run: RunDir) -> np.ndarray | None:

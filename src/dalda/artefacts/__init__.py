@@ -38,7 +38,7 @@ types. ``Checkpoint`` is a torch file, not JSON; ``config.yaml`` is ``dalda.conf
 ``dalda.report``'s.
 """
 
-from dalda.artefacts.bookkeeping import HistoryLine, LockOwner, RunMarker
+from dalda.artefacts.bookkeeping import HistoryLine, LockOwner, RunMarker, TrackerRuns
 from dalda.artefacts.cell import CellInfo
 from dalda.artefacts.checkpoint import Checkpoint
 from dalda.artefacts.classes import ClassNames
@@ -93,6 +93,7 @@ __all__ = [
     "ScoreRecord",
     "SharedKey",
     "Split",
+    "TrackerRuns",
     "TrainingRecord",
     "check_split_matches",
     "parquet_safe",

@@ -3,7 +3,9 @@
 - ``.dalda-run.json`` (:class:`RunMarker`): dalda made this folder, so dalda may write into it;
 - ``.dalda-run.owner.json`` (:class:`LockOwner`): who holds the run's lock now, for the error a second command
   gets;
-- ``history.jsonl`` (:class:`HistoryLine`): one line per command and per finished stage, append-only.
+- ``history.jsonl`` (:class:`HistoryLine`): one line per command and per finished stage, append-only;
+- ``tracker-runs.json`` (:class:`TrackerRuns`): the run each experiment tracker keeps for this run
+  (``dalda.trackers``), so every stage logs into the same one.
 """
 
 from __future__ import annotations
@@ -79,3 +81,17 @@ class HistoryLine(JsonLinesRecord):
 
     def to_json(self) -> dict[str, Any]:
         return {key: value for key, value in super().to_json().items() if value is not None}
+
+
+@dataclass(frozen=True)
+class TrackerRuns(JsonRecord):
+    WHAT = "tracker run ids"
+    MADE_BY = "run"
+
+    runs: dict[str, str] = field(default_factory=dict)
+    """Tracker backend (``tracking.backend``) -> the id of its run for this run directory."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def file(cls, run: RunDir) -> Path:
+        return run.tracker_runs

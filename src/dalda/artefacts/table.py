@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dalda.artefacts.bookkeeping import HistoryLine, LockOwner, RunMarker
+from dalda.artefacts.bookkeeping import HistoryLine, LockOwner, RunMarker, TrackerRuns
 from dalda.artefacts.cell import CellInfo
 from dalda.artefacts.checkpoint import Checkpoint
 from dalda.artefacts.classes import ClassNames
@@ -156,6 +156,7 @@ ARTEFACTS: tuple[Artefact, ...] = (
     Artefact("history", EVERY_COMMAND, (("history", HistoryLine),)),
     Artefact("provenance", EVERY_COMMAND, (("provenance", ProvenanceRecord),)),
     Artefact("config", EVERY_COMMAND, (("config", None),)),
+    Artefact("tracker runs", EVERY_COMMAND, (("tracker_runs", TrackerRuns),)),
     Artefact("experiment cell", EXPERIMENT, (("cell", CellInfo),)),
     Artefact("demo images", "data", (("data_cache", None),)),
     Artefact(
