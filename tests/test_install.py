@@ -45,7 +45,8 @@ def test_torch_is_a_range_and_python_3_10_is_allowed():
 
 def test_extras_hold_the_optional_packages_and_the_demo_needs_none():
     extras = PROJECT["optional-dependencies"]
-    assert {"llm", "hub", "cluster", "docs", "test"} <= set(extras)
+    assert {"llm", "tracking", "cluster", "docs", "test"} <= set(extras)
+    assert "hub" not in extras  # export and push need only core packages: an extra adding nothing means nothing
     core_names = {_name(line) for line in PROJECT["dependencies"]}
     for extra, packages in extras.items():  # an extra that adds nothing beyond the core install means nothing
         assert {_name(line) for line in packages} - core_names, f"the extra {extra!r} adds no package"
@@ -66,9 +67,9 @@ def test_the_tracking_extra_holds_every_tracker_backend_and_the_test_extra_insta
 
 def test_require_imports_a_present_module_and_names_the_extra_for_a_missing_one():
     assert require("json", "llm", "anything").dumps([]) == "[]"
-    missing = r"^feature x needs the package 'dalda_absent_pkg'.*pip install 'dalda\[hub\]'"
+    missing = r"^feature x needs the package 'dalda_absent_pkg'.*pip install 'dalda\[cluster\]'"
     with pytest.raises(MissingExtraError, match=missing):
-        require("dalda_absent_pkg.sub", "hub", "feature x")
+        require("dalda_absent_pkg.sub", "cluster", "feature x")
 
 
 def test_the_openai_backend_without_openai_says_to_install_the_llm_extra(monkeypatch):

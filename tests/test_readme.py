@@ -23,7 +23,7 @@ CI = (ROOT / ".ci" / "run").read_text()
 ELSEWHERE = {
     "pip install -e .": (".ci/run", "pip install -e '.[test]'"),
     "pip install -e '.[test]'": (".ci/run", "pip install -e '.[test]'"),
-    "pip install -e '.[llm,hub]'": ("tests/test_readme.py", "def test_every_extra_the_readme_names_exists"),
+    "pip install -e '.[llm,tracking]'": ("tests/test_readme.py", "def test_every_extra_the_readme_names_exists"),
     "pip install 'torch": ("tests/test_readme.py", "def test_cpu_torch_line_states_pyprojects_ranges"),
     "dalda report ": ("tests/test_report_manifest.py", '"report"'),
     "dalda doctor ": ("tests/test_doctor.py", '"doctor"'),

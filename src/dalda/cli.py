@@ -338,7 +338,7 @@ def export(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write (default: RUN/export).")] = None,
     push_to_hub: Annotated[
         str | None,
-        typer.Option("--push-to-hub", help="Also upload the dataset and card to this Hub repo (needs the hub extra)."),
+        typer.Option("--push-to-hub", help="Also upload the dataset and card to this Hub repo (log in first: huggingface-cli login)."),
     ] = None,
     include_rejected: Annotated[
         bool, typer.Option("--include-rejected", help="Add the images the filter rejected, with a `kept` column.")
@@ -346,7 +346,7 @@ def export(
     verbose: VerboseOption = False,
 ) -> None:
     """The run's training images (real + synthetic) and evaluation images as a Hugging Face dataset with a card
-    (`train` and `test` splits) and as class folders; `--push-to-hub` needs the hub extra (`pip install 'dalda[hub]'`)."""
+    (`train` and `test` splits) and as class folders; `--push-to-hub` uploads it (after `huggingface-cli login`)."""
     _setup_logging(verbose)
     from dalda.export import export_run
     from dalda.export.hub import PushError

@@ -1,7 +1,7 @@
 """Optional dependencies: import one, or fail with one line naming the pip extra that installs it.
 
 The core install (``pip install -e .``) holds everything ``configs/demo.yaml`` runs, LPIPS and matplotlib
-included; the extras in ``pyproject.toml`` (``llm``, ``hub``, ``cluster``, ``docs``, ``test``) name the
+included; the extras in ``pyproject.toml`` (``llm``, ``tracking``, ``cluster``, ``docs``, ``test``) name the
 packages each optional feature needs. A module that uses such a package imports it through :func:`require`
 where the feature starts, so a missing one reads as ``... needs the package 'openai': pip install
 'dalda[llm]'`` instead of a bare ``ModuleNotFoundError`` from deep inside a stage.

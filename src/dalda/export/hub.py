@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dalda.extras import require
 
 def uploaded_files(out: Path) -> list[Path]:
     """The files of the export in ``out`` that make the Hub dataset: the card and the Parquet files."""
@@ -24,7 +23,8 @@ class PushError(RuntimeError):
 
 def upload(out: Path, repo: str) -> None:
     """Push the dataset in ``out`` (card and Parquet files) to the Hub dataset ``repo``, creating it if needed."""
-    hub = require("huggingface_hub", "hub", "dalda export --push-to-hub")
+    import huggingface_hub as hub  # imported here so that starting dalda stays cheap
+
     api = hub.HfApi()
     try:
         api.create_repo(repo, repo_type="dataset", exist_ok=True)
