@@ -150,3 +150,12 @@ def test_lines_that_make_no_table_leave_no_stale_view_and_say_why(tmp_path: Path
     write_imagefolder_metadata(run, mixed)
     assert not run.imagefolder_metadata.exists()
     assert "metadata.parquet not written" in caplog.text
+
+
+def test_the_view_adds_no_progress_bar_to_plain_logs(tmp_path: Path, capfd) -> None:
+    run = RunDir(tmp_path / "run")
+    lines = [ManifestLine(file_name=f"cat/{i:06d}.png", label=0, class_name="cat", row_id=i) for i in range(3)]
+    write_imagefolder_metadata(run, lines)
+    written = capfd.readouterr()
+    assert run.imagefolder_metadata.is_file() and "Casting" not in written.err and "parquet" not in written.err
+    assert not datasets.utils.are_progress_bars_disabled()  # the user's own setting is left as it was

@@ -44,6 +44,8 @@ NOT_EXPORTED = frozenset({"file_name", "label", "source_path", "filter"})
 """Manifest columns the export leaves out: its own ``file_name`` and ``label`` replace the first two,
 ``source_path`` names a file on the machine that made the run (``source_index`` says which real image it is),
 and ``filter``, a column early versions wrote, is what ``kept`` and the card say now."""
+OWN_COLUMNS = ("image", "label", "synthetic", "kept", "file_name")
+"""The columns the export makes itself (``kept`` only with ``include_rejected``); the rest come from the rows."""
 IMAGEFOLDER = "imagefolder"
 CARD = "README.md"
 MARKER = ".dalda-export.json"
@@ -172,7 +174,7 @@ def _write(
     real = list(_real(split, run, root, folders))
     synthetic, filtered = _synthetic(run, root, folders, include_rejected)
     features = hf_features(split.classes, include_rejected, metadata_features(synthetic))
-    keys = tuple(name for name in features if name not in ("image", "label", "synthetic", "kept", "file_name"))
+    keys = tuple(name for name in features if name not in OWN_COLUMNS)
     images = real + synthetic
     (root / "data").mkdir()
     for name in SPLITS:

@@ -47,14 +47,16 @@ def write_imagefolder_metadata(run: RunDir, lines: Sequence[ManifestLine]) -> No
     hand-made environment, a column whose values no table type holds) costs no image: the stale view is removed
     and a warning says why, instead of failing a stage that may have run for hours."""
     target = run.imagefolder_metadata
-    target.unlink(missing_ok=True)
     if not lines:
+        target.unlink(missing_ok=True)
         return
     try:
-        _write(run, lines)
+        _write(run, lines)  # replaces the view in one rename: a reader never finds it missing or half-written
     except ImportError as error:
+        target.unlink(missing_ok=True)
         logger.warning("%s not written: %s (pip install 'datasets>=3.4', then rerun dalda generate)", target, error)
     except (TypeError, ValueError) as error:  # pyarrow's ArrowInvalid and ArrowTypeError are among these
+        target.unlink(missing_ok=True)
         logger.warning("%s not written: the manifest's columns do not make one table (%s)", target, error)
 
 
@@ -62,22 +64,24 @@ def _write(run: RunDir, lines: Sequence[ManifestLine]) -> None:
     import datasets  # a core dependency, imported here so that starting dalda stays cheap
 
     target = run.imagefolder_metadata
-    table = datasets.Dataset.from_list(table_rows(lines))
-    names = class_names(run, lines)
-    labels = {line.label for line in lines if line.label is not None}
-    if names is not None and labels <= set(range(len(names))) and "label" in table.column_names:
-        table = table.cast_column("label", datasets.ClassLabel(names=names))
-    else:
-        logger.warning(
-            "%s: label stays an integer (no class list covers the labels: run `dalda data` for split.json)", target
-        )
-    with atomic_open(target, "wb") as handle, _quiet(datasets):
-        table.to_parquet(handle)
+    with _quiet(datasets):
+        table = datasets.Dataset.from_list(table_rows(lines))
+        names = class_names(run, lines)
+        labels = {line.label for line in lines if line.label is not None}
+        if names is not None and labels <= set(range(len(names))) and "label" in table.column_names:
+            table = table.cast_column("label", datasets.ClassLabel(names=names))
+        else:
+            logger.warning(
+                "%s: label stays an integer (no class list covers the labels: run `dalda data` for split.json)", target
+            )
+        with atomic_open(target, "wb") as handle:
+            table.to_parquet(handle)
 
 
 @contextmanager
 def _quiet(datasets: Any) -> Iterator[None]:
-    """Without ``datasets``' own progress bar: a one-batch write would only add a bar to every plain log."""
+    """Without ``datasets``' own progress bars (casting, writing): a bar per consolidation would only clutter
+    every plain log."""
     was_disabled = datasets.utils.are_progress_bars_disabled()
     datasets.utils.disable_progress_bars()
     try:
